@@ -1,0 +1,356 @@
+package piece
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// DefaultMaxOpenFiles bounds the file handles one torrent keeps open; a
+// torrent with 100,000 files must not exhaust the process's descriptors.
+const DefaultMaxOpenFiles = 64
+
+// FileStorage stores a torrent as files below a save directory, the way
+// every client lays them out. All access goes through an os.Root, so no path
+// from the torrent and no symlink planted inside the directory can reach a
+// file outside it.
+type FileStorage struct {
+	layout   *Layout
+	root     *os.Root
+	dir      string
+	rel      []string // checked relative path of each file
+	writable bool
+	maxOpen  int
+
+	mu      sync.Mutex // guards open, clock and each handle's refs/used
+	open    map[int]*handle
+	clock   uint64
+	closed  bool
+	created map[int]bool // files sized to their length by this storage
+}
+
+type handle struct {
+	f     *os.File
+	refs  int
+	used  uint64
+	rw    bool
+	dirty bool // written since the last fsync
+}
+
+// FileStorageConfig says where and how a torrent's files are stored.
+type FileStorageConfig struct {
+	// Dir is the save path: it holds a single-file torrent's file or a
+	// multi-file torrent's top folder.
+	Dir string
+	// Writable allows creating and writing files; verify opens read-only.
+	Writable bool
+	// MaxOpenFiles bounds open handles; 0 means DefaultMaxOpenFiles.
+	MaxOpenFiles int
+}
+
+// OpenFileStorage checks every path of l before touching the disk and opens
+// storage below cfg.Dir. A writable storage creates Dir if it is missing.
+func OpenFileStorage(l *Layout, cfg FileStorageConfig) (*FileStorage, error) {
+	rel := make([]string, len(l.Files))
+	for i, f := range l.Files {
+		if f.Pad {
+			continue
+		}
+		p, err := CheckPath(f.Path)
+		if err != nil {
+			return nil, err
+		}
+		rel[i] = p
+	}
+	if cfg.Writable {
+		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create download directory: %w", err)
+		}
+	}
+	root, err := os.OpenRoot(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("open download directory: %w", err)
+	}
+	maxOpen := cfg.MaxOpenFiles
+	if maxOpen <= 0 {
+		maxOpen = DefaultMaxOpenFiles
+	}
+	return &FileStorage{
+		layout: l, root: root, dir: cfg.Dir, rel: rel, writable: cfg.Writable,
+		maxOpen: maxOpen, open: map[int]*handle{}, created: map[int]bool{},
+	}, nil
+}
+
+// Path returns file i's path on disk, for messages shown to a person.
+func (s *FileStorage) Path(i int) string { return filepath.Join(s.dir, s.rel[i]) }
+
+// ReadAt implements io.ReaderAt. Pad files read as zeros; a missing file
+// reads as an error wrapping fs.ErrNotExist and a short one as
+// io.ErrUnexpectedEOF, so verification can tell absent data from bad data.
+func (s *FileStorage) ReadAt(p []byte, off int64) (int, error) {
+	if err := checkRange(s.layout, off, len(p)); err != nil {
+		return 0, err
+	}
+	var spans [4]Span
+	pos := 0
+	for _, sp := range s.layout.Spans(spans[:0], off, int64(len(p))) {
+		buf := p[pos : pos+int(sp.Length)]
+		if s.layout.Files[sp.File].Pad {
+			clear(buf)
+		} else if err := s.fileIO(sp.File, false, func(f *os.File) error {
+			n, err := f.ReadAt(buf, sp.Offset)
+			if err == io.EOF && n < len(buf) {
+				return fmt.Errorf("%s is shorter than the torrent says: %w", s.rel[sp.File], io.ErrUnexpectedEOF)
+			}
+			if err == io.EOF {
+				err = nil
+			}
+			return err
+		}); err != nil {
+			return pos, err
+		}
+		pos += int(sp.Length)
+	}
+	return len(p), nil
+}
+
+// WriteAt implements io.WriterAt; pad-file bytes are dropped.
+func (s *FileStorage) WriteAt(p []byte, off int64) (int, error) {
+	if !s.writable {
+		return 0, errors.New("storage is read-only")
+	}
+	if err := checkRange(s.layout, off, len(p)); err != nil {
+		return 0, err
+	}
+	var spans [4]Span
+	pos := 0
+	for _, sp := range s.layout.Spans(spans[:0], off, int64(len(p))) {
+		buf := p[pos : pos+int(sp.Length)]
+		if !s.layout.Files[sp.File].Pad {
+			if err := s.fileIO(sp.File, true, func(f *os.File) error {
+				_, err := f.WriteAt(buf, sp.Offset)
+				return err
+			}); err != nil {
+				return pos, err
+			}
+		}
+		pos += int(sp.Length)
+	}
+	return len(p), nil
+}
+
+// CreateFiles makes every non-pad file exist at its full length (sparse),
+// including zero-length ones that no piece ever writes. A finished download
+// calls it so the save directory matches the torrent exactly.
+func (s *FileStorage) CreateFiles() error {
+	for i, f := range s.layout.Files {
+		if f.Pad {
+			continue
+		}
+		if err := s.fileIO(i, true, func(*os.File) error { return nil }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Sync flushes every file written since the last Sync. Handles evicted
+// while dirty were synced as they closed. The lock is not held during the
+// fsyncs, so reads and writes go on meanwhile.
+func (s *FileStorage) Sync() error {
+	s.mu.Lock()
+	var dirty []*handle
+	var names []string
+	for i, h := range s.open {
+		if h.dirty {
+			h.dirty = false
+			h.refs++
+			dirty = append(dirty, h)
+			names = append(names, s.rel[i])
+		}
+	}
+	s.mu.Unlock()
+	var errs []error
+	for k, h := range dirty {
+		if err := h.f.Sync(); err != nil {
+			errs = append(errs, fmt.Errorf("sync %s: %w", names[k], err))
+		}
+		s.release(h)
+	}
+	return errors.Join(errs...)
+}
+
+// Close closes every handle. Calls in flight finish first on their own
+// handles; later calls fail.
+func (s *FileStorage) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	var errs []error
+	for i, h := range s.open {
+		if h.refs == 0 {
+			if h.dirty {
+				errs = append(errs, h.f.Sync())
+			}
+			errs = append(errs, h.f.Close())
+			delete(s.open, i)
+		}
+	}
+	errs = append(errs, s.root.Close())
+	return errors.Join(errs...)
+}
+
+// FileStat is what resume state remembers about one file to decide whether
+// it changed behind shoal's back.
+type FileStat struct {
+	Size    int64     `json:"size"`
+	ModTime time.Time `json:"mtime"`
+	Exists  bool      `json:"exists"`
+}
+
+// Stats reports each file's size and modification time (pad files report
+// as absent). Open handles are synced first so the times are final.
+func (s *FileStorage) Stats() ([]FileStat, error) {
+	if err := s.Sync(); err != nil {
+		return nil, err
+	}
+	out := make([]FileStat, len(s.layout.Files))
+	for i, f := range s.layout.Files {
+		if f.Pad {
+			continue
+		}
+		fi, err := s.root.Stat(s.rel[i])
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("stat %s: %w", s.rel[i], err)
+		}
+		out[i] = FileStat{Size: fi.Size(), ModTime: fi.ModTime(), Exists: true}
+	}
+	return out, nil
+}
+
+// fileIO runs fn on an open handle for file i, opening (and for writes,
+// creating and sizing) it if needed and closing idle handles beyond the
+// bound.
+func (s *FileStorage) fileIO(i int, write bool, fn func(*os.File) error) error {
+	h, err := s.acquire(i, write)
+	if err != nil {
+		return err
+	}
+	defer s.release(h)
+	if err := fn(h.f); err != nil {
+		return fmt.Errorf("%s: %w", s.Path(i), err)
+	}
+	return nil
+}
+
+func (s *FileStorage) acquire(i int, write bool) (*handle, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errors.New("storage is closed")
+	}
+	s.clock++
+	if h, ok := s.open[i]; ok && (h.rw || !write) {
+		h.refs++
+		h.used = s.clock
+		h.dirty = h.dirty || write
+		return h, nil
+	} else if ok && h.refs == 0 {
+		// A read-only handle is reopened read-write below.
+		h.f.Close()
+		delete(s.open, i)
+	} else if ok {
+		return nil, fmt.Errorf("%s: busy read-only", s.Path(i))
+	}
+	s.evictLocked()
+	f, err := s.openFile(i, write)
+	if err != nil {
+		return nil, err
+	}
+	h := &handle{f: f, refs: 1, used: s.clock, rw: write, dirty: write}
+	s.open[i] = h
+	return h, nil
+}
+
+func (s *FileStorage) openFile(i int, write bool) (*os.File, error) {
+	rel := s.rel[i]
+	if !write {
+		f, err := s.root.OpenFile(rel, os.O_RDONLY, 0)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", s.Path(i), err)
+		}
+		return f, nil
+	}
+	if d := filepath.Dir(rel); d != "." {
+		if err := s.root.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("create directory for %s: %w", s.Path(i), err)
+		}
+	}
+	f, err := s.root.OpenFile(rel, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", s.Path(i), err)
+	}
+	if !s.created[i] {
+		fi, err := f.Stat()
+		if err == nil && fi.Size() < s.layout.Files[i].Length {
+			// Sparse allocation: the file gets its length without
+			// writing zeros, so a later short read is not mistaken for
+			// missing data and the space shows up as the download lands.
+			err = f.Truncate(s.layout.Files[i].Length)
+		}
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("allocate %s: %w", s.Path(i), err)
+		}
+		s.created[i] = true
+	}
+	return f, nil
+}
+
+// evictLocked closes the least recently used idle handle while at the bound.
+func (s *FileStorage) evictLocked() {
+	for len(s.open) >= s.maxOpen {
+		victim, oldest := -1, ^uint64(0)
+		for i, h := range s.open {
+			if h.refs == 0 && h.used < oldest {
+				victim, oldest = i, h.used
+			}
+		}
+		if victim < 0 {
+			return // every handle is busy; exceed the bound briefly
+		}
+		h := s.open[victim]
+		if h.dirty {
+			// Resume state may soon claim these bytes; they must not be
+			// lost with the handle. Rare: only past maxOpen busy files.
+			h.f.Sync()
+		}
+		h.f.Close()
+		delete(s.open, victim)
+	}
+}
+
+func (s *FileStorage) release(h *handle) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h.refs--
+	if s.closed && h.refs == 0 {
+		if h.dirty {
+			h.f.Sync()
+		}
+		h.f.Close()
+		for i, o := range s.open {
+			if o == h {
+				delete(s.open, i)
+			}
+		}
+	}
+}

@@ -1,0 +1,146 @@
+package piece
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+)
+
+// BlockSize is the unit of a request on the wire. Clients drop peers that ask
+// for more, so shoal never requests more and treats larger requests as abuse.
+const BlockSize = 16 * 1024
+
+// File is one file of a torrent in torrent order. Offset is where its first
+// byte sits in the torrent's concatenated byte stream.
+type File struct {
+	// Path holds the path components below the save directory (for a
+	// multi-file torrent the first is the torrent's name).
+	Path   []string
+	Length int64
+	Offset int64
+	// Pad marks a BEP 47 padding file: its bytes are zeros by definition,
+	// are never written to disk and never read from it.
+	Pad bool
+}
+
+// Span is the part of one file that a range of the torrent's byte stream
+// covers.
+type Span struct {
+	File   int   // index into Layout.Files
+	Offset int64 // offset inside that file
+	Length int64
+}
+
+// Layout maps pieces and blocks onto files. It is immutable after NewLayout,
+// so every goroutine may read it without locking.
+type Layout struct {
+	PieceLength int64
+	Total       int64
+	NumPieces   int
+	Files       []File
+	// starts holds each file's offset, for binary search.
+	starts []int64
+}
+
+// NewLayout checks and lays out files one after another. Offsets in files
+// are ignored and recomputed, so a caller cannot hand in overlapping files.
+func NewLayout(pieceLength int64, files []File) (*Layout, error) {
+	if pieceLength <= 0 {
+		return nil, fmt.Errorf("piece length %d is not positive", pieceLength)
+	}
+	if len(files) == 0 {
+		return nil, errors.New("torrent has no files")
+	}
+	l := &Layout{PieceLength: pieceLength, Files: make([]File, len(files)), starts: make([]int64, len(files))}
+	var off int64
+	for i, f := range files {
+		if f.Length < 0 {
+			return nil, fmt.Errorf("file %d has negative length %d", i, f.Length)
+		}
+		if off > maxTotal-f.Length {
+			return nil, errors.New("torrent is larger than shoal supports")
+		}
+		f.Path = append([]string(nil), f.Path...)
+		f.Offset = off
+		l.Files[i] = f
+		l.starts[i] = off
+		off += f.Length
+	}
+	l.Total = off
+	np := (off + pieceLength - 1) / pieceLength
+	if np > maxPieces {
+		return nil, fmt.Errorf("torrent has %d pieces, more than shoal supports (%d)", np, maxPieces)
+	}
+	l.NumPieces = int(np)
+	return l, nil
+}
+
+// maxTotal and maxPieces bound what a .torrent may claim so that arithmetic
+// cannot overflow and a bitfield cannot be made absurdly large.
+const (
+	maxTotal  = 1 << 50 // 1 PiB
+	maxPieces = 1 << 24 // 16 Mi pieces
+)
+
+// PieceOffset is the byte offset of piece i in the torrent's stream.
+func (l *Layout) PieceOffset(i int) int64 { return int64(i) * l.PieceLength }
+
+// PieceSize is piece i's length; only the last piece may be short.
+func (l *Layout) PieceSize(i int) int64 {
+	if i < 0 || i >= l.NumPieces {
+		return 0
+	}
+	if i == l.NumPieces-1 {
+		return l.Total - l.PieceOffset(i)
+	}
+	return l.PieceLength
+}
+
+// NumBlocks is how many 16 KiB blocks piece i splits into.
+func (l *Layout) NumBlocks(i int) int {
+	return int((l.PieceSize(i) + BlockSize - 1) / BlockSize)
+}
+
+// BlockSpan returns where block b of piece i begins within the piece and
+// how long it is; the last block of a piece may be short.
+func (l *Layout) BlockSpan(i, b int) (begin, length int) {
+	begin = b * BlockSize
+	length = int(min(int64(BlockSize), l.PieceSize(i)-int64(begin)))
+	return begin, length
+}
+
+// Spans appends to dst the file spans covering [off, off+n) of the torrent
+// and returns it. Zero-length files never appear; pad files do, marked by
+// their File.Pad, so readers can fill zeros and writers can skip them.
+func (l *Layout) Spans(dst []Span, off, n int64) []Span {
+	if off < 0 || n <= 0 || off >= l.Total {
+		return dst
+	}
+	n = min(n, l.Total-off)
+	// The last file starting at or before off; skip zero-length files that
+	// share its start.
+	i := sort.Search(len(l.starts), func(i int) bool { return l.starts[i] > off }) - 1
+	for ; i < len(l.Files) && n > 0; i++ {
+		f := &l.Files[i]
+		if f.Length == 0 || off >= f.Offset+f.Length {
+			continue
+		}
+		in := off - f.Offset
+		take := min(n, f.Length-in)
+		dst = append(dst, Span{File: i, Offset: in, Length: take})
+		off += take
+		n -= take
+	}
+	return dst
+}
+
+// FilePieces returns the half-open range of pieces that hold bytes of file
+// f. A zero-length file holds none, so first == end.
+func (l *Layout) FilePieces(f int) (first, end int) {
+	fl := l.Files[f]
+	if fl.Length == 0 {
+		p := int(fl.Offset / l.PieceLength)
+		return p, p
+	}
+	return int(fl.Offset / l.PieceLength), int((fl.Offset + fl.Length + l.PieceLength - 1) / l.PieceLength)
+}

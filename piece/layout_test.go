@@ -1,0 +1,93 @@
+package piece
+
+import (
+	"reflect"
+	"testing"
+)
+
+func TestLayoutSpans(t *testing.T) {
+	f := func(name string, n int64) File { return File{Path: []string{name}, Length: n} }
+	tests := []struct {
+		name        string
+		pieceLen    int64
+		files       []File
+		off, n      int64
+		want        []Span
+		wantPieces  int
+		lastPieceSz int64
+	}{
+		{"single file, short last piece", 16, []File{f("a", 40)}, 32, 16,
+			[]Span{{0, 32, 8}}, 3, 8},
+		{"piece spans two files", 16, []File{f("a", 10), f("b", 30)}, 0, 16,
+			[]Span{{0, 0, 10}, {1, 0, 6}}, 3, 8},
+		{"zero-length files are skipped", 16, []File{f("a", 10), f("z", 0), f("z2", 0), f("b", 6)}, 8, 8,
+			[]Span{{0, 8, 2}, {3, 0, 6}}, 1, 16},
+		{"zero-length first file", 16, []File{f("z", 0), f("a", 16)}, 0, 16,
+			[]Span{{1, 0, 16}}, 1, 16},
+		{"pad file appears as a span", 16, []File{f("a", 10), {Path: []string{".pad", "6"}, Length: 6, Pad: true}, f("b", 16)}, 0, 32,
+			[]Span{{0, 0, 10}, {1, 0, 6}, {2, 0, 16}}, 2, 16},
+		{"range clipped at the end", 16, []File{f("a", 20)}, 10, 100,
+			[]Span{{0, 10, 10}}, 2, 4},
+		{"range past the end", 16, []File{f("a", 20)}, 20, 1, nil, 2, 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l, err := NewLayout(tt.pieceLen, tt.files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := l.Spans(nil, tt.off, tt.n); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("spans %v, want %v", got, tt.want)
+			}
+			if l.NumPieces != tt.wantPieces || l.PieceSize(l.NumPieces-1) != tt.lastPieceSz {
+				t.Errorf("%d pieces, last %d; want %d, %d", l.NumPieces, l.PieceSize(l.NumPieces-1), tt.wantPieces, tt.lastPieceSz)
+			}
+		})
+	}
+}
+
+func TestLayoutBlocks(t *testing.T) {
+	l, err := NewLayout(64<<10, []File{{Path: []string{"a"}, Length: 64<<10 + BlockSize + 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.NumBlocks(0) != 4 || l.NumBlocks(1) != 2 {
+		t.Fatalf("blocks %d, %d", l.NumBlocks(0), l.NumBlocks(1))
+	}
+	if b, n := l.BlockSpan(1, 1); b != BlockSize || n != 100 {
+		t.Fatalf("last block %d+%d", b, n)
+	}
+}
+
+func TestLayoutFilePieces(t *testing.T) {
+	l, err := NewLayout(10, []File{
+		{Path: []string{"a"}, Length: 15}, {Path: []string{"e"}}, {Path: []string{"b"}, Length: 5}, {Path: []string{"c"}, Length: 11},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][2]int{{0, 2}, {1, 1}, {1, 2}, {2, 4}}
+	for i, w := range want {
+		if a, b := l.FilePieces(i); a != w[0] || b != w[1] {
+			t.Errorf("file %d pieces [%d,%d), want %v", i, a, b, w)
+		}
+	}
+}
+
+func TestLayoutRefusesNonsense(t *testing.T) {
+	if _, err := NewLayout(0, []File{{Path: []string{"a"}, Length: 1}}); err == nil {
+		t.Error("zero piece length accepted")
+	}
+	if _, err := NewLayout(16, nil); err == nil {
+		t.Error("no files accepted")
+	}
+	if _, err := NewLayout(16, []File{{Path: []string{"a"}, Length: -1}}); err == nil {
+		t.Error("negative length accepted")
+	}
+	if _, err := NewLayout(1, []File{{Path: []string{"a"}, Length: 1 << 40}}); err == nil {
+		t.Error("absurd piece count accepted")
+	}
+	if _, err := NewLayout(1<<20, []File{{Path: []string{"a"}, Length: 1 << 62}, {Path: []string{"b"}, Length: 1 << 62}}); err == nil {
+		t.Error("overflowing total accepted")
+	}
+}

@@ -1,0 +1,139 @@
+package piece
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+)
+
+// ResumeVersion is bumped when the resume format changes incompatibly; an
+// unknown version is treated as no resume state, never misread.
+const ResumeVersion = 1
+
+// maxResumeSize bounds what LoadResume reads: a 16 Mi-piece bitfield and
+// 100,000 file entries fit with room to spare.
+const maxResumeSize = 64 << 20
+
+// Resume is what shoal remembers about a torrent's data between runs: which
+// pieces were verified, and each file's size and mtime at that moment. A
+// restart trusts pieces whose files are unchanged instead of re-hashing.
+type Resume struct {
+	Version     int        `json:"version"`
+	InfoHash    string     `json:"info_hash"`
+	PieceLength int64      `json:"piece_length"`
+	NumPieces   int        `json:"num_pieces"`
+	Have        []byte     `json:"have"` // BEP 3 wire bitfield
+	Files       []FileStat `json:"files"`
+}
+
+// NewResume records have and the files' current stats for a torrent.
+func NewResume(infoHash string, l *Layout, have *Bitfield, stats []FileStat) *Resume {
+	return &Resume{
+		Version: ResumeVersion, InfoHash: infoHash, PieceLength: l.PieceLength,
+		NumPieces: l.NumPieces, Have: have.Wire(), Files: stats,
+	}
+}
+
+// SaveResume writes r to path atomically: a temporary file in the same
+// directory is written, fsynced and renamed over path, then the directory is
+// fsynced. A crash at any moment leaves the old state or the new, never a
+// torn one.
+func SaveResume(path string, r *Resume) error {
+	data, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("encode resume state: %w", err)
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("save resume state: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("save resume state: %w", err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return fmt.Errorf("save resume state: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("save resume state: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save resume state: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save resume state: %w", err)
+	}
+	ok = true
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// ErrNoResume means there is no usable resume state and the data must be
+// verified from scratch.
+var ErrNoResume = errors.New("no usable resume state")
+
+// LoadResume reads resume state for a torrent and checks that it belongs to
+// it. A missing, unreadable, foreign or malformed file yields an error
+// wrapping ErrNoResume: the caller re-verifies, which is always safe.
+func LoadResume(path, infoHash string, l *Layout) (*Resume, *Bitfield, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrNoResume, err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxResumeSize+1))
+	if err != nil || len(data) > maxResumeSize {
+		return nil, nil, fmt.Errorf("%w: unreadable or oversized %s", ErrNoResume, path)
+	}
+	var r Resume
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: %v", ErrNoResume, path, err)
+	}
+	if r.Version != ResumeVersion || r.InfoHash != infoHash || r.PieceLength != l.PieceLength ||
+		r.NumPieces != l.NumPieces || len(r.Files) != len(l.Files) {
+		return nil, nil, fmt.Errorf("%w: %s belongs to another torrent or version", ErrNoResume, path)
+	}
+	have, err := BitfieldFromWire(r.Have, l.NumPieces)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %s: %v", ErrNoResume, path, err)
+	}
+	return &r, have, nil
+}
+
+// Check compares the remembered file stats with now and splits the
+// remembered pieces in two: trusted, whose files are all unchanged, and
+// recheck, which touch a file whose size or mtime changed (or that vanished)
+// and must be hashed again before anyone is told we have them.
+func (r *Resume) Check(l *Layout, have *Bitfield, now []FileStat) (trusted, recheck *Bitfield) {
+	trusted = have.Clone()
+	recheck = NewBitfield(l.NumPieces)
+	for i, f := range l.Files {
+		if f.Pad || f.Length == 0 {
+			continue
+		}
+		was, is := r.Files[i], now[i]
+		if was.Exists && is.Exists && was.Size == is.Size && was.ModTime.Equal(is.ModTime) {
+			continue
+		}
+		first, end := l.FilePieces(i)
+		for p := first; p < end; p++ {
+			if trusted.Clear(p) {
+				recheck.Set(p)
+			}
+		}
+	}
+	return trusted, recheck
+}

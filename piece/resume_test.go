@@ -1,0 +1,144 @@
+package piece_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shoal-torrent/shoal/piece"
+	"github.com/shoal-torrent/shoal/piece/piecetest"
+)
+
+// resumeFixture is a two-file download with all pieces verified and resume
+// state saved, as a finished download leaves it.
+type resumeFixture struct {
+	dir, state string
+	layout     *piece.Layout
+	hashes     []byte
+}
+
+func newResumeFixture(t *testing.T) *resumeFixture {
+	dir := t.TempDir()
+	piecetest.WriteFiles(t, dir, []piecetest.FileSpec{{Path: "t/a", Size: 48 << 10}, {Path: "t/b", Size: 40 << 10}})
+	l, err := piece.NewLayout(16<<10, []piece.File{{Path: []string{"t", "a"}, Length: 48 << 10}, {Path: []string{"t", "b"}, Length: 40 << 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := append(piecetest.Content("t/a", 48<<10), piecetest.Content("t/b", 40<<10)...)
+	f := &resumeFixture{dir: dir, state: filepath.Join(t.TempDir(), "state", "x.resume"), layout: l, hashes: hashesOf(l, data)}
+	s := f.open(t)
+	defer s.Close()
+	v, err := piece.Verify(context.Background(), s, l, f.hashes, piece.HashOptions{})
+	if err != nil || !v.Have.Full() {
+		t.Fatalf("fixture not complete: %v", err)
+	}
+	stats, err := s.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := piece.SaveResume(f.state, piece.NewResume("ih", l, v.Have, stats)); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *resumeFixture) open(t *testing.T) *piece.FileStorage {
+	s, err := piece.OpenFileStorage(f.layout, piece.FileStorageConfig{Dir: f.dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// restart does what a restarted download does: load the state, compare file
+// stats, hash only what changed. It returns the pieces trusted without
+// hashing, the final have set and how many bytes were hashed.
+func (f *resumeFixture) restart(t *testing.T) (trusted, have *piece.Bitfield, hashed int64) {
+	s := f.open(t)
+	defer s.Close()
+	r, remembered, err := piece.LoadResume(f.state, "ih", f.layout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats, err := s.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	trusted, recheck := r.Check(f.layout, remembered, stats)
+	var progress atomic.Int64
+	v, err := piece.Verify(context.Background(), s, f.layout, f.hashes, piece.HashOptions{Only: recheck, Progress: &progress})
+	if err != nil {
+		t.Fatal(err)
+	}
+	have = trusted.Clone()
+	for i := v.Have.NextSet(0); i >= 0; i = v.Have.NextSet(i + 1) {
+		have.Set(i)
+	}
+	return trusted, have, progress.Load()
+}
+
+func TestResumeRestartDoesNotRehash(t *testing.T) {
+	f := newResumeFixture(t)
+	trusted, have, hashed := f.restart(t)
+	if !trusted.Full() || !have.Full() || hashed != 0 {
+		t.Fatalf("trusted %d/%d, hashed %d bytes", trusted.Count(), trusted.Len(), hashed)
+	}
+}
+
+func TestResumeCatchesModifiedFile(t *testing.T) {
+	f := newResumeFixture(t)
+	// Same size, different content and mtime: pieces of t/b (bytes 48K..88K
+	// are pieces 3, 4, 5) must be rehashed, and the damaged one dropped.
+	p := filepath.Join(f.dir, "t", "b")
+	data, _ := os.ReadFile(p)
+	data[0] ^= 0xff
+	os.WriteFile(p, data, 0o644)
+	os.Chtimes(p, time.Now(), time.Now().Add(time.Hour))
+	trusted, have, hashed := f.restart(t)
+	if bits(trusted) != "[0 1 2]" || hashed != 40<<10 {
+		t.Fatalf("trusted %s, hashed %d", bits(trusted), hashed)
+	}
+	if bits(have) != "[0 1 2 4 5]" {
+		t.Fatalf("have %s", bits(have))
+	}
+}
+
+func TestResumeCatchesTruncatedFile(t *testing.T) {
+	f := newResumeFixture(t)
+	os.Truncate(filepath.Join(f.dir, "t", "a"), 20<<10)
+	_, have, _ := f.restart(t)
+	if bits(have) != "[0 3 4 5]" {
+		t.Fatalf("have %s", bits(have))
+	}
+}
+
+func TestResumeRefusesForeignOrBrokenState(t *testing.T) {
+	f := newResumeFixture(t)
+	if _, _, err := piece.LoadResume(f.state, "other", f.layout); !errors.Is(err, piece.ErrNoResume) {
+		t.Errorf("foreign infohash: %v", err)
+	}
+	os.WriteFile(f.state, []byte(`{"version":1,"info_hash":"ih","num_pi`), 0o644)
+	if _, _, err := piece.LoadResume(f.state, "ih", f.layout); !errors.Is(err, piece.ErrNoResume) {
+		t.Errorf("torn file: %v", err)
+	}
+	if _, _, err := piece.LoadResume(filepath.Join(t.TempDir(), "none"), "ih", f.layout); !errors.Is(err, piece.ErrNoResume) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestSaveResumeLeavesNoTempFiles(t *testing.T) {
+	f := newResumeFixture(t)
+	for range 3 {
+		if err := piece.SaveResume(f.state, piece.NewResume("ih", f.layout, piece.NewBitfield(f.layout.NumPieces), make([]piece.FileStat, 2))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	entries, _ := os.ReadDir(filepath.Dir(f.state))
+	if len(entries) != 1 {
+		t.Fatalf("state directory holds %d entries", len(entries))
+	}
+}
