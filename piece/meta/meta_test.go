@@ -1,0 +1,290 @@
+package meta_test
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/anacrolix/torrent/bencode"
+	"github.com/anacrolix/torrent/metainfo"
+
+	"github.com/shoal-torrent/shoal/piece"
+	"github.com/shoal-torrent/shoal/piece/meta"
+	"github.com/shoal-torrent/shoal/piece/piecetest"
+)
+
+// fixtureFiles is the content behind the mktorrent .torrent files in
+// testdata/, regenerated here instead of being checked in.
+var fixtureFiles = []piecetest.FileSpec{
+	{Path: "single.bin", Size: 100000},
+	{Path: "multi/a.bin", Size: 70000},
+	{Path: "multi/sub/b.bin", Size: 1},
+	{Path: "multi/sub/c.bin", Size: 33000},
+	{Path: "multi/z-empty", Size: 0},
+}
+
+func writeFixtureContent(t *testing.T) string {
+	dir := t.TempDir()
+	piecetest.WriteFiles(t, dir, fixtureFiles)
+	return dir
+}
+
+func TestMktorrentFixturesParseAndVerify(t *testing.T) {
+	dir := writeFixtureContent(t)
+	tests := []struct {
+		file     string
+		name     string
+		pieces   int
+		files    int
+		private  bool
+		trackers int
+		webSeeds int
+	}{
+		{"mktorrent-single.torrent", "single.bin", 4, 1, false, 0, 0},
+		{"mktorrent-multi.torrent", "multi", 4, 4, false, 2, 0},
+		{"mktorrent-private.torrent", "multi", 2, 4, true, 1, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			tor, err := meta.Load(filepath.Join("..", "..", "testdata", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tor.Name != tt.name || tor.Layout.NumPieces != tt.pieces || len(tor.Layout.Files) != tt.files ||
+				tor.Private != tt.private || len(tor.Trackers) != tt.trackers || len(tor.WebSeeds) != tt.webSeeds {
+				t.Fatalf("got name %q pieces %d files %d private %v tiers %d webseeds %d", tor.Name, tor.Layout.NumPieces,
+					len(tor.Layout.Files), tor.Private, len(tor.Trackers), len(tor.WebSeeds))
+			}
+			s, err := piece.OpenFileStorage(tor.Layout, piece.FileStorageConfig{Dir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			v, err := piece.Verify(context.Background(), s, tor.Layout, tor.Hashes, piece.HashOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !v.Have.Full() {
+				t.Fatalf("only %d of %d pieces verify", v.Have.Count(), tor.Layout.NumPieces)
+			}
+		})
+	}
+}
+
+// TestCreateMatchesMktorrent is the strongest interop check for create: on
+// the same files and piece size, shoal's info dictionary is byte-identical
+// to mktorrent's, so both produce the same infohash.
+func TestCreateMatchesMktorrent(t *testing.T) {
+	dir := writeFixtureContent(t)
+	for _, c := range []struct {
+		fixture, path string
+		pieceLen      int64
+		private       bool
+	}{
+		{"mktorrent-single.torrent", "single.bin", 32 << 10, false},
+		{"mktorrent-multi.torrent", "multi", 32 << 10, false},
+		{"mktorrent-private.torrent", "multi", 64 << 10, true},
+	} {
+		want, err := meta.Load(filepath.Join("..", "..", "testdata", c.fixture))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := meta.Create(context.Background(), meta.CreateOptions{Path: filepath.Join(dir, c.path), PieceLength: c.pieceLen, Private: c.private})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.InfoHash != want.InfoHash {
+			t.Errorf("%s: infohash %s, mktorrent %s", c.fixture, got.InfoHash.HexString(), want.InfoHash.HexString())
+		}
+	}
+}
+
+// TestCreateLoadsInAnacrolix checks shoal's output with a parser and a
+// hasher no one here wrote.
+func TestCreateLoadsInAnacrolix(t *testing.T) {
+	dir := writeFixtureContent(t)
+	tor, err := meta.Create(context.Background(), meta.CreateOptions{
+		Path: filepath.Join(dir, "multi"), PieceLength: 16 << 10, Comment: "hi",
+		Trackers: []string{"http://127.0.0.1:1/announce", "udp://127.0.0.1:2"}, WebSeeds: []string{"http://127.0.0.1:3/"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := tor.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	mi, err := metainfo.Load(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mi.HashInfoBytes() != tor.InfoHash {
+		t.Fatal("anacrolix computes another infohash")
+	}
+	if got := mi.UpvertedAnnounceList(); len(got) != 2 || got[1][0] != "udp://127.0.0.1:2" {
+		t.Fatalf("announce list %v", got)
+	}
+	var ref metainfo.Info
+	ref.PieceLength = 16 << 10
+	if err := ref.BuildFromFilePath(filepath.Join(dir, "multi")); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(ref.Pieces, tor.Hashes) {
+		t.Fatal("anacrolix hashes the same files differently")
+	}
+}
+
+func TestCreateRefusesBadInput(t *testing.T) {
+	empty := t.TempDir()
+	os.WriteFile(filepath.Join(empty, "zero"), nil, 0o644)
+	for _, o := range []meta.CreateOptions{
+		{Path: filepath.Join(t.TempDir(), "missing")},
+		{Path: t.TempDir()},
+		{Path: empty},
+		{Path: empty, PieceLength: 100000},
+		{Path: empty, Trackers: []string{"not a url"}},
+	} {
+		if _, err := meta.Create(context.Background(), o); err == nil {
+			t.Errorf("%+v accepted", o)
+		}
+	}
+}
+
+func TestAutoPieceLength(t *testing.T) {
+	for _, c := range []struct{ total, want int64 }{
+		{1, 16 << 10}, {100 << 20, 64 << 10}, {1 << 30, 1 << 20}, {4 << 30, 4 << 20}, {1 << 40, 16 << 20},
+	} {
+		if got := meta.AutoPieceLength(c.total); got != c.want {
+			t.Errorf("AutoPieceLength(%d) = %d, want %d", c.total, got, c.want)
+		}
+	}
+}
+
+// hostile builds a .torrent around an info dictionary given as a map, so
+// tests can write what no honest tool would.
+func hostile(t testing.TB, info map[string]any) []byte {
+	infoBytes, err := bencode.Marshal(info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := bencode.Marshal(map[string]any{"announce": "http://x/", "info": bencode.Bytes(infoBytes)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+func multi(files ...map[string]any) map[string]any {
+	var total int64
+	for _, f := range files {
+		total += f["length"].(int64)
+	}
+	return map[string]any{"name": "t", "piece length": int64(16), "pieces": strings.Repeat("x", int(20*((total+15)/16))), "files": files}
+}
+
+func file(n int64, path ...string) map[string]any { return map[string]any{"length": n, "path": path} }
+
+func TestParseRefusesHostileTorrents(t *testing.T) {
+	deep := strings.Repeat("l", 100) + strings.Repeat("e", 100)
+	cases := map[string][]byte{
+		"garbage":            []byte("this is not a torrent"),
+		"empty":              nil,
+		"truncated":          hostile(t, multi(file(16, "a")))[:40],
+		"deep nesting":       []byte("d4:info" + deep + "e"),
+		"huge length claim":  []byte("d4:info99999999999:xe"),
+		"dot-dot":            hostile(t, multi(file(16, "..", "..", "etc", "passwd"))),
+		"absolute":           hostile(t, multi(file(16, "/etc/passwd"))),
+		"empty component":    hostile(t, multi(file(16, "a", "", "b"))),
+		"nul byte":           hostile(t, multi(file(16, "a\x00b"))),
+		"separator":          hostile(t, multi(file(16, "a/../../b"))),
+		"name escapes":       hostile(t, map[string]any{"name": "..", "piece length": int64(16), "pieces": strings.Repeat("x", 20), "length": int64(16)}),
+		"name absolute":      hostile(t, map[string]any{"name": "/tmp/x", "piece length": int64(16), "pieces": strings.Repeat("x", 20), "length": int64(16)}),
+		"duplicate path":     hostile(t, multi(file(8, "a"), file(8, "a"))),
+		"file and folder":    hostile(t, multi(file(8, "a"), file(8, "a", "b"))),
+		"hash count":         hostile(t, map[string]any{"name": "a", "piece length": int64(16), "pieces": strings.Repeat("x", 20), "length": int64(17)}),
+		"hash length":        hostile(t, map[string]any{"name": "a", "piece length": int64(16), "pieces": strings.Repeat("x", 19), "length": int64(16)}),
+		"zero piece length":  hostile(t, map[string]any{"name": "a", "piece length": int64(0), "pieces": strings.Repeat("x", 20), "length": int64(16)}),
+		"huge piece length":  hostile(t, map[string]any{"name": "a", "piece length": int64(1 << 40), "pieces": strings.Repeat("x", 20), "length": int64(16)}),
+		"negative length":    hostile(t, multi(file(-16, "a"), file(32, "b"))),
+		"no data":            hostile(t, map[string]any{"name": "a", "piece length": int64(16), "pieces": "x", "length": int64(0)}),
+		"v2 only":            hostile(t, map[string]any{"name": "a", "piece length": int64(16), "length": int64(16), "meta version": int64(2)}),
+		"no info":            []byte("d8:announce3:urle"),
+		"trailing bytes":     append(hostile(t, multi(file(16, "a"))), 'x'),
+		"length and files":   hostile(t, map[string]any{"name": "t", "piece length": int64(16), "pieces": strings.Repeat("x", 20), "length": int64(16), "files": []any{file(16, "a")}}),
+		"drive letter":       hostile(t, multi(file(16, "C:", "x"))),
+		"overlong component": hostile(t, multi(file(16, strings.Repeat("a", 300)))),
+	}
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			if tor, err := meta.Parse(data); err == nil {
+				t.Fatalf("accepted: %+v", tor.Layout.Files)
+			} else if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("multi-line error: %q", err)
+			}
+		})
+	}
+}
+
+func TestParseAcceptsPadFiles(t *testing.T) {
+	pad := file(6, ".pad", "6")
+	pad["attr"] = "p"
+	tor, err := meta.Parse(hostile(t, multi(file(10, "a"), pad, file(16, "b"))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tor.Layout.Files[1].Pad || tor.Layout.NumPieces != 2 {
+		t.Fatalf("files %+v", tor.Layout.Files)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, name := range []string{"mktorrent-single.torrent", "mktorrent-multi.torrent", "mktorrent-private.torrent"} {
+		data, err := os.ReadFile(filepath.Join("..", "..", "testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add(hostile(f, multi(file(16, "..", "x"))))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tor, err := meta.Parse(data)
+		if err != nil {
+			return
+		}
+		// Whatever is accepted must be safe to lay out on disk.
+		for _, fl := range tor.Layout.Files {
+			if _, err := piece.CheckPath(fl.Path); err != nil && !fl.Pad {
+				t.Fatalf("accepted unsafe path %q", fl.Path)
+			}
+		}
+		if len(tor.Hashes) != tor.Layout.NumPieces*piece.HashSize {
+			t.Fatal("hash count does not match the layout")
+		}
+	})
+}
+
+func TestParseMagnet(t *testing.T) {
+	hex := "magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&dn=x&tr=http%3A%2F%2F127.0.0.1%3A6969%2Fannounce&x.pe=127.0.0.1:6881"
+	m, err := meta.ParseMagnet(hex)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.InfoHash.HexString() != "c12fe1c06bba254a9dc9f519b335aa7c1367a88a" || m.Name != "x" || len(m.Trackers) != 1 || m.Peers[0] != "127.0.0.1:6881" {
+		t.Fatalf("%+v", m)
+	}
+	b32, err := meta.ParseMagnet("magnet:?xt=urn:btih:YEX6DQDLXISUVHOJ6UM3GNNKPQJWPKEK")
+	if err != nil || b32.InfoHash != m.InfoHash {
+		t.Fatalf("base32: %v %v", b32, err)
+	}
+	for _, bad := range []string{"magnet:?xt=urn:btih:zz", "magnet:?dn=x", "magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&x.pe=nope"} {
+		if _, err := meta.ParseMagnet(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if !meta.IsMagnet("MAGNET:?xt=") || meta.IsMagnet("file.torrent") {
+		t.Error("IsMagnet")
+	}
+}
