@@ -1,0 +1,41 @@
+# shoal's build, test and benchmark entry points. `make test` is what CI runs.
+GO        ?= go
+VERSION   := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+FUZZTIME  ?= 30s
+
+.PHONY: build install test bench lint demo fuzz clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/shoal ./cmd/shoal
+
+install:
+	$(GO) install -ldflags "$(LDFLAGS)" ./cmd/shoal
+
+test:
+	$(GO) vet ./...
+	$(GO) test -race -timeout 10m ./...
+
+# Benchmarks print figures side by side with their baselines; run on an idle
+# machine and compare ratios, not absolute times.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./piece/...
+
+lint:
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \
+	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# Each fuzz target runs for FUZZTIME; the seed corpora already run in `make test`.
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzBitfieldFromWire$$' -fuzztime $(FUZZTIME) ./piece/
+	$(GO) test -run '^$$' -fuzz '^FuzzCheckBencode$$' -fuzztime $(FUZZTIME) ./piece/meta/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./piece/meta/
+
+demo:
+	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/shoal demo
+
+clean:
+	rm -rf bin

@@ -1,0 +1,123 @@
+// Command shoal is a BitTorrent client for the terminal: it creates,
+// inspects, verifies, downloads and seeds torrents. main only parses, wires
+// and exits; each subcommand lives in its own file.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// version is stamped by the Makefile from git; "dev" otherwise.
+var version = "dev"
+
+// Exit codes, documented in `shoal help` and the README.
+const (
+	exitOK         = 0
+	exitError      = 1 // bad input, I/O failure, anything that stopped the command
+	exitUsage      = 2 // unknown command or flag, wrong arguments
+	exitIncomplete = 3 // verify: the data is not complete and correct
+)
+
+// usageError marks mistakes in how the command was called.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// exitCodeError carries a specific exit status out of a command that did
+// its job but must report a negative result (verify on incomplete data).
+type exitCodeError struct {
+	code int
+	msg  string
+}
+
+func (e exitCodeError) Error() string { return e.msg }
+
+// env is what every command needs from the outside world, injected so tests
+// run commands in-process with their own streams.
+type env struct {
+	stdout, stderr io.Writer
+	// interactive is true when stderr is a terminal: progress bars are
+	// drawn only then.
+	interactive bool
+}
+
+func main() {
+	// Ctrl-C and SIGTERM cancel the context; commands stop cleanly on it.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr, interactive: isTerminal(os.Stderr)})
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the exit status.
+func run(ctx context.Context, args []string, e env) int {
+	root := newRootCmd(e)
+	root.SetArgs(args)
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	msg := strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " ")
+	var ec exitCodeError
+	if errors.As(err, &ec) {
+		if msg != "" {
+			fmt.Fprintln(e.stderr, "shoal:", msg)
+		}
+		return ec.code
+	}
+	fmt.Fprintln(e.stderr, "shoal:", msg)
+	var ue usageError
+	if errors.As(err, &ue) || strings.HasPrefix(msg, "unknown command") {
+		fmt.Fprintln(e.stderr, "Run 'shoal help' for usage.")
+		return exitUsage
+	}
+	if errors.Is(err, context.Canceled) {
+		return 130
+	}
+	return exitError
+}
+
+func newRootCmd(e env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "shoal",
+		Short: "A BitTorrent client for the terminal",
+		Long: `shoal creates, inspects, verifies, downloads and seeds BitTorrent torrents.
+
+Sizes may be given in bytes or with units: 262144, 256KiB, 1MiB, 4MB.
+Long flags may come before or after the arguments.
+
+Exit status:
+  0  success
+  1  error (bad input, unreadable files, I/O failure)
+  2  usage error (unknown command or flag, wrong arguments)
+  3  verify found missing or corrupt data`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newCreateCmd(e), newInfoCmd(e), newVerifyCmd(e), newDemoCmd(e))
+	return root
+}
+
+// exactArgs is cobra.ExactArgs, reported as a usage error.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{fmt.Errorf("%s needs %s (see 'shoal %s --help')", cmd.Name(), what, cmd.Name())}
+		}
+		return nil
+	}
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/cobra"
+
+	"github.com/shoal-torrent/shoal/piece"
+	"github.com/shoal-torrent/shoal/piece/meta"
+)
+
+func newVerifyCmd(e env) *cobra.Command {
+	var (
+		dir     string
+		workers int
+	)
+	cmd := &cobra.Command{
+		Use:   "verify TORRENT --dir DIR",
+		Short: "Check downloaded data against a torrent's hashes",
+		Long: `Hash the data of a torrent and report complete, missing and corrupt pieces
+and how complete each file is.
+
+DIR is the save path, as in other clients: it holds a single-file torrent's
+file, or a multi-file torrent's top folder. Exit status is 0 only when every
+piece is present and correct, 3 when some are missing or corrupt.`,
+		Example: `  shoal verify album.torrent --dir ~/Downloads
+  shoal verify --dir /srv/seed big.torrent --workers 1`,
+		Args: exactArgs(1, "a .torrent file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, err := meta.Load(args[0])
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			st, err := piece.OpenFileStorage(t.Layout, piece.FileStorageConfig{Dir: dir})
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			var hashed atomic.Int64
+			bar := startProgress(e, "verifying", t.Layout.Total, &hashed)
+			v, err := piece.Verify(cmd.Context(), st, t.Layout, t.Hashes, piece.HashOptions{Workers: workers, Progress: &hashed})
+			took := bar.stop()
+			if err != nil {
+				return err
+			}
+			return reportVerify(e, t, dir, v, took)
+		},
+	}
+	cmd.Flags().StringVarP(&dir, "dir", "d", ".", "save path holding the torrent's file or top folder")
+	cmd.Flags().IntVar(&workers, "workers", 0, "hashing workers (default: one per core)")
+	return cmd
+}
+
+func reportVerify(e env, t *meta.Torrent, dir string, v *piece.Verification, took time.Duration) error {
+	l := t.Layout
+	w := e.stdout
+	fmt.Fprintf(w, "%s: %d of %d pieces good (%.1f%%), %d missing, %d corrupt; %s hashed in %s\n",
+		t.Name, v.Have.Count(), l.NumPieces, 100*float64(v.Have.Count())/float64(l.NumPieces),
+		v.Missing.Count(), v.Corrupt.Count(), humanize.IBytes(uint64(l.Total)), took.Round(time.Millisecond))
+	if v.Corrupt.Count() > 0 {
+		fmt.Fprintf(w, "corrupt pieces: %s\n", listPieces(v.Corrupt, 20))
+	}
+	for i, f := range l.Files {
+		if f.Pad {
+			continue
+		}
+		fmt.Fprintf(w, "  %6.1f%%  %10s  %s\n", 100*fileFraction(l, i, v.Have), humanize.IBytes(uint64(f.Length)), strings.Join(f.Path, "/"))
+	}
+	if v.Have.Full() {
+		fmt.Fprintln(w, "complete")
+		return nil
+	}
+	msg := fmt.Sprintf("%s is incomplete: %d pieces missing, %d corrupt", t.Name, v.Missing.Count(), v.Corrupt.Count())
+	if v.Missing.Full() {
+		msg += fmt.Sprintf(" (nothing of it found in %s; --dir is the folder that contains %s)", dir, t.Name)
+	}
+	return exitCodeError{code: exitIncomplete, msg: msg}
+}
+
+// fileFraction is the share of file f's bytes that lie in verified pieces.
+// An empty file counts as complete.
+func fileFraction(l *piece.Layout, f int, have *piece.Bitfield) float64 {
+	fl := l.Files[f]
+	if fl.Length == 0 {
+		return 1
+	}
+	first, end := l.FilePieces(f)
+	var good int64
+	for p := first; p < end; p++ {
+		if !have.Has(p) {
+			continue
+		}
+		lo := max(l.PieceOffset(p), fl.Offset)
+		hi := min(l.PieceOffset(p)+l.PieceSize(p), fl.Offset+fl.Length)
+		good += hi - lo
+	}
+	return float64(good) / float64(fl.Length)
+}
+
+// listPieces formats up to limit piece indices, with ranges collapsed.
+func listPieces(b *piece.Bitfield, limit int) string {
+	var parts []string
+	for i := b.NextSet(0); i >= 0 && len(parts) < limit; {
+		j := i
+		for b.Has(j + 1) {
+			j++
+		}
+		if j > i {
+			parts = append(parts, fmt.Sprintf("%d-%d", i, j))
+		} else {
+			parts = append(parts, fmt.Sprint(i))
+		}
+		i = b.NextSet(j + 1)
+	}
+	s := strings.Join(parts, ", ")
+	if len(parts) == limit {
+		s += ", ..."
+	}
+	return s
+}
