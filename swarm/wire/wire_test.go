@@ -1,0 +1,152 @@
+package wire
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"testing"
+)
+
+func blockBuf(n int) []byte { return make([]byte, n) }
+
+func TestRoundTrip(t *testing.T) {
+	var b []byte
+	b = AppendKeepAlive(b)
+	b = AppendSimple(b, Unchoke)
+	b = AppendIndex(b, Have, 7)
+	b = AppendRequest(b, Request, 1, 16384, 16384)
+	b = AppendPieceHeader(b, 2, 32768, 3)
+	b = append(b, 'a', 'b', 'c')
+	b = AppendPayload(b, Bitfield, 0, []byte{0xff, 0x80})
+	b = AppendPayload(b, Extended, 0, []byte("de"))
+	b = AppendPort(b, 6881)
+	b = AppendSimple(b, HaveAll)
+	b = AppendRequest(b, Reject, 3, 0, 100)
+	r := NewReader(bytes.NewReader(b), 9)
+	want := []Message{
+		{ID: KeepAlive}, {ID: Unchoke}, {ID: Have, Index: 7}, {ID: Request, Index: 1, Begin: 16384, Length: 16384},
+		{ID: Piece, Index: 2, Begin: 32768, Data: []byte("abc")}, {ID: Bitfield, Payload: []byte{0xff, 0x80}},
+		{ID: Extended, ExtID: 0, Payload: []byte("de")}, {ID: Port, Port: 6881}, {ID: HaveAll},
+		{ID: Reject, Index: 3, Length: 100},
+	}
+	for i, w := range want {
+		var m Message
+		if err := r.Read(&m, blockBuf); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if m.ID != w.ID || m.Index != w.Index || m.Begin != w.Begin || m.Length != w.Length || m.Port != w.Port ||
+			!bytes.Equal(m.Data, w.Data) || !bytes.Equal(m.Payload, w.Payload) {
+			t.Fatalf("message %d: %+v, want %+v", i, m, w)
+		}
+	}
+	var m Message
+	if err := r.Read(&m, blockBuf); err != io.EOF {
+		t.Fatalf("after the last message: %v", err)
+	}
+}
+
+func TestReaderRefusesOversizedAndMalformed(t *testing.T) {
+	cases := map[string][]byte{
+		"huge piece":         {0, 1, 0, 10, byte(Piece), 0, 0, 0, 0, 0, 0, 0, 0},
+		"huge length":        {0xff, 0xff, 0xff, 0xff, byte(Extended)},
+		"wrong bitfield":     {0, 0, 0, 4, byte(Bitfield), 1, 2, 3},
+		"have too long":      {0, 0, 0, 6, byte(Have), 0, 0, 0, 0, 0},
+		"request too short":  {0, 0, 0, 5, byte(Request), 0, 0, 0, 0},
+		"choke with payload": {0, 0, 0, 2, byte(Choke), 0},
+		"piece too short":    {0, 0, 0, 5, byte(Piece), 0, 0, 0, 0},
+		"unknown huge":       {0, 0x10, 0, 0, 99},
+	}
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			var m Message
+			err := NewReader(bytes.NewReader(data), 9).Read(&m, func(n int) []byte {
+				t.Fatalf("asked for a %d-byte buffer", n)
+				return nil
+			})
+			if !errors.Is(err, ErrProtocol) {
+				t.Fatalf("error %v, want ErrProtocol", err)
+			}
+		})
+	}
+}
+
+func TestHandshake(t *testing.T) {
+	h := Handshake{Reserved: OurReserved()}
+	copy(h.InfoHash[:], "01234567890123456789")
+	copy(h.PeerID[:], "-SH0001-abcdefghijkl")
+	b := h.Append(nil)
+	if len(b) != HandshakeLen {
+		t.Fatalf("%d bytes", len(b))
+	}
+	var got Handshake
+	r := bytes.NewReader(b)
+	if err := ReadHandshakeStart(r, &got); err != nil {
+		t.Fatal(err)
+	}
+	if err := ReadPeerID(r, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got != h || !got.Reserved.Fast() || !got.Reserved.Extended() || !got.Reserved.DHT() {
+		t.Fatalf("%+v", got)
+	}
+	b[3] = 'x'
+	if err := ReadHandshakeStart(bytes.NewReader(b), &got); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("bad protocol string: %v", err)
+	}
+}
+
+func TestExtHandshake(t *testing.T) {
+	h := ExtHandshake{M: map[string]int{"ut_pex": 1}, V: "shoal 0.1", Reqq: 250, P: 6881}
+	got, err := ParseExtHandshake(h.Encode())
+	if err != nil || got.Reqq != 250 || got.M["ut_pex"] != 1 || got.V != "shoal 0.1" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	for _, bad := range []string{"d1:pi-1ee", "d4:reqqi-5ee", "garbage", "d1:md1:xllllllllllllleeeeeeeeeeeeeee"} {
+		if _, err := ParseExtHandshake([]byte(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func FuzzRead(f *testing.F) {
+	var seed []byte
+	seed = AppendRequest(seed, Request, 1, 0, 16384)
+	seed = AppendPieceHeader(seed, 0, 0, 2)
+	seed = append(seed, 1, 2)
+	seed = AppendPayload(seed, Extended, 1, []byte("d1:ai1ee"))
+	f.Add(seed)
+	f.Add([]byte{0, 0, 0, 2, byte(Bitfield), 0xff})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := NewReader(bytes.NewReader(data), 9)
+		for range 100 {
+			var m Message
+			err := r.Read(&m, func(n int) []byte {
+				if n > MaxBlock {
+					t.Fatalf("buffer of %d bytes requested", n)
+				}
+				return make([]byte, n)
+			})
+			if err != nil {
+				return
+			}
+			if m.ID == Bitfield && len(m.Payload) != 2 {
+				t.Fatalf("bitfield of %d bytes accepted", len(m.Payload))
+			}
+			if m.ID == Extended {
+				ParseExtHandshake(m.Payload)
+			}
+		}
+	})
+}
+
+func FuzzHandshake(f *testing.F) {
+	h := Handshake{Reserved: OurReserved()}
+	f.Add(h.Append(nil))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var got Handshake
+		r := bytes.NewReader(data)
+		if ReadHandshakeStart(r, &got) == nil {
+			ReadPeerID(r, &got)
+		}
+	})
+}
