@@ -206,6 +206,14 @@ func (p *Picker) Have(i int) bool { return p.have.Has(i) }
 // HaveCount is how many pieces are verified.
 func (p *Picker) HaveCount() int { return p.have.Count() }
 
+// Downloading reports whether piece i has blocks requested or received
+// but is not yet verified, for the piece map people watch.
+func (p *Picker) Downloading(i int) bool { return p.partial[i] != nil }
+
+// Wants reports whether piece i is still to download (not verified, not
+// skipped): a have for such a piece makes its sender interesting.
+func (p *Picker) Wants(i int) bool { return p.wanted.Has(i) }
+
 // Wanted is how many pieces are still to download.
 func (p *Picker) Wanted() int { return p.wanted.Count() }
 

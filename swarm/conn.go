@@ -1,0 +1,272 @@
+package swarm
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shoal-torrent/shoal/piece"
+	"github.com/shoal-torrent/shoal/piece/picker"
+	"github.com/shoal-torrent/shoal/swarm/wire"
+)
+
+// upload is a block a peer asked for, queued for the writer.
+type upload struct {
+	index, begin, length uint32
+}
+
+// outQueue carries what the loop wants sent to one peer. The loop appends
+// and never waits; the writer goroutine takes everything at once.
+type outQueue struct {
+	mu      sync.Mutex // guards ctrl, uploads, closed
+	ctrl    []byte     // encoded control messages, in order
+	uploads []upload
+	closed  bool
+	wake    chan struct{} // capacity 1: "there is something to send"
+}
+
+func (q *outQueue) push(fn func(ctrl []byte) []byte) {
+	q.mu.Lock()
+	if !q.closed {
+		q.ctrl = fn(q.ctrl)
+	}
+	q.mu.Unlock()
+	q.signal()
+}
+
+func (q *outQueue) pushUpload(u upload) {
+	q.mu.Lock()
+	if !q.closed {
+		q.uploads = append(q.uploads, u)
+	}
+	q.mu.Unlock()
+	q.signal()
+}
+
+// cancelUpload drops a queued upload; it reports whether it was queued.
+func (q *outQueue) cancelUpload(u upload) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for i, x := range q.uploads {
+		if x == u {
+			q.uploads = append(q.uploads[:i], q.uploads[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// dropUploads empties the upload queue (we choked the peer) and returns
+// what was dropped.
+func (q *outQueue) dropUploads() []upload {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	u := q.uploads
+	q.uploads = nil
+	return u
+}
+
+func (q *outQueue) queuedUploads() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.uploads)
+}
+
+func (q *outQueue) signal() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *outQueue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.signal()
+}
+
+// take swaps out everything queued, reusing the caller's buffers.
+func (q *outQueue) take(ctrl []byte, ups []upload) ([]byte, []upload, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	ctrl, q.ctrl = q.ctrl, ctrl[:0]
+	ups, q.uploads = q.uploads, ups[:0]
+	return ctrl, ups, q.closed
+}
+
+// conn is one peer connection. Fields below "loop-owned" belong to the
+// torrent's loop goroutine; the reader and writer goroutines touch only the
+// socket, the queue and the atomic counters.
+type conn struct {
+	id       picker.PeerID
+	nc       net.Conn
+	addr     netip.AddrPort
+	incoming bool
+	hs       wire.Handshake // the peer's handshake
+	out      outQueue
+
+	downloaded atomic.Int64 // block payload bytes received
+	uploaded   atomic.Int64 // block payload bytes sent
+
+	// loop-owned
+	connectedAt    time.Time
+	amChoking      bool
+	amInterested   bool
+	peerChoking    bool
+	peerInterested bool
+	requests       map[picker.Block]time.Time // sent, not yet answered
+	lastBlockAt    time.Time
+	snubbed        bool
+	downMeter      meter
+	upMeter        meter
+	reqq           int // how many requests the peer accepts
+	clientName     string
+	extended       bool // the peer sent its extension handshake
+	gotBitfield    bool // a bitfield/have_all/have_none was received
+	anyMessage     bool // the first message was seen (bitfield only allowed first)
+	allowedFast    map[uint32]bool
+	haveCount      int
+	seed           bool
+	closing        bool
+	source         string // where we learned of the peer: incoming, tracker, manual, ...
+}
+
+// The choke.Peer interface, read by the choker on the loop goroutine.
+
+func (c *conn) ID() uint64             { return uint64(c.id) }
+func (c *conn) Interested() bool       { return c.peerInterested }
+func (c *conn) DownloadRate() float64  { return c.downMeter.rate(rateWindow) }
+func (c *conn) UploadRate() float64    { return c.upMeter.rate(rateWindow) }
+func (c *conn) Snubbed() bool          { return c.snubbed }
+func (c *conn) ConnectedAt() time.Time { return c.connectedAt }
+
+// connEvent is what a reader goroutine reports to the loop: a message or
+// the connection's end.
+type connEvent struct {
+	c     *conn
+	msg   wire.Message
+	block *[]byte // pooled buffer holding msg.Data for piece messages
+	err   error   // the connection ended
+}
+
+// readLoop decodes messages and forwards them to the loop until the
+// connection fails. Payloads that the reader reuses are copied; block
+// payloads travel in pooled buffers the loop takes over.
+func (c *conn) readLoop(ctx context.Context, numPieces int, events chan<- connEvent, limit func(ctx context.Context, n int) error) {
+	r := wire.NewReader(bufio.NewReaderSize(c.nc, 64<<10), numPieces)
+	var pending *[]byte
+	for {
+		var m wire.Message
+		// Peers must send something (at least a keep-alive) every two
+		// minutes; three without a word means the connection is dead.
+		c.nc.SetReadDeadline(time.Now().Add(3 * time.Minute))
+		err := r.Read(&m, func(n int) []byte {
+			pending = getBlock()
+			return (*pending)[:n]
+		})
+		if err != nil {
+			putBlock(pending)
+			select {
+			case events <- connEvent{c: c, err: err}:
+			case <-ctx.Done():
+			}
+			return
+		}
+		ev := connEvent{c: c, msg: m}
+		switch m.ID {
+		case wire.Piece:
+			ev.block, pending = pending, nil
+			if limit != nil {
+				if err := limit(ctx, len(m.Data)); err != nil {
+					putBlock(ev.block)
+					return
+				}
+			}
+			c.downloaded.Add(int64(len(m.Data)))
+		case wire.Bitfield, wire.Extended:
+			ev.msg.Payload = append([]byte(nil), m.Payload...)
+		}
+		select {
+		case events <- ev:
+		case <-ctx.Done():
+			putBlock(ev.block)
+			return
+		}
+	}
+}
+
+// writeLoop sends queued control messages and uploads. Uploads are read
+// from storage into pooled buffers and written with the header in one
+// writev; the loop never waits for it.
+func (c *conn) writeLoop(ctx context.Context, st piece.Storage, l *piece.Layout, limit func(ctx context.Context, n int) error, failed func(error)) {
+	var ctrl []byte
+	var ups []upload
+	hdr := make([]byte, 0, 13)
+	keepAlive := time.NewTimer(90 * time.Second)
+	defer keepAlive.Stop()
+	fail := func(err error) {
+		failed(err)
+		c.nc.Close()
+	}
+	for {
+		select {
+		case <-c.out.wake:
+		case <-keepAlive.C:
+			c.out.push(wire.AppendKeepAlive)
+			continue
+		case <-ctx.Done():
+			return
+		}
+		var closed bool
+		ctrl, ups, closed = c.out.take(ctrl, ups)
+		if closed {
+			return
+		}
+		c.nc.SetWriteDeadline(time.Now().Add(2 * time.Minute))
+		if len(ctrl) > 0 {
+			if _, err := c.nc.Write(ctrl); err != nil {
+				fail(err)
+				return
+			}
+		}
+		for _, u := range ups {
+			buf := getBlock()
+			data := (*buf)[:u.length]
+			if _, err := st.ReadAt(data, l.PieceOffset(int(u.index))+int64(u.begin)); err != nil {
+				putBlock(buf)
+				fail(errors.Join(errUploadRead, err))
+				return
+			}
+			if limit != nil {
+				if err := limit(ctx, len(data)); err != nil {
+					putBlock(buf)
+					return
+				}
+			}
+			hdr = wire.AppendPieceHeader(hdr[:0], u.index, u.begin, len(data))
+			bufs := net.Buffers{hdr, data}
+			_, err := bufs.WriteTo(c.nc)
+			putBlock(buf)
+			if err != nil {
+				fail(err)
+				return
+			}
+			c.uploaded.Add(int64(len(data)))
+		}
+		keepAlive.Reset(90 * time.Second)
+	}
+}
+
+var errUploadRead = errors.New("read block to upload")
+
+// isClosedErr reports errors that only mean the connection ended.
+func isClosedErr(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
+}

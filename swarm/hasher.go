@@ -1,0 +1,149 @@
+package swarm
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"hash"
+	"runtime"
+	"sync"
+
+	"github.com/shoal-torrent/shoal/piece"
+)
+
+// blockJob hands a received block to the worker that owns its piece.
+type blockJob struct {
+	piece, index int
+	buf          *[]byte
+	n            int
+}
+
+// hashResult reports a finished piece, or a write that failed.
+type hashResult struct {
+	piece int
+	ok    bool
+	err   error // the block could not be written (disk full, I/O error)
+}
+
+// hasher writes blocks to storage and hashes each piece as its blocks
+// arrive, in order, from the buffers they came in: a piece is never read
+// back from disk to be verified. Every block of a piece goes to the same
+// worker, so a piece's hash state has one owner and needs no lock.
+type hasher struct {
+	layout  *piece.Layout
+	hashes  []byte
+	st      piece.Storage
+	jobs    []chan blockJob
+	wg      sync.WaitGroup
+	results resultQueue
+}
+
+// resultQueue lets workers report without ever blocking on the loop; the
+// loop drains it when woken.
+type resultQueue struct {
+	mu    sync.Mutex // guards items
+	items []hashResult
+	wake  chan struct{}
+}
+
+func (q *resultQueue) put(r hashResult) {
+	q.mu.Lock()
+	q.items = append(q.items, r)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (q *resultQueue) take(dst []hashResult) []hashResult {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	dst = append(dst[:0], q.items...)
+	q.items = q.items[:0]
+	return dst
+}
+
+type pieceHash struct {
+	h       hash.Hash
+	next    int
+	got     int
+	pending map[int]*[]byte // blocks written but waiting for earlier ones
+	failed  bool
+}
+
+func newHasher(l *piece.Layout, hashes []byte, st piece.Storage) *hasher {
+	n := runtime.GOMAXPROCS(0)
+	h := &hasher{layout: l, hashes: hashes, st: st, jobs: make([]chan blockJob, n)}
+	h.results.wake = make(chan struct{}, 1)
+	for i := range h.jobs {
+		h.jobs[i] = make(chan blockJob, 64)
+		h.wg.Add(1)
+		go h.work(h.jobs[i])
+	}
+	return h
+}
+
+// submit passes a block on; it blocks only when the disk falls behind,
+// which slows the sockets down instead of growing memory.
+func (h *hasher) submit(j blockJob) {
+	h.jobs[j.piece%len(h.jobs)] <- j
+}
+
+// close stops the workers after they finish what was submitted.
+func (h *hasher) close() {
+	for _, c := range h.jobs {
+		close(c)
+	}
+	h.wg.Wait()
+}
+
+func (h *hasher) work(jobs <-chan blockJob) {
+	defer h.wg.Done()
+	states := map[int]*pieceHash{}
+	for j := range jobs {
+		ps := states[j.piece]
+		if ps == nil {
+			ps = &pieceHash{h: sha1.New(), pending: map[int]*[]byte{}}
+			states[j.piece] = ps
+		}
+		data := (*j.buf)[:j.n]
+		off := h.layout.PieceOffset(j.piece) + int64(j.index)*piece.BlockSize
+		if _, err := h.st.WriteAt(data, off); err != nil && !ps.failed {
+			ps.failed = true
+			h.results.put(hashResult{piece: j.piece, err: err})
+		}
+		ps.got++
+		if j.index == ps.next {
+			ps.h.Write(data)
+			putBlock(j.buf)
+			ps.next++
+			for b := ps.pending[ps.next]; b != nil; b = ps.pending[ps.next] {
+				ps.h.Write((*b)[:h.blockLen(j.piece, ps.next)])
+				putBlock(b)
+				delete(ps.pending, ps.next)
+				ps.next++
+			}
+		} else {
+			ps.pending[j.index] = j.buf
+		}
+		if ps.got < h.layout.NumBlocks(j.piece) {
+			continue
+		}
+		delete(states, j.piece)
+		for _, b := range ps.pending {
+			putBlock(b)
+		}
+		if ps.failed {
+			continue // already reported; the loop re-downloads the piece
+		}
+		var sum [sha1.Size]byte
+		ps.h.Sum(sum[:0])
+		want := h.hashes[j.piece*sha1.Size : (j.piece+1)*sha1.Size]
+		h.results.put(hashResult{piece: j.piece, ok: bytes.Equal(sum[:], want)})
+	}
+}
+
+func (h *hasher) blockLen(p, b int) int {
+	_, n := h.layout.BlockSpan(p, b)
+	return n
+}

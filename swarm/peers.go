@@ -1,0 +1,196 @@
+package swarm
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/shoal-torrent/shoal/piece"
+	"github.com/shoal-torrent/shoal/piece/picker"
+	"github.com/shoal-torrent/shoal/swarm/wire"
+)
+
+// handle applies one message from a peer. A message that breaks the
+// protocol drops the peer; it is counted, not treated as our error.
+func (l *loop) handle(ev connEvent) {
+	c := ev.c
+	if c.closing || l.conns[c.id] != c {
+		putBlock(ev.block)
+		return
+	}
+	if ev.err != nil {
+		l.drop(c, ev.err)
+		return
+	}
+	if err := l.handleMsg(c, &ev.msg, ev.block); err != nil {
+		l.drop(c, err)
+	}
+}
+
+func violation(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", wire.ErrProtocol, fmt.Sprintf(format, args...))
+}
+
+func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
+	first := !c.anyMessage
+	if m.ID != wire.KeepAlive && m.ID != wire.Extended {
+		c.anyMessage = true
+	}
+	n := l.layout.NumPieces
+	switch m.ID {
+	case wire.KeepAlive, wire.Port, wire.Suggest:
+	case wire.Choke:
+		c.peerChoking = true
+		if !c.hs.Reserved.Fast() {
+			// Without the fast extension a choke discards our requests.
+			l.releaseAll(c)
+		}
+	case wire.Unchoke:
+		c.peerChoking = false
+		l.request(c)
+	case wire.Interested:
+		c.peerInterested = true
+		l.rechoke(time.Now())
+	case wire.NotInterested:
+		c.peerInterested = false
+		l.rechoke(time.Now())
+	case wire.Have:
+		if int(m.Index) >= n {
+			return violation("have for piece %d of %d", m.Index, n)
+		}
+		if !l.picker.PeerHas(c.id, int(m.Index)) {
+			c.haveCount++
+		}
+		l.picker.PeerHave(c.id, int(m.Index))
+		l.peerGained(c, int(m.Index))
+	case wire.Bitfield, wire.HaveAll, wire.HaveNone:
+		if !first || c.gotBitfield {
+			return violation("%v after the first message", m.ID)
+		}
+		if m.ID != wire.Bitfield && !c.hs.Reserved.Fast() {
+			return violation("fast-extension message without the fast extension")
+		}
+		c.gotBitfield = true
+		switch m.ID {
+		case wire.HaveAll:
+			c.haveCount = n
+			l.picker.PeerHaveAll(c.id)
+		case wire.Bitfield:
+			bf, err := piece.BitfieldFromWire(m.Payload, n)
+			if err != nil {
+				return fmt.Errorf("%w: %v", wire.ErrProtocol, err)
+			}
+			c.haveCount = bf.Count()
+			l.picker.PeerBitfield(c.id, bf)
+		}
+		l.peerGained(c, -1)
+	case wire.Request:
+		return l.peerRequest(c, m)
+	case wire.Cancel:
+		c.out.cancelUpload(upload{m.Index, m.Begin, m.Length})
+	case wire.Piece:
+		return l.received(c, m, block)
+	case wire.Reject:
+		if !c.hs.Reserved.Fast() {
+			return violation("reject without the fast extension")
+		}
+		blk, ok := l.blockAt(m.Index, m.Begin, m.Length)
+		if ok {
+			if _, asked := c.requests[blk]; asked {
+				delete(c.requests, blk)
+				l.picker.Release(c.id, blk)
+			}
+		}
+	case wire.AllowedFast:
+		if int(m.Index) >= n {
+			return violation("allowed_fast for piece %d of %d", m.Index, n)
+		}
+	case wire.Extended:
+		if m.ExtID == 0 {
+			h, err := wire.ParseExtHandshake(m.Payload)
+			if err != nil {
+				return err
+			}
+			c.extended = true
+			if h.Reqq > 0 {
+				c.reqq = min(h.Reqq, 2000)
+			}
+			if h.V != "" {
+				c.clientName = sanitizeName(h.V)
+			}
+		}
+	default:
+		// Unknown message types were skipped by the reader.
+	}
+	return nil
+}
+
+// peerGained updates interest after a peer announced piece p (-1: a whole
+// bitfield). A single have costs O(1): only that piece can make the peer
+// newly interesting.
+func (l *loop) peerGained(c *conn, p int) {
+	c.seed = c.haveCount == l.layout.NumPieces
+	if l.seeding() && c.seed {
+		// Two seeds have nothing to trade.
+		l.drop(c, nil)
+		return
+	}
+	newly := p >= 0 && l.picker.Wants(p) || p < 0 && l.picker.Interesting(c.id)
+	if !c.amInterested && l.diskErr == nil && newly {
+		c.amInterested = true
+		c.out.push(func(b []byte) []byte { return wire.AppendSimple(b, wire.Interested) })
+	}
+	l.request(c)
+}
+
+// peerRequest queues an upload after checking it is one we may serve.
+func (l *loop) peerRequest(c *conn, m *wire.Message) error {
+	if m.Length == 0 || m.Length > wire.MaxBlock {
+		return violation("request of %d bytes", m.Length)
+	}
+	if int(m.Index) >= l.layout.NumPieces || int64(m.Begin)+int64(m.Length) > l.layout.PieceSize(int(m.Index)) {
+		return violation("request outside piece %d", m.Index)
+	}
+	if !l.have.Has(int(m.Index)) {
+		return violation("request for piece %d we do not have", m.Index)
+	}
+	u := upload{m.Index, m.Begin, m.Length}
+	if c.amChoking && !c.allowedFast[m.Index] || c.out.queuedUploads() >= ourReqq {
+		if c.hs.Reserved.Fast() {
+			c.out.push(func(b []byte) []byte { return wire.AppendRequest(b, wire.Reject, u.index, u.begin, u.length) })
+		}
+		return nil
+	}
+	c.out.pushUpload(u)
+	return nil
+}
+
+// blockAt maps a wire (index, begin, length) to a picker block, if it
+// names exactly one of our blocks.
+func (l *loop) blockAt(index, begin, length uint32) (picker.Block, bool) {
+	i := int(index)
+	if i >= l.layout.NumPieces || begin%piece.BlockSize != 0 {
+		return picker.Block{}, false
+	}
+	b := int(begin / piece.BlockSize)
+	if b >= l.layout.NumBlocks(i) {
+		return picker.Block{}, false
+	}
+	if _, n := l.layout.BlockSpan(i, b); uint32(n) != length {
+		return picker.Block{}, false
+	}
+	return picker.Block{Piece: i, Index: b}, true
+}
+
+// sanitizeName keeps a peer-supplied client name printable and short.
+func sanitizeName(s string) string {
+	out := make([]rune, 0, 32)
+	for _, r := range s {
+		if len(out) == 40 {
+			break
+		}
+		if r >= 0x20 && r != 0x7f {
+			out = append(out, r)
+		}
+	}
+	return string(out)
+}

@@ -1,0 +1,143 @@
+package swarm
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/shoal-torrent/shoal/swarm/wire"
+)
+
+// pipelineSeconds is how many seconds of transfer the request queue covers:
+// on a fast link a shorter queue lets the pipe run dry between round trips.
+const pipelineSeconds = 3
+
+// request tops up the peer's request queue: enough blocks for a few
+// seconds at its measured rate, never fewer than 16, never more than it
+// accepts; a snubbed peer gets one at a time.
+func (l *loop) request(c *conn) {
+	if c.closing || c.peerChoking || !c.amInterested || l.diskErr != nil {
+		return
+	}
+	depth := max(minPipeline, int(c.downMeter.rate(3)*pipelineSeconds/float64(wire.MaxBlock)))
+	depth = min(depth, c.reqq)
+	if c.snubbed {
+		depth = 1
+	}
+	n := depth - len(c.requests)
+	if n <= 0 {
+		return
+	}
+	l.buf = l.picker.Pick(l.buf[:0], c.id, n)
+	if len(l.buf) == 0 {
+		return
+	}
+	now := time.Now()
+	c.out.push(func(b []byte) []byte {
+		for _, blk := range l.buf {
+			begin, length := l.layout.BlockSpan(blk.Piece, blk.Index)
+			b = wire.AppendRequest(b, wire.Request, uint32(blk.Piece), uint32(begin), uint32(length))
+		}
+		return b
+	})
+	for _, blk := range l.buf {
+		c.requests[blk] = now
+	}
+}
+
+// releaseAll gives every outstanding request of c back to the picker.
+func (l *loop) releaseAll(c *conn) {
+	for blk := range c.requests {
+		l.picker.Release(c.id, blk)
+	}
+	clear(c.requests)
+}
+
+// received takes a block from a peer. Only blocks the picker still wants
+// go on to the disk and hash workers; the buffer travels, the bytes are
+// not copied.
+func (l *loop) received(c *conn, m *wire.Message, block *[]byte) error {
+	blk, ok := l.blockAt(m.Index, m.Begin, uint32(len(m.Data)))
+	if !ok {
+		putBlock(block)
+		return violation("piece message that is not one of our blocks (%d+%d)", m.Begin, len(m.Data))
+	}
+	_, asked := c.requests[blk]
+	delete(c.requests, blk)
+	now := time.Now()
+	c.lastBlockAt = now
+	if c.snubbed {
+		c.snubbed = false
+		l.rechoke(now)
+	}
+	out := l.picker.Received(c.id, blk)
+	if !out.Useful || !asked && l.diskErr != nil {
+		l.wasted += int64(len(m.Data))
+		putBlock(block)
+		l.request(c)
+		return nil
+	}
+	for _, id := range out.Cancel {
+		if o := l.conns[id]; o != nil {
+			if _, ok := o.requests[blk]; ok {
+				delete(o.requests, blk)
+				o.out.push(func(b []byte) []byte {
+					return wire.AppendRequest(b, wire.Cancel, m.Index, m.Begin, uint32(len(m.Data)))
+				})
+			}
+		}
+	}
+	ips := l.contributors[blk.Piece]
+	if ips == nil {
+		ips = map[netip.Addr]bool{}
+		l.contributors[blk.Piece] = ips
+	}
+	ips[c.addr.Addr().Unmap()] = true
+	l.hasher.submit(blockJob{piece: blk.Piece, index: blk.Index, buf: block, n: len(m.Data)})
+	l.request(c)
+	return nil
+}
+
+// pieceDone applies a hash worker's verdict.
+func (l *loop) pieceDone(r hashResult) {
+	if r.err != nil {
+		if l.diskErr == nil {
+			l.diskErr = fmt.Errorf("write piece %d: %w", r.piece, r.err)
+			l.t.log.Error("download paused: cannot write to disk", "err", r.err)
+			for _, c := range l.conns {
+				l.releaseAll(c)
+			}
+		}
+		l.picker.PieceFailed(r.piece)
+		return
+	}
+	blamed := l.contributors[r.piece]
+	delete(l.contributors, r.piece)
+	if !r.ok {
+		l.hashFails++
+		l.picker.PieceFailed(r.piece)
+		for ip := range blamed {
+			l.strikes[ip]++
+			if l.strikes[ip] >= banStrikes {
+				l.ban(ip)
+			}
+		}
+		return
+	}
+	l.picker.PieceVerified(r.piece)
+	l.have.Set(r.piece)
+	l.t.left.Add(-l.layout.PieceSize(r.piece))
+	for _, c := range l.conns {
+		c.out.push(func(b []byte) []byte { return wire.AppendIndex(b, wire.Have, uint32(r.piece)) })
+	}
+	if l.picker.Wanted() == 0 {
+		l.markComplete(true)
+		for _, c := range l.conns {
+			if c.seed {
+				l.drop(c, nil) // two seeds have nothing to trade
+			}
+		}
+		l.rechoke(time.Now())
+	}
+}
+

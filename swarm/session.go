@@ -1,0 +1,318 @@
+package swarm
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/shoal-torrent/shoal/piece/meta"
+	"github.com/shoal-torrent/shoal/swarm/wire"
+)
+
+// Version is shoal's version as peers see it in the extension handshake
+// and the peer ID; the CLI sets it from the build.
+var Version = "0.1"
+
+// SessionConfig configures the process-wide part of the engine.
+type SessionConfig struct {
+	// ListenAddr is the TCP address for incoming peers; port 0 picks a
+	// free one (see Session.Port).
+	ListenAddr string
+	// MaxConns bounds connections across all torrents.
+	MaxConns int
+	// DownloadLimit and UploadLimit cap the session's rates in bytes per
+	// second; 0 means unlimited.
+	DownloadLimit, UploadLimit int64
+	// Logger receives the engine's logs; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultSessionConfig listens on port 6881 of every interface with 500
+// connections at most, as common clients do.
+func DefaultSessionConfig() SessionConfig {
+	return SessionConfig{ListenAddr: ":6881", MaxConns: 500}
+}
+
+// Validate reports settings the session cannot run with.
+func (c *SessionConfig) Validate() error {
+	if c.MaxConns < 1 {
+		return errors.New("max connections must be at least 1")
+	}
+	if c.DownloadLimit < 0 || c.UploadLimit < 0 {
+		return errors.New("rate limits cannot be negative")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Session runs many torrents on one listen port, routing incoming
+// connections by infohash.
+type Session struct {
+	cfg      SessionConfig
+	ln       net.Listener
+	port     uint16
+	peerID   [20]byte
+	log      *slog.Logger
+	down, up *rate.Limiter // nil when unlimited
+	conns    atomic.Int64  // handshaken connections across torrents
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+
+	mu       sync.Mutex // guards torrents, the infohash routing table
+	torrents map[[20]byte]*Torrent
+}
+
+// NewSession starts listening.
+func NewSession(cfg SessionConfig) (*Session, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+	}
+	s := &Session{cfg: cfg, ln: ln, log: cfg.Logger, torrents: map[[20]byte]*Torrent{}}
+	s.port = uint16(addrOf(ln.Addr()).Port())
+	copy(s.peerID[:], "-SH"+versionDigits()+"-")
+	rand.Read(s.peerID[8:])
+	if cfg.DownloadLimit > 0 {
+		s.down = rate.NewLimiter(rate.Limit(cfg.DownloadLimit), int(max(cfg.DownloadLimit, 4*wire.MaxBlock)))
+	}
+	if cfg.UploadLimit > 0 {
+		s.up = rate.NewLimiter(rate.Limit(cfg.UploadLimit), int(max(cfg.UploadLimit, 4*wire.MaxBlock)))
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.wg.Add(1)
+	go s.accept()
+	return s, nil
+}
+
+func versionDigits() string {
+	d := []byte("0000")
+	k := 0
+	for _, c := range Version {
+		if c >= '0' && c <= '9' && k < 4 {
+			d[k] = byte(c)
+			k++
+		}
+	}
+	return string(d)
+}
+
+// Port is the TCP port peers reach us on.
+func (s *Session) Port() uint16 { return s.port }
+
+// Addr is the listen address.
+func (s *Session) Addr() netip.AddrPort { return addrOf(s.ln.Addr()) }
+
+// PeerID is the ID this session announces.
+func (s *Session) PeerID() [20]byte { return s.peerID }
+
+// Add starts a torrent: its data is checked (from resume state where
+// possible), then it downloads and seeds until stopped.
+func (s *Session) Add(m *meta.Torrent, cfg TorrentConfig) (*Torrent, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	_, dup := s.torrents[m.InfoHash]
+	s.mu.Unlock()
+	if dup {
+		return nil, fmt.Errorf("torrent %s is already running", m.InfoHash.HexString())
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	t := &Torrent{
+		s: s, m: m, cfg: cfg, log: s.log.With("torrent", m.Name),
+		events: make(chan connEvent, 256), conns: make(chan *conn), cmds: make(chan func()),
+		dialed: make(chan dialResult), peers: make(chan []netip.AddrPort, 4),
+		completed: make(chan struct{}), done: make(chan struct{}), cancel: cancel,
+	}
+	t.left.Store(m.Layout.Total)
+	t.publishChecking()
+	go t.run(ctx)
+	return t, nil
+}
+
+// Torrents lists the running torrents.
+func (s *Session) Torrents() []*Torrent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*Torrent, 0, len(s.torrents))
+	for _, t := range s.torrents {
+		out = append(out, t)
+	}
+	return out
+}
+
+func (s *Session) register(t *Torrent) {
+	s.mu.Lock()
+	s.torrents[t.m.InfoHash] = t
+	s.mu.Unlock()
+}
+
+func (s *Session) unregister(t *Torrent) {
+	s.mu.Lock()
+	if s.torrents[t.m.InfoHash] == t {
+		delete(s.torrents, t.m.InfoHash)
+	}
+	s.mu.Unlock()
+}
+
+// Close stops every torrent (each saves its state and announces stopped)
+// and the listener.
+func (s *Session) Close() error {
+	s.ln.Close()
+	var wg sync.WaitGroup
+	for _, t := range s.Torrents() {
+		wg.Add(1)
+		go func() { defer wg.Done(); t.Stop() }()
+	}
+	wg.Wait()
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Session) connSlotFree() bool { return s.conns.Load() < int64(s.cfg.MaxConns) }
+func (s *Session) connClosed()        { s.conns.Add(-1) }
+
+func (s *Session) isSelf(a netip.AddrPort) bool {
+	return a.Port() == s.port && (a.Addr().IsLoopback() || a.Addr().IsUnspecified())
+}
+
+func (s *Session) limiters() (down, up func(context.Context, int) error) {
+	if s.down != nil {
+		down = s.down.WaitN
+	}
+	if s.up != nil {
+		up = s.up.WaitN
+	}
+	return down, up
+}
+
+func (s *Session) accept() {
+	defer s.wg.Done()
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Warn("accept", "err", err)
+			time.Sleep(100 * time.Millisecond) // e.g. out of descriptors
+			continue
+		}
+		if !s.connSlotFree() {
+			nc.Close()
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.incoming(nc)
+		}()
+	}
+}
+
+// handshakeTimeout bounds a handshake, so silent connections cost nothing.
+const handshakeTimeout = 20 * time.Second
+
+// incoming reads the peer's infohash, answers only for a torrent we run,
+// and hands the connection to that torrent's loop.
+func (s *Session) incoming(nc net.Conn) {
+	nc.SetDeadline(time.Now().Add(handshakeTimeout))
+	c := &conn{nc: nc, addr: addrOf(nc.RemoteAddr()), incoming: true, source: "incoming"}
+	if err := wire.ReadHandshakeStart(nc, &c.hs); err != nil {
+		nc.Close()
+		return
+	}
+	s.mu.Lock()
+	t := s.torrents[c.hs.InfoHash]
+	s.mu.Unlock()
+	if t == nil {
+		nc.Close() // never answer for a torrent we do not have
+		return
+	}
+	ours := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: c.hs.InfoHash, PeerID: s.peerID}
+	if _, err := nc.Write(ours.Append(nil)); err != nil {
+		nc.Close()
+		return
+	}
+	if err := wire.ReadPeerID(nc, &c.hs); err != nil || c.hs.PeerID == s.peerID {
+		nc.Close()
+		return
+	}
+	nc.SetDeadline(time.Time{})
+	s.conns.Add(1)
+	select {
+	case t.conns <- c:
+	case <-t.done:
+		nc.Close()
+		s.connClosed()
+	}
+}
+
+// dial connects to a peer for t and reports the outcome to t's loop.
+func (s *Session) dial(ctx context.Context, t *Torrent, a netip.AddrPort) {
+	c, err := s.dialHandshake(ctx, t, a)
+	select {
+	case t.dialed <- dialResult{addr: a, c: c, err: err}:
+	case <-t.done:
+		if c != nil {
+			c.nc.Close()
+			s.connClosed()
+		}
+	}
+}
+
+func (s *Session) dialHandshake(ctx context.Context, t *Torrent, a netip.AddrPort) (*conn, error) {
+	d := net.Dialer{Timeout: 10 * time.Second}
+	nc, err := d.DialContext(ctx, "tcp", a.String())
+	if err != nil {
+		return nil, err
+	}
+	nc.SetDeadline(time.Now().Add(handshakeTimeout))
+	ours := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: t.m.InfoHash, PeerID: s.peerID}
+	c := &conn{nc: nc, addr: a, source: "outgoing"}
+	err = func() error {
+		if _, err := nc.Write(ours.Append(nil)); err != nil {
+			return err
+		}
+		if err := wire.ReadHandshakeStart(nc, &c.hs); err != nil {
+			return err
+		}
+		if c.hs.InfoHash != t.m.InfoHash {
+			return fmt.Errorf("%w: peer answered for another torrent", wire.ErrProtocol)
+		}
+		if err := wire.ReadPeerID(nc, &c.hs); err != nil {
+			return err
+		}
+		if c.hs.PeerID == s.peerID {
+			return errors.New("connected to ourselves")
+		}
+		return nil
+	}()
+	if err != nil {
+		nc.Close()
+		if errors.Is(err, io.EOF) {
+			err = fmt.Errorf("peer closed the connection during the handshake")
+		}
+		return nil, err
+	}
+	nc.SetDeadline(time.Time{})
+	s.conns.Add(1)
+	return c, nil
+}

@@ -1,0 +1,189 @@
+package swarm
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// State is a torrent's phase, as shown to people.
+type State string
+
+// The phases a torrent goes through.
+const (
+	StateChecking    State = "checking"
+	StateDownloading State = "downloading"
+	StateSeeding     State = "seeding"
+	StateError       State = "error"
+	StateStopped     State = "stopped"
+)
+
+// Piece states in Snapshot.Pieces.
+const (
+	PieceMissing     byte = 0
+	PieceDownloading byte = 1
+	PieceHave        byte = 2
+)
+
+// Snapshot is a plain copy of a torrent's state, published a few times a
+// second. Readers (progress lines, the terminal UI) get the latest value
+// and never hold up the swarm.
+type Snapshot struct {
+	At          time.Time
+	Name        string
+	InfoHash    string
+	State       State
+	Error       string // why the torrent is in StateError
+	Size        int64
+	NumPieces   int
+	PieceLength int64
+	Have        int   // verified pieces
+	Left        int64 // bytes still to download
+	Progress    float64
+	Downloaded  int64 // block bytes received this session
+	Uploaded    int64 // block bytes sent this session
+	DownRate    float64
+	UpRate      float64
+	Ratio       float64       // uploaded / size
+	ETA         time.Duration // 0 when unknown or done
+	Seeds       int
+	Peers       []PeerSnapshot
+	// Pieces holds a PieceMissing/Downloading/Have byte per piece and
+	// Availability how many connected peers have each.
+	Pieces       []byte
+	Availability []uint16
+	Trackers     []TrackerSnapshot
+	// Violations counts peers dropped for breaking the protocol,
+	// HashFails pieces that failed verification, Banned IPs refused.
+	Violations int
+	HashFails  int
+	Banned     int
+	Wasted     int64
+	// UploadSlots holds the addresses of the peers we unchoked.
+	UploadSlots []string
+}
+
+// PeerSnapshot describes one connection.
+type PeerSnapshot struct {
+	Addr           string
+	Client         string
+	Source         string
+	Incoming       bool
+	AmChoking      bool
+	AmInterested   bool
+	PeerChoking    bool
+	PeerInterested bool
+	Optimistic     bool
+	Snubbed        bool
+	DownRate       float64
+	UpRate         float64
+	Progress       float64
+	Downloaded     int64
+	Uploaded       int64
+}
+
+// Flags renders the connection state in the letters Transmission uses:
+// D/d we download or want to, U/u we upload or they want to, O optimistic,
+// S snubbed, I incoming, T from a tracker.
+func (p PeerSnapshot) Flags() string {
+	var b strings.Builder
+	switch {
+	case p.AmInterested && !p.PeerChoking:
+		b.WriteByte('D')
+	case p.AmInterested:
+		b.WriteByte('d')
+	}
+	switch {
+	case p.PeerInterested && !p.AmChoking:
+		b.WriteByte('U')
+	case p.PeerInterested:
+		b.WriteByte('u')
+	}
+	if p.Optimistic {
+		b.WriteByte('O')
+	}
+	if p.Snubbed {
+		b.WriteByte('S')
+	}
+	if p.Incoming {
+		b.WriteByte('I')
+	}
+	if p.Source == "tracker" {
+		b.WriteByte('T')
+	}
+	return b.String()
+}
+
+// TrackerSnapshot describes one tracker's announces.
+type TrackerSnapshot struct {
+	URL          string
+	Tier         int
+	Status       string
+	LastError    string
+	LastAnnounce time.Time
+	NextAnnounce time.Time
+	Seeders      int
+	Leechers     int
+	PeersGot     int
+}
+
+// publish builds and stores a snapshot.
+func (l *loop) publish(now time.Time) {
+	t := l.t
+	s := &Snapshot{
+		At: now, Name: t.m.Name, InfoHash: t.m.InfoHash.HexString(), Size: l.layout.Total,
+		NumPieces: l.layout.NumPieces, PieceLength: l.layout.PieceLength, Have: l.have.Count(),
+		Left: t.left.Load(), Downloaded: t.downloadedTotal.Load(), Uploaded: t.uploadedTotal.Load(),
+		DownRate: l.downMeter.rate(5), UpRate: l.upMeter.rate(5), Violations: l.violations,
+		HashFails: l.hashFails, Banned: len(l.banned), Wasted: l.wasted,
+	}
+	s.Progress = float64(s.Have) / float64(max(s.NumPieces, 1))
+	s.Ratio = float64(s.Uploaded) / float64(max(s.Size, 1))
+	switch {
+	case l.ctx.Err() != nil:
+		s.State = StateStopped
+	case l.diskErr != nil:
+		s.State, s.Error = StateError, l.diskErr.Error()
+	case l.seeding():
+		s.State = StateSeeding
+	default:
+		s.State = StateDownloading
+		if s.DownRate > 0 {
+			s.ETA = time.Duration(float64(s.Left) / s.DownRate * float64(time.Second))
+		}
+	}
+	s.Pieces = make([]byte, l.layout.NumPieces)
+	s.Availability = make([]uint16, l.layout.NumPieces)
+	for i := range s.Pieces {
+		switch {
+		case l.have.Has(i):
+			s.Pieces[i] = PieceHave
+		case l.picker.Downloading(i):
+			s.Pieces[i] = PieceDownloading
+		}
+		s.Availability[i] = uint16(min(l.picker.Availability(i), 65535))
+	}
+	for _, c := range l.conns {
+		p := PeerSnapshot{
+			Addr: c.addr.String(), Client: c.clientName, Source: c.source, Incoming: c.incoming,
+			AmChoking: c.amChoking, AmInterested: c.amInterested, PeerChoking: c.peerChoking,
+			PeerInterested: c.peerInterested, Optimistic: l.optimistic == c.id && l.hasOptimistic, Snubbed: c.snubbed,
+			DownRate: c.downMeter.rate(5), UpRate: c.upMeter.rate(5),
+			Progress: float64(c.haveCount) / float64(max(l.layout.NumPieces, 1)),
+			Downloaded: c.downloaded.Load(), Uploaded: c.uploaded.Load(),
+		}
+		if c.seed {
+			s.Seeds++
+		}
+		if !c.amChoking {
+			s.UploadSlots = append(s.UploadSlots, p.Addr)
+		}
+		s.Peers = append(s.Peers, p)
+	}
+	slices.SortFunc(s.Peers, func(a, b PeerSnapshot) int { return strings.Compare(a.Addr, b.Addr) })
+	slices.Sort(s.UploadSlots)
+	for _, a := range l.trackers {
+		s.Trackers = append(s.Trackers, a.snapshot()...)
+	}
+	t.snap.Store(s)
+}

@@ -1,0 +1,195 @@
+package swarm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/shoal-torrent/shoal/piece"
+	"github.com/shoal-torrent/shoal/piece/meta"
+	"github.com/shoal-torrent/shoal/piece/picker"
+	"github.com/shoal-torrent/shoal/swarm/choke"
+)
+
+// TorrentConfig says how one torrent is downloaded and seeded.
+type TorrentConfig struct {
+	// Dir is the save path: it holds a single-file torrent's file or a
+	// multi-file torrent's top folder.
+	Dir string
+	// StateDir holds resume state; empty disables it.
+	StateDir string
+	// MaxPeers bounds this torrent's connections.
+	MaxPeers int
+	// UploadSlots is how many peers are unchoked at once, optimistic
+	// included.
+	UploadSlots int
+	// Peers are dialled at start, in addition to those trackers return.
+	Peers []netip.AddrPort
+	// DisableTrackers skips the torrent's trackers (tests, --peer only).
+	DisableTrackers bool
+	// Picker and Choke tune the two policies; zero values take defaults.
+	Picker picker.Config
+	Choke  choke.Config
+}
+
+// DefaultTorrentConfig returns what common clients do: 80 peers, 4 upload
+// slots.
+func DefaultTorrentConfig(dir string) TorrentConfig {
+	return TorrentConfig{Dir: dir, MaxPeers: 80, UploadSlots: 4, Picker: picker.DefaultConfig(), Choke: choke.DefaultConfig()}
+}
+
+// Validate reports settings the engine cannot run with.
+func (c *TorrentConfig) Validate() error {
+	if c.Dir == "" {
+		return errors.New("no download directory")
+	}
+	if c.MaxPeers < 1 {
+		return errors.New("max peers must be at least 1")
+	}
+	if c.UploadSlots < 1 {
+		return errors.New("upload slots must be at least 1")
+	}
+	if c.Picker == (picker.Config{}) {
+		c.Picker = picker.DefaultConfig()
+	}
+	if c.Choke.Slots == 0 {
+		c.Choke = choke.DefaultConfig()
+	}
+	c.Choke.Slots = c.UploadSlots
+	if err := c.Picker.Validate(); err != nil {
+		return err
+	}
+	return c.Choke.Validate()
+}
+
+// Torrent is the handle to one torrent running in a Session. Its state
+// lives in a single goroutine (the loop); the handle only sends it commands
+// and reads the snapshots it publishes.
+type Torrent struct {
+	s      *Session
+	m      *meta.Torrent
+	cfg    TorrentConfig
+	log    *slog.Logger
+	events chan connEvent
+	conns  chan *conn     // handshaken connections, from the session or dials
+	cmds   chan func()    // run on the loop goroutine
+	dialed chan dialResult
+	peers  chan []netip.AddrPort
+
+	snap      atomic.Pointer[Snapshot]
+	completed chan struct{} // closed when every wanted piece is verified
+	done      chan struct{} // closed when the loop has exited
+	cancel    context.CancelFunc
+	err       error // why the loop exited, readable after done
+
+	// Counters read by announcers without the loop.
+	uploadedTotal   atomic.Int64
+	downloadedTotal atomic.Int64
+	left            atomic.Int64
+	stopOnce        sync.Once
+}
+
+// InfoHash identifies the torrent.
+func (t *Torrent) InfoHash() [20]byte { return t.m.InfoHash }
+
+// Meta is the torrent's checked metainfo.
+func (t *Torrent) Meta() *meta.Torrent { return t.m }
+
+// Snapshot returns the latest published state; it never blocks the swarm.
+func (t *Torrent) Snapshot() *Snapshot { return t.snap.Load() }
+
+// Completed is closed once every wanted piece is downloaded and verified.
+func (t *Torrent) Completed() <-chan struct{} { return t.completed }
+
+// Done is closed when the torrent has stopped; Err then says why.
+func (t *Torrent) Done() <-chan struct{} { return t.done }
+
+// Err is the reason the torrent stopped: nil after Stop.
+func (t *Torrent) Err() error {
+	select {
+	case <-t.done:
+		return t.err
+	default:
+		return nil
+	}
+}
+
+// AddPeers hands addresses to the dialer, from any source.
+func (t *Torrent) AddPeers(addrs []netip.AddrPort) {
+	select {
+	case t.peers <- addrs:
+	case <-t.done:
+	}
+}
+
+// Stop closes every connection, saves resume state, sends a stopped
+// announce and waits for all of it.
+func (t *Torrent) Stop() {
+	t.stopOnce.Do(t.cancel)
+	<-t.done
+}
+
+// do runs fn on the loop goroutine and waits for it; false if the loop is
+// gone. It is how tests and commands read or change state safely.
+func (t *Torrent) do(fn func()) bool {
+	ran := make(chan struct{})
+	select {
+	case t.cmds <- func() { fn(); close(ran) }:
+	case <-t.done:
+		return false
+	}
+	select {
+	case <-ran:
+		return true
+	case <-t.done:
+		return false
+	}
+}
+
+func (t *Torrent) resumePath() string {
+	if t.cfg.StateDir == "" {
+		return ""
+	}
+	return filepath.Join(t.cfg.StateDir, t.m.InfoHash.HexString()+".resume")
+}
+
+// checkData decides which pieces we have at start: resume state where the
+// files are unchanged, hashing for the rest, and a full verify without it.
+func (t *Torrent) checkData(ctx context.Context, st *piece.FileStorage) (*piece.Bitfield, error) {
+	l := t.m.Layout
+	var only *piece.Bitfield
+	have := piece.NewBitfield(l.NumPieces)
+	if p := t.resumePath(); p != "" {
+		if r, remembered, err := piece.LoadResume(p, t.m.InfoHash.HexString(), l); err == nil {
+			stats, err := st.Stats()
+			if err != nil {
+				return nil, err
+			}
+			trusted, recheck := r.Check(l, remembered, stats)
+			have, only = trusted, recheck
+			t.log.Info("resume state loaded", "trusted", trusted.Count(), "recheck", recheck.Count())
+		}
+	}
+	if only != nil && only.Count() == 0 {
+		return have, nil
+	}
+	t.publishChecking()
+	v, err := piece.Verify(ctx, st, l, t.m.Hashes, piece.HashOptions{Only: only})
+	if err != nil {
+		return nil, fmt.Errorf("check existing data: %w", err)
+	}
+	for i := v.Have.NextSet(0); i >= 0; i = v.Have.NextSet(i + 1) {
+		have.Set(i)
+	}
+	return have, nil
+}
+
+func (t *Torrent) publishChecking() {
+	t.snap.Store(&Snapshot{Name: t.m.Name, InfoHash: t.m.InfoHash.HexString(), State: StateChecking,
+		Size: t.m.Layout.Total, NumPieces: t.m.Layout.NumPieces, PieceLength: t.m.Layout.PieceLength})
+}
