@@ -47,9 +47,9 @@ type loop struct {
 	// closedDown and closedUp hold the block bytes of connections that
 	// are gone, so totals survive disconnects.
 	closedDown, closedUp int64
-	buf        []picker.Block
-	results    []hashResult
-	trackers   []*announcer
+	buf                  []picker.Block
+	results              []hashResult
+	trackers             []*announcer
 	// optimistic is the peer in the optimistic slot, for snapshots.
 	optimistic    picker.PeerID
 	hasOptimistic bool

@@ -140,4 +140,3 @@ func (l *loop) pieceDone(r hashResult) {
 		l.rechoke(time.Now())
 	}
 }
-

@@ -169,7 +169,7 @@ func (l *loop) publish(now time.Time) {
 			AmChoking: c.amChoking, AmInterested: c.amInterested, PeerChoking: c.peerChoking,
 			PeerInterested: c.peerInterested, Optimistic: l.optimistic == c.id && l.hasOptimistic, Snubbed: c.snubbed,
 			DownRate: c.downMeter.rate(5), UpRate: c.upMeter.rate(5),
-			Progress: float64(c.haveCount) / float64(max(l.layout.NumPieces, 1)),
+			Progress:   float64(c.haveCount) / float64(max(l.layout.NumPieces, 1)),
 			Downloaded: c.downloaded.Load(), Uploaded: c.uploaded.Load(),
 		}
 		if c.seed {

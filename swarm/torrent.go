@@ -76,8 +76,8 @@ type Torrent struct {
 	cfg    TorrentConfig
 	log    *slog.Logger
 	events chan connEvent
-	conns  chan *conn     // handshaken connections, from the session or dials
-	cmds   chan func()    // run on the loop goroutine
+	conns  chan *conn  // handshaken connections, from the session or dials
+	cmds   chan func() // run on the loop goroutine
 	dialed chan dialResult
 	peers  chan []netip.AddrPort
 
