@@ -35,6 +35,7 @@ type loop struct {
 	contributors map[int]map[netip.Addr]bool
 	strikes      map[netip.Addr]int
 	banned       map[netip.Addr]bool
+	parole       map[netip.Addr]bool
 
 	diskErr    error
 	completeAt time.Time
@@ -86,7 +87,7 @@ func (t *Torrent) run(ctx context.Context) {
 	defer close(t.done)
 	l := &loop{t: t, ctx: ctx, layout: t.m.Layout, conns: map[picker.PeerID]*conn{}, byPeer: map[[20]byte]*conn{},
 		known: map[netip.AddrPort]*knownPeer{}, contributors: map[int]map[netip.Addr]bool{},
-		strikes: map[netip.Addr]int{}, banned: map[netip.Addr]bool{}, startedAt: time.Now()}
+		strikes: map[netip.Addr]int{}, banned: map[netip.Addr]bool{}, parole: map[netip.Addr]bool{}, startedAt: time.Now()}
 	t.err = l.main()
 }
 
@@ -370,6 +371,7 @@ func (l *loop) adopt(c *conn) {
 	l.conns[c.id] = c
 	l.byPeer[c.hs.PeerID] = c
 	l.picker.AddPeer(c.id)
+	l.picker.SetParole(c.id, l.parole[ip])
 	if k := l.known[c.addr]; k != nil {
 		k.connected = true
 	}
@@ -437,6 +439,9 @@ func (l *loop) drop(c *conn, why error) {
 
 // ban refuses an IP for the rest of the session and drops its connections.
 func (l *loop) ban(ip netip.Addr) {
+	if l.banned[ip] {
+		return
+	}
 	l.banned[ip] = true
 	l.t.log.Warn("banned peer: it sent data for pieces that failed their hash check", "ip", ip)
 	for _, c := range l.conns {

@@ -116,10 +116,24 @@ func (l *loop) pieceDone(r hashResult) {
 	if !r.ok {
 		l.hashFails++
 		l.picker.PieceFailed(r.piece)
+		if len(blamed) == 1 {
+			// One source: it alone sent bad data.
+			for ip := range blamed {
+				l.strikes[ip]++
+				if l.strikes[ip] >= banStrikes {
+					l.ban(ip)
+				}
+			}
+			return
+		}
+		// Several sources: put them all on parole, so each downloads
+		// whole pieces alone and the next bad piece names its sender.
 		for ip := range blamed {
-			l.strikes[ip]++
-			if l.strikes[ip] >= banStrikes {
-				l.ban(ip)
+			l.parole[ip] = true
+		}
+		for _, c := range l.conns {
+			if l.parole[c.addr.Addr().Unmap()] {
+				l.picker.SetParole(c.id, true)
 			}
 		}
 		return

@@ -88,16 +88,21 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	s.port = uint16(addrOf(ln.Addr()).Port())
 	copy(s.peerID[:], "-SH"+versionDigits()+"-")
 	rand.Read(s.peerID[8:])
-	if cfg.DownloadLimit > 0 {
-		s.down = rate.NewLimiter(rate.Limit(cfg.DownloadLimit), int(max(cfg.DownloadLimit, 4*wire.MaxBlock)))
-	}
-	if cfg.UploadLimit > 0 {
-		s.up = rate.NewLimiter(rate.Limit(cfg.UploadLimit), int(max(cfg.UploadLimit, 4*wire.MaxBlock)))
-	}
+	s.down, s.up = newLimiter(cfg.DownloadLimit), newLimiter(cfg.UploadLimit)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
+}
+
+// newLimiter returns a limiter for bps bytes per second, or nil for no
+// limit. Its burst is a tenth of a second (at least one block), so a limit
+// holds over short transfers too.
+func newLimiter(bps int64) *rate.Limiter {
+	if bps <= 0 {
+		return nil
+	}
+	return rate.NewLimiter(rate.Limit(bps), int(max(bps/10, wire.MaxBlock)))
 }
 
 func versionDigits() string {

@@ -70,11 +70,18 @@ type partialPiece struct {
 	blocks   []blockState
 	free     int // blocks neither received nor requested
 	received int
+	// exclusive pieces are downloaded from owner alone, so a hash failure
+	// has exactly one culprit.
+	exclusive bool
+	owner     PeerID
 }
 
 type peerState struct {
 	has  *piece.Bitfield
 	seed bool // sent have_all or a full bitfield; counted in Picker.seeds
+	// parole peers contributed to a piece that failed alongside others;
+	// they only download whole pieces of their own until cleared.
+	parole bool
 }
 
 // Picker holds the download's piece-selection state. It is not safe for
@@ -295,6 +302,20 @@ func (p *Picker) PeerBitfield(id PeerID, bf *piece.Bitfield) {
 	}
 }
 
+// SetParole puts a peer on parole (or takes it off): while on parole it is
+// given only pieces no one else has blocks of, and no one else gets blocks
+// of its pieces, so a corrupt piece can be pinned on it alone.
+func (p *Picker) SetParole(id PeerID, on bool) { p.peer(id).parole = on }
+
+// Exclusive reports whether piece i is being downloaded from one peer
+// alone (its owner), and which.
+func (p *Picker) Exclusive(i int) (PeerID, bool) {
+	if pp := p.partial[i]; pp != nil && pp.exclusive {
+		return pp.owner, true
+	}
+	return 0, false
+}
+
 // PeerHas reports whether the peer has piece i.
 func (p *Picker) PeerHas(id PeerID, i int) bool {
 	ps := p.peers[id]
@@ -333,6 +354,9 @@ func (p *Picker) RemovePeer(id PeerID) {
 		pp := p.partial[i]
 		for b := range pp.blocks {
 			p.release(id, Block{i, b}, pp)
+		}
+		if pp.exclusive && pp.owner == id {
+			pp.exclusive = false
 		}
 	}
 }

@@ -255,6 +255,53 @@ func TestPieceFailedIsPickedAgain(t *testing.T) {
 	}
 }
 
+func TestParoleMakesPiecesExclusive(t *testing.T) {
+	p := newTest(t, 0, 2*pieceSize)
+	haves(p, 1, 0, 1)
+	haves(p, 2, 0, 1)
+	p.SetParole(1, true)
+	a := p.Pick(nil, 1, 1) // one block of a piece, now peer 1's alone
+	if owner, ok := p.Exclusive(a[0].Piece); !ok || owner != 1 {
+		t.Fatal("a parole peer's piece is not exclusive")
+	}
+	for _, b := range p.Pick(nil, 2, 10) {
+		if b.Piece == a[0].Piece {
+			t.Fatalf("peer 2 got block %v of peer 1's exclusive piece", b)
+		}
+	}
+	// The parole peer does not join peer 2's piece while peer 2 works on it.
+	for _, b := range p.Pick(nil, 1, 10) {
+		if b.Piece != a[0].Piece {
+			t.Fatalf("parole peer got block %v of a shared piece", b)
+		}
+	}
+	p.check(t)
+	// An abandoned shared piece may be adopted by a parole peer, and is
+	// then its own.
+	other := 1 - a[0].Piece
+	for b := range 2 {
+		p.Release(2, Block{other, b})
+	}
+	if got := p.Pick(nil, 1, 10); len(got) != 2 || got[0].Piece != other {
+		t.Fatalf("parole peer did not adopt the abandoned piece: %v", got)
+	}
+	if owner, ok := p.Exclusive(other); !ok || owner != 1 {
+		t.Fatal("adopted piece is not exclusive")
+	}
+	for b := range 2 {
+		p.Release(1, Block{other, b})
+	}
+	p.check(t)
+	p.RemovePeer(1)
+	if _, ok := p.Exclusive(a[0].Piece); ok {
+		t.Fatal("exclusive piece outlived its owner")
+	}
+	if got := p.Pick(nil, 2, 10); !slices.Contains(piecesOf(got), a[0].Piece) {
+		t.Fatalf("orphaned piece not picked: %v", got)
+	}
+	p.check(t)
+}
+
 func TestHaveAllAndBitfield(t *testing.T) {
 	p := newTest(t, 0, 4*pieceSize)
 	haves(p, 1, 2)
@@ -337,6 +384,7 @@ func TestRandomOperationsKeepInvariants(t *testing.T) {
 				p.SetSequential(r.IntN(2) == 0)
 			case 10:
 				p.Interesting(id)
+				p.SetParole(id, r.IntN(4) == 0)
 			}
 			if p.Endgame() {
 				endgames++

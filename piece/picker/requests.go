@@ -19,8 +19,11 @@ func (p *Picker) Pick(dst []Block, id PeerID, n int) []Block {
 			if len(dst) >= want {
 				return dst
 			}
-			if p.pos[i] >= 0 && levelOf(p.prio[i]) == level && ps.has.Has(i) {
+			if pp := p.partial[i]; p.pos[i] >= 0 && levelOf(p.prio[i]) == level && ps.has.Has(i) && p.mayShare(ps, id, pp) {
 				dst = p.takeFree(dst, id, i, want)
+				if ps.parole {
+					pp.exclusive, pp.owner = true, id
+				}
 			}
 		}
 		for len(dst) < want {
@@ -29,9 +32,32 @@ func (p *Picker) Pick(dst []Block, id PeerID, n int) []Block {
 				break
 			}
 			dst = p.takeFree(dst, id, i, want)
+			if ps.parole {
+				pp := p.partial[i]
+				pp.exclusive, pp.owner = true, id
+			}
 		}
 	}
 	return dst
+}
+
+// mayShare reports whether peer id may take blocks of a started piece:
+// not of another peer's exclusive piece; on parole, only a piece no other
+// peer has requests out for, which it then adopts as its own.
+func (p *Picker) mayShare(ps *peerState, id PeerID, pp *partialPiece) bool {
+	if pp.exclusive {
+		return pp.owner == id
+	}
+	if !ps.parole {
+		return true
+	}
+	for b := range pp.blocks {
+		bs := &pp.blocks[b]
+		if bs.nreq > 1 || bs.nreq == 1 && bs.first != id {
+			return false
+		}
+	}
+	return true
 }
 
 // nextNewPiece returns an unstarted wanted piece of the level that the peer
@@ -97,10 +123,10 @@ func (p *Picker) pickEndgame(dst []Block, id PeerID, ps *peerState, n int) []Blo
 	// second source before any gets a third.
 	for limit := 1; limit < p.cfg.EndgameRequesters && len(dst) < want; limit++ {
 		for _, i := range p.partials {
-			if p.pos[i] < 0 || !ps.has.Has(i) {
+			pp := p.partial[i]
+			if p.pos[i] < 0 || !ps.has.Has(i) || pp.exclusive || ps.parole {
 				continue
 			}
-			pp := p.partial[i]
 			for b := range pp.blocks {
 				if len(dst) >= want {
 					return dst

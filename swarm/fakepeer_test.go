@@ -1,0 +1,80 @@
+package swarm
+
+import (
+	"crypto/rand"
+	"net"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+
+	"github.com/shoal-torrent/shoal/swarm/wire"
+)
+
+// fakePeer is a hand-written peer for misbehaviour no real client shows:
+// it claims every piece and answers requests through serve, and counts
+// what it was sent.
+type fakePeer struct {
+	ln       net.Listener
+	infoHash [20]byte
+	requests atomic.Int64
+	serve    func(c net.Conn, m *wire.Message) // answers one request
+	// opening is written right after the handshake.
+	opening []byte
+}
+
+// newFakePeer listens on host (a loopback address: 127.0.0.2 is another
+// host as far as per-IP bans go).
+func newFakePeer(t testing.TB, host string, infoHash [20]byte, numPieces int, serve func(net.Conn, *wire.Message)) *fakePeer {
+	t.Helper()
+	ln, err := net.Listen("tcp", host+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &fakePeer{ln: ln, infoHash: infoHash, serve: serve}
+	p.opening = wire.AppendSimple(nil, wire.HaveAll)
+	p.opening = wire.AppendSimple(p.opening, wire.Unchoke)
+	t.Cleanup(func() { ln.Close() })
+	go p.accept(numPieces)
+	return p
+}
+
+func (p *fakePeer) addr() netip.AddrPort { return addrOf(p.ln.Addr()) }
+
+func (p *fakePeer) accept(numPieces int) {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			var hs wire.Handshake
+			if wire.ReadHandshakeStart(c, &hs) != nil || wire.ReadPeerID(c, &hs) != nil {
+				return
+			}
+			ours := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: p.infoHash}
+			rand.Read(ours.PeerID[:])
+			c.Write(append(ours.Append(nil), p.opening...))
+			r := wire.NewReader(c, numPieces)
+			for {
+				var m wire.Message
+				if r.Read(&m, func(n int) []byte { return make([]byte, n) }) != nil {
+					return
+				}
+				if m.ID == wire.Request {
+					p.requests.Add(1)
+					if p.serve != nil {
+						p.serve(c, &m)
+					}
+				}
+			}
+		}()
+	}
+}
+
+// garbageBlock answers a request with random bytes of the right size.
+func garbageBlock(c net.Conn, m *wire.Message) {
+	data := make([]byte, m.Length)
+	rand.Read(data)
+	c.Write(append(wire.AppendPieceHeader(nil, m.Index, m.Begin, len(data)), data...))
+}
