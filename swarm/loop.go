@@ -124,7 +124,6 @@ func (l *loop) main() error {
 	if !t.cfg.DisableTrackers {
 		l.startAnnouncers()
 	}
-	t.s.register(t)
 	defer t.s.unregister(t)
 
 	tick := time.NewTicker(time.Second)
@@ -336,7 +335,7 @@ func (l *loop) dialDone(d dialResult) {
 		if k != nil {
 			k.connected = false
 			k.failures++
-			k.nextDial = time.Now().Add(min(time.Duration(1<<min(k.failures, 7))*15*time.Second, 30*time.Minute))
+			k.nextDial = time.Now().Add(min(time.Duration(1<<min(k.failures-1, 8))*10*time.Second, 30*time.Minute))
 		}
 		l.t.log.Debug("dial failed", "addr", d.addr, "err", d.err)
 		return

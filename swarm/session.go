@@ -132,12 +132,6 @@ func (s *Session) Add(m *meta.Torrent, cfg TorrentConfig) (*Torrent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	_, dup := s.torrents[m.InfoHash]
-	s.mu.Unlock()
-	if dup {
-		return nil, fmt.Errorf("torrent %s is already running", m.InfoHash.HexString())
-	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	t := &Torrent{
 		s: s, m: m, cfg: cfg, log: s.log.With("torrent", m.Name),
@@ -147,6 +141,18 @@ func (s *Session) Add(m *meta.Torrent, cfg TorrentConfig) (*Torrent, error) {
 	}
 	t.left.Store(m.Layout.Total)
 	t.publishChecking()
+	// Registered at once: peers that connect while the data is being
+	// checked wait for the loop instead of being turned away.
+	s.mu.Lock()
+	_, dup := s.torrents[m.InfoHash]
+	if !dup {
+		s.torrents[m.InfoHash] = t
+	}
+	s.mu.Unlock()
+	if dup {
+		cancel()
+		return nil, fmt.Errorf("torrent %s is already running", m.InfoHash.HexString())
+	}
 	go t.run(ctx)
 	return t, nil
 }
@@ -160,12 +166,6 @@ func (s *Session) Torrents() []*Torrent {
 		out = append(out, t)
 	}
 	return out
-}
-
-func (s *Session) register(t *Torrent) {
-	s.mu.Lock()
-	s.torrents[t.m.InfoHash] = t
-	s.mu.Unlock()
 }
 
 func (s *Session) unregister(t *Torrent) {

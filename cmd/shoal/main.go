@@ -102,13 +102,14 @@ Exit status:
   0  success
   1  error (bad input, unreadable files, I/O failure)
   2  usage error (unknown command or flag, wrong arguments)
-  3  verify found missing or corrupt data`,
+  3  verify found missing or corrupt data
+  130  get was interrupted (Ctrl-C) before the download completed`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newCreateCmd(e), newInfoCmd(e), newVerifyCmd(e), newDemoCmd(e))
+	root.AddCommand(newCreateCmd(e), newInfoCmd(e), newVerifyCmd(e), newGetCmd(e), newSeedCmd(e), newDemoCmd(e))
 	return root
 }
 

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/cobra"
+
+	"github.com/shoal-torrent/shoal/swarm"
+)
+
+func newGetCmd(e env) *cobra.Command {
+	var (
+		f         swarmFlags
+		noSeed    bool
+		seedRatio float64
+	)
+	cmd := &cobra.Command{
+		Use:   "get TORRENT",
+		Short: "Download a torrent, then seed it",
+		Long: `Download a torrent into --dir, then seed it until the ratio is reached or
+Ctrl-C. Data already in --dir is verified first (or trusted from resume
+state when its files are unchanged), so an interrupted download resumes.
+
+Ctrl-C stops cleanly: trackers are told, resume state is saved, files stay
+intact. The exit status is 0 once the download is complete, 130 when it was
+interrupted before that, 1 on errors (a full disk, say).`,
+		Example: `  shoal get ubuntu.iso.torrent --dir ~/Downloads
+  shoal get album.torrent --no-seed --peer 192.168.1.20:6881
+  shoal get big.torrent --seed-ratio 2 --up-limit 1MiB --port 0
+  shoal get data.torrent --json | jq -c 'select(.event=="complete")'`,
+		Args: exactArgs(1, "a .torrent file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.validate(); err != nil {
+				return err
+			}
+			if noSeed && seedRatio > 0 {
+				return usageError{errors.New("--no-seed and --seed-ratio contradict each other")}
+			}
+			if seedRatio < 0 {
+				return usageError{errors.New("--seed-ratio cannot be negative")}
+			}
+			peers, err := f.peerAddrs()
+			if err != nil {
+				return err
+			}
+			m, err := loadTorrent(args[0])
+			if err != nil {
+				return err
+			}
+			s, err := f.session(e)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			r := newReporter(e, f.jsonOut)
+			t, err := s.Add(m, f.torrentConfig(peers))
+			if err != nil {
+				return err
+			}
+			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
+			r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.Total},
+				fmt.Sprintf("%s: %s in %d pieces, saving to %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), m.Layout.NumPieces, f.dir))
+			announced := false
+			err = watch(cmd.Context(), r, []*swarm.Torrent{t}, func() (bool, error) {
+				snap := t.Snapshot()
+				if snap.State == swarm.StateError {
+					return true, errors.New(snap.Error)
+				}
+				select {
+				case <-t.Completed():
+				default:
+					return false, nil
+				}
+				if !announced {
+					announced = true
+					r.event("complete", map[string]any{"name": m.Name}, fmt.Sprintf("%s: download complete", m.Name))
+				}
+				return noSeed || seedRatio > 0 && snap.Ratio >= seedRatio, nil
+			})
+			complete := isClosed(t.Completed())
+			t.Stop()
+			r.event("stopped", map[string]any{"complete": complete}, stoppedText(m.Name, complete))
+			switch {
+			case err != nil && !errors.Is(err, context.Canceled):
+				return err
+			case !complete:
+				return exitCodeError{code: 130, msg: ""}
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().BoolVar(&noSeed, "no-seed", false, "exit as soon as the download is complete and verified")
+	cmd.Flags().Float64Var(&seedRatio, "seed-ratio", 0, "stop seeding once uploaded/size reaches this (default: seed until Ctrl-C)")
+	return cmd
+}
+
+func stoppedText(name string, complete bool) string {
+	if complete {
+		return name + ": stopped; the download is complete"
+	}
+	return name + ": stopped before completion; run the same command to resume"
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}

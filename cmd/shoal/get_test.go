@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shoal-torrent/shoal/piece/meta"
+	"github.com/shoal-torrent/shoal/piece/piecetest"
+)
+
+// background runs a shoal command until the test cancels it, and returns
+// the port it announced as listening on.
+type background struct {
+	cancel context.CancelFunc
+	done   chan int
+	port   string
+}
+
+var listeningRe = regexp.MustCompile(`listening on port (\d+)`)
+
+func startShoal(t *testing.T, args ...string) *background {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	b := &background{cancel: cancel, done: make(chan int, 1)}
+	go func() {
+		b.done <- run(ctx, args, env{stdout: pw, stderr: io.Discard})
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		if m := listeningRe.FindStringSubmatch(sc.Text()); m != nil {
+			b.port = m[1]
+			break
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if b.port == "" {
+		t.Fatalf("%v never said where it listens", args)
+	}
+	t.Cleanup(func() { b.stop() })
+	return b
+}
+
+func (b *background) stop() int {
+	b.cancel()
+	select {
+	case code := <-b.done:
+		b.done <- code
+		return code
+	case <-time.After(30 * time.Second):
+		panic("shoal did not stop within 30 s of Ctrl-C")
+	}
+}
+
+func seedFixture(t *testing.T, size int64, pieceSize string) (src, torrent string) {
+	src = t.TempDir()
+	piecetest.WriteFiles(t, src, []piecetest.FileSpec{{Path: "pack/a.bin", Size: size}, {Path: "pack/b.bin", Size: size / 3}})
+	torrent = filepath.Join(t.TempDir(), "pack.torrent")
+	if code, _, stderr := shoal(t, "create", filepath.Join(src, "pack"), "-o", torrent, "--piece-size", pieceSize); code != 0 {
+		t.Fatal(stderr)
+	}
+	return src, torrent
+}
+
+func TestGetFromSeed(t *testing.T) {
+	src, tor := seedFixture(t, 3<<20, "64KiB")
+	seeder := startShoal(t, "seed", tor, "--dir", src, "--port", "0", "--state-dir", t.TempDir())
+	dl := t.TempDir()
+	code, stdout, stderr := shoal(t, "get", tor, "--dir", dl, "--peer", "127.0.0.1:"+seeder.port, "--no-seed", "--port", "0", "--state-dir", t.TempDir())
+	if code != 0 || !strings.Contains(stdout, "download complete") {
+		t.Fatalf("get: %d\n%s\n%s", code, stdout, stderr)
+	}
+	if code, out, _ := shoal(t, "verify", tor, "--dir", dl); code != 0 {
+		t.Fatalf("downloaded data does not verify:\n%s", out)
+	}
+	if code := seeder.stop(); code != 0 {
+		t.Fatalf("seed exited %d on Ctrl-C", code)
+	}
+}
+
+func TestGetInterruptedResumes(t *testing.T) {
+	src, tor := seedFixture(t, 6<<20, "64KiB")
+	// A slow seeder, so Ctrl-C lands mid-download.
+	seeder := startShoal(t, "seed", tor, "--dir", src, "--port", "0", "--up-limit", "2MiB", "--state-dir", t.TempDir())
+	dl, state := t.TempDir(), t.TempDir()
+	args := []string{"get", tor, "--dir", dl, "--peer", "127.0.0.1:" + seeder.port, "--no-seed", "--port", "0", "--state-dir", state, "--json"}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, env{stdout: pw, stderr: io.Discard}); pw.Close() }()
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		var ev map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatalf("--json printed a non-JSON line: %q", sc.Text())
+		}
+		if ev["event"] == "progress" && ev["have"].(float64) > 10 {
+			cancel() // Ctrl-C
+			break
+		}
+		if ev["event"] == "complete" {
+			t.Fatal("completed before it could be interrupted")
+		}
+	}
+	go io.Copy(io.Discard, pr)
+	if code := <-done; code != 130 {
+		t.Fatalf("interrupted get exited %d, want 130", code)
+	}
+	m, _ := meta.Load(tor)
+	entries, _ := os.ReadDir(state)
+	if len(entries) != 1 || entries[0].Name() != m.InfoHash.HexString()+".resume" {
+		t.Fatalf("state directory after Ctrl-C: %v", entries)
+	}
+	// Running the same command again finishes the job.
+	code, stdout, stderr := shoal(t, args...)
+	if code != 0 || !strings.Contains(stdout, `"event":"complete"`) {
+		t.Fatalf("resumed get: %d\n%s\n%s", code, stdout, stderr)
+	}
+	if code, out, _ := shoal(t, "verify", tor, "--dir", dl); code != 0 {
+		t.Fatalf("resumed data does not verify:\n%s", out)
+	}
+}
+
+func TestSeedDirectoryOfTorrents(t *testing.T) {
+	src, tor := seedFixture(t, 1<<20, "32KiB")
+	dir := filepath.Dir(tor)
+	seeder := startShoal(t, "seed", dir, "--dir", src, "--port", "0", "--state-dir", t.TempDir())
+	dl := t.TempDir()
+	if code, _, stderr := shoal(t, "get", tor, "--dir", dl, "--peer", "127.0.0.1:"+seeder.port, "--no-seed", "--port", "0", "--state-dir", t.TempDir()); code != 0 {
+		t.Fatal(stderr)
+	}
+}
+
+func TestGetBadInput(t *testing.T) {
+	_, tor := seedFixture(t, 100_000, "16KiB")
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"get", "magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a"}, exitError, "magnet"},
+		{[]string{"get", filepath.Join(t.TempDir(), "none.torrent")}, exitError, "no such file"},
+		{[]string{"get", tor, "--peer", "nonsense", "--port", "0"}, exitUsage, "HOST:PORT"},
+		{[]string{"get", tor, "--no-seed", "--seed-ratio", "2"}, exitUsage, "contradict"},
+		{[]string{"get", tor, "--port", "70000"}, exitUsage, "port"},
+		{[]string{"seed"}, exitUsage, "at least one"},
+		{[]string{"seed", t.TempDir()}, exitError, "no .torrent files"},
+	}
+	for _, c := range cases {
+		code, _, stderr := shoal(t, c.args...)
+		oneLineError(t, code, c.code, stderr)
+		if !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: %q lacks %q", c.args, stderr, c.want)
+		}
+	}
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/cobra"
+
+	"github.com/shoal-torrent/shoal/swarm"
+)
+
+func newSeedCmd(e env) *cobra.Command {
+	var f swarmFlags
+	cmd := &cobra.Command{
+		Use:   "seed TORRENT|DIR... --dir DIR",
+		Short: "Seed one or more torrents until Ctrl-C",
+		Long: `Seed torrents whose data is in --dir (the save path). Each torrent's data is
+verified first, or trusted from resume state when its files are unchanged.
+A directory argument seeds every .torrent in it. All torrents share one
+listen port. A torrent whose data is incomplete downloads the rest first.`,
+		Example: `  shoal seed album.torrent --dir ~/Music
+  shoal seed ~/torrents/ --dir /srv/data --port 51413 --up-limit 5MiB`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageError{errors.New("seed needs at least one .torrent file or directory (see 'shoal seed --help')")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.validate(); err != nil {
+				return err
+			}
+			peers, err := f.peerAddrs()
+			if err != nil {
+				return err
+			}
+			paths, err := torrentFiles(args)
+			if err != nil {
+				return err
+			}
+			s, err := f.session(e)
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			r := newReporter(e, f.jsonOut)
+			var torrents []*swarm.Torrent
+			for _, p := range paths {
+				m, err := loadTorrent(p)
+				if err != nil {
+					return err
+				}
+				t, err := s.Add(m, f.torrentConfig(peers))
+				if err != nil {
+					return fmt.Errorf("%s: %w", p, err)
+				}
+				torrents = append(torrents, t)
+				r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.Total},
+					fmt.Sprintf("%s: %s, seeding from %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), f.dir))
+			}
+			// Said once every torrent is registered, so a peer that
+			// reacts to it finds them all.
+			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
+			err = watch(cmd.Context(), r, torrents, func() (bool, error) {
+				for _, t := range torrents {
+					if snap := t.Snapshot(); snap.State == swarm.StateError {
+						return true, fmt.Errorf("%s: %s", snap.Name, snap.Error)
+					}
+				}
+				return false, nil
+			})
+			for _, t := range torrents {
+				t.Stop()
+			}
+			r.event("stopped", nil, "stopped seeding")
+			if err != nil && !errors.Is(err, context.Canceled) {
+				return err
+			}
+			return nil
+		},
+	}
+	f.register(cmd)
+	return cmd
+}
+
+// torrentFiles expands directory arguments into the .torrent files in
+// them, sorted.
+func torrentFiles(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		matches, err := filepath.Glob(filepath.Join(a, "*.torrent"))
+		if err != nil {
+			return nil, err
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("%s holds no .torrent files", a)
+		}
+		sort.Strings(matches)
+		out = append(out, matches...)
+	}
+	return out, nil
+}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/cobra"
+
+	"github.com/shoal-torrent/shoal/piece/meta"
+	"github.com/shoal-torrent/shoal/swarm"
+)
+
+// swarmFlags are the flags get and seed share.
+type swarmFlags struct {
+	dir       string
+	stateDir  string
+	port      int
+	peers     []string
+	maxPeers  int
+	slots     int
+	downLimit sizeValue
+	upLimit   sizeValue
+	jsonOut   bool
+	verbose   bool
+	noTracker bool
+}
+
+func (f *swarmFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.StringVarP(&f.dir, "dir", "d", ".", "save path holding the torrent's file or top folder")
+	fl.StringVar(&f.stateDir, "state-dir", defaultStateDir(), "where resume state is kept")
+	fl.IntVarP(&f.port, "port", "p", 6881, "TCP port to listen on (0 picks a free one)")
+	fl.StringArrayVar(&f.peers, "peer", nil, "HOST:PORT of a peer to connect to; may repeat")
+	fl.IntVar(&f.maxPeers, "max-peers", 80, "connections per torrent")
+	fl.IntVar(&f.slots, "upload-slots", 4, "peers uploaded to at once, optimistic slot included")
+	fl.Var(&f.downLimit, "down-limit", "download rate limit per second, e.g. 2MiB (default unlimited)")
+	fl.Var(&f.upLimit, "up-limit", "upload rate limit per second, e.g. 512KiB (default unlimited)")
+	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON event per line instead of progress")
+	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log peer and tracker activity to stderr")
+	fl.BoolVar(&f.noTracker, "no-trackers", false, "do not announce to the torrent's trackers")
+}
+
+// defaultStateDir follows the XDG base directory spec.
+func defaultStateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); d != "" {
+		return filepath.Join(d, "shoal")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "state", "shoal")
+	}
+	return filepath.Join(os.TempDir(), "shoal-state")
+}
+
+func (f *swarmFlags) validate() error {
+	if f.port < 0 || f.port > 65535 {
+		return usageError{fmt.Errorf("port %d is not 0..65535", f.port)}
+	}
+	if f.maxPeers < 1 || f.slots < 1 {
+		return usageError{errors.New("--max-peers and --upload-slots must be at least 1")}
+	}
+	return nil
+}
+
+func (f *swarmFlags) peerAddrs() ([]netip.AddrPort, error) {
+	var out []netip.AddrPort
+	for _, p := range f.peers {
+		ap, err := netip.ParseAddrPort(p)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--peer %q: want HOST:PORT with an IP address, e.g. 127.0.0.1:6881", p)}
+		}
+		out = append(out, ap)
+	}
+	return out, nil
+}
+
+func (f *swarmFlags) session(e env) (*swarm.Session, error) {
+	cfg := swarm.DefaultSessionConfig()
+	cfg.ListenAddr = fmt.Sprintf(":%d", f.port)
+	cfg.DownloadLimit, cfg.UploadLimit = f.downLimit.n, f.upLimit.n
+	level := slog.LevelWarn
+	if f.verbose {
+		level = slog.LevelDebug
+	}
+	cfg.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	swarm.Version = strings.TrimPrefix(version, "v")
+	return swarm.NewSession(cfg)
+}
+
+func (f *swarmFlags) torrentConfig(peers []netip.AddrPort) swarm.TorrentConfig {
+	cfg := swarm.DefaultTorrentConfig(f.dir)
+	cfg.StateDir, cfg.MaxPeers, cfg.UploadSlots, cfg.Peers = f.stateDir, f.maxPeers, f.slots, peers
+	cfg.DisableTrackers = f.noTracker
+	return cfg
+}
+
+// loadTorrent loads a .torrent argument; magnet links come with DHT
+// support.
+func loadTorrent(arg string) (*meta.Torrent, error) {
+	if meta.IsMagnet(arg) {
+		return nil, errors.New("magnet links cannot be downloaded yet; use the .torrent file (shoal info shows what a magnet link names)")
+	}
+	t, err := meta.Load(arg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", arg, err)
+	}
+	return t, nil
+}
+
+// reporter prints what the swarm is doing: a redrawn line on a terminal,
+// a plain line every few seconds otherwise, or JSON events.
+type reporter struct {
+	e        env
+	json     bool
+	lastLine time.Time
+	enc      *json.Encoder
+}
+
+func newReporter(e env, asJSON bool) *reporter {
+	return &reporter{e: e, json: asJSON, enc: json.NewEncoder(e.stdout)}
+}
+
+// event prints a one-off happening (listening, complete, stopped).
+func (r *reporter) event(kind string, fields map[string]any, text string) {
+	if r.json {
+		m := map[string]any{"event": kind, "time": time.Now().UTC().Format(time.RFC3339)}
+		for k, v := range fields {
+			m[k] = v
+		}
+		r.enc.Encode(m)
+		return
+	}
+	if r.e.interactive {
+		fmt.Fprint(r.e.stderr, "\r\033[K")
+	}
+	fmt.Fprintln(r.e.stdout, text)
+}
+
+// progress prints the state of the torrents.
+func (r *reporter) progress(snaps []*swarm.Snapshot) {
+	now := time.Now()
+	if r.json {
+		for _, s := range snaps {
+			r.enc.Encode(map[string]any{
+				"event": "progress", "time": now.UTC().Format(time.RFC3339), "name": s.Name, "info_hash": s.InfoHash,
+				"state": s.State, "have": s.Have, "pieces": s.NumPieces, "progress": s.Progress, "left": s.Left,
+				"downloaded": s.Downloaded, "uploaded": s.Uploaded, "down_rate": s.DownRate, "up_rate": s.UpRate,
+				"peers": len(s.Peers), "seeds": s.Seeds, "ratio": s.Ratio, "eta_seconds": int(s.ETA.Seconds()),
+			})
+		}
+		return
+	}
+	if !r.e.interactive && now.Sub(r.lastLine) < 5*time.Second {
+		return
+	}
+	r.lastLine = now
+	var parts []string
+	for _, s := range snaps {
+		parts = append(parts, progressLine(s, now))
+	}
+	line := strings.Join(parts, " | ")
+	if r.e.interactive {
+		fmt.Fprintf(r.e.stderr, "\r\033[K%s", line)
+	} else {
+		fmt.Fprintln(r.e.stdout, line)
+	}
+}
+
+func progressLine(s *swarm.Snapshot, now time.Time) string {
+	line := fmt.Sprintf("%s %s %5.1f%% %s/%s  ↓%s/s ↑%s/s  peers %d (%d seeds)", s.Name, s.State, s.Progress*100,
+		humanize.IBytes(uint64(s.Size-s.Left)), humanize.IBytes(uint64(s.Size)),
+		humanize.IBytes(uint64(s.DownRate)), humanize.IBytes(uint64(s.UpRate)), len(s.Peers), s.Seeds)
+	if s.ETA > 0 {
+		line += "  ETA " + strings.TrimSpace(humanize.RelTime(now, now.Add(s.ETA), "", ""))
+	}
+	if s.State == swarm.StateSeeding {
+		line += fmt.Sprintf("  ratio %.2f", s.Ratio)
+	}
+	if s.Error != "" {
+		line += "  error: " + s.Error
+	}
+	return line
+}
+
+// watch reports progress until ctx ends or stop says so; it returns the
+// reason.
+func watch(ctx context.Context, r *reporter, torrents []*swarm.Torrent, stop func() (bool, error)) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+		}
+		var snaps []*swarm.Snapshot
+		for _, t := range torrents {
+			select {
+			case <-t.Done():
+				if err := t.Err(); err != nil {
+					return fmt.Errorf("%s: %w", t.Meta().Name, err)
+				}
+			default:
+			}
+			snaps = append(snaps, t.Snapshot())
+		}
+		r.progress(snaps)
+		if done, err := stop(); done || err != nil {
+			return err
+		}
+	}
+}
