@@ -18,9 +18,13 @@ test:
 	$(GO) test -race -timeout 10m ./...
 
 # Benchmarks print figures side by side with their baselines; run on an idle
-# machine and compare ratios, not absolute times.
-bench:
+# machine and compare ratios, not absolute times. swarmbench moves a 1 GiB
+# file between separate processes, shoal's and anacrolix's, in the same run.
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./piece/...
+	$(GO) build -o bin/anacrolix-peer ./cmd/anacrolix-peer
+	$(GO) build -o bin/swarmbench ./cmd/swarmbench
+	bin/swarmbench -size 1GiB -piece 1MiB -runs 3
 
 lint:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \

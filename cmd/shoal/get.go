@@ -64,7 +64,7 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.Total},
 				fmt.Sprintf("%s: %s in %d pieces, saving to %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), m.Layout.NumPieces, f.dir))
 			announced := false
-			err = watch(cmd.Context(), r, []*swarm.Torrent{t}, func() (bool, error) {
+			err = watch(cmd.Context(), r, []*swarm.Torrent{t}, t.Completed(), func() (bool, error) {
 				snap := t.Snapshot()
 				if snap.State == swarm.StateError {
 					return true, errors.New(snap.Error)

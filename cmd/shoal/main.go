@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -52,10 +53,18 @@ type env struct {
 }
 
 func main() {
+	// SHOAL_CPUPROFILE=FILE records a CPU profile, for benchmark work.
+	if path := os.Getenv("SHOAL_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
+	}
 	// Ctrl-C and SIGTERM cancel the context; commands stop cleanly on it.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr, interactive: isTerminal(os.Stderr)})
 	stop()
+	pprof.StopCPUProfile()
 	os.Exit(code)
 }
 

@@ -66,7 +66,7 @@ listen port. A torrent whose data is incomplete downloads the rest first.`,
 			// Said once every torrent is registered, so a peer that
 			// reacts to it finds them all.
 			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
-			err = watch(cmd.Context(), r, torrents, func() (bool, error) {
+			err = watch(cmd.Context(), r, torrents, nil, func() (bool, error) {
 				for _, t := range torrents {
 					if snap := t.Snapshot(); snap.State == swarm.StateError {
 						return true, fmt.Errorf("%s: %s", snap.Name, snap.Error)

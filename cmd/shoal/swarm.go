@@ -191,8 +191,9 @@ func progressLine(s *swarm.Snapshot, now time.Time) string {
 }
 
 // watch reports progress until ctx ends or stop says so; it returns the
-// reason.
-func watch(ctx context.Context, r *reporter, torrents []*swarm.Torrent, stop func() (bool, error)) error {
+// reason. stop is asked every second and at once when wake fires (a
+// download completing), so a command never lingers after its job is done.
+func watch(ctx context.Context, r *reporter, torrents []*swarm.Torrent, wake <-chan struct{}, stop func() (bool, error)) error {
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	for {
@@ -200,6 +201,8 @@ func watch(ctx context.Context, r *reporter, torrents []*swarm.Torrent, stop fun
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-tick.C:
+		case <-wake:
+			wake = nil // closed channels fire once here
 		}
 		var snaps []*swarm.Snapshot
 		for _, t := range torrents {
