@@ -1,0 +1,209 @@
+// Package storetest is the conformance suite for tracker.PeerStore
+// backends, and benchmarks they share. Every backend runs it, so the
+// in-memory and Redis stores behave the same to clients.
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shoal-torrent/shoal/tracker"
+)
+
+// Factory returns an empty store.
+type Factory func(t testing.TB) tracker.PeerStore
+
+var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+const ttl = 30 * time.Minute
+
+func ih(n int) tracker.InfoHash {
+	var h tracker.InfoHash
+	copy(h[:], fmt.Sprintf("infohash-%011d", n))
+	return h
+}
+
+func peer(n int, seed bool) tracker.Peer {
+	var id tracker.PeerID
+	copy(id[:], fmt.Sprintf("-XX0001-%012d", n))
+	return tracker.Peer{ID: id, Addr: netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, byte(n >> 8), byte(n)}), 6881), Seed: seed}
+}
+
+func peer6(n int, seed bool) tracker.Peer {
+	p := peer(n, seed)
+	p.Addr = netip.MustParseAddrPort(fmt.Sprintf("[2001:db8::%x]:6881", n))
+	return p
+}
+
+func announce(t testing.TB, s tracker.PeerStore, h tracker.InfoHash, p tracker.Peer, ev tracker.Event, want int, now time.Time) tracker.AnnounceResponse {
+	t.Helper()
+	r, err := s.Announce(context.Background(), &tracker.AnnounceRequest{InfoHash: h, Peer: p, Event: ev, NumWant: want, TTL: ttl, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func counts(t testing.TB, r tracker.AnnounceResponse, seeds, leechers, downloaded int) {
+	t.Helper()
+	if r.Seeders != seeds || r.Leechers != leechers || r.Downloaded != downloaded {
+		t.Fatalf("counts %d/%d/%d, want %d seeders, %d leechers, %d downloaded", r.Seeders, r.Leechers, r.Downloaded, seeds, leechers, downloaded)
+	}
+}
+
+// Run runs the conformance suite.
+func Run(t *testing.T, newStore Factory) {
+	t.Run("PeersFindEachOther", func(t *testing.T) {
+		s := newStore(t)
+		a, b := peer(1, true), peer(2, false)
+		r := announce(t, s, ih(1), a, tracker.EventStarted, 50, t0)
+		if len(r.Peers) != 0 {
+			t.Fatalf("first peer told about %v", r.Peers)
+		}
+		r = announce(t, s, ih(1), b, tracker.EventStarted, 50, t0)
+		if len(r.Peers) != 1 || r.Peers[0] != a {
+			t.Fatalf("second peer got %v, want the first", r.Peers)
+		}
+		counts(t, r, 1, 1, 0)
+		// Re-announcing is not a new peer, and nobody hears of itself.
+		r = announce(t, s, ih(1), b, tracker.EventNone, 50, t0.Add(time.Minute))
+		counts(t, r, 1, 1, 0)
+		for _, p := range r.Peers {
+			if p.ID == b.ID {
+				t.Fatal("peer told about itself")
+			}
+		}
+	})
+	t.Run("NumWantAndRandomSubset", func(t *testing.T) {
+		s := newStore(t)
+		for i := range 200 {
+			announce(t, s, ih(2), peer(i, false), tracker.EventStarted, 0, t0)
+		}
+		seen := map[tracker.PeerID]bool{}
+		for k := range 20 {
+			r := announce(t, s, ih(2), peer(1000+k, false), tracker.EventStarted, 10, t0)
+			if len(r.Peers) != 10 {
+				t.Fatalf("numwant 10 gave %d peers", len(r.Peers))
+			}
+			for _, p := range r.Peers {
+				seen[p.ID] = true
+			}
+		}
+		if len(seen) < 60 {
+			t.Fatalf("only %d distinct peers over 20 announces: not a random subset", len(seen))
+		}
+	})
+	t.Run("SeedersGetLeechersFirst", func(t *testing.T) {
+		s := newStore(t)
+		for i := range 30 {
+			announce(t, s, ih(3), peer(i, true), tracker.EventStarted, 0, t0)
+		}
+		for i := 30; i < 35; i++ {
+			announce(t, s, ih(3), peer(i, false), tracker.EventStarted, 0, t0)
+		}
+		r := announce(t, s, ih(3), peer(99, true), tracker.EventStarted, 5, t0)
+		for _, p := range r.Peers {
+			if p.Seed {
+				t.Fatalf("a seeder was sent seeder %v while leechers wait", p.Addr)
+			}
+		}
+		if len(r.Peers) != 5 {
+			t.Fatalf("%d peers", len(r.Peers))
+		}
+	})
+	t.Run("FamiliesKeptApart", func(t *testing.T) {
+		s := newStore(t)
+		announce(t, s, ih(4), peer(1, true), tracker.EventStarted, 0, t0)
+		r := announce(t, s, ih(4), peer6(2, false), tracker.EventStarted, 50, t0)
+		if len(r.Peers) != 0 {
+			t.Fatalf("IPv6 peer told about IPv4 peers %v", r.Peers)
+		}
+		r = announce(t, s, ih(4), peer6(3, false), tracker.EventStarted, 50, t0)
+		if len(r.Peers) != 1 || !r.Peers[0].Addr.Addr().Is6() {
+			t.Fatalf("IPv6 peer got %v", r.Peers)
+		}
+	})
+	t.Run("StoppedAndCompletedKeepCountsExact", func(t *testing.T) {
+		s := newStore(t)
+		a, b := peer(1, false), peer(2, false)
+		announce(t, s, ih(5), a, tracker.EventStarted, 0, t0)
+		announce(t, s, ih(5), b, tracker.EventStarted, 0, t0)
+		a.Seed = true
+		counts(t, announce(t, s, ih(5), a, tracker.EventCompleted, 0, t0), 1, 1, 1)
+		// A repeated completed event is not a second download.
+		counts(t, announce(t, s, ih(5), a, tracker.EventCompleted, 0, t0), 1, 1, 1)
+		counts(t, announce(t, s, ih(5), b, tracker.EventStopped, 0, t0), 1, 0, 1)
+		counts(t, announce(t, s, ih(5), b, tracker.EventStopped, 0, t0), 1, 0, 1)
+		sc, err := s.Scrape(context.Background(), []tracker.InfoHash{ih(5), ih(404)}, t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sc[0] != (tracker.Scrape{Seeders: 1, Leechers: 0, Downloaded: 1}) || sc[1] != (tracker.Scrape{}) {
+			t.Fatalf("scrape %+v", sc)
+		}
+	})
+	t.Run("PeersExpire", func(t *testing.T) {
+		s := newStore(t)
+		announce(t, s, ih(6), peer(1, true), tracker.EventStarted, 0, t0)
+		announce(t, s, ih(6), peer(2, false), tracker.EventStarted, 0, t0.Add(20*time.Minute))
+		// At 40 min peer 1 (last seen at 0) is gone, peer 2 is not.
+		r := announce(t, s, ih(6), peer(3, false), tracker.EventStarted, 50, t0.Add(40*time.Minute))
+		counts(t, r, 0, 2, 0)
+		if len(r.Peers) != 1 || r.Peers[0].ID != peer(2, false).ID {
+			t.Fatalf("got %v after expiry", r.Peers)
+		}
+		sc, _ := s.Scrape(context.Background(), []tracker.InfoHash{ih(6)}, t0.Add(2*time.Hour))
+		if sc[0].Seeders+sc[0].Leechers != 0 {
+			t.Fatalf("scrape after everyone expired: %+v", sc[0])
+		}
+	})
+	t.Run("Totals", func(t *testing.T) {
+		s := newStore(t)
+		announce(t, s, ih(7), peer(1, true), tracker.EventStarted, 0, t0)
+		announce(t, s, ih(8), peer(2, false), tracker.EventStarted, 0, t0)
+		announce(t, s, ih(8), peer(3, false), tracker.EventStarted, 0, t0)
+		tot, err := s.Totals(context.Background(), t0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tot.Torrents != 2 || tot.Seeders != 1 || tot.Leechers != 2 {
+			t.Fatalf("totals %+v", tot)
+		}
+	})
+	t.Run("ConcurrentAnnounces", func(t *testing.T) {
+		s := newStore(t)
+		var wg sync.WaitGroup
+		for g := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range 100 {
+					announce(t, s, ih(9+i%3), peer(g*1000+i, i%2 == 0), tracker.EventStarted, 20, t0)
+				}
+			}()
+		}
+		wg.Wait()
+		tot, _ := s.Totals(context.Background(), t0)
+		if tot.Seeders+tot.Leechers != 800 {
+			t.Fatalf("%d peers after 800 distinct announces", tot.Seeders+tot.Leechers)
+		}
+	})
+}
+
+// Bench measures announces per second on a store: many torrents, peers
+// re-announcing, from several goroutines.
+func Bench(b *testing.B, s tracker.PeerStore) {
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		i := 0
+		for pb.Next() {
+			i++
+			announce(b, s, ih(i%1000), peer(i%5000, i%3 == 0), tracker.EventNone, 50, t0)
+		}
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "announces/s")
+}
