@@ -1,0 +1,281 @@
+package tracker
+
+import (
+	"encoding/binary"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxScrapeHashes bounds one scrape request.
+const maxScrapeHashes = 100
+
+// Handler serves /announce, /scrape, /stats and /metrics.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(s.cfg.AnnouncePath, s.httpAnnounce)
+	mux.HandleFunc(s.cfg.AnnouncePath+"/", s.httpAnnounce)
+	mux.HandleFunc(s.cfg.ScrapePath, s.httpScrape)
+	mux.HandleFunc(s.cfg.ScrapePath+"/", s.httpScrape)
+	mux.HandleFunc("/stats", s.httpStats)
+	mux.Handle("/metrics", s.metricsHandler())
+	return mux
+}
+
+// passkey is the path element after the announce or scrape path.
+func passkey(path, prefix string) string {
+	return strings.Trim(strings.TrimPrefix(path, prefix), "/")
+}
+
+// clientAddr finds the announcing client's IP: the connection's, unless
+// the operator trusts a proxy's header or the ip parameter.
+func (s *Server) clientAddr(r *http.Request, q url.Values) (netip.Addr, bool) {
+	if s.cfg.TrustForwardedFor {
+		if xff := r.Header.Get("X-Forwarded-For"); xff != "" {
+			first := strings.TrimSpace(strings.Split(xff, ",")[0])
+			if a, err := netip.ParseAddr(first); err == nil {
+				return a.Unmap(), true
+			}
+		}
+	}
+	if s.cfg.TrustIPParam {
+		if a, err := netip.ParseAddr(q.Get("ip")); err == nil {
+			return a.Unmap(), true
+		}
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ap.Addr().Unmap(), true
+}
+
+func (s *Server) httpFail(w http.ResponseWriter, reason string) {
+	s.fail("http", reason)
+	b := make([]byte, 0, 64)
+	b = append(b, "d14:failure reason"...)
+	b = appendString(b, reason)
+	b = append(b, 'e')
+	w.Header().Set("Content-Type", "text/plain")
+	w.Write(b)
+}
+
+func (s *Server) httpAnnounce(w http.ResponseWriter, r *http.Request) {
+	now := time.Now()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		s.httpFail(w, "malformed query string")
+		return
+	}
+	var req AnnounceRequest
+	req.Now = now
+	ih, pid := q.Get("info_hash"), q.Get("peer_id")
+	if len(ih) != 20 {
+		s.httpFail(w, "info_hash must be 20 bytes")
+		return
+	}
+	if len(pid) != 20 {
+		s.httpFail(w, "peer_id must be 20 bytes")
+		return
+	}
+	copy(req.InfoHash[:], ih)
+	copy(req.Peer.ID[:], pid)
+	port, err := strconv.ParseUint(q.Get("port"), 10, 16)
+	if err != nil || port == 0 {
+		s.httpFail(w, "port must be 1..65535")
+		return
+	}
+	left, err := strconv.ParseInt(q.Get("left"), 10, 64)
+	if err != nil || left < 0 {
+		s.httpFail(w, "left must be a non-negative number")
+		return
+	}
+	for _, k := range []string{"uploaded", "downloaded"} {
+		if v := q.Get(k); v != "" {
+			if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 {
+				s.httpFail(w, k+" must be a non-negative number")
+				return
+			}
+		}
+	}
+	switch q.Get("event") {
+	case "", "empty", "paused":
+	case "started":
+		req.Event = EventStarted
+	case "completed":
+		req.Event = EventCompleted
+	case "stopped":
+		req.Event = EventStopped
+	default:
+		s.httpFail(w, "unknown event")
+		return
+	}
+	req.NumWant = s.cfg.DefaultNumWant
+	if v := q.Get("numwant"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			s.httpFail(w, "numwant must be a number")
+			return
+		}
+		req.NumWant = n
+	}
+	ip, ok := s.clientAddr(r, q)
+	if !ok {
+		s.httpFail(w, "cannot tell your address")
+		return
+	}
+	req.Peer.Addr = netip.AddrPortFrom(ip, uint16(port))
+	req.Peer.Seed = left == 0
+	resp, err := s.announce(r.Context(), &req, passkey(r.URL.Path, s.cfg.AnnouncePath), "http")
+	if err != nil {
+		s.httpFail(w, err.Error())
+		return
+	}
+	compact := q.Get("compact") != "0"
+	noPeerID := q.Get("no_peer_id") == "1"
+	w.Header().Set("Content-Type", "text/plain")
+	w.Write(s.encodeAnnounce(resp, ip.Is6(), compact, noPeerID))
+}
+
+// encodeAnnounce writes the bencoded response by hand (keys in sorted
+// order), which is several times cheaper than reflection per announce.
+func (s *Server) encodeAnnounce(resp AnnounceResponse, v6, compact, noPeerID bool) []byte {
+	b := make([]byte, 0, 128+len(resp.Peers)*20)
+	b = append(b, 'd')
+	b = appendKeyInt(b, "complete", resp.Seeders)
+	b = appendKeyInt(b, "downloaded", resp.Downloaded)
+	b = appendKeyInt(b, "incomplete", resp.Leechers)
+	b = appendKeyInt(b, "interval", int(s.cfg.Interval/time.Second))
+	b = appendKeyInt(b, "min interval", int(s.cfg.MinInterval/time.Second))
+	switch {
+	case !compact:
+		b = appendString(b, "peers")
+		b = append(b, 'l')
+		for _, p := range resp.Peers {
+			b = append(b, 'd')
+			b = appendString(b, "ip")
+			b = appendString(b, p.Addr.Addr().Unmap().String())
+			if !noPeerID {
+				b = appendString(b, "peer id")
+				b = appendString(b, string(p.ID[:]))
+			}
+			b = appendKeyInt(b, "port", int(p.Addr.Port()))
+			b = append(b, 'e')
+		}
+		b = append(b, 'e')
+	case v6:
+		// BEP 7: IPv6 peers go in peers6; peers stays for old parsers.
+		b = append(b, "5:peers0:"...)
+		b = appendString(b, "peers6")
+		b = appendCompact(b, resp.Peers, 18)
+	default:
+		b = appendString(b, "peers")
+		b = appendCompact(b, resp.Peers, 6)
+	}
+	return append(b, 'e')
+}
+
+func appendCompact(b []byte, peers []Peer, size int) []byte {
+	b = strconv.AppendInt(b, int64(len(peers)*size), 10)
+	b = append(b, ':')
+	for _, p := range peers {
+		b = appendPeer(b, p, size)
+	}
+	return b
+}
+
+// appendPeer writes a compact peer: 4 or 16 address bytes and a port.
+func appendPeer(b []byte, p Peer, size int) []byte {
+	a := p.Addr.Addr().Unmap()
+	if size == 6 {
+		a4 := a.As4()
+		b = append(b, a4[:]...)
+	} else {
+		a16 := a.As16()
+		b = append(b, a16[:]...)
+	}
+	return binary.BigEndian.AppendUint16(b, p.Addr.Port())
+}
+
+func appendString(b []byte, s string) []byte {
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, ':')
+	return append(b, s...)
+}
+
+func appendKeyInt(b []byte, key string, v int) []byte {
+	b = appendString(b, key)
+	b = append(b, 'i')
+	b = strconv.AppendInt(b, int64(v), 10)
+	return append(b, 'e')
+}
+
+func (s *Server) httpScrape(w http.ResponseWriter, r *http.Request) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		s.httpFail(w, "malformed query string")
+		return
+	}
+	raw := q["info_hash"]
+	if len(raw) == 0 {
+		s.httpFail(w, "scrape needs at least one info_hash (full scrapes are not served)")
+		return
+	}
+	if len(raw) > maxScrapeHashes {
+		s.httpFail(w, "too many info_hash values")
+		return
+	}
+	hashes := make([]InfoHash, len(raw))
+	for i, h := range raw {
+		if len(h) != 20 {
+			s.httpFail(w, "info_hash must be 20 bytes")
+			return
+		}
+		copy(hashes[i][:], h)
+	}
+	var from netip.Addr
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		from, _ = netip.ParseAddr(host)
+	}
+	res, err := s.scrape(r.Context(), hashes, passkey(r.URL.Path, s.cfg.ScrapePath), "http", time.Now(), from)
+	if err != nil {
+		s.httpFail(w, err.Error())
+		return
+	}
+	// BEP 48: d5:filesd<hash>d8:completei..e10:downloadedi..e10:incompletei..eee
+	// with the hashes in sorted order, as bencoding requires.
+	order := make([]int, len(hashes))
+	for i := range order {
+		order[i] = i
+	}
+	sortByHash(order, hashes)
+	b := []byte("d5:filesd")
+	var last *InfoHash
+	for _, i := range order {
+		if last != nil && *last == hashes[i] {
+			continue // a repeated hash is listed once
+		}
+		last = &hashes[i]
+		b = appendString(b, string(hashes[i][:]))
+		b = append(b, 'd')
+		b = appendKeyInt(b, "complete", res[i].Seeders)
+		b = appendKeyInt(b, "downloaded", res[i].Downloaded)
+		b = appendKeyInt(b, "incomplete", res[i].Leechers)
+		b = append(b, 'e')
+	}
+	b = append(b, "ee"...)
+	w.Header().Set("Content-Type", "text/plain")
+	w.Write(b)
+}
+
+func sortByHash(order []int, hashes []InfoHash) {
+	for i := 1; i < len(order); i++ {
+		for j := i; j > 0 && string(hashes[order[j]][:]) < string(hashes[order[j-1]][:]); j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
+}

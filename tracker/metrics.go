@@ -1,0 +1,113 @@
+package tracker
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+func (s *Server) initMetrics() {
+	s.reg = prometheus.NewRegistry()
+	s.announces = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shoal_tracker_announces_total", Help: "Announces served, by protocol."}, []string{"proto"})
+	s.scrapes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shoal_tracker_scrapes_total", Help: "Scrapes served, by protocol."}, []string{"proto"})
+	s.failures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shoal_tracker_failures_total", Help: "Requests refused or dropped, by protocol and reason."}, []string{"proto", "reason"})
+	totals := func(pick func(Totals) int) func() float64 {
+		return func() float64 {
+			t, err := s.store.Totals(context.Background(), time.Now())
+			if err != nil {
+				return 0
+			}
+			return float64(pick(t))
+		}
+	}
+	s.reg.MustRegister(s.announces, s.scrapes, s.failures,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_tracker_torrents", Help: "Swarms held."}, totals(func(t Totals) int { return t.Torrents })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_tracker_seeders", Help: "Seeders held."}, totals(func(t Totals) int { return t.Seeders })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_tracker_leechers", Help: "Leechers held."}, totals(func(t Totals) int { return t.Leechers })),
+		prometheus.NewGoCollector(),
+	)
+}
+
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{})
+}
+
+// Stats is the /stats document.
+type Stats struct {
+	Torrents           int     `json:"torrents"`
+	Seeders            int     `json:"seeders"`
+	Leechers           int     `json:"leechers"`
+	AnnouncesPerSecond float64 `json:"announces_per_second"`
+	ScrapesPerSecond   float64 `json:"scrapes_per_second"`
+	UptimeSeconds      int64   `json:"uptime_seconds"`
+}
+
+// Stats reports the tracker's state now.
+func (s *Server) Stats(ctx context.Context) (Stats, error) {
+	now := time.Now()
+	t, err := s.store.Totals(ctx, now)
+	if err != nil {
+		return Stats{}, err
+	}
+	a, sc := s.rates.perSecond(now)
+	return Stats{Torrents: t.Torrents, Seeders: t.Seeders, Leechers: t.Leechers, AnnouncesPerSecond: a,
+		ScrapesPerSecond: sc, UptimeSeconds: int64(now.Sub(s.started).Seconds())}, nil
+}
+
+func (s *Server) httpStats(w http.ResponseWriter, r *http.Request) {
+	st, err := s.Stats(r.Context())
+	if err != nil {
+		http.Error(w, "stats unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(st)
+}
+
+// rateWindow counts requests per second over the last ten seconds.
+type rateWindow struct {
+	mu        sync.Mutex // guards the buckets
+	sec       [10]int64
+	announces [10]int64
+	scrapes   [10]int64
+}
+
+func (r *rateWindow) bucket(now time.Time) int {
+	s := now.Unix()
+	i := int(s % 10)
+	if r.sec[i] != s {
+		r.sec[i], r.announces[i], r.scrapes[i] = s, 0, 0
+	}
+	return i
+}
+
+func (r *rateWindow) announce(now time.Time) {
+	r.mu.Lock()
+	r.announces[r.bucket(now)]++
+	r.mu.Unlock()
+}
+
+func (r *rateWindow) scrape(now time.Time) {
+	r.mu.Lock()
+	r.scrapes[r.bucket(now)]++
+	r.mu.Unlock()
+}
+
+// perSecond averages the last ten whole seconds.
+func (r *rateWindow) perSecond(now time.Time) (announces, scrapes float64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur := now.Unix()
+	for i := range r.sec {
+		if r.sec[i] < cur && r.sec[i] >= cur-10 {
+			announces += float64(r.announces[i])
+			scrapes += float64(r.scrapes[i])
+		}
+	}
+	return announces / 10, scrapes / 10
+}

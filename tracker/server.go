@@ -1,0 +1,266 @@
+package tracker
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Config configures a tracker.
+type Config struct {
+	// HTTPAddr and UDPAddr are where to listen; empty disables one.
+	HTTPAddr, UDPAddr string
+	// AnnouncePath and ScrapePath are the HTTP paths (a passkey follows in
+	// private mode: /announce/<passkey>).
+	AnnouncePath, ScrapePath string
+	// Interval is what clients are told to wait between announces; peers
+	// are forgotten after twice that without one.
+	Interval    time.Duration
+	MinInterval time.Duration
+	// DefaultNumWant is used when a client does not say; MaxNumWant caps
+	// what it may ask for.
+	DefaultNumWant, MaxNumWant int
+	// TrustIPParam and TrustForwardedFor let the ip parameter or the
+	// X-Forwarded-For header name the client's address (behind a proxy).
+	TrustIPParam, TrustForwardedFor bool
+	// Private requires a known passkey in the path.
+	Private bool
+	// Passkeys, Allowlist and Denylist are files read at start and on
+	// Reload (SIGHUP).
+	PasskeysFile, AllowlistFile, DenylistFile string
+	// AnnounceRate and AnnounceBurst limit requests per client IP.
+	AnnounceRate  float64
+	AnnounceBurst int
+	Logger        *slog.Logger
+}
+
+// DefaultConfig listens on port 6969 over HTTP and UDP, as trackers
+// commonly do, with a 30-minute interval.
+func DefaultConfig() Config {
+	return Config{
+		HTTPAddr: ":6969", UDPAddr: ":6969", AnnouncePath: "/announce", ScrapePath: "/scrape",
+		Interval: 30 * time.Minute, MinInterval: 5 * time.Minute, DefaultNumWant: 50, MaxNumWant: 200,
+		AnnounceRate: 5, AnnounceBurst: 20,
+	}
+}
+
+// Validate checks the config and fills in a logger.
+func (c *Config) Validate() error {
+	switch {
+	case c.HTTPAddr == "" && c.UDPAddr == "":
+		return errors.New("tracker: neither HTTP nor UDP is enabled")
+	case c.Interval < time.Second || c.MinInterval < 0 || c.MinInterval > c.Interval:
+		return errors.New("tracker: interval must be at least 1s and min interval at most the interval")
+	case c.DefaultNumWant < 0 || c.MaxNumWant < 1:
+		return errors.New("tracker: numwant limits must be positive")
+	case c.AllowlistFile != "" && c.DenylistFile != "":
+		return errors.New("tracker: use an allowlist or a denylist, not both")
+	case c.Private && c.PasskeysFile == "":
+		return errors.New("tracker: private mode needs a passkeys file")
+	case c.AnnounceRate <= 0 || c.AnnounceBurst < 1:
+		return errors.New("tracker: the per-IP announce rate must be positive")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return nil
+}
+
+// Server is a running tracker.
+type Server struct {
+	cfg     Config
+	store   PeerStore
+	log     *slog.Logger
+	lists   atomic.Pointer[lists]
+	limiter *ipLimiter
+	secret  [32]byte // keys UDP connection IDs; fresh per process
+	started time.Time
+
+	httpSrv *http.Server
+	httpLn  net.Listener
+	udp     *net.UDPConn
+	wg      sync.WaitGroup
+	stop    chan struct{}
+
+	reg       *prometheus.Registry
+	announces *prometheus.CounterVec
+	scrapes   *prometheus.CounterVec
+	failures  *prometheus.CounterVec
+	rates     rateWindow
+}
+
+// New prepares a tracker over store; Start opens its sockets.
+func New(cfg Config, store PeerStore) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, store: store, log: cfg.Logger, stop: make(chan struct{}), started: time.Now(),
+		limiter: newIPLimiter(cfg.AnnounceRate, cfg.AnnounceBurst)}
+	rand.Read(s.secret[:])
+	if err := s.Reload(); err != nil {
+		return nil, err
+	}
+	s.initMetrics()
+	return s, nil
+}
+
+// Start listens on the configured addresses and serves until Close.
+func (s *Server) Start() error {
+	if s.cfg.UDPAddr != "" {
+		ua, err := net.ResolveUDPAddr("udp", s.cfg.UDPAddr)
+		if err != nil {
+			return fmt.Errorf("udp address %s: %w", s.cfg.UDPAddr, err)
+		}
+		if s.udp, err = net.ListenUDP("udp", ua); err != nil {
+			return fmt.Errorf("listen udp %s: %w", s.cfg.UDPAddr, err)
+		}
+		s.udp.SetReadBuffer(4 << 20)
+		s.udp.SetWriteBuffer(4 << 20)
+		for range udpWorkers() {
+			s.wg.Add(1)
+			go s.serveUDP()
+		}
+	}
+	if s.cfg.HTTPAddr != "" {
+		ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+		if err != nil {
+			s.Close()
+			return fmt.Errorf("listen http %s: %w", s.cfg.HTTPAddr, err)
+		}
+		s.httpLn = ln
+		s.httpSrv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 16 << 10,
+			IdleTimeout: time.Minute}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			if err := s.httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("http server", "err", err)
+			}
+		}()
+	}
+	if sw, ok := s.store.(interface{ Sweep(time.Time) }); ok {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			t := time.NewTicker(max(s.cfg.Interval/4, time.Second))
+			defer t.Stop()
+			for {
+				select {
+				case <-s.stop:
+					return
+				case now := <-t.C:
+					sw.Sweep(now)
+					s.limiter.prune(now)
+				}
+			}
+		}()
+	}
+	return nil
+}
+
+// HTTPAddr is where the HTTP side listens.
+func (s *Server) HTTPAddr() netip.AddrPort {
+	if s.httpLn == nil {
+		return netip.AddrPort{}
+	}
+	return s.httpLn.Addr().(*net.TCPAddr).AddrPort()
+}
+
+// UDPAddr is where the UDP side listens.
+func (s *Server) UDPAddr() netip.AddrPort {
+	if s.udp == nil {
+		return netip.AddrPort{}
+	}
+	return s.udp.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// Close stops serving; in-flight HTTP requests get a few seconds.
+func (s *Server) Close() error {
+	close(s.stop)
+	if s.httpSrv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		s.httpSrv.Shutdown(ctx)
+		cancel()
+	}
+	if s.udp != nil {
+		s.udp.Close()
+	}
+	s.wg.Wait()
+	return nil
+}
+
+// refusal is an announce or scrape refused with a reason the client sees.
+type refusal struct{ reason string }
+
+func (r refusal) Error() string { return r.reason }
+
+// announce is the protocol-independent announce: checks, rate limit,
+// store.
+func (s *Server) announce(ctx context.Context, req *AnnounceRequest, passkey, proto string) (AnnounceResponse, error) {
+	l := s.lists.Load()
+	if s.cfg.Private && !l.passkeys[passkey] {
+		return AnnounceResponse{}, refusal{"unknown passkey"}
+	}
+	if !l.allowed(req.InfoHash) {
+		return AnnounceResponse{}, refusal{"torrent not allowed on this tracker"}
+	}
+	if !s.limiter.allow(req.Peer.Addr.Addr(), req.Now) {
+		return AnnounceResponse{}, refusal{"too many requests; slow down"}
+	}
+	if req.NumWant < 0 || req.NumWant > s.cfg.MaxNumWant {
+		if req.NumWant < 0 {
+			req.NumWant = s.cfg.DefaultNumWant
+		} else {
+			req.NumWant = s.cfg.MaxNumWant
+		}
+	}
+	req.TTL = 2 * s.cfg.Interval
+	resp, err := s.store.Announce(ctx, req)
+	if errors.Is(err, ErrFull) {
+		return resp, refusal{"tracker is full"}
+	}
+	if err != nil {
+		s.log.Error("announce", "err", err)
+		return resp, refusal{"internal error"}
+	}
+	s.announces.WithLabelValues(proto).Inc()
+	s.rates.announce(req.Now)
+	return resp, nil
+}
+
+func (s *Server) scrape(ctx context.Context, hashes []InfoHash, passkey, proto string, now time.Time, from netip.Addr) ([]Scrape, error) {
+	l := s.lists.Load()
+	if s.cfg.Private && !l.passkeys[passkey] {
+		return nil, refusal{"unknown passkey"}
+	}
+	if !s.limiter.allow(from, now) {
+		return nil, refusal{"too many requests; slow down"}
+	}
+	out, err := s.store.Scrape(ctx, hashes, now)
+	if err != nil {
+		s.log.Error("scrape", "err", err)
+		return nil, refusal{"internal error"}
+	}
+	for i, h := range hashes {
+		if !l.allowed(h) {
+			out[i] = Scrape{}
+		}
+	}
+	s.scrapes.WithLabelValues(proto).Inc()
+	s.rates.scrape(now)
+	return out, nil
+}
+
+func (s *Server) fail(proto, reason string) {
+	s.failures.WithLabelValues(proto, reason).Inc()
+}

@@ -1,0 +1,180 @@
+package tracker
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/binary"
+	"net/netip"
+	"runtime"
+	"time"
+)
+
+// BEP 15 constants.
+const (
+	udpMagic       = 0x41727101980
+	actionConnect  = 0
+	actionAnnounce = 1
+	actionScrape   = 2
+	actionError    = 3
+	// connIDWindow: a connection ID is accepted in the window it was
+	// issued and the next, so it stays valid for at least this long.
+	connIDWindow = 2 * time.Minute
+	maxUDPPacket = 1500
+)
+
+func udpWorkers() int { return max(2, runtime.GOMAXPROCS(0)) }
+
+// connID derives a connection ID from the client's address and a time
+// window under a per-process secret: nothing is stored per client, and a
+// spoofed source address cannot obtain a valid ID.
+func (s *Server) connID(addr netip.AddrPort, window int64) uint64 {
+	var msg [26]byte
+	binary.BigEndian.PutUint64(msg[:8], uint64(window))
+	a := addr.Addr().Unmap().As16()
+	copy(msg[8:24], a[:])
+	binary.BigEndian.PutUint16(msg[24:], addr.Port())
+	m := hmac.New(sha256.New, s.secret[:])
+	m.Write(msg[:])
+	return binary.BigEndian.Uint64(m.Sum(nil))
+}
+
+func (s *Server) validConnID(id uint64, addr netip.AddrPort, now time.Time) bool {
+	w := now.UnixNano() / int64(connIDWindow)
+	return id == s.connID(addr, w) || id == s.connID(addr, w-1)
+}
+
+func (s *Server) serveUDP() {
+	defer s.wg.Done()
+	in := make([]byte, maxUDPPacket+1)
+	out := make([]byte, 0, maxUDPPacket*2)
+	for {
+		n, from, err := s.udp.ReadFromUDPAddrPort(in)
+		if err != nil {
+			select {
+			case <-s.stop:
+				return
+			default:
+				continue
+			}
+		}
+		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+		out = s.handleUDP(out[:0], in[:n], from, time.Now())
+		if len(out) > 0 {
+			s.udp.WriteToUDPAddrPort(out, from)
+		}
+	}
+}
+
+// handleUDP answers one packet into out (empty: drop it). It never
+// panics on any input: every length is checked before it is read.
+func (s *Server) handleUDP(out, p []byte, from netip.AddrPort, now time.Time) []byte {
+	if len(p) < 16 || len(p) > maxUDPPacket {
+		s.fail("udp", "bad packet size")
+		return out
+	}
+	cid := binary.BigEndian.Uint64(p[0:8])
+	action := binary.BigEndian.Uint32(p[8:12])
+	tid := binary.BigEndian.Uint32(p[12:16])
+	if action == actionConnect {
+		if cid != udpMagic {
+			s.fail("udp", "bad protocol id")
+			return out // not BitTorrent: drop rather than reflect
+		}
+		out = binary.BigEndian.AppendUint32(out, actionConnect)
+		out = binary.BigEndian.AppendUint32(out, tid)
+		return binary.BigEndian.AppendUint64(out, s.connID(from, now.UnixNano()/int64(connIDWindow)))
+	}
+	if !s.validConnID(cid, from, now) {
+		return s.udpError(out, tid, "bad or expired connection id")
+	}
+	switch action {
+	case actionAnnounce:
+		return s.udpAnnounce(out, p, from, tid, now)
+	case actionScrape:
+		return s.udpScrape(out, p, from, tid, now)
+	}
+	return s.udpError(out, tid, "unknown action")
+}
+
+func (s *Server) udpError(out []byte, tid uint32, msg string) []byte {
+	s.fail("udp", msg)
+	out = binary.BigEndian.AppendUint32(out, actionError)
+	out = binary.BigEndian.AppendUint32(out, tid)
+	return append(out, msg...)
+}
+
+func (s *Server) udpAnnounce(out, p []byte, from netip.AddrPort, tid uint32, now time.Time) []byte {
+	// 98 bytes; anything after is BEP 41 URL data, which we tolerate.
+	if len(p) < 98 {
+		return s.udpError(out, tid, "announce too short")
+	}
+	var req AnnounceRequest
+	req.Now = now
+	copy(req.InfoHash[:], p[16:36])
+	copy(req.Peer.ID[:], p[36:56])
+	left := int64(binary.BigEndian.Uint64(p[64:72]))
+	ev := binary.BigEndian.Uint32(p[80:84])
+	if ev > uint32(EventStopped) {
+		return s.udpError(out, tid, "unknown event")
+	}
+	req.Event = Event(ev)
+	req.NumWant = int(int32(binary.BigEndian.Uint32(p[92:96])))
+	port := binary.BigEndian.Uint16(p[96:98])
+	if port == 0 {
+		return s.udpError(out, tid, "port must be 1..65535")
+	}
+	ip := from.Addr()
+	if s.cfg.TrustIPParam {
+		if v := binary.BigEndian.Uint32(p[84:88]); v != 0 && ip.Is4() {
+			var a [4]byte
+			binary.BigEndian.PutUint32(a[:], v)
+			ip = netip.AddrFrom4(a)
+		}
+	}
+	req.Peer.Addr = netip.AddrPortFrom(ip, port)
+	req.Peer.Seed = left == 0
+	resp, err := s.announce(context.Background(), &req, "", "udp")
+	if err != nil {
+		return s.udpError(out, tid, err.Error())
+	}
+	out = binary.BigEndian.AppendUint32(out, actionAnnounce)
+	out = binary.BigEndian.AppendUint32(out, tid)
+	out = binary.BigEndian.AppendUint32(out, uint32(s.cfg.Interval/time.Second))
+	out = binary.BigEndian.AppendUint32(out, uint32(resp.Leechers))
+	out = binary.BigEndian.AppendUint32(out, uint32(resp.Seeders))
+	size := 6
+	if ip.Is6() {
+		size = 18
+	}
+	for _, pr := range resp.Peers {
+		if len(out)+size > maxUDPPacket {
+			break // keep the answer in one unfragmented datagram
+		}
+		out = appendPeer(out, pr, size)
+	}
+	return out
+}
+
+func (s *Server) udpScrape(out, p []byte, from netip.AddrPort, tid uint32, now time.Time) []byte {
+	body := p[16:]
+	if len(body) == 0 || len(body)%20 != 0 {
+		return s.udpError(out, tid, "scrape needs whole infohashes")
+	}
+	hashes := make([]InfoHash, 0, len(body)/20)
+	for i := 0; i+20 <= len(body) && len(hashes) < 74; i += 20 {
+		hashes = append(hashes, InfoHash(body[i:i+20]))
+	}
+	res, err := s.scrape(context.Background(), hashes, "", "udp", now, from.Addr())
+	if err != nil {
+		return s.udpError(out, tid, err.Error())
+	}
+	out = binary.BigEndian.AppendUint32(out, actionScrape)
+	out = binary.BigEndian.AppendUint32(out, tid)
+	for _, r := range res {
+		out = binary.BigEndian.AppendUint32(out, uint32(r.Seeders))
+		out = binary.BigEndian.AppendUint32(out, uint32(r.Downloaded))
+		out = binary.BigEndian.AppendUint32(out, uint32(r.Leechers))
+	}
+	return out
+}
