@@ -202,7 +202,7 @@ func (a *announcer) request(ctx context.Context, u string, ev tracker.AnnounceEv
 	return tracker.Announce{
 		TrackerUrl: u,
 		Context:    ctx,
-		UserAgent:  "shoal/" + Version,
+		UserAgent:  "shoal/" + t.s.cfg.Version,
 		Request: tracker.AnnounceRequest{
 			InfoHash: t.m.InfoHash, PeerId: t.s.peerID, Port: t.s.port, Event: ev, NumWant: 80,
 			Downloaded: t.downloadedTotal.Load(), Uploaded: t.uploadedTotal.Load(), Left: t.left.Load(),

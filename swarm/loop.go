@@ -319,7 +319,9 @@ func (l *loop) fillPeers(now time.Time) {
 		if len(l.conns)+l.dialing >= l.t.cfg.MaxPeers || !l.t.s.connSlotFree() {
 			return
 		}
-		if k.connected || now.Before(k.nextDial) || (l.seeding() && k.source != "manual") {
+		// Seeds dial too: the leechers a tracker names may not be able to
+		// reach us first. Two seeds that meet hang up at once.
+		if k.connected || now.Before(k.nextDial) {
 			continue
 		}
 		k.connected = true // until the dial fails
@@ -378,7 +380,7 @@ func (l *loop) adopt(c *conn) {
 	fast := c.hs.Reserved.Fast()
 	c.out.push(func(b []byte) []byte {
 		if c.hs.Reserved.Extended() {
-			ext := wire.ExtHandshake{V: "shoal " + Version, Reqq: ourReqq, P: int(l.t.s.Port())}
+			ext := wire.ExtHandshake{V: "shoal " + l.t.s.cfg.Version, Reqq: ourReqq, P: int(l.t.s.Port())}
 			b = wire.AppendPayload(b, wire.Extended, 0, ext.Encode())
 		}
 		switch {

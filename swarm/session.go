@@ -19,10 +19,6 @@ import (
 	"github.com/shoal-torrent/shoal/swarm/wire"
 )
 
-// Version is shoal's version as peers see it in the extension handshake
-// and the peer ID; the CLI sets it from the build.
-var Version = "0.1"
-
 // SessionConfig configures the process-wide part of the engine.
 type SessionConfig struct {
 	// ListenAddr is the TCP address for incoming peers; port 0 picks a
@@ -35,12 +31,15 @@ type SessionConfig struct {
 	DownloadLimit, UploadLimit int64
 	// Logger receives the engine's logs; nil discards them.
 	Logger *slog.Logger
+	// Version is shoal's version as peers and trackers see it: in the
+	// peer ID, the extension handshake and the User-Agent.
+	Version string
 }
 
 // DefaultSessionConfig listens on port 6881 of every interface with 500
 // connections at most, as common clients do.
 func DefaultSessionConfig() SessionConfig {
-	return SessionConfig{ListenAddr: ":6881", MaxConns: 500}
+	return SessionConfig{ListenAddr: ":6881", MaxConns: 500, Version: "0.1"}
 }
 
 // Validate reports settings the session cannot run with.
@@ -86,7 +85,7 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	}
 	s := &Session{cfg: cfg, ln: ln, log: cfg.Logger, torrents: map[[20]byte]*Torrent{}}
 	s.port = uint16(addrOf(ln.Addr()).Port())
-	copy(s.peerID[:], "-SH"+versionDigits()+"-")
+	copy(s.peerID[:], "-SH"+versionDigits(cfg.Version)+"-")
 	rand.Read(s.peerID[8:])
 	s.down, s.up = newLimiter(cfg.DownloadLimit), newLimiter(cfg.UploadLimit)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -105,10 +104,12 @@ func newLimiter(bps int64) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(bps), int(max(bps/10, wire.MaxBlock)))
 }
 
-func versionDigits() string {
+// versionDigits turns "1.2.3" into the four characters an Azureus-style
+// peer ID carries ("1230").
+func versionDigits(version string) string {
 	d := []byte("0000")
 	k := 0
-	for _, c := range Version {
+	for _, c := range version {
 		if c >= '0' && c <= '9' && k < 4 {
 			d[k] = byte(c)
 			k++
