@@ -28,6 +28,14 @@ var listeningRe = regexp.MustCompile(`listening on port (\d+)`)
 
 func startShoal(t *testing.T, args ...string) *background {
 	t.Helper()
+	b := startShoalUntil(t, listeningRe, args...)
+	return b
+}
+
+// startShoalUntil runs a shoal command until the test ends and waits for
+// a line of its output to match re; port holds the first submatch.
+func startShoalUntil(t *testing.T, re *regexp.Regexp, args ...string) *background {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	b := &background{cancel: cancel, done: make(chan int, 1)}
@@ -37,7 +45,7 @@ func startShoal(t *testing.T, args ...string) *background {
 	}()
 	sc := bufio.NewScanner(pr)
 	for sc.Scan() {
-		if m := listeningRe.FindStringSubmatch(sc.Text()); m != nil {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
 			b.port = m[1]
 			break
 		}

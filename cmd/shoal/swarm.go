@@ -91,7 +91,7 @@ func (f *swarmFlags) session(e env) (*swarm.Session, error) {
 		level = slog.LevelDebug
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
-	swarm.Version = strings.TrimPrefix(version, "v")
+	cfg.Version = strings.TrimPrefix(version, "v")
 	return swarm.NewSession(cfg)
 }
 
