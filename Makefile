@@ -5,7 +5,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 30s
 
-.PHONY: build install test bench lint demo fuzz clean
+.PHONY: build install test bench bench-tracker lint demo fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/shoal ./cmd/shoal
@@ -25,6 +25,12 @@ bench: build
 	$(GO) build -o bin/anacrolix-peer ./cmd/anacrolix-peer
 	$(GO) build -o bin/swarmbench ./cmd/swarmbench
 	bin/swarmbench -size 1GiB -piece 1MiB -runs 3
+
+# The tracker under load, against opentracker (apt-get install opentracker)
+# in the same run: servers on CPU 0, the load generator on CPU 1.
+bench-tracker: build
+	$(GO) build -o bin/trackerbench ./cmd/trackerbench
+	taskset -c 1 bin/trackerbench -shoal bin/shoal -duration 10s
 
 lint:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \

@@ -119,7 +119,11 @@ func (s *MemoryStore) Announce(_ context.Context, req *AnnounceRequest) (Announc
 	}
 	resp := AnnounceResponse{Seeders: len(sw.seeds), Leechers: len(sw.leechers), Downloaded: sw.downloaded}
 	if req.Event != EventStopped && req.NumWant > 0 {
-		resp.Peers = selectPeers(make([]Peer, 0, min(req.NumWant, len(sw.index))), sw.seeds, sw.leechers, req.Peer.ID, req.Peer.Seed, req.NumWant, sh.rng)
+		buf := req.Buf[:0]
+		if buf == nil {
+			buf = make([]Peer, 0, min(req.NumWant, len(sw.index)))
+		}
+		resp.Peers = selectPeers(buf, sw.seeds, sw.leechers, req.Peer.ID, req.Peer.Seed, req.NumWant, sh.rng)
 	}
 	if len(sw.index) == 0 && sw.downloaded == 0 {
 		delete(sh.swarms, key)

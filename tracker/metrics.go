@@ -16,6 +16,8 @@ func (s *Server) initMetrics() {
 	s.announces = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shoal_tracker_announces_total", Help: "Announces served, by protocol."}, []string{"proto"})
 	s.scrapes = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shoal_tracker_scrapes_total", Help: "Scrapes served, by protocol."}, []string{"proto"})
 	s.failures = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shoal_tracker_failures_total", Help: "Requests refused or dropped, by protocol and reason."}, []string{"proto", "reason"})
+	s.announceCount = map[string]prometheus.Counter{"http": s.announces.WithLabelValues("http"), "udp": s.announces.WithLabelValues("udp")}
+	s.scrapeCount = map[string]prometheus.Counter{"http": s.scrapes.WithLabelValues("http"), "udp": s.scrapes.WithLabelValues("udp")}
 	totals := func(pick func(Totals) int) func() float64 {
 		return func() float64 {
 			t, err := s.store.Totals(context.Background(), time.Now())

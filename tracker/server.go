@@ -96,7 +96,11 @@ type Server struct {
 	announces *prometheus.CounterVec
 	scrapes   *prometheus.CounterVec
 	failures  *prometheus.CounterVec
-	rates     rateWindow
+	// The per-protocol counters, resolved once: a label lookup per
+	// announce would cost a map walk and a lock.
+	announceCount map[string]prometheus.Counter
+	scrapeCount   map[string]prometheus.Counter
+	rates         rateWindow
 }
 
 // New prepares a tracker over store; Start opens its sockets.
@@ -233,7 +237,7 @@ func (s *Server) announce(ctx context.Context, req *AnnounceRequest, passkey, pr
 		s.log.Error("announce", "err", err)
 		return resp, refusal{"internal error"}
 	}
-	s.announces.WithLabelValues(proto).Inc()
+	s.announceCount[proto].Inc()
 	s.rates.announce(req.Now)
 	return resp, nil
 }
@@ -256,7 +260,7 @@ func (s *Server) scrape(ctx context.Context, hashes []InfoHash, passkey, proto s
 			out[i] = Scrape{}
 		}
 	}
-	s.scrapes.WithLabelValues(proto).Inc()
+	s.scrapeCount[proto].Inc()
 	s.rates.scrape(now)
 	return out, nil
 }
@@ -264,3 +268,7 @@ func (s *Server) scrape(ctx context.Context, hashes []InfoHash, passkey, proto s
 func (s *Server) fail(proto, reason string) {
 	s.failures.WithLabelValues(proto, reason).Inc()
 }
+
+// failUDP counts a refused or dropped UDP packet. Reasons are a small
+// fixed set, so the label lookup stays cheap on this rarer path.
+func (s *Server) failUDP(reason string) { s.fail("udp", reason) }

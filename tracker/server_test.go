@@ -232,7 +232,7 @@ func TestUDPBadInput(t *testing.T) {
 	if r := udpExchange(t, c, udpAnnouncePacket(12345, ih, pid, 1, 10, nil)); !isError(r) {
 		t.Fatalf("spoofed connection id: %x", r)
 	}
-	old := s.connID(netip.MustParseAddrPort(c.LocalAddr().String()), time.Now().Add(-10*time.Minute).UnixNano()/int64(connIDWindow))
+	old := s.connID(s.newScratch(), netip.MustParseAddrPort(c.LocalAddr().String()), time.Now().Add(-10*time.Minute).UnixNano()/int64(connIDWindow))
 	if r := udpExchange(t, c, udpAnnouncePacket(old, ih, pid, 1, 10, nil)); !isError(r) {
 		t.Fatalf("expired connection id: %x", r)
 	}
@@ -260,11 +260,12 @@ func FuzzUDPHandler(f *testing.F) {
 		f.Fatal(err)
 	}
 	from := netip.MustParseAddrPort("127.0.0.1:1234")
-	cid := s.connID(from, time.Now().UnixNano()/int64(connIDWindow))
+	sc := s.newScratch()
+	cid := s.connID(sc, from, time.Now().UnixNano()/int64(connIDWindow))
 	f.Add(udpAnnouncePacket(cid, strings.Repeat("i", 20), strings.Repeat("p", 20), 1, 10, nil))
 	f.Add(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, cid), actionScrape))
 	f.Fuzz(func(t *testing.T, p []byte) {
-		out := s.handleUDP(nil, p, from, time.Now())
+		out := s.handleUDP(sc, nil, p, from, time.Now())
 		if len(out) > maxUDPPacket {
 			t.Fatalf("answer of %d bytes", len(out))
 		}

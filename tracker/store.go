@@ -44,6 +44,9 @@ type AnnounceRequest struct {
 	// TTL is how long the peer stays listed without announcing again.
 	TTL time.Duration
 	Now time.Time
+	// Buf, when set, is reused for the response's peers, so a busy
+	// front-end allocates nothing per announce.
+	Buf []Peer
 }
 
 // AnnounceResponse is what the store answers: some peers of the same

@@ -5,9 +5,14 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"hash"
+	"net"
 	"net/netip"
 	"runtime"
 	"time"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
 )
 
 // BEP 15 constants.
@@ -25,31 +30,77 @@ const (
 
 func udpWorkers() int { return max(2, runtime.GOMAXPROCS(0)) }
 
+// udpScratch is one UDP worker's reusable state: no allocation per packet.
+type udpScratch struct {
+	mac   hash.Hash
+	sum   []byte
+	peers []Peer
+}
+
+func (s *Server) newScratch() *udpScratch {
+	return &udpScratch{mac: hmac.New(sha256.New, s.secret[:]), sum: make([]byte, 0, sha256.Size)}
+}
+
 // connID derives a connection ID from the client's address and a time
 // window under a per-process secret: nothing is stored per client, and a
 // spoofed source address cannot obtain a valid ID.
-func (s *Server) connID(addr netip.AddrPort, window int64) uint64 {
+func (s *Server) connID(sc *udpScratch, addr netip.AddrPort, window int64) uint64 {
 	var msg [26]byte
 	binary.BigEndian.PutUint64(msg[:8], uint64(window))
 	a := addr.Addr().Unmap().As16()
 	copy(msg[8:24], a[:])
 	binary.BigEndian.PutUint16(msg[24:], addr.Port())
-	m := hmac.New(sha256.New, s.secret[:])
-	m.Write(msg[:])
-	return binary.BigEndian.Uint64(m.Sum(nil))
+	sc.mac.Reset()
+	sc.mac.Write(msg[:])
+	sc.sum = sc.mac.Sum(sc.sum[:0])
+	return binary.BigEndian.Uint64(sc.sum)
 }
 
-func (s *Server) validConnID(id uint64, addr netip.AddrPort, now time.Time) bool {
+func (s *Server) validConnID(sc *udpScratch, id uint64, addr netip.AddrPort, now time.Time) bool {
 	w := now.UnixNano() / int64(connIDWindow)
-	return id == s.connID(addr, w) || id == s.connID(addr, w-1)
+	return id == s.connID(sc, addr, w) || id == s.connID(sc, addr, w-1)
 }
+
+// batchConn reads and writes many datagrams per system call
+// (recvmmsg/sendmmsg): under load, the syscall per packet is what a
+// tracker's time goes to.
+type batchConn interface {
+	ReadBatch(ms []ipv4.Message, flags int) (int, error)
+	WriteBatch(ms []ipv4.Message, flags int) (int, error)
+}
+
+type v6Batch struct{ *ipv6.PacketConn }
+
+func (c v6Batch) ReadBatch(ms []ipv4.Message, flags int) (int, error) {
+	return c.PacketConn.ReadBatch(ms, flags)
+}
+func (c v6Batch) WriteBatch(ms []ipv4.Message, flags int) (int, error) {
+	return c.PacketConn.WriteBatch(ms, flags)
+}
+
+func (s *Server) batchConn() batchConn {
+	if la, ok := s.udp.LocalAddr().(*net.UDPAddr); ok && la.IP.To4() != nil {
+		return ipv4.NewPacketConn(s.udp)
+	}
+	return v6Batch{ipv6.NewPacketConn(s.udp)}
+}
+
+// udpBatch is how many datagrams one system call moves at most.
+const udpBatch = 64
 
 func (s *Server) serveUDP() {
 	defer s.wg.Done()
-	in := make([]byte, maxUDPPacket+1)
-	out := make([]byte, 0, maxUDPPacket*2)
+	bc := s.batchConn()
+	sc := s.newScratch()
+	in := make([]ipv4.Message, udpBatch)
+	out := make([]ipv4.Message, 0, udpBatch)
+	outBufs := make([][]byte, udpBatch)
+	for i := range in {
+		in[i].Buffers = [][]byte{make([]byte, maxUDPPacket+1)}
+		outBufs[i] = make([]byte, 0, maxUDPPacket)
+	}
 	for {
-		n, from, err := s.udp.ReadFromUDPAddrPort(in)
+		n, err := bc.ReadBatch(in, 0)
 		if err != nil {
 			select {
 			case <-s.stop:
@@ -58,19 +109,36 @@ func (s *Server) serveUDP() {
 				continue
 			}
 		}
-		from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-		out = s.handleUDP(out[:0], in[:n], from, time.Now())
-		if len(out) > 0 {
-			s.udp.WriteToUDPAddrPort(out, from)
+		now := time.Now()
+		out = out[:0]
+		for i := 0; i < n; i++ {
+			ua, ok := in[i].Addr.(*net.UDPAddr)
+			if !ok {
+				continue
+			}
+			from := ua.AddrPort()
+			from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
+			reply := s.handleUDP(sc, outBufs[i][:0], in[i].Buffers[0][:in[i].N], from, now)
+			if len(reply) > 0 {
+				outBufs[i] = reply
+				out = append(out, ipv4.Message{Buffers: [][]byte{reply}, Addr: in[i].Addr})
+			}
+		}
+		for len(out) > 0 {
+			k, err := bc.WriteBatch(out, 0)
+			if err != nil || k == 0 {
+				break
+			}
+			out = out[k:]
 		}
 	}
 }
 
 // handleUDP answers one packet into out (empty: drop it). It never
 // panics on any input: every length is checked before it is read.
-func (s *Server) handleUDP(out, p []byte, from netip.AddrPort, now time.Time) []byte {
+func (s *Server) handleUDP(sc *udpScratch, out, p []byte, from netip.AddrPort, now time.Time) []byte {
 	if len(p) < 16 || len(p) > maxUDPPacket {
-		s.fail("udp", "bad packet size")
+		s.failUDP("bad packet size")
 		return out
 	}
 	cid := binary.BigEndian.Uint64(p[0:8])
@@ -78,19 +146,19 @@ func (s *Server) handleUDP(out, p []byte, from netip.AddrPort, now time.Time) []
 	tid := binary.BigEndian.Uint32(p[12:16])
 	if action == actionConnect {
 		if cid != udpMagic {
-			s.fail("udp", "bad protocol id")
+			s.failUDP("bad protocol id")
 			return out // not BitTorrent: drop rather than reflect
 		}
 		out = binary.BigEndian.AppendUint32(out, actionConnect)
 		out = binary.BigEndian.AppendUint32(out, tid)
-		return binary.BigEndian.AppendUint64(out, s.connID(from, now.UnixNano()/int64(connIDWindow)))
+		return binary.BigEndian.AppendUint64(out, s.connID(sc, from, now.UnixNano()/int64(connIDWindow)))
 	}
-	if !s.validConnID(cid, from, now) {
+	if !s.validConnID(sc, cid, from, now) {
 		return s.udpError(out, tid, "bad or expired connection id")
 	}
 	switch action {
 	case actionAnnounce:
-		return s.udpAnnounce(out, p, from, tid, now)
+		return s.udpAnnounce(sc, out, p, from, tid, now)
 	case actionScrape:
 		return s.udpScrape(out, p, from, tid, now)
 	}
@@ -98,13 +166,13 @@ func (s *Server) handleUDP(out, p []byte, from netip.AddrPort, now time.Time) []
 }
 
 func (s *Server) udpError(out []byte, tid uint32, msg string) []byte {
-	s.fail("udp", msg)
+	s.failUDP(msg)
 	out = binary.BigEndian.AppendUint32(out, actionError)
 	out = binary.BigEndian.AppendUint32(out, tid)
 	return append(out, msg...)
 }
 
-func (s *Server) udpAnnounce(out, p []byte, from netip.AddrPort, tid uint32, now time.Time) []byte {
+func (s *Server) udpAnnounce(sc *udpScratch, out, p []byte, from netip.AddrPort, tid uint32, now time.Time) []byte {
 	// 98 bytes; anything after is BEP 41 URL data, which we tolerate.
 	if len(p) < 98 {
 		return s.udpError(out, tid, "announce too short")
@@ -134,7 +202,9 @@ func (s *Server) udpAnnounce(out, p []byte, from netip.AddrPort, tid uint32, now
 	}
 	req.Peer.Addr = netip.AddrPortFrom(ip, port)
 	req.Peer.Seed = left == 0
+	req.Buf = sc.peers[:0]
 	resp, err := s.announce(context.Background(), &req, "", "udp")
+	sc.peers = resp.Peers[:0]
 	if err != nil {
 		return s.udpError(out, tid, err.Error())
 	}

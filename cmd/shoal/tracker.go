@@ -39,6 +39,8 @@ func newTrackerCmd(e env) *cobra.Command {
 		allowlist, denylist, keys string
 		private, xff, ipParam     bool
 		verbose                   bool
+		ipRate                    float64
+		ipBurst                   int
 	)
 	cmd := &cobra.Command{
 		Use:   "tracker",
@@ -66,6 +68,7 @@ denylist and passkeys without dropping swarms; Ctrl-C or SIGTERM stops.`,
 			cfg.MinInterval = min(cfg.MinInterval, interval/2)
 			cfg.AllowlistFile, cfg.DenylistFile, cfg.Private, cfg.PasskeysFile = allowlist, denylist, private, keys
 			cfg.TrustForwardedFor, cfg.TrustIPParam = xff, ipParam
+			cfg.AnnounceRate, cfg.AnnounceBurst = ipRate, ipBurst
 			level := slog.LevelInfo
 			if verbose {
 				level = slog.LevelDebug
@@ -124,6 +127,8 @@ denylist and passkeys without dropping swarms; Ctrl-C or SIGTERM stops.`,
 	f.StringVar(&keys, "passkeys", "", "file of passkeys, one per line")
 	f.BoolVar(&xff, "trust-forwarded-for", false, "take the client address from X-Forwarded-For (behind a proxy)")
 	f.BoolVar(&ipParam, "trust-ip-param", false, "take the client address from the ip parameter")
+	f.Float64Var(&ipRate, "ip-rate", 5, "requests per second allowed from one IP")
+	f.IntVar(&ipBurst, "ip-burst", 20, "burst of requests allowed from one IP")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log at debug level")
 	return cmd
 }

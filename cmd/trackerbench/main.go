@@ -1,0 +1,386 @@
+// Command trackerbench is a load generator for BitTorrent trackers: UDP
+// connect+announce and HTTP announce from many goroutines, for a bounded
+// time and count, reporting announces per second, errors, latency
+// percentiles and memory per tracked peer. It runs shoal's tracker and
+// opentracker in turn, each on CPU 0 when taskset is available, so the
+// figures come from one run on one machine. Traffic stays on 127.0.0.1.
+package main
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type config struct {
+	shoal, opentracker string
+	duration           time.Duration
+	maxRequests        int64
+	workers            int
+	torrents, peers    int
+	target             int
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.shoal, "shoal", "bin/shoal", "shoal binary (empty: skip)")
+	flag.StringVar(&c.opentracker, "opentracker", "/usr/bin/opentracker", "opentracker binary (empty or missing: skip)")
+	flag.DurationVar(&c.duration, "duration", 10*time.Second, "how long each load runs")
+	flag.Int64Var(&c.maxRequests, "max-requests", 5_000_000, "stop a load after this many requests")
+	flag.IntVar(&c.workers, "workers", 64, "concurrent clients")
+	flag.IntVar(&c.torrents, "torrents", 1000, "distinct infohashes")
+	flag.IntVar(&c.peers, "peers", 100, "distinct peers per infohash")
+	flag.IntVar(&c.target, "target-port", 0, "load a tracker already listening on this 127.0.0.1 port (UDP and HTTP) instead of starting any")
+	flag.Parse()
+	if c.target != 0 {
+		u := udpLoad(c, c.target)
+		fmt.Printf("udp %.0f announces/s (errors %d)\n", u.rate(), u.errors)
+		return
+	}
+	if err := run(c); err != nil {
+		fmt.Fprintln(os.Stderr, "trackerbench:", err)
+		os.Exit(1)
+	}
+}
+
+type server struct {
+	name string
+	cmd  *exec.Cmd
+	port int
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// pinned runs a command on CPU 0 when taskset exists.
+func pinned(name string, args ...string) *exec.Cmd {
+	if ts, err := exec.LookPath("taskset"); err == nil {
+		return exec.Command(ts, append([]string{"-c", "0", name}, args...)...)
+	}
+	return exec.Command(name, args...)
+}
+
+func startServer(c config, name, bin string, port int) (*server, error) {
+	p := strconv.Itoa(port)
+	var cmd *exec.Cmd
+	switch name {
+	case "shoal":
+		cmd = pinned(bin, "tracker", "--http", "127.0.0.1:"+p, "--udp", "127.0.0.1:"+p, "--ip-rate", "1e9", "--ip-burst", "1000000000")
+	default:
+		// Debian builds opentracker in whitelist mode: list our torrents,
+		// in the directory it chroots to.
+		dir, err := os.MkdirTemp("", "trackerbench-")
+		if err != nil {
+			return nil, err
+		}
+		var wl strings.Builder
+		for t := range c.torrents {
+			fmt.Fprintf(&wl, "%x\n", infoHash(t))
+		}
+		if err := os.WriteFile(dir+"/whitelist", []byte(wl.String()), 0o644); err != nil {
+			return nil, err
+		}
+		os.Chmod(dir, 0o755) // it drops privileges to nobody
+		cmd = pinned(bin, "-i", "127.0.0.1", "-p", p, "-P", p, "-d", dir, "-w", "whitelist")
+		cmd.Dir = dir
+	}
+	cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &server{name: name, cmd: cmd, port: port}
+	// Ready once a UDP connect is answered.
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := net.Dial("udp", "127.0.0.1:"+p)
+		if err == nil {
+			_, err = udpConnect(c.(*net.UDPConn), 200*time.Millisecond)
+			c.Close()
+			if err == nil {
+				return s, nil
+			}
+		}
+	}
+	s.stop()
+	return nil, fmt.Errorf("%s did not start", name)
+}
+
+func (s *server) stop() {
+	s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		s.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// rss is the server's resident memory (the real server process, not the
+// taskset wrapper, which execs it and keeps its pid).
+func (s *server) rss() int64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "VmRSS:") {
+			kb, _ := strconv.ParseInt(strings.Fields(sc.Text())[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// result of one load.
+type result struct {
+	requests, errors int64
+	elapsed          time.Duration
+	lat              []time.Duration
+}
+
+func (r result) rate() float64 { return float64(r.requests-r.errors) / r.elapsed.Seconds() }
+
+func (r result) pct(p float64) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	return r.lat[min(len(r.lat)-1, int(float64(len(r.lat))*p))]
+}
+
+func run(c config) error {
+	impls := [][2]string{}
+	if c.shoal != "" {
+		impls = append(impls, [2]string{"shoal", c.shoal})
+	}
+	if _, err := os.Stat(c.opentracker); c.opentracker != "" && err == nil {
+		impls = append(impls, [2]string{"opentracker", c.opentracker})
+	} else {
+		fmt.Println("opentracker not found: measuring shoal alone (apt-get install opentracker)")
+	}
+	type row struct {
+		name, proto string
+		r           result
+		perPeer     float64
+	}
+	var rows []row
+	for _, im := range impls {
+		for _, proto := range []string{"udp", "http"} {
+			s, err := startServer(c, im[0], im[1], freePort())
+			if err != nil {
+				return err
+			}
+			base := s.rss()
+			var r result
+			if proto == "udp" {
+				r = udpLoad(c, s.port)
+			} else {
+				r = httpLoad(c, s.port)
+			}
+			grown := s.rss() - base
+			s.stop()
+			tracked := min(int64(c.torrents*c.peers), r.requests)
+			rows = append(rows, row{im[0], proto, r, float64(grown) / float64(max(tracked, 1))})
+			fmt.Printf("  %-11s %-4s %9.0f announces/s  errors %d\n", im[0], proto, r.rate(), r.errors)
+		}
+	}
+	fmt.Printf("\n%-11s %-5s %12s %8s %9s %9s %9s %14s\n", "tracker", "proto", "announces/s", "errors", "p50", "p90", "p99", "bytes/peer")
+	for _, r := range rows {
+		fmt.Printf("%-11s %-5s %12.0f %8d %9s %9s %9s %14.0f\n", r.name, r.proto, r.r.rate(), r.r.errors,
+			r.r.pct(0.5).Round(time.Microsecond), r.r.pct(0.9).Round(time.Microsecond), r.r.pct(0.99).Round(time.Microsecond), r.perPeer)
+	}
+	for _, proto := range []string{"udp", "http"} {
+		var s, o float64
+		for _, r := range rows {
+			if r.proto == proto && r.name == "shoal" {
+				s = r.r.rate()
+			} else if r.proto == proto {
+				o = r.r.rate()
+			}
+		}
+		if s > 0 && o > 0 {
+			fmt.Printf("ratio shoal/opentracker %s: %.2fx\n", proto, s/o)
+		}
+	}
+	return nil
+}
+
+// load runs fn from c.workers goroutines until the duration or request
+// budget is spent.
+func load(c config, fn func(w int, n int64) (time.Duration, error)) result {
+	var reqs, errs atomic.Int64
+	deadline := time.Now().Add(c.duration)
+	lats := make([][]time.Duration, c.workers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range c.workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := int64(0); ; n++ {
+				if reqs.Add(1) > c.maxRequests || time.Now().After(deadline) {
+					reqs.Add(-1)
+					return
+				}
+				d, err := fn(w, n)
+				if err != nil {
+					errs.Add(1)
+				} else if n%16 == 0 {
+					lats[w] = append(lats[w], d)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	r := result{requests: reqs.Load(), errors: errs.Load(), elapsed: time.Since(start)}
+	for _, l := range lats {
+		r.lat = append(r.lat, l...)
+	}
+	slices.Sort(r.lat)
+	return r
+}
+
+func infoHash(n int) []byte {
+	var h [20]byte
+	binary.BigEndian.PutUint64(h[:], uint64(n)*0x9E3779B97F4A7C15)
+	copy(h[8:], "trackerbench")
+	return h[:]
+}
+
+func peerID(n int) []byte {
+	var id [20]byte
+	copy(id[:], "-TB0001-")
+	binary.BigEndian.PutUint64(id[12:], uint64(n))
+	return id[:]
+}
+
+func pick(c config, w int, n int64) (t, p int) {
+	x := uint64(w)*0x9E3779B97F4A7C15 + uint64(n)*0xBF58476D1CE4E5B9
+	x ^= x >> 31
+	return int(x % uint64(c.torrents)), int((x >> 20) % uint64(c.peers))
+}
+
+func udpConnect(c *net.UDPConn, timeout time.Duration) (uint64, error) {
+	p := binary.BigEndian.AppendUint64(nil, 0x41727101980)
+	p = binary.BigEndian.AppendUint32(p, 0)
+	p = binary.BigEndian.AppendUint32(p, 1)
+	if _, err := c.Write(p); err != nil {
+		return 0, err
+	}
+	c.SetReadDeadline(time.Now().Add(timeout))
+	buf := make([]byte, 64)
+	n, err := c.Read(buf)
+	if err != nil {
+		return 0, err
+	}
+	if n < 16 || binary.BigEndian.Uint32(buf) != 0 {
+		return 0, errors.New("bad connect reply")
+	}
+	return binary.BigEndian.Uint64(buf[8:16]), nil
+}
+
+func udpLoad(c config, port int) result {
+	conns := make([]*net.UDPConn, c.workers)
+	ids := make([]uint64, c.workers)
+	for w := range conns {
+		uc, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
+		if err != nil {
+			panic(err)
+		}
+		conns[w] = uc
+		ids[w], _ = udpConnect(uc, time.Second)
+	}
+	bufs := make([][]byte, c.workers)
+	defer func() {
+		for _, uc := range conns {
+			uc.Close()
+		}
+	}()
+	return load(c, func(w int, n int64) (time.Duration, error) {
+		t, p := pick(c, w, n)
+		pkt := binary.BigEndian.AppendUint64(bufs[w][:0], ids[w])
+		pkt = binary.BigEndian.AppendUint32(pkt, 1)
+		pkt = binary.BigEndian.AppendUint32(pkt, uint32(n))
+		pkt = append(pkt, infoHash(t)...)
+		pkt = append(pkt, peerID(t*c.peers+p)...)
+		pkt = binary.BigEndian.AppendUint64(pkt, 0)
+		pkt = binary.BigEndian.AppendUint64(pkt, uint64(p%3)) // a third are seeds
+		pkt = binary.BigEndian.AppendUint64(pkt, 0)
+		pkt = binary.BigEndian.AppendUint32(pkt, 0)
+		pkt = binary.BigEndian.AppendUint32(pkt, 0)
+		pkt = binary.BigEndian.AppendUint32(pkt, 0)
+		pkt = binary.BigEndian.AppendUint32(pkt, 50)
+		pkt = binary.BigEndian.AppendUint16(pkt, uint16(1024+p))
+		bufs[w] = pkt
+		start := time.Now()
+		uc := conns[w]
+		if _, err := uc.Write(pkt); err != nil {
+			return 0, err
+		}
+		uc.SetReadDeadline(start.Add(time.Second))
+		var reply [2048]byte
+		for {
+			m, err := uc.Read(reply[:])
+			if err != nil {
+				return 0, err
+			}
+			if m >= 8 && binary.BigEndian.Uint32(reply[4:8]) == uint32(n) {
+				if binary.BigEndian.Uint32(reply[:4]) != 1 {
+					return 0, fmt.Errorf("error reply: %s", reply[8:m])
+				}
+				return time.Since(start), nil
+			}
+		}
+	})
+}
+
+func httpLoad(c config, port int) result {
+	tr := &http.Transport{MaxIdleConnsPerHost: c.workers, MaxConnsPerHost: c.workers, DisableCompression: true}
+	cl := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	defer tr.CloseIdleConnections()
+	var rnd [4]byte
+	rand.Read(rnd[:])
+	return load(c, func(w int, n int64) (time.Duration, error) {
+		t, p := pick(c, w, n)
+		u := fmt.Sprintf("http://127.0.0.1:%d/announce?info_hash=%s&peer_id=%s&port=%d&uploaded=0&downloaded=0&left=%d&compact=1&numwant=50",
+			port, url.QueryEscape(string(infoHash(t))), url.QueryEscape(string(peerID(t*c.peers+p))), 1024+p, p%3)
+		start := time.Now()
+		resp, err := cl.Get(u)
+		if err != nil {
+			return 0, err
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			return 0, err
+		}
+		if resp.StatusCode != 200 || strings.Contains(string(body), "failure reason") {
+			return 0, fmt.Errorf("refused: %.80s", body)
+		}
+		return time.Since(start), nil
+	})
+}
