@@ -144,3 +144,22 @@ func (l *Layout) FilePieces(f int) (first, end int) {
 	}
 	return int(fl.Offset / l.PieceLength), int((fl.Offset + fl.Length + l.PieceLength - 1) / l.PieceLength)
 }
+
+// FileProgress is the share of file f's bytes that lie in pieces of have;
+// an empty file counts as complete.
+func (l *Layout) FileProgress(f int, have *Bitfield) float64 {
+	fl := l.Files[f]
+	if fl.Length == 0 {
+		return 1
+	}
+	first, end := l.FilePieces(f)
+	var good int64
+	for p := first; p < end; p++ {
+		if have.Has(p) {
+			lo := max(l.PieceOffset(p), fl.Offset)
+			hi := min(l.PieceOffset(p)+l.PieceSize(p), fl.Offset+fl.Length)
+			good += hi - lo
+		}
+	}
+	return float64(good) / float64(fl.Length)
+}

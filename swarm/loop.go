@@ -51,6 +51,8 @@ type loop struct {
 	buf                  []picker.Block
 	results              []hashResult
 	trackers             []*announcer
+	paused               bool
+	filePrio             []picker.Priority
 	// optimistic is the peer in the optimistic slot, for snapshots.
 	optimistic    picker.PeerID
 	hasOptimistic bool
@@ -114,6 +116,11 @@ func (l *loop) main() error {
 		return err
 	}
 	l.hasher = newHasher(l.layout, t.m.Hashes, st)
+	l.filePrio = make([]picker.Priority, len(l.layout.Files))
+	for i := range l.filePrio {
+		l.filePrio[i] = picker.Normal
+	}
+	t.state = l
 	l.updateLeft()
 	if l.picker.Wanted() == 0 {
 		l.markComplete(false)
@@ -277,6 +284,9 @@ func (l *loop) rechoke(now time.Time) {
 	}
 	res := l.choker.Rechoke(peers, l.seeding(), now)
 	l.optimistic, l.hasOptimistic = picker.PeerID(res.Optimistic), res.HasOptimistic
+	if l.paused {
+		res.Unchoked, l.hasOptimistic = nil, false
+	}
 	for _, c := range l.conns {
 		want := res.Unchoked[uint64(c.id)]
 		switch {

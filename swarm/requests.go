@@ -16,7 +16,7 @@ const pipelineSeconds = 3
 // seconds at its measured rate, never fewer than 16, never more than it
 // accepts; a snubbed peer gets one at a time.
 func (l *loop) request(c *conn) {
-	if c.closing || c.peerChoking || !c.amInterested || l.diskErr != nil {
+	if c.closing || c.peerChoking || !c.amInterested || l.diskErr != nil || l.paused {
 		return
 	}
 	depth := max(minPipeline, int(c.downMeter.rate(3)*pipelineSeconds/float64(wire.MaxBlock)))

@@ -2,6 +2,8 @@ package swarm
 
 import (
 	"slices"
+
+	"github.com/shoal-torrent/shoal/piece/picker"
 	"strings"
 	"time"
 )
@@ -15,6 +17,7 @@ const (
 	StateDownloading State = "downloading"
 	StateSeeding     State = "seeding"
 	StateError       State = "error"
+	StatePaused      State = "paused"
 	StateStopped     State = "stopped"
 )
 
@@ -61,6 +64,15 @@ type Snapshot struct {
 	Wasted     int64
 	// UploadSlots holds the addresses of the peers we unchoked.
 	UploadSlots []string
+	Files       []FileSnapshot
+}
+
+// FileSnapshot is one file's share of the download.
+type FileSnapshot struct {
+	Path     string
+	Size     int64
+	Progress float64 // share of its bytes in verified pieces
+	Priority string  // skip, normal or high
 }
 
 // PeerSnapshot describes one connection.
@@ -144,6 +156,8 @@ func (l *loop) publish(now time.Time) {
 		s.State = StateStopped
 	case l.diskErr != nil:
 		s.State, s.Error = StateError, l.diskErr.Error()
+	case l.paused:
+		s.State = StatePaused
 	case l.seeding():
 		s.State = StateSeeding
 	default:
@@ -185,5 +199,22 @@ func (l *loop) publish(now time.Time) {
 	for _, a := range l.trackers {
 		s.Trackers = append(s.Trackers, a.snapshot()...)
 	}
+	for i, f := range l.layout.Files {
+		if f.Pad {
+			continue
+		}
+		s.Files = append(s.Files, FileSnapshot{Path: strings.Join(f.Path, "/"), Size: f.Length,
+			Progress: l.layout.FileProgress(i, l.have), Priority: priorityName(l.filePrio[i])})
+	}
 	t.snap.Store(s)
+}
+
+func priorityName(p picker.Priority) string {
+	switch p {
+	case picker.Skip:
+		return "skip"
+	case picker.High:
+		return "high"
+	}
+	return "normal"
 }

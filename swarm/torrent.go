@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/shoal-torrent/shoal/piece"
 	"github.com/shoal-torrent/shoal/piece/meta"
@@ -92,7 +93,14 @@ type Torrent struct {
 	downloadedTotal atomic.Int64
 	left            atomic.Int64
 	stopOnce        sync.Once
+	// state is the loop's, set when it starts; only functions run through
+	// do may touch it.
+	state *loop
 }
+
+func (t *Torrent) loopState() *loop { return t.state }
+
+var timeNow = time.Now
 
 // InfoHash identifies the torrent.
 func (t *Torrent) InfoHash() [20]byte { return t.m.InfoHash }
@@ -125,6 +133,37 @@ func (t *Torrent) AddPeers(addrs []netip.AddrPort) {
 	case t.peers <- addrs:
 	case <-t.done:
 	}
+}
+
+// Pause stops requesting and uploading without dropping peers; Resume
+// undoes it. Both wait for the loop.
+func (t *Torrent) Pause() bool {
+	return t.do(func() { l := t.loopState(); l.paused = true; l.rechoke(timeNow()) })
+}
+
+// Resume restarts a paused torrent.
+func (t *Torrent) Resume() bool {
+	return t.do(func() {
+		l := t.loopState()
+		l.paused = false
+		l.rechoke(timeNow())
+		for _, c := range l.conns {
+			l.request(c)
+		}
+	})
+}
+
+// SetFilePriority changes one file's priority (Skip, Normal, High); the
+// pieces it shares with other files take the highest of their priorities.
+func (t *Torrent) SetFilePriority(file int, pr picker.Priority) bool {
+	if file < 0 || file >= len(t.m.Layout.Files) {
+		return false
+	}
+	return t.do(func() {
+		l := t.loopState()
+		l.picker.SetFilePriority(file, pr)
+		l.filePrio[file] = pr
+	})
 }
 
 // Stop closes every connection, saves resume state, sends a stopped

@@ -68,7 +68,7 @@ func reportVerify(e env, t *meta.Torrent, dir string, v *piece.Verification, too
 		if f.Pad {
 			continue
 		}
-		fmt.Fprintf(w, "  %6.1f%%  %10s  %s\n", 100*fileFraction(l, i, v.Have), humanize.IBytes(uint64(f.Length)), strings.Join(f.Path, "/"))
+		fmt.Fprintf(w, "  %6.1f%%  %10s  %s\n", 100*l.FileProgress(i, v.Have), humanize.IBytes(uint64(f.Length)), strings.Join(f.Path, "/"))
 	}
 	if v.Have.Full() {
 		fmt.Fprintln(w, "complete")
@@ -79,26 +79,6 @@ func reportVerify(e env, t *meta.Torrent, dir string, v *piece.Verification, too
 		msg += fmt.Sprintf(" (nothing of it found in %s; --dir is the folder that contains %s)", dir, t.Name)
 	}
 	return exitCodeError{code: exitIncomplete, msg: msg}
-}
-
-// fileFraction is the share of file f's bytes that lie in verified pieces.
-// An empty file counts as complete.
-func fileFraction(l *piece.Layout, f int, have *piece.Bitfield) float64 {
-	fl := l.Files[f]
-	if fl.Length == 0 {
-		return 1
-	}
-	first, end := l.FilePieces(f)
-	var good int64
-	for p := first; p < end; p++ {
-		if !have.Has(p) {
-			continue
-		}
-		lo := max(l.PieceOffset(p), fl.Offset)
-		hi := min(l.PieceOffset(p)+l.PieceSize(p), fl.Offset+fl.Length)
-		good += hi - lo
-	}
-	return float64(good) / float64(fl.Length)
 }
 
 // listPieces formats up to limit piece indices, with ranges collapsed.
