@@ -50,6 +50,15 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			if err != nil {
 				return err
 			}
+			ui := f.useUI(e)
+			if ui {
+				log, closer, _, err := uiLogger(f.stateDir)
+				if err != nil {
+					return err
+				}
+				defer closer.Close()
+				f.logger = log
+			}
 			s, err := f.session(e)
 			if err != nil {
 				return err
@@ -63,6 +72,30 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
 			r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.Total},
 				fmt.Sprintf("%s: %s in %d pieces, saving to %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), m.Layout.NumPieces, f.dir))
+			if ui {
+				ctx, cancel := context.WithCancel(cmd.Context())
+				if noSeed {
+					go func() {
+						select {
+						case <-t.Completed():
+							cancel()
+						case <-ctx.Done():
+						}
+					}()
+				}
+				err := runUI(ctx, &liveEngine{labels: []string{m.Name}, torrents: []*swarm.Torrent{t}})
+				cancel()
+				complete := isClosed(t.Completed())
+				t.Stop()
+				fmt.Fprintln(e.stdout, stoppedText(m.Name, complete))
+				if err != nil {
+					return err
+				}
+				if !complete {
+					return exitCodeError{code: 130}
+				}
+				return nil
+			}
 			announced := false
 			err = watch(cmd.Context(), r, []*swarm.Torrent{t}, t.Completed(), func() (bool, error) {
 				snap := t.Snapshot()

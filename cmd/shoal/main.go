@@ -50,6 +50,8 @@ type env struct {
 	// interactive is true when stderr is a terminal: progress bars are
 	// drawn only then.
 	interactive bool
+	// tty is true when stdout is a terminal too: the UI opens only then.
+	tty bool
 }
 
 func main() {
@@ -62,7 +64,7 @@ func main() {
 	}
 	// Ctrl-C and SIGTERM cancel the context; commands stop cleanly on it.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr, interactive: isTerminal(os.Stderr)})
+	code := run(ctx, os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr, interactive: isTerminal(os.Stderr), tty: isTerminal(os.Stdout) && isTerminal(os.Stdin)})
 	stop()
 	pprof.StopCPUProfile()
 	os.Exit(code)

@@ -198,9 +198,11 @@ func TestHelpHasExamples(t *testing.T) {
 	}
 }
 
-func TestDemo(t *testing.T) {
-	code, stdout, stderr := shoal(t, "demo", "--size", "4MiB")
-	if code != 0 || !strings.Contains(stdout, "caught: demo-album is incomplete: 0 pieces missing, 1 corrupt") {
-		t.Fatalf("demo: %d\n%s\n%s", code, stdout, stderr)
+func TestDemoWithoutTerminal(t *testing.T) {
+	code, stdout, stderr := shoal(t, "demo", "--size", "4MiB", "--rate", "4MiB", "--leechers", "3")
+	for _, want := range []string{"every leecher completed", "all 3 leechers hold byte-identical copies", "traded the rest"} {
+		if code != 0 || !strings.Contains(stdout, want) {
+			t.Fatalf("demo lacks %q: %d\n%s\n%s", want, code, stdout, stderr)
+		}
 	}
 }

@@ -43,6 +43,15 @@ listen port. A torrent whose data is incomplete downloads the rest first.`,
 			if err != nil {
 				return err
 			}
+			ui := f.useUI(e)
+			if ui {
+				log, closer, _, err := uiLogger(f.stateDir)
+				if err != nil {
+					return err
+				}
+				defer closer.Close()
+				f.logger = log
+			}
 			s, err := f.session(e)
 			if err != nil {
 				return err
@@ -62,6 +71,17 @@ listen port. A torrent whose data is incomplete downloads the rest first.`,
 				torrents = append(torrents, t)
 				r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.Total},
 					fmt.Sprintf("%s: %s, seeding from %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), f.dir))
+			}
+			if ui {
+				eng := &liveEngine{torrents: torrents}
+				for _, t := range torrents {
+					eng.labels = append(eng.labels, t.Meta().Name)
+				}
+				err := runUI(cmd.Context(), eng)
+				for _, t := range torrents {
+					t.Stop()
+				}
+				return err
 			}
 			// Said once every torrent is registered, so a peer that
 			// reacts to it finds them all.

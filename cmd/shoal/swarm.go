@@ -32,6 +32,9 @@ type swarmFlags struct {
 	jsonOut   bool
 	verbose   bool
 	noTracker bool
+	noTUI     bool
+	// logger, when set, replaces the stderr logger (the UI logs to a file).
+	logger *slog.Logger
 }
 
 func (f *swarmFlags) register(cmd *cobra.Command) {
@@ -47,7 +50,12 @@ func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON event per line instead of progress")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log peer and tracker activity to stderr")
 	fl.BoolVar(&f.noTracker, "no-trackers", false, "do not announce to the torrent's trackers")
+	fl.BoolVar(&f.noTUI, "no-tui", false, "print progress lines instead of opening the terminal UI")
 }
+
+// useUI says whether to open the terminal UI: on a terminal, unless told
+// not to or asked for JSON.
+func (f *swarmFlags) useUI(e env) bool { return e.tty && !f.noTUI && !f.jsonOut }
 
 // defaultStateDir follows the XDG base directory spec.
 func defaultStateDir() string {
@@ -91,6 +99,9 @@ func (f *swarmFlags) session(e env) (*swarm.Session, error) {
 		level = slog.LevelDebug
 	}
 	cfg.Logger = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
+	if f.logger != nil {
+		cfg.Logger = f.logger
+	}
 	cfg.Version = strings.TrimPrefix(version, "v")
 	return swarm.NewSession(cfg)
 }
