@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -16,6 +17,7 @@ import (
 
 func newSeedCmd(e env) *cobra.Command {
 	var f swarmFlags
+	var daemon bool
 	cmd := &cobra.Command{
 		Use:   "seed TORRENT|DIR... --dir DIR",
 		Short: "Seed one or more torrents until Ctrl-C",
@@ -43,7 +45,7 @@ listen port. A torrent whose data is incomplete downloads the rest first.`,
 			if err != nil {
 				return err
 			}
-			ui := f.useUI(e)
+			ui := f.useUI(e) && !daemon
 			if ui {
 				log, closer, _, err := uiLogger(f.stateDir)
 				if err != nil {
@@ -72,11 +74,16 @@ listen port. A torrent whose data is incomplete downloads the rest first.`,
 				r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.Total},
 					fmt.Sprintf("%s: %s, seeding from %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), f.dir))
 			}
+			eng := &liveEngine{torrents: torrents}
+			for _, t := range torrents {
+				eng.labels = append(eng.labels, t.Meta().Name)
+			}
+			stopControl, err := serveControl(controlPath(f.stateDir, s.Port()), eng)
+			if err != nil {
+				return err
+			}
+			defer stopControl()
 			if ui {
-				eng := &liveEngine{torrents: torrents}
-				for _, t := range torrents {
-					eng.labels = append(eng.labels, t.Meta().Name)
-				}
 				err := runUI(cmd.Context(), eng)
 				for _, t := range torrents {
 					t.Stop()
@@ -86,6 +93,9 @@ listen port. A torrent whose data is incomplete downloads the rest first.`,
 			// Said once every torrent is registered, so a peer that
 			// reacts to it finds them all.
 			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
+			if daemon {
+				r = newReporter(env{stdout: io.Discard, stderr: e.stderr}, false)
+			}
 			err = watch(cmd.Context(), r, torrents, nil, func() (bool, error) {
 				for _, t := range torrents {
 					if snap := t.Snapshot(); snap.State == swarm.StateError {
@@ -105,6 +115,7 @@ listen port. A torrent whose data is incomplete downloads the rest first.`,
 		},
 	}
 	f.register(cmd)
+	cmd.Flags().BoolVar(&daemon, "daemon", false, "no UI and no progress output; attach with shoal watch")
 	return cmd
 }
 

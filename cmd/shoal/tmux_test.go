@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -44,23 +47,67 @@ func (s *tmuxSession) waitFor(what string, within time.Duration, ok func(screen 
 	}
 }
 
-func TestDemoUnderTmux(t *testing.T) {
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// shoalBinary builds the real binary once for the end-to-end tests.
+func shoalBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "shoal-e2e-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "shoal")
+		if out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+// startTmux runs command in a fresh tmux server of its own, 100x30.
+func startTmux(t *testing.T, command string) *tmuxSession {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		if os.Getenv("SHOAL_REQUIRE_TMUX") != "" {
 			t.Fatal("tmux is required (SHOAL_REQUIRE_TMUX is set) but not installed")
 		}
 		t.Skip("tmux not installed: skipping the terminal UI end-to-end test (apt-get install tmux)")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "shoal")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	exitFile := filepath.Join(dir, "exit")
-	s := &tmuxSession{t: t, socket: fmt.Sprintf("shoal-test-%d", os.Getpid())}
-	s.tmux("new-session", "-d", "-s", "shoal", "-x", "100", "-y", "30",
-		fmt.Sprintf("%s demo --size 6MiB --rate 3MiB --leechers 3; echo $? > %s; sleep 60", bin, exitFile))
+	s := &tmuxSession{t: t, socket: fmt.Sprintf("shoal-test-%d-%s", os.Getpid(), t.Name())}
+	s.tmux("new-session", "-d", "-s", "shoal", "-x", "100", "-y", "30", command)
 	t.Cleanup(func() { exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
+	return s
+}
+
+// waitExit waits for the status a tmux command wrote to exitFile.
+func (s *tmuxSession) waitExit(exitFile string) string {
+	s.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		data, err := os.ReadFile(exitFile)
+		if err == nil && strings.TrimSpace(string(data)) != "" {
+			return strings.TrimSpace(string(data))
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the program did not exit; the screen:\n%s", s.screen())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestDemoUnderTmux(t *testing.T) {
+	bin := shoalBinary(t)
+	exitFile := filepath.Join(t.TempDir(), "exit")
+	s := startTmux(t, fmt.Sprintf("%s demo --size 6MiB --rate 3MiB --leechers 3; echo $? > %s; sleep 60", bin, exitFile))
 
 	s.waitFor("the torrent list", 30*time.Second, func(scr string) bool {
 		return strings.Contains(scr, "seeder") && strings.Contains(scr, "leecher 3")
@@ -81,18 +128,50 @@ func TestDemoUnderTmux(t *testing.T) {
 		return strings.Count(scr, "seeding") == 4
 	})
 	s.tmux("send-keys", "-t", "shoal", "q")
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		data, err := os.ReadFile(exitFile)
-		if err == nil && strings.TrimSpace(string(data)) != "" {
-			if code := strings.TrimSpace(string(data)); code != "0" {
-				t.Fatalf("shoal demo exited %s after q", code)
-			}
-			return
+	if code := s.waitExit(exitFile); code != "0" {
+		t.Fatalf("shoal demo exited %s after q", code)
+	}
+}
+
+// TestWatchAttachesAndDetaches: shoal watch shows a running daemon seed,
+// quits, and the seed keeps serving.
+func TestWatchAttachesAndDetaches(t *testing.T) {
+	bin := shoalBinary(t)
+	src, tor := seedFixture(t, 1<<20, "32KiB")
+	state := t.TempDir()
+	seed := exec.Command(bin, "seed", tor, "--dir", src, "--port", "0", "--state-dir", state, "--daemon")
+	out, err := seed.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := seed.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { seed.Process.Kill(); seed.Wait() })
+	sc := bufio.NewScanner(out)
+	port := ""
+	for sc.Scan() {
+		if m := listeningRe.FindStringSubmatch(sc.Text()); m != nil {
+			port = m[1]
+			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("shoal demo did not exit after q; the screen:\n%s", s.screen())
-		}
-		time.Sleep(100 * time.Millisecond)
+	}
+	go io.Copy(io.Discard, out)
+	if port == "" {
+		t.Fatal("the daemon never said where it listens")
+	}
+	exitFile := filepath.Join(t.TempDir(), "exit")
+	s := startTmux(t, fmt.Sprintf("%s watch --state-dir %s; echo $? > %s; sleep 60", bin, state, exitFile))
+	s.waitFor("the seed in the list", 15*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "pack") && strings.Contains(scr, "seeding")
+	})
+	s.tmux("send-keys", "-t", "shoal", "q")
+	if code := s.waitExit(exitFile); code != "0" {
+		t.Fatalf("watch exited %s", code)
+	}
+	// The seed is still serving.
+	dl := t.TempDir()
+	if code, _, stderr := shoal(t, "get", tor, "--dir", dl, "--peer", "127.0.0.1:"+port, "--no-seed", "--port", "0", "--state-dir", t.TempDir()); code != 0 {
+		t.Fatalf("the seed stopped serving after watch detached: %s", stderr)
 	}
 }
