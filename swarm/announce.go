@@ -32,8 +32,10 @@ type announcer struct {
 	done  chan struct{}
 	wake  chan struct{} // the download completed: announce now
 
-	mu     sync.Mutex // guards status, the UI's view of each tracker
+	mu     sync.Mutex // guards status and the order within tiers, read by snapshots
 	status map[string]*TrackerSnapshot
+	// completedSent is owned by the run goroutine.
+	completedSent bool
 }
 
 func (l *loop) startAnnouncers() {
@@ -92,7 +94,6 @@ func (a *announcer) run(ctx context.Context) {
 	defer close(a.done)
 	event := tracker.Started
 	failures := 0
-	completedSent := false
 	for {
 		interval, err := a.announceOnce(ctx, event)
 		var wait time.Duration
@@ -102,14 +103,14 @@ func (a *announcer) run(ctx context.Context) {
 		} else {
 			failures = 0
 			if event == tracker.Completed {
-				completedSent = true
+				a.completedSent = true
 			}
 			event = tracker.None
 			wait = interval
 		}
 		select {
 		case <-a.t.completed:
-			if !completedSent && event != tracker.Started {
+			if !a.completedSent && event != tracker.Started {
 				// Announce completion at once, then keep the schedule.
 				event = tracker.Completed
 				if a.sleep(ctx, 0) {
@@ -124,7 +125,7 @@ func (a *announcer) run(ctx context.Context) {
 		}
 		select {
 		case <-a.t.completed:
-			if !completedSent && event == tracker.None {
+			if !a.completedSent && event == tracker.None {
 				event = tracker.Completed
 			}
 		default:
@@ -159,10 +160,13 @@ func (a *announcer) announceOnce(ctx context.Context, ev tracker.AnnounceEvent) 
 				errs = append(errs, err)
 				continue
 			}
-			// BEP 12: the tracker that answered moves to the front.
+			// BEP 12: the tracker that answered moves to the front. The
+			// snapshot reads the tiers, so reorder under the lock.
+			a.mu.Lock()
 			copy(tier[1:k+1], tier[:k])
 			tier[0] = u
 			a.tiers[ti] = tier
+			a.mu.Unlock()
 			var peers []netip.AddrPort
 			for _, p := range res.Peers {
 				if ap, ok := p.ToNetipAddrPort(); ok {
@@ -216,12 +220,25 @@ func (a *announcer) request(ctx context.Context, u string, ev tracker.AnnounceEv
 func (a *announcer) stopped() {
 	ctx, cancel := context.WithTimeout(context.Background(), stoppedTimeout)
 	defer cancel()
+	// A download that finished just before the stop still counts as one
+	// at the tracker: completed first, then stopped, as other clients do.
+	finished := false
+	select {
+	case <-a.t.completed:
+		finished = !a.completedSent
+	default:
+	}
 	for _, tier := range a.tiers {
 		for _, u := range tier {
+			// Every tracker that ever listed us hears that we leave, even
+			// if the last announce (cut short by this stop) failed.
 			a.mu.Lock()
-			working := a.status[u].Status == "working"
+			listed := !a.status[u].LastAnnounce.IsZero()
 			a.mu.Unlock()
-			if working {
+			if listed {
+				if finished {
+					a.request(ctx, u, tracker.Completed)
+				}
 				a.request(ctx, u, tracker.Stopped)
 			}
 		}
