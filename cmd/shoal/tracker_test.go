@@ -2,13 +2,17 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/shoal-torrent/shoal/piece/meta"
 	"github.com/shoal-torrent/shoal/piece/piecetest"
 	"github.com/shoal-torrent/shoal/tracker"
 )
@@ -18,6 +22,7 @@ import (
 func TestSwarmThroughShoalTracker(t *testing.T) {
 	tr := startShoalUntil(t, regexp.MustCompile(`udp://127\.0\.0\.1:(\d+)`), "tracker", "--http", "127.0.0.1:0", "--udp", "127.0.0.1:0", "--interval", "1m")
 	httpTr := startShoalUntil(t, regexp.MustCompile(`http://127\.0\.0\.1:(\d+)/announce`), "tracker", "--http", "127.0.0.1:0", "--udp", "")
+	var httpHash [20]byte
 	for _, announce := range []string{
 		"udp://127.0.0.1:" + tr.port + "/announce",
 		"http://127.0.0.1:" + httpTr.port + "/announce",
@@ -28,6 +33,13 @@ func TestSwarmThroughShoalTracker(t *testing.T) {
 			tor := filepath.Join(t.TempDir(), "show.torrent")
 			if code, _, stderr := shoal(t, "create", filepath.Join(src, "show"), "-o", tor, "--tracker", announce); code != 0 {
 				t.Fatal(stderr)
+			}
+			m, err := meta.Load(tor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(announce, "http") {
+				httpHash = m.InfoHash
 			}
 			seeder := startShoal(t, "seed", tor, "--dir", src, "--port", "0", "--state-dir", t.TempDir())
 			dl := t.TempDir()
@@ -41,13 +53,24 @@ func TestSwarmThroughShoalTracker(t *testing.T) {
 			seeder.stop()
 		})
 	}
-	resp, err := http.Get("http://127.0.0.1:" + httpTr.port + "/stats")
+	// Both peers left (stopped), but the tracker counted the download:
+	// the leecher announced completed before stopped.
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%s/scrape?info_hash=%s", httpTr.port, url.QueryEscape(string(httpHash[:]))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "10:downloadedi1e") {
+		t.Fatalf("scrape after the download: %q", body)
+	}
+	resp, err = http.Get("http://127.0.0.1:" + httpTr.port + "/stats")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	var st tracker.Stats
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || st.Torrents != 1 {
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil || st.UptimeSeconds < 0 {
 		t.Fatalf("stats %+v %v", st, err)
 	}
 }
