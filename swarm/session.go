@@ -64,7 +64,9 @@ type Session struct {
 	port     uint16
 	peerID   [20]byte
 	log      *slog.Logger
-	down, up *rate.Limiter // nil when unlimited
+	// down and up are nil when unlimited, so an unlimited session takes
+	// no lock per block; SetRateLimits swaps them.
+	down, up atomic.Pointer[rate.Limiter]
 	conns    atomic.Int64  // handshaken connections across torrents
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -72,6 +74,7 @@ type Session struct {
 
 	mu       sync.Mutex // guards torrents, the infohash routing table
 	torrents map[[20]byte]*Torrent
+	limitsMu sync.Mutex // guards cfg's rate limits
 }
 
 // NewSession starts listening.
@@ -87,7 +90,8 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	s.port = uint16(addrOf(ln.Addr()).Port())
 	copy(s.peerID[:], "-SH"+versionDigits(cfg.Version)+"-")
 	rand.Read(s.peerID[8:])
-	s.down, s.up = newLimiter(cfg.DownloadLimit), newLimiter(cfg.UploadLimit)
+	s.down.Store(newLimiter(cfg.DownloadLimit))
+	s.up.Store(newLimiter(cfg.UploadLimit))
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.accept()
@@ -199,14 +203,35 @@ func (s *Session) isSelf(a netip.AddrPort) bool {
 	return a.Port() == s.port && (a.Addr().IsLoopback() || a.Addr().IsUnspecified())
 }
 
+// limiters returns the waits connections apply per block; each looks up
+// the current limiter, so a change applies to running connections.
 func (s *Session) limiters() (down, up func(context.Context, int) error) {
-	if s.down != nil {
-		down = s.down.WaitN
+	wait := func(p *atomic.Pointer[rate.Limiter]) func(context.Context, int) error {
+		return func(ctx context.Context, n int) error {
+			if l := p.Load(); l != nil {
+				return l.WaitN(ctx, n)
+			}
+			return nil
+		}
 	}
-	if s.up != nil {
-		up = s.up.WaitN
-	}
-	return down, up
+	return wait(&s.down), wait(&s.up)
+}
+
+// SetRateLimits changes the session's limits in bytes per second (0 means
+// unlimited); running connections follow at their next block.
+func (s *Session) SetRateLimits(down, up int64) {
+	s.down.Store(newLimiter(down))
+	s.up.Store(newLimiter(up))
+	s.limitsMu.Lock()
+	s.cfg.DownloadLimit, s.cfg.UploadLimit = down, up
+	s.limitsMu.Unlock()
+}
+
+// RateLimits reports the current limits (0: unlimited).
+func (s *Session) RateLimits() (down, up int64) {
+	s.limitsMu.Lock()
+	defer s.limitsMu.Unlock()
+	return s.cfg.DownloadLimit, s.cfg.UploadLimit
 }
 
 func (s *Session) accept() {

@@ -102,6 +102,9 @@ func (t *Torrent) loopState() *loop { return t.state }
 
 var timeNow = time.Now
 
+// Session is the session the torrent runs in.
+func (t *Torrent) Session() *Session { return t.s }
+
 // InfoHash identifies the torrent.
 func (t *Torrent) InfoHash() [20]byte { return t.m.InfoHash }
 

@@ -24,4 +24,10 @@ type Engine interface {
 	// SetFilePriority sets file f of torrent i to "skip", "normal" or
 	// "high".
 	SetFilePriority(i, f int, priority string)
+	// Remove stops torrent i and drops it from the list; its files stay.
+	Remove(i int)
+	// Limits and SetLimits read and change the rate limits in bytes per
+	// second (0: unlimited).
+	Limits() (down, up int64)
+	SetLimits(down, up int64)
 }

@@ -38,8 +38,12 @@ type Model struct {
 	peerSort int
 	fileSel  int
 	showHelp bool
-	width    int
-	height   int
+	// confirm holds the index of a torrent awaiting "y" to be removed.
+	confirm int
+	limDown int64
+	limUp   int64
+	width   int
+	height  int
 	// down and up hold recent rates per torrent, for sparklines.
 	down, up map[string][]float64
 	quitting bool
@@ -49,7 +53,7 @@ type Model struct {
 func New(engine Engine, interval time.Duration) Model {
 	h := help.New()
 	return Model{engine: engine, keys: defaultKeys(), help: h, interval: interval, width: 80, height: 24,
-		down: map[string][]float64{}, up: map[string][]float64{}}
+		down: map[string][]float64{}, up: map[string][]float64{}, confirm: -1}
 }
 
 // tickMsg asks the model to read fresh snapshots.
@@ -79,6 +83,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(m.poll, m.tick())
 	case ItemsMsg:
 		m.items = msg
+		m.limDown, m.limUp = m.engine.Limits()
 		for _, it := range m.items {
 			if it.Snap == nil {
 				continue
@@ -104,6 +109,16 @@ func appendHistory(h []float64, v float64) []float64 {
 
 func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 	k := m.keys
+	if m.confirm >= 0 {
+		if msg.String() == "y" && m.confirm < len(m.items) {
+			m.engine.Remove(m.confirm)
+			m.items = append(m.items[:m.confirm:m.confirm], m.items[m.confirm+1:]...)
+			m.cursor = min(m.cursor, max(len(m.items)-1, 0))
+			m.detail = false
+		}
+		m.confirm = -1 // any other key cancels
+		return m, nil
+	}
 	switch {
 	case key.Matches(msg, k.Quit):
 		m.quitting = true
@@ -146,6 +161,16 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 				m.engine.Pause(m.cursor)
 			}
 		}
+	case key.Matches(msg, k.Remove):
+		if m.selected() != nil {
+			m.confirm = m.cursor
+		}
+	case key.Matches(msg, k.UpLimit):
+		m.limUp = nextLimit(m.limUp)
+		m.engine.SetLimits(m.limDown, m.limUp)
+	case key.Matches(msg, k.DownLimit):
+		m.limDown = nextLimit(m.limDown)
+		m.engine.SetLimits(m.limDown, m.limUp)
 	case key.Matches(msg, k.Priority) && m.detail && m.tab == tabFiles:
 		if s := m.selected(); s != nil && m.fileSel < len(s.Snap.Files) {
 			next := map[string]string{"normal": "high", "high": "skip", "skip": "normal"}[s.Snap.Files[m.fileSel].Priority]
@@ -160,4 +185,16 @@ func (m Model) selected() *Item {
 		return &m.items[m.cursor]
 	}
 	return nil
+}
+
+// limitSteps are the presets U and D cycle through (0: unlimited).
+var limitSteps = []int64{0, 256 << 10, 1 << 20, 5 << 20, 20 << 20}
+
+func nextLimit(cur int64) int64 {
+	for i, v := range limitSteps {
+		if v == cur {
+			return limitSteps[(i+1)%len(limitSteps)]
+		}
+	}
+	return 0
 }

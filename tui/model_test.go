@@ -17,12 +17,17 @@ type fakeEngine struct {
 	paused   []int
 	resumed  []int
 	priority []string
+	removed  []int
+	down, up int64
 }
 
 func (f *fakeEngine) Items() []Item                         { return f.items }
 func (f *fakeEngine) Pause(i int)                           { f.paused = append(f.paused, i) }
 func (f *fakeEngine) Resume(i int)                          { f.resumed = append(f.resumed, i) }
 func (f *fakeEngine) SetFilePriority(i, file int, p string) { f.priority = append(f.priority, p) }
+func (f *fakeEngine) Remove(i int)                          { f.removed = append(f.removed, i) }
+func (f *fakeEngine) Limits() (int64, int64)                { return f.down, f.up }
+func (f *fakeEngine) SetLimits(d, u int64)                  { f.down, f.up = d, u }
 
 func snapshot(name string, state swarm.State, progress float64) *swarm.Snapshot {
 	pieces := make([]byte, 64)
@@ -192,4 +197,28 @@ func TestSparklineAndResize(t *testing.T) {
 		t.Fatalf("no sparkline:\n%s", v)
 	}
 	fitsIn(t, v, 60, 15)
+}
+
+func TestRemoveAsksFirstAndLimitsCycle(t *testing.T) {
+	eng, m := fixture()
+	m = update(t, m, ItemsMsg(eng.Items()), keyMsg("x"))
+	if !strings.Contains(m.View(), "remove seeder?") {
+		t.Fatalf("no confirmation:\n%s", m.View())
+	}
+	m = update(t, m, keyMsg("n"))
+	if len(eng.removed) != 0 {
+		t.Fatal("removed without a y")
+	}
+	m = update(t, m, keyMsg("j"), keyMsg("x"), keyMsg("y"))
+	if len(eng.removed) != 1 || eng.removed[0] != 1 || len(m.items) != 1 {
+		t.Fatalf("removed %v, %d left", eng.removed, len(m.items))
+	}
+	m = update(t, m, keyMsg("U"), keyMsg("U"), keyMsg("D"))
+	if eng.up != 1<<20 || eng.down != 256<<10 {
+		t.Fatalf("limits %d/%d", eng.down, eng.up)
+	}
+	m = update(t, m, ItemsMsg(eng.Items()))
+	if v := m.View(); !strings.Contains(v, "↓ 256 KiB/s") || !strings.Contains(v, "↑ 1.0 MiB/s") {
+		t.Fatalf("limits not shown:\n%s", v)
+	}
 }

@@ -33,7 +33,10 @@ func (m Model) View() string {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString(title.Render("shoal") + faint.Render(fmt.Sprintf("  %d torrents", len(m.items))) + "\n")
+	b.WriteString(title.Render("shoal") + faint.Render(fmt.Sprintf("  %d torrents   limits ↓ %s  ↑ %s", len(m.items), limitText(m.limDown), limitText(m.limUp))) + "\n")
+	if m.confirm >= 0 && m.confirm < len(m.items) {
+		b.WriteString(lipgloss.NewStyle().Foreground(bad).Render(fmt.Sprintf("remove %s? its files stay on disk. y to remove, any other key to keep", m.items[m.confirm].Label)) + "\n")
+	}
 	body := ""
 	switch {
 	case m.showHelp:
@@ -77,6 +80,13 @@ func bar(frac float64, width int) string {
 }
 
 func rate(r float64) string { return humanize.IBytes(uint64(r)) + "/s" }
+
+func limitText(l int64) string {
+	if l <= 0 {
+		return "unlimited"
+	}
+	return rate(float64(l))
+}
 
 func eta(d time.Duration) string {
 	if d <= 0 {

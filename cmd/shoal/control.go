@@ -19,14 +19,18 @@ import (
 // socket that only its owner may open.
 
 type controlRequest struct {
-	Op       string `json:"op"` // items, pause, resume, priority
+	Op       string `json:"op"` // items, pause, resume, priority, remove, limits
 	Index    int    `json:"index,omitempty"`
 	File     int    `json:"file,omitempty"`
 	Priority string `json:"priority,omitempty"`
+	Down     int64  `json:"down,omitempty"`
+	Up       int64  `json:"up,omitempty"`
 }
 
 type controlReply struct {
 	Items []tui.Item `json:"items,omitempty"`
+	Down  int64      `json:"down,omitempty"`
+	Up    int64      `json:"up,omitempty"`
 	Error string     `json:"error,omitempty"`
 }
 
@@ -86,6 +90,11 @@ func serveControlConn(c net.Conn, eng tui.Engine) {
 			switch req.Op {
 			case "items":
 				rep.Items = eng.Items()
+				rep.Down, rep.Up = eng.Limits()
+			case "remove":
+				eng.Remove(req.Index)
+			case "limits":
+				eng.SetLimits(req.Down, req.Up)
 			case "pause":
 				eng.Pause(req.Index)
 			case "resume":
@@ -105,10 +114,11 @@ func serveControlConn(c net.Conn, eng tui.Engine) {
 
 // remoteEngine is tui.Engine over a control socket.
 type remoteEngine struct {
-	mu   sync.Mutex // guards the connection: one request at a time
-	conn net.Conn
-	rd   *bufio.Reader
-	last []tui.Item
+	mu       sync.Mutex // guards the connection (one request at a time) and the limits
+	conn     net.Conn
+	rd       *bufio.Reader
+	last     []tui.Item
+	down, up int64
 }
 
 func dialControl(path string) (*remoteEngine, error) {
@@ -146,8 +156,22 @@ func (r *remoteEngine) Items() []tui.Item {
 	if err != nil {
 		return r.last
 	}
-	r.last = rep.Items
+	r.mu.Lock()
+	r.last, r.down, r.up = rep.Items, rep.Down, rep.Up
+	r.mu.Unlock()
 	return rep.Items
+}
+
+func (r *remoteEngine) Remove(i int) { r.call(controlRequest{Op: "remove", Index: i}) }
+
+func (r *remoteEngine) Limits() (int64, int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.down, r.up
+}
+
+func (r *remoteEngine) SetLimits(down, up int64) {
+	r.call(controlRequest{Op: "limits", Down: down, Up: up})
 }
 
 func (r *remoteEngine) Pause(i int)  { r.call(controlRequest{Op: "pause", Index: i}) }

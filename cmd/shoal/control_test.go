@@ -17,6 +17,9 @@ func (s *stubEngine) Items() []tui.Item                { return []tui.Item{{Labe
 func (s *stubEngine) Pause(i int)                      { s.paused = append(s.paused, i) }
 func (s *stubEngine) Resume(int)                       {}
 func (s *stubEngine) SetFilePriority(int, int, string) {}
+func (s *stubEngine) Remove(int)                       {}
+func (s *stubEngine) Limits() (int64, int64)           { return 1, 2 }
+func (s *stubEngine) SetLimits(int64, int64)           {}
 
 func TestControlSocketIsPrivateAndRobust(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shoal-1.sock")

@@ -138,7 +138,7 @@ func runDemo(ctx context.Context, e env, size, rate int64, leechers int, keep, t
 			m.Name, m.Layout.NumPieces, humanize.IBytes(uint64(m.Layout.PieceLength)), humanize.IBytes(uint64(rate)), leechers, humanize.IBytes(uint64(rate/2)))
 		return demoAccount(ctx, e, m, torrents, labels, dirs)
 	}
-	return runUI(ctx, &liveEngine{labels: labels, torrents: torrents})
+	return runUI(ctx, newLiveEngine(labels, torrents))
 }
 
 // demoAccount prints how the swarm goes until every leecher is complete,

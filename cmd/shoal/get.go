@@ -83,7 +83,7 @@ interrupted before that, 1 on errors (a full disk, say).`,
 						}
 					}()
 				}
-				err := runUI(ctx, &liveEngine{labels: []string{m.Name}, torrents: []*swarm.Torrent{t}})
+				err := runUI(ctx, newLiveEngine([]string{m.Name}, []*swarm.Torrent{t}))
 				cancel()
 				complete := isClosed(t.Completed())
 				t.Stop()

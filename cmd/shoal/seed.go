@@ -74,9 +74,9 @@ listen port. A torrent whose data is incomplete downloads the rest first.`,
 				r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.Total},
 					fmt.Sprintf("%s: %s, seeding from %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), f.dir))
 			}
-			eng := &liveEngine{torrents: torrents}
+			eng := &liveEngine{}
 			for _, t := range torrents {
-				eng.labels = append(eng.labels, t.Meta().Name)
+				eng.add(t.Meta().Name, t)
 			}
 			stopControl, err := serveControl(controlPath(f.stateDir, s.Port()), eng)
 			if err != nil {

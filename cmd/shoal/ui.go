@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -17,12 +18,40 @@ import (
 )
 
 // liveEngine lets the UI see and steer torrents running in this process.
+// The UI and control-socket clients call it from their own goroutines.
 type liveEngine struct {
+	mu       sync.Mutex // guards labels and torrents
 	labels   []string
 	torrents []*swarm.Torrent
 }
 
+func newLiveEngine(labels []string, torrents []*swarm.Torrent) *liveEngine {
+	e := &liveEngine{}
+	for i, t := range torrents {
+		e.add(labels[i], t)
+	}
+	return e
+}
+
+func (e *liveEngine) add(label string, t *swarm.Torrent) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.labels, e.torrents = append(e.labels, label), append(e.torrents, t)
+}
+
+// at returns torrent i, or nil when it is gone.
+func (e *liveEngine) at(i int) *swarm.Torrent {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if i < 0 || i >= len(e.torrents) {
+		return nil
+	}
+	return e.torrents[i]
+}
+
 func (e *liveEngine) Items() []tui.Item {
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	out := make([]tui.Item, len(e.torrents))
 	for i, t := range e.torrents {
 		out[i] = tui.Item{Label: e.labels[i], Snap: t.Snapshot()}
@@ -30,24 +59,58 @@ func (e *liveEngine) Items() []tui.Item {
 	return out
 }
 
+// The commands run in their own goroutines: the UI never waits on the
+// engine.
+
 func (e *liveEngine) Pause(i int) {
-	if i < len(e.torrents) {
-		go e.torrents[i].Pause() // never block the UI on the engine
+	if t := e.at(i); t != nil {
+		go t.Pause()
 	}
 }
 
 func (e *liveEngine) Resume(i int) {
-	if i < len(e.torrents) {
-		go e.torrents[i].Resume()
+	if t := e.at(i); t != nil {
+		go t.Resume()
 	}
 }
 
 func (e *liveEngine) SetFilePriority(i, f int, p string) {
-	if i >= len(e.torrents) {
+	if t := e.at(i); t != nil {
+		pr := map[string]picker.Priority{"skip": picker.Skip, "normal": picker.Normal, "high": picker.High}[p]
+		go t.SetFilePriority(f, pr)
+	}
+}
+
+func (e *liveEngine) Remove(i int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if i < 0 || i >= len(e.torrents) {
 		return
 	}
-	pr := map[string]picker.Priority{"skip": picker.Skip, "normal": picker.Normal, "high": picker.High}[p]
-	go e.torrents[i].SetFilePriority(f, pr)
+	t := e.torrents[i]
+	e.torrents = append(e.torrents[:i:i], e.torrents[i+1:]...)
+	e.labels = append(e.labels[:i:i], e.labels[i+1:]...)
+	go t.Stop()
+}
+
+func (e *liveEngine) Limits() (int64, int64) {
+	if t := e.at(0); t != nil {
+		return t.Session().RateLimits()
+	}
+	return 0, 0
+}
+
+// SetLimits applies to every session shown (the demo runs several).
+func (e *liveEngine) SetLimits(down, up int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	seen := map[*swarm.Session]bool{}
+	for _, t := range e.torrents {
+		if s := t.Session(); !seen[s] {
+			seen[s] = true
+			s.SetRateLimits(down, up)
+		}
+	}
 }
 
 // runUI shows the UI until the person quits or ctx ends (a completed
