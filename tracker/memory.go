@@ -1,8 +1,11 @@
 package tracker
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -243,3 +246,36 @@ func (s *MemoryStore) Totals(_ context.Context, now time.Time) (Totals, error) {
 
 // Close implements PeerStore.
 func (s *MemoryStore) Close() error { return nil }
+
+// TopSwarms implements SwarmLister: the swarms with the most peers, both
+// address families summed. It walks the store, so it suits a monitoring
+// endpoint polled every few seconds, not the announce path.
+func (s *MemoryStore) TopSwarms(limit int, now time.Time) []SwarmStats {
+	byHash := map[InfoHash]*SwarmStats{}
+	for i := range s.shards {
+		sh := &s.shards[i]
+		sh.mu.Lock()
+		for k, sw := range sh.swarms {
+			st := byHash[k.ih]
+			if st == nil {
+				st = &SwarmStats{InfoHash: k.ih}
+				byHash[k.ih] = st
+			}
+			st.Seeders += len(sw.seeds)
+			st.Leechers += len(sw.leechers)
+			st.Downloaded += sw.downloaded
+		}
+		sh.mu.Unlock()
+	}
+	out := make([]SwarmStats, 0, len(byHash))
+	for _, st := range byHash {
+		out = append(out, *st)
+	}
+	slices.SortFunc(out, func(a, b SwarmStats) int {
+		if c := cmp.Compare(b.Seeders+b.Leechers, a.Seeders+a.Leechers); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.InfoHash[:], b.InfoHash[:])
+	})
+	return out[:min(limit, len(out))]
+}

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"sync"
@@ -47,7 +48,20 @@ type Stats struct {
 	AnnouncesPerSecond float64 `json:"announces_per_second"`
 	ScrapesPerSecond   float64 `json:"scrapes_per_second"`
 	UptimeSeconds      int64   `json:"uptime_seconds"`
+	// Swarms lists the largest swarms, when the store can list them.
+	Swarms []SwarmJSON `json:"swarms,omitempty"`
 }
+
+// SwarmJSON is one swarm in /stats.
+type SwarmJSON struct {
+	InfoHash   string `json:"info_hash"`
+	Seeders    int    `json:"seeders"`
+	Leechers   int    `json:"leechers"`
+	Downloaded int    `json:"downloaded"`
+}
+
+// statsSwarms is how many swarms /stats lists.
+const statsSwarms = 50
 
 // Stats reports the tracker's state now.
 func (s *Server) Stats(ctx context.Context) (Stats, error) {
@@ -57,8 +71,15 @@ func (s *Server) Stats(ctx context.Context) (Stats, error) {
 		return Stats{}, err
 	}
 	a, sc := s.rates.perSecond(now)
-	return Stats{Torrents: t.Torrents, Seeders: t.Seeders, Leechers: t.Leechers, AnnouncesPerSecond: a,
-		ScrapesPerSecond: sc, UptimeSeconds: int64(now.Sub(s.started).Seconds())}, nil
+	st := Stats{Torrents: t.Torrents, Seeders: t.Seeders, Leechers: t.Leechers, AnnouncesPerSecond: a,
+		ScrapesPerSecond: sc, UptimeSeconds: int64(now.Sub(s.started).Seconds())}
+	if l, ok := s.store.(SwarmLister); ok {
+		for _, sw := range l.TopSwarms(statsSwarms, now) {
+			st.Swarms = append(st.Swarms, SwarmJSON{InfoHash: hex.EncodeToString(sw.InfoHash[:]), Seeders: sw.Seeders,
+				Leechers: sw.Leechers, Downloaded: sw.Downloaded})
+		}
+	}
+	return st, nil
 }
 
 func (s *Server) httpStats(w http.ResponseWriter, r *http.Request) {

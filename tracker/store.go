@@ -68,6 +68,20 @@ type Totals struct {
 	Torrents, Seeders, Leechers int
 }
 
+// SwarmStats is one swarm's counts, for operators' views.
+type SwarmStats struct {
+	InfoHash   InfoHash
+	Seeders    int
+	Leechers   int
+	Downloaded int
+}
+
+// SwarmLister is implemented by stores that can list their largest
+// swarms cheaply enough for a monitoring endpoint.
+type SwarmLister interface {
+	TopSwarms(limit int, now time.Time) []SwarmStats
+}
+
 // ErrFull is returned when a store holds as many torrents or peers as it
 // was allowed: one client must not be able to exhaust memory.
 var ErrFull = errors.New("tracker is full")

@@ -222,3 +222,21 @@ func TestRemoveAsksFirstAndLimitsCycle(t *testing.T) {
 		t.Fatalf("limits not shown:\n%s", v)
 	}
 }
+
+func TestTrackerView(t *testing.T) {
+	st := TrackerStats{Torrents: 2, Seeders: 3, Leechers: 1200, AnnouncesPerSecond: 12.5, Uptime: time.Hour,
+		Swarms: []TrackerSwarm{{InfoHash: strings.Repeat("ab", 20), Seeders: 3, Leechers: 1200, Completed: 7}}}
+	m := NewTracker("http://127.0.0.1:6969/stats", func() (TrackerStats, error) { return st, nil }, time.Second)
+	next, cmd := m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	next, cmd = next.Update(m.poll())
+	if cmd == nil {
+		t.Fatal("no next poll scheduled")
+	}
+	v := next.View()
+	for _, want := range []string{"1,200 leechers", "12.5 announces/s", strings.Repeat("ab", 20), "7"} {
+		if !strings.Contains(v, want) {
+			t.Fatalf("tracker view lacks %q:\n%s", want, v)
+		}
+	}
+	fitsIn(t, v, 80, 24)
+}

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -173,5 +176,29 @@ func TestWatchAttachesAndDetaches(t *testing.T) {
 	dl := t.TempDir()
 	if code, _, stderr := shoal(t, "get", tor, "--dir", dl, "--peer", "127.0.0.1:"+port, "--no-seed", "--port", "0", "--state-dir", t.TempDir()); code != 0 {
 		t.Fatalf("the seed stopped serving after watch detached: %s", stderr)
+	}
+}
+
+// TestWatchTracker shows a tracker's swarms from its /stats.
+func TestWatchTracker(t *testing.T) {
+	bin := shoalBinary(t)
+	tr := startShoalUntil(t, regexp.MustCompile(`http://127\.0\.0\.1:(\d+)/announce`), "tracker", "--http", "127.0.0.1:0", "--udp", "")
+	hash := strings.Repeat("\xab", 20)
+	for i := range 3 {
+		u := fmt.Sprintf("http://127.0.0.1:%s/announce?info_hash=%s&peer_id=-AA0001-%012d&port=%d&left=%d", tr.port, url.QueryEscape(hash), i, 5000+i, i%2)
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	exitFile := filepath.Join(t.TempDir(), "exit")
+	s := startTmux(t, fmt.Sprintf("%s watch --tracker http://127.0.0.1:%s; echo $? > %s; sleep 60", bin, tr.port, exitFile))
+	s.waitFor("the swarm", 15*time.Second, func(scr string) bool {
+		return strings.Contains(scr, strings.Repeat("ab", 20)) && strings.Contains(scr, "1 torrents")
+	})
+	s.tmux("send-keys", "-t", "shoal", "q")
+	if code := s.waitExit(exitFile); code != "0" {
+		t.Fatalf("watch --tracker exited %s", code)
 	}
 }
