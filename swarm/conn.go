@@ -136,6 +136,24 @@ type conn struct {
 	seed           bool
 	closing        bool
 	source         string // where we learned of the peer: incoming, tracker, manual, ...
+	// peerExt maps extension names to the IDs the peer wants (BEP 10);
+	// listenPort is the port it accepts connections on, when it said.
+	peerExt    map[string]int
+	listenPort int
+	pexSent    map[netip.AddrPort]bool // what our PEX messages told it
+	pexAt      time.Time               // when we last sent it PEX; zero: not yet
+}
+
+// listenAddr is where others can reach the peer: the address we dialled,
+// or for an incoming connection its IP with the port it announced.
+func (c *conn) listenAddr() (netip.AddrPort, bool) {
+	if !c.incoming {
+		return c.addr, true
+	}
+	if c.listenPort > 0 {
+		return netip.AddrPortFrom(c.addr.Addr(), uint16(c.listenPort)), true
+	}
+	return netip.AddrPort{}, false
 }
 
 // The choke.Peer interface, read by the choker on the loop goroutine.

@@ -105,7 +105,8 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 			return violation("allowed_fast for piece %d of %d", m.Index, n)
 		}
 	case wire.Extended:
-		if m.ExtID == 0 {
+		switch m.ExtID {
+		case 0:
 			h, err := wire.ParseExtHandshake(m.Payload)
 			if err != nil {
 				return err
@@ -117,10 +118,47 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 			if h.V != "" {
 				c.clientName = sanitizeName(h.V)
 			}
+			c.peerExt, c.listenPort = h.M, h.P
+		case wire.ExtMetadata:
+			return l.serveMetadata(c, m.Payload)
+		case wire.ExtPex:
+			if l.t.m.Private {
+				return nil // BEP 27: ignore PEX on private torrents
+			}
+			p, err := wire.ParsePex(m.Payload)
+			if err != nil {
+				return err
+			}
+			for _, a := range p.Added {
+				l.learn(a, "pex")
+			}
+			l.fillPeers(time.Now())
 		}
 	default:
 		// Unknown message types were skipped by the reader.
 	}
+	return nil
+}
+
+// serveMetadata answers a ut_metadata request with a piece of our info
+// dictionary (BEP 9), so peers holding only a magnet link can start.
+func (l *loop) serveMetadata(c *conn, payload []byte) error {
+	msg, err := wire.ParseMetadataMsg(payload)
+	if err != nil {
+		return err
+	}
+	id := c.peerExt["ut_metadata"]
+	if msg.Type != wire.MetadataRequest || id <= 0 || id > 255 {
+		return nil
+	}
+	info := l.t.m.Meta.InfoBytes
+	reply := wire.MetadataMsg{Type: wire.MetadataReject, Piece: msg.Piece}
+	if off := msg.Piece * wire.MetadataPieceSize; off < len(info) {
+		reply = wire.MetadataMsg{Type: wire.MetadataData, Piece: msg.Piece, TotalSize: int64(len(info)),
+			Data: info[off:min(off+wire.MetadataPieceSize, len(info))]}
+	}
+	payloadOut := wire.EncodeMetadataMsg(reply)
+	c.out.push(func(b []byte) []byte { return wire.AppendPayload(b, wire.Extended, byte(id), payloadOut) })
 	return nil
 }
 

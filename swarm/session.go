@@ -59,15 +59,15 @@ func (c *SessionConfig) Validate() error {
 // Session runs many torrents on one listen port, routing incoming
 // connections by infohash.
 type Session struct {
-	cfg      SessionConfig
-	ln       net.Listener
-	port     uint16
-	peerID   [20]byte
-	log      *slog.Logger
+	cfg    SessionConfig
+	ln     net.Listener
+	port   uint16
+	peerID [20]byte
+	log    *slog.Logger
 	// down and up are nil when unlimited, so an unlimited session takes
 	// no lock per block; SetRateLimits swaps them.
 	down, up atomic.Pointer[rate.Limiter]
-	conns    atomic.Int64  // handshaken connections across torrents
+	conns    atomic.Int64 // handshaken connections across torrents
 	ctx      context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup

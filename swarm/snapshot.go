@@ -96,7 +96,8 @@ type PeerSnapshot struct {
 
 // Flags renders the connection state in the letters Transmission uses:
 // D/d we download or want to, U/u we upload or they want to, O optimistic,
-// S snubbed, I incoming, T from a tracker.
+// S snubbed, I incoming, X from peer exchange, H from the DHT, T from a
+// tracker.
 func (p PeerSnapshot) Flags() string {
 	var b strings.Builder
 	switch {
@@ -120,7 +121,12 @@ func (p PeerSnapshot) Flags() string {
 	if p.Incoming {
 		b.WriteByte('I')
 	}
-	if p.Source == "tracker" {
+	switch p.Source {
+	case "pex":
+		b.WriteByte('X')
+	case "dht":
+		b.WriteByte('H')
+	case "tracker":
 		b.WriteByte('T')
 	}
 	return b.String()

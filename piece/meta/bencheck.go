@@ -23,6 +23,20 @@ var ErrBadBencode = errors.New("malformed bencode")
 // one pass without recursion, and is what stands between untrusted bytes
 // and anacrolix's decoder.
 func CheckBencode(data []byte, maxDepth int) error {
+	end, err := ValueLen(data, maxDepth)
+	if err != nil {
+		return err
+	}
+	if end != len(data) {
+		return fmt.Errorf("%w: %d trailing bytes", ErrBadBencode, len(data)-end)
+	}
+	return nil
+}
+
+// ValueLen checks the bencode value at the start of data as CheckBencode
+// does and returns its length; what follows is not looked at. BEP 9 data
+// messages are a dictionary followed by raw bytes.
+func ValueLen(data []byte, maxDepth int) (int, error) {
 	depth := 0
 	// inDict[d] tells whether nesting level d is a dictionary, and
 	// wantKey whether the next value at this level is a key. One bit per
@@ -34,20 +48,20 @@ func CheckBencode(data []byte, maxDepth int) error {
 	pos := 0
 	for {
 		if pos >= len(data) {
-			return fmt.Errorf("%w: truncated at byte %d", ErrBadBencode, pos)
+			return 0, fmt.Errorf("%w: truncated at byte %d", ErrBadBencode, pos)
 		}
 		c := data[pos]
 		bit := uint64(1) << uint(depth)
 		if depth > 0 && inDict&bit != 0 && wantKey&bit != 0 && c != 'e' && (c < '0' || c > '9') {
-			return fmt.Errorf("%w: dictionary key at byte %d is not a string", ErrBadBencode, pos)
+			return 0, fmt.Errorf("%w: dictionary key at byte %d is not a string", ErrBadBencode, pos)
 		}
 		switch {
 		case c == 'e':
 			if depth == 0 {
-				return fmt.Errorf("%w: unexpected end marker at byte %d", ErrBadBencode, pos)
+				return 0, fmt.Errorf("%w: unexpected end marker at byte %d", ErrBadBencode, pos)
 			}
 			if inDict&bit != 0 && wantKey&bit == 0 {
-				return fmt.Errorf("%w: dictionary key without a value at byte %d", ErrBadBencode, pos)
+				return 0, fmt.Errorf("%w: dictionary key without a value at byte %d", ErrBadBencode, pos)
 			}
 			inDict &^= bit
 			wantKey &^= bit
@@ -55,7 +69,7 @@ func CheckBencode(data []byte, maxDepth int) error {
 			pos++
 		case c == 'l' || c == 'd':
 			if depth >= maxDepth {
-				return fmt.Errorf("%w: nested deeper than %d", ErrBadBencode, maxDepth)
+				return 0, fmt.Errorf("%w: nested deeper than %d", ErrBadBencode, maxDepth)
 			}
 			depth++
 			pos++
@@ -71,27 +85,24 @@ func CheckBencode(data []byte, maxDepth int) error {
 		case c == 'i':
 			end, err := scanInt(data, pos+1, 'e', true)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			pos = end + 1
 		case c >= '0' && c <= '9':
 			end, err := scanInt(data, pos, ':', false)
 			if err != nil {
-				return err
+				return 0, err
 			}
 			n := parseDigits(data[pos:end])
 			if n < 0 || n > int64(len(data)-end-1) {
-				return fmt.Errorf("%w: string at byte %d claims more bytes than remain", ErrBadBencode, pos)
+				return 0, fmt.Errorf("%w: string at byte %d claims more bytes than remain", ErrBadBencode, pos)
 			}
 			pos = end + 1 + int(n)
 		default:
-			return fmt.Errorf("%w: unexpected byte %q at %d", ErrBadBencode, c, pos)
+			return 0, fmt.Errorf("%w: unexpected byte %q at %d", ErrBadBencode, c, pos)
 		}
 		if depth == 0 {
-			if pos != len(data) {
-				return fmt.Errorf("%w: %d trailing bytes", ErrBadBencode, len(data)-pos)
-			}
-			return nil
+			return pos, nil
 		}
 		// A value just completed at this level: in a dictionary, keys and
 		// values alternate.

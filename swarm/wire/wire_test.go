@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net/netip"
 	"testing"
+
+	"github.com/anacrolix/torrent/bencode"
 )
 
 func blockBuf(n int) []byte { return make([]byte, n) }
@@ -147,6 +150,59 @@ func FuzzHandshake(f *testing.F) {
 		r := bytes.NewReader(data)
 		if ReadHandshakeStart(r, &got) == nil {
 			ReadPeerID(r, &got)
+		}
+	})
+}
+
+func TestMetadataMsg(t *testing.T) {
+	data := bytes.Repeat([]byte{7}, 100)
+	m, err := ParseMetadataMsg(EncodeMetadataMsg(MetadataMsg{Type: MetadataData, Piece: 2, TotalSize: 32868, Data: data}))
+	if err != nil || m.Type != MetadataData || m.Piece != 2 || m.TotalSize != 32868 || !bytes.Equal(m.Data, data) {
+		t.Fatalf("%+v %v", m, err)
+	}
+	for _, bad := range []string{"d8:msg_typei9e5:piecei0ee", "d8:msg_typei0e5:piecei-1ee", "d8:msg_typei0e5:piecei0eextra", "garbage"} {
+		if _, err := ParseMetadataMsg([]byte(bad)); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	big := EncodeMetadataMsg(MetadataMsg{Type: MetadataData, Data: make([]byte, MetadataPieceSize+1)})
+	if _, err := ParseMetadataMsg(big); err == nil {
+		t.Error("oversized metadata piece accepted")
+	}
+}
+
+func TestPex(t *testing.T) {
+	added := []netip.AddrPort{netip.MustParseAddrPort("10.0.0.1:6881"), netip.MustParseAddrPort("[2001:db8::1]:51413")}
+	dropped := []netip.AddrPort{netip.MustParseAddrPort("10.0.0.2:1")}
+	p, err := ParsePex(EncodePex(added, []byte{PexSeed, PexReachable}, dropped))
+	if err != nil || len(p.Added) != 2 || p.Added[1] != added[1] || p.Flags[0] != PexSeed || p.Dropped[0] != dropped[0] {
+		t.Fatalf("%+v %v", p, err)
+	}
+	// A flood is cut at 50.
+	var many []netip.AddrPort
+	for i := range 500 {
+		many = append(many, netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), 1))
+	}
+	w := pexWire{Added: []byte{}}
+	for _, a := range many {
+		w.Added = appendCompact(w.Added, a)
+	}
+	b, _ := bencode.Marshal(w)
+	if p, err := ParsePex(b); err != nil || len(p.Added) != 50 {
+		t.Fatalf("flood: %d peers, %v", len(p.Added), err)
+	}
+	if _, err := ParsePex([]byte("d5:added5:abcdee")); err == nil {
+		t.Error("ragged compact list accepted")
+	}
+}
+
+func FuzzExtMessages(f *testing.F) {
+	f.Add(EncodeMetadataMsg(MetadataMsg{Type: MetadataData, Piece: 1, TotalSize: 5, Data: []byte("hello")}))
+	f.Add(EncodePex([]netip.AddrPort{netip.MustParseAddrPort("1.2.3.4:5")}, nil, nil))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		ParseMetadataMsg(b)
+		if p, err := ParsePex(b); err == nil && (len(p.Added) > 100 || len(p.Dropped) > 100) {
+			t.Fatalf("%d peers accepted", len(p.Added))
 		}
 	})
 }
