@@ -298,7 +298,7 @@ func (s *Session) incoming(nc net.Conn) {
 
 // dial connects to a peer for t and reports the outcome to t's loop.
 func (s *Session) dial(ctx context.Context, t *Torrent, a netip.AddrPort) {
-	c, err := s.dialHandshake(ctx, t, a)
+	c, err := s.dialHandshake(ctx, t.m.InfoHash, a)
 	select {
 	case t.dialed <- dialResult{addr: a, c: c, err: err}:
 	case <-t.done:
@@ -309,14 +309,14 @@ func (s *Session) dial(ctx context.Context, t *Torrent, a netip.AddrPort) {
 	}
 }
 
-func (s *Session) dialHandshake(ctx context.Context, t *Torrent, a netip.AddrPort) (*conn, error) {
+func (s *Session) dialHandshake(ctx context.Context, infoHash [20]byte, a netip.AddrPort) (*conn, error) {
 	d := net.Dialer{Timeout: 10 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", a.String())
 	if err != nil {
 		return nil, err
 	}
 	nc.SetDeadline(time.Now().Add(handshakeTimeout))
-	ours := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: t.m.InfoHash, PeerID: s.peerID}
+	ours := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: infoHash, PeerID: s.peerID}
 	c := &conn{nc: nc, addr: a, source: "outgoing"}
 	err = func() error {
 		if _, err := nc.Write(ours.Append(nil)); err != nil {
@@ -325,7 +325,7 @@ func (s *Session) dialHandshake(ctx context.Context, t *Torrent, a netip.AddrPor
 		if err := wire.ReadHandshakeStart(nc, &c.hs); err != nil {
 			return err
 		}
-		if c.hs.InfoHash != t.m.InfoHash {
+		if c.hs.InfoHash != infoHash {
 			return fmt.Errorf("%w: peer answered for another torrent", wire.ErrProtocol)
 		}
 		if err := wire.ReadPeerID(nc, &c.hs); err != nil {
