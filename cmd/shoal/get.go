@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
+	"github.com/shoal-torrent/shoal/piece/meta"
 	"github.com/shoal-torrent/shoal/swarm"
 )
 
@@ -18,7 +20,7 @@ func newGetCmd(e env) *cobra.Command {
 		seedRatio float64
 	)
 	cmd := &cobra.Command{
-		Use:   "get TORRENT",
+		Use:   "get TORRENT|MAGNET",
 		Short: "Download a torrent, then seed it",
 		Long: `Download a torrent into --dir, then seed it until the ratio is reached or
 Ctrl-C. Data already in --dir is verified first (or trusted from resume
@@ -28,10 +30,11 @@ Ctrl-C stops cleanly: trackers are told, resume state is saved, files stay
 intact. The exit status is 0 once the download is complete, 130 when it was
 interrupted before that, 1 on errors (a full disk, say).`,
 		Example: `  shoal get ubuntu.iso.torrent --dir ~/Downloads
+  shoal get 'magnet:?xt=urn:btih:...&dn=album&tr=udp://tracker.example:6969'
   shoal get album.torrent --no-seed --peer 192.168.1.20:6881
   shoal get big.torrent --seed-ratio 2 --up-limit 1MiB --port 0
   shoal get data.torrent --json | jq -c 'select(.event=="complete")'`,
-		Args: exactArgs(1, "a .torrent file"),
+		Args: exactArgs(1, "a .torrent file or magnet link"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.validate(); err != nil {
 				return err
@@ -46,8 +49,13 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			if err != nil {
 				return err
 			}
-			m, err := loadTorrent(args[0])
-			if err != nil {
+			isMagnet := meta.IsMagnet(args[0])
+			var m *meta.Torrent
+			if isMagnet {
+				if _, err := meta.ParseMagnet(args[0]); err != nil {
+					return err
+				}
+			} else if m, err = loadTorrent(args[0]); err != nil {
 				return err
 			}
 			ui := f.useUI(e)
@@ -65,6 +73,13 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			}
 			defer s.Close()
 			r := newReporter(e, f.jsonOut)
+			if isMagnet {
+				var found []netip.AddrPort
+				if m, found, err = resolveMagnet(cmd.Context(), r, s, args[0], f.stateDir, peers, nil); err != nil {
+					return err
+				}
+				peers = append(peers, found...)
+			}
 			t, err := s.Add(m, f.torrentConfig(peers))
 			if err != nil {
 				return err

@@ -157,7 +157,8 @@ func TestGetBadInput(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"get", "magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a"}, exitError, "magnet"},
+		{[]string{"get", "magnet:?xt=urn:btih:zz"}, exitError, "magnet"},
+		{[]string{"seed", "magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a", "--port", "0"}, exitError, "magnet"},
 		{[]string{"get", filepath.Join(t.TempDir(), "none.torrent")}, exitError, "no such file"},
 		{[]string{"get", tor, "--peer", "nonsense", "--port", "0"}, exitUsage, "HOST:PORT"},
 		{[]string{"get", tor, "--no-seed", "--seed-ratio", "2"}, exitUsage, "contradict"},
@@ -171,5 +172,27 @@ func TestGetBadInput(t *testing.T) {
 		if !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: %q lacks %q", c.args, stderr, c.want)
 		}
+	}
+}
+
+func TestGetMagnet(t *testing.T) {
+	src, tor := seedFixture(t, 2<<20, "32KiB")
+	seeder := startShoal(t, "seed", tor, "--dir", src, "--port", "0", "--state-dir", t.TempDir())
+	m, err := meta.Load(tor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := m.Magnet() + "&x.pe=127.0.0.1:" + seeder.port
+	dl, state := t.TempDir(), t.TempDir()
+	code, stdout, stderr := shoal(t, "get", link, "--dir", dl, "--no-seed", "--port", "0", "--state-dir", state)
+	if code != 0 || !strings.Contains(stdout, "metadata saved") || !strings.Contains(stdout, "download complete") {
+		t.Fatalf("get magnet: %d\n%s\n%s", code, stdout, stderr)
+	}
+	if code, out, _ := shoal(t, "verify", tor, "--dir", dl); code != 0 {
+		t.Fatalf("data does not verify:\n%s", out)
+	}
+	saved := filepath.Join(state, m.InfoHash.HexString()+".torrent")
+	if again, err := meta.Load(saved); err != nil || again.InfoHash != m.InfoHash {
+		t.Fatalf("saved torrent: %v", err)
 	}
 }

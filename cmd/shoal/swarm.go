@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -113,11 +114,10 @@ func (f *swarmFlags) torrentConfig(peers []netip.AddrPort) swarm.TorrentConfig {
 	return cfg
 }
 
-// loadTorrent loads a .torrent argument; magnet links come with DHT
-// support.
+// loadTorrent loads a .torrent argument.
 func loadTorrent(arg string) (*meta.Torrent, error) {
 	if meta.IsMagnet(arg) {
-		return nil, errors.New("magnet links cannot be downloaded yet; use the .torrent file (shoal info shows what a magnet link names)")
+		return nil, errors.New("seed needs .torrent files; to download a magnet link use shoal get")
 	}
 	t, err := meta.Load(arg)
 	if err != nil {
@@ -231,4 +231,45 @@ func watch(ctx context.Context, r *reporter, torrents []*swarm.Torrent, wake <-c
 			return err
 		}
 	}
+}
+
+// resolveMagnet turns a magnet link into a torrent: from the .torrent saved
+// in the state directory by an earlier run, or by fetching the metadata
+// from peers and saving it there. It returns the peers it found too.
+func resolveMagnet(ctx context.Context, r *reporter, s *swarm.Session, link, stateDir string, extra []netip.AddrPort, lookup func(context.Context, [20]byte, chan<- netip.AddrPort)) (*meta.Torrent, []netip.AddrPort, error) {
+	mag, err := meta.ParseMagnet(link)
+	if err != nil {
+		return nil, nil, err
+	}
+	saved := filepath.Join(stateDir, mag.InfoHash.HexString()+".torrent")
+	if t, err := meta.Load(saved); err == nil && t.InfoHash == mag.InfoHash {
+		return t, nil, nil
+	}
+	peers := append([]netip.AddrPort(nil), extra...)
+	for _, p := range mag.Peers {
+		if ap, err := netip.ParseAddrPort(p); err == nil {
+			peers = append(peers, ap)
+		}
+	}
+	name := mag.Name
+	if name == "" {
+		name = mag.InfoHash.HexString()
+	}
+	r.event("metadata", map[string]any{"info_hash": mag.InfoHash.HexString()}, fmt.Sprintf("%s: fetching metadata from peers", name))
+	t, found, err := s.FetchMetadata(ctx, swarm.MetadataRequest{InfoHash: mag.InfoHash, Name: mag.Name, Trackers: mag.Trackers, Peers: peers, Lookup: lookup})
+	if err != nil {
+		return nil, nil, err
+	}
+	var buf bytes.Buffer
+	if err := t.Write(&buf); err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return nil, nil, err
+	}
+	if err := writeFileAtomic(saved, buf.Bytes()); err != nil {
+		return nil, nil, fmt.Errorf("save %s: %w", saved, err)
+	}
+	r.event("metadata", map[string]any{"saved": saved}, fmt.Sprintf("%s: metadata saved to %s", t.Name, saved))
+	return t, found, nil
 }
