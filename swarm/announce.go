@@ -180,7 +180,7 @@ func (a *announcer) announceOnce(ctx context.Context, ev tracker.AnnounceEvent) 
 				s.Seeders, s.Leechers, s.PeersGot = int(res.Seeders), int(res.Leechers), len(peers)
 			})
 			if len(peers) > 0 {
-				go a.t.AddPeers(peers)
+				go a.t.addPeers(peers, "tracker")
 			}
 			return interval, nil
 		}

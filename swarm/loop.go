@@ -131,6 +131,9 @@ func (l *loop) main() error {
 	if !t.cfg.DisableTrackers {
 		l.startAnnouncers()
 	}
+	if d := t.s.dht; d != nil && !t.m.Private {
+		go t.dhtLoop(l.ctx, d)
+	}
 	defer t.s.unregister(t)
 
 	tick := time.NewTicker(time.Second)
@@ -149,9 +152,9 @@ func (l *loop) main() error {
 			l.adopt(c)
 		case d := <-t.dialed:
 			l.dialDone(d)
-		case addrs := <-t.peers:
-			for _, a := range addrs {
-				l.learn(a, "tracker")
+		case b := <-t.peers:
+			for _, a := range b.addrs {
+				l.learn(a, b.source)
 			}
 			l.fillPeers(time.Now())
 		case fn := <-t.cmds:
@@ -275,6 +278,7 @@ func (l *loop) tick(now time.Time) {
 		l.request(c)
 	}
 	l.sendPex(now)
+	l.t.wantPeers.Store(!l.seeding() && len(l.conns) < l.t.cfg.MaxPeers/2)
 }
 
 // pexInterval is how often a peer gets our PEX message (BEP 11: at most
@@ -470,6 +474,9 @@ func (l *loop) adopt(c *conn) {
 			b = wire.AppendSimple(b, wire.HaveNone)
 		case l.have.Count() > 0:
 			b = wire.AppendPayload(b, wire.Bitfield, 0, l.have.Wire())
+		}
+		if d := l.t.s.dht; d != nil && c.hs.Reserved.DHT() && !l.t.m.Private {
+			b = wire.AppendPort(b, d.Addr().Port()) // BEP 5: where our node listens
 		}
 		if fast {
 			c.allowedFast = map[uint32]bool{}

@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"fmt"
+	"net/netip"
 	"time"
 
 	"github.com/shoal-torrent/shoal/piece"
@@ -37,7 +38,13 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 	}
 	n := l.layout.NumPieces
 	switch m.ID {
-	case wire.KeepAlive, wire.Port, wire.Suggest:
+	case wire.KeepAlive, wire.Suggest:
+	case wire.Port:
+		// BEP 5: the peer runs a DHT node there; pinging it adds it to
+		// our routing table once it answers.
+		if d := l.t.s.dht; d != nil && m.Port != 0 && !l.t.m.Private {
+			d.Ping(netip.AddrPortFrom(c.addr.Addr(), m.Port))
+		}
 	case wire.Choke:
 		c.peerChoking = true
 		if !c.hs.Reserved.Fast() {

@@ -34,6 +34,9 @@ type SessionConfig struct {
 	// Version is shoal's version as peers and trackers see it: in the
 	// peer ID, the extension handshake and the User-Agent.
 	Version string
+	// DHT, when set, runs a DHT node for the session's non-private
+	// torrents. Its Addr defaults to the TCP listen port.
+	DHT *DHTConfig
 }
 
 // DefaultSessionConfig listens on port 6881 of every interface with 500
@@ -68,6 +71,7 @@ type Session struct {
 	// no lock per block; SetRateLimits swaps them.
 	down, up atomic.Pointer[rate.Limiter]
 	conns    atomic.Int64 // handshaken connections across torrents
+	dht      *DHT         // nil without a DHT
 	ctx      context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -92,6 +96,22 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	rand.Read(s.peerID[8:])
 	s.down.Store(newLimiter(cfg.DownloadLimit))
 	s.up.Store(newLimiter(cfg.UploadLimit))
+	if cfg.DHT != nil {
+		dc := *cfg.DHT
+		if dc.Addr == "" {
+			host, _, _ := net.SplitHostPort(cfg.ListenAddr)
+			dc.Addr = net.JoinHostPort(host, fmt.Sprint(s.port))
+		}
+		if dc.Logger == nil {
+			dc.Logger = cfg.Logger
+		}
+		d, err := NewDHT(dc)
+		if err != nil {
+			ln.Close()
+			return nil, err
+		}
+		s.dht = d
+	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
 	go s.accept()
@@ -141,7 +161,7 @@ func (s *Session) Add(m *meta.Torrent, cfg TorrentConfig) (*Torrent, error) {
 	t := &Torrent{
 		s: s, m: m, cfg: cfg, log: s.log.With("torrent", m.Name),
 		events: make(chan connEvent, 256), conns: make(chan *conn), cmds: make(chan func()),
-		dialed: make(chan dialResult), peers: make(chan []netip.AddrPort, 4),
+		dialed: make(chan dialResult), peers: make(chan peerBatch, 4),
 		completed: make(chan struct{}), done: make(chan struct{}), cancel: cancel,
 	}
 	t.left.Store(m.Layout.Total)
@@ -193,7 +213,27 @@ func (s *Session) Close() error {
 	wg.Wait()
 	s.cancel()
 	s.wg.Wait()
+	if s.dht != nil {
+		return s.dht.Close()
+	}
 	return nil
+}
+
+// DHT is the session's DHT node, or nil.
+func (s *Session) DHT() *DHT { return s.dht }
+
+// DHTLookup finds peers for an infohash through the session's DHT without
+// announcing (a magnet link's metadata is not ours to offer yet); nil
+// without a DHT.
+func (s *Session) DHTLookup() func(context.Context, [20]byte, chan<- netip.AddrPort) {
+	if s.dht == nil {
+		return nil
+	}
+	return func(ctx context.Context, ih [20]byte, found chan<- netip.AddrPort) {
+		if err := s.dht.Lookup(ctx, ih, 0, found); err != nil && ctx.Err() == nil {
+			s.log.Debug("dht lookup", "err", err)
+		}
+	}
 }
 
 func (s *Session) connSlotFree() bool { return s.conns.Load() < int64(s.cfg.MaxConns) }

@@ -80,7 +80,7 @@ type Torrent struct {
 	conns  chan *conn  // handshaken connections, from the session or dials
 	cmds   chan func() // run on the loop goroutine
 	dialed chan dialResult
-	peers  chan []netip.AddrPort
+	peers  chan peerBatch
 
 	snap      atomic.Pointer[Snapshot]
 	completed chan struct{} // closed when every wanted piece is verified
@@ -92,7 +92,10 @@ type Torrent struct {
 	uploadedTotal   atomic.Int64
 	downloadedTotal atomic.Int64
 	left            atomic.Int64
-	stopOnce        sync.Once
+	// wantPeers is set by the loop when it has room for more peers, so
+	// the DHT looks more often.
+	wantPeers atomic.Bool
+	stopOnce  sync.Once
 	// state is the loop's, set when it starts; only functions run through
 	// do may touch it.
 	state *loop
@@ -130,10 +133,18 @@ func (t *Torrent) Err() error {
 	}
 }
 
-// AddPeers hands addresses to the dialer, from any source.
-func (t *Torrent) AddPeers(addrs []netip.AddrPort) {
+// peerBatch is addresses from one source (tracker, dht, ...).
+type peerBatch struct {
+	addrs  []netip.AddrPort
+	source string
+}
+
+// AddPeers hands addresses to the dialer.
+func (t *Torrent) AddPeers(addrs []netip.AddrPort) { t.addPeers(addrs, "manual") }
+
+func (t *Torrent) addPeers(addrs []netip.AddrPort, source string) {
 	select {
-	case t.peers <- addrs:
+	case t.peers <- peerBatch{addrs, source}:
 	case <-t.done:
 	}
 }

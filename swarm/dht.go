@@ -1,0 +1,271 @@
+package swarm
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/anacrolix/dht/v2"
+	"github.com/anacrolix/dht/v2/krpc"
+	peer_store "github.com/anacrolix/dht/v2/peer-store"
+	alog "github.com/anacrolix/log"
+	"golang.org/x/time/rate"
+)
+
+// DHTConfig configures a session's DHT node (BEP 5).
+type DHTConfig struct {
+	// Addr is the UDP address; by convention the TCP listen port.
+	Addr string
+	// Bootstrap nodes (HOST:PORT) used while the routing table is empty.
+	// Nil means the public routers, which tests and private networks
+	// replace with their own.
+	Bootstrap []string
+	// NodesFile keeps the routing table across runs; empty: not kept.
+	NodesFile string
+	Logger    *slog.Logger
+}
+
+// DHT is a session's node in the mainline DHT: it answers other nodes,
+// stores the peers they announce, and finds peers for our torrents.
+type DHT struct {
+	srv   *dht.Server
+	conn  net.PacketConn
+	store *dhtPeerStore
+	cfg   DHTConfig
+	log   *slog.Logger
+}
+
+// NewDHT starts a node.
+func NewDHT(cfg DHTConfig) (*DHT, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	conn, err := net.ListenPacket("udp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("dht: listen on %s: %w", cfg.Addr, err)
+	}
+	store := newDHTPeerStore(10_000, 200, 30*time.Minute)
+	sc := dht.NewDefaultServerConfig()
+	sc.Conn = conn
+	sc.PeerStore = store
+	// Each node gets its own send limiter: the package default is shared
+	// by every server in the process.
+	sc.SendLimiter = rate.NewLimiter(rate.Limit(250), 50)
+	sc.Logger = alog.Default.WithFilterLevel(alog.Disabled)
+	bootstrap := cfg.Bootstrap
+	if bootstrap == nil {
+		bootstrap = dht.DefaultGlobalBootstrapHostPorts
+	}
+	sc.StartingNodes = func() ([]dht.Addr, error) { return dht.ResolveHostPorts(bootstrap) }
+	srv, err := dht.NewServer(sc)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("dht: %w", err)
+	}
+	d := &DHT{srv: srv, conn: conn, store: store, cfg: cfg, log: cfg.Logger}
+	if cfg.NodesFile != "" {
+		if n, err := srv.AddNodesFromFile(cfg.NodesFile); err == nil {
+			d.log.Info("dht routing table loaded", "nodes", n)
+		}
+	}
+	go srv.TableMaintainer()
+	return d, nil
+}
+
+// Addr is where the node listens.
+func (d *DHT) Addr() netip.AddrPort { return addrOf(d.conn.LocalAddr()) }
+
+// Nodes is the routing table's size.
+func (d *DHT) Nodes() int { return d.srv.NumNodes() }
+
+// Stats reports the node's table and traffic for people watching it.
+func (d *DHT) Stats() dht.ServerStats { return d.srv.Stats() }
+
+// Ping asks a node to reply, which puts it in the routing table: how
+// nodes learned from peers' port messages join.
+func (d *DHT) Ping(a netip.AddrPort) {
+	go d.srv.Ping(netipUDP(a))
+}
+
+func netipUDP(a netip.AddrPort) *net.UDPAddr { return net.UDPAddrFromAddrPort(a) }
+
+// Close saves the routing table (when configured) and stops the node.
+func (d *DHT) Close() error {
+	var err error
+	if d.cfg.NodesFile != "" {
+		if nodes := d.srv.Nodes(); len(nodes) > 0 {
+			err = dht.WriteNodesToFile(nodes, d.cfg.NodesFile)
+		}
+	}
+	d.srv.Close()
+	return err
+}
+
+// Lookup runs one get_peers traversal for infoHash and sends the peers
+// found to found; with announcePort non-zero it then announces us on that
+// port to the closest nodes. It returns when the traversal ends or ctx
+// does.
+func (d *DHT) Lookup(ctx context.Context, infoHash [20]byte, announcePort int, found chan<- netip.AddrPort) error {
+	var opts []dht.AnnounceOpt
+	if announcePort > 0 {
+		opts = append(opts, dht.AnnouncePeer(dht.AnnouncePeerOpts{Port: announcePort}))
+	}
+	a, err := d.srv.AnnounceTraversal(infoHash, opts...)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case pv, ok := <-a.Peers:
+			if !ok {
+				return nil
+			}
+			for _, p := range pv.Peers {
+				ap, ok := netip.AddrFromSlice(p.IP)
+				if !ok || p.Port <= 0 || p.Port > 65535 {
+					continue
+				}
+				select {
+				case found <- netip.AddrPortFrom(ap.Unmap(), uint16(p.Port)):
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+		}
+	}
+}
+
+// dhtPeerStore keeps the peers other nodes announce to us, bounded in
+// torrents and peers per torrent, each peer forgotten after ttl.
+// anacrolix/dht v2.23.0's own in-memory store keys peers by IP alone.
+type dhtPeerStore struct {
+	maxTorrents, maxPeers int
+	ttl                   time.Duration
+
+	mu       sync.Mutex // guards torrents
+	torrents map[peer_store.InfoHash]map[netip.AddrPort]time.Time
+}
+
+var _ peer_store.Interface = (*dhtPeerStore)(nil)
+
+func newDHTPeerStore(maxTorrents, maxPeers int, ttl time.Duration) *dhtPeerStore {
+	return &dhtPeerStore{maxTorrents: maxTorrents, maxPeers: maxPeers, ttl: ttl,
+		torrents: map[peer_store.InfoHash]map[netip.AddrPort]time.Time{}}
+}
+
+// AddPeer implements peer_store.Interface.
+func (s *dhtPeerStore) AddPeer(ih peer_store.InfoHash, na krpc.NodeAddr) {
+	ip, ok := netip.AddrFromSlice(na.IP)
+	if !ok || na.Port <= 0 || na.Port > 65535 {
+		return
+	}
+	ap := netip.AddrPortFrom(ip.Unmap(), uint16(na.Port))
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	peers := s.torrents[ih]
+	if peers == nil {
+		if len(s.torrents) >= s.maxTorrents {
+			s.expireLocked(now)
+			if len(s.torrents) >= s.maxTorrents {
+				return
+			}
+		}
+		peers = map[netip.AddrPort]time.Time{}
+		s.torrents[ih] = peers
+	}
+	if _, ok := peers[ap]; !ok && len(peers) >= s.maxPeers {
+		for p, exp := range peers {
+			if now.After(exp) {
+				delete(peers, p)
+			}
+		}
+		if len(peers) >= s.maxPeers {
+			return
+		}
+	}
+	peers[ap] = now.Add(s.ttl)
+}
+
+// GetPeers implements peer_store.Interface: up to 50 live peers, random.
+func (s *dhtPeerStore) GetPeers(ih peer_store.InfoHash) []krpc.NodeAddr {
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []krpc.NodeAddr
+	for p, exp := range s.torrents[ih] {
+		if now.After(exp) {
+			delete(s.torrents[ih], p)
+			continue
+		}
+		out = append(out, krpc.NodeAddr{IP: p.Addr().AsSlice(), Port: int(p.Port())})
+	}
+	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out[:min(len(out), 50)]
+}
+
+func (s *dhtPeerStore) expireLocked(now time.Time) {
+	for ih, peers := range s.torrents {
+		for p, exp := range peers {
+			if now.After(exp) {
+				delete(peers, p)
+			}
+		}
+		if len(peers) == 0 {
+			delete(s.torrents, ih)
+		}
+	}
+}
+
+// DHT timing for a torrent: announce every 15 minutes as BEP 5 clients
+// do, and look again every two while the torrent wants more peers.
+const (
+	dhtAnnounceInterval = 15 * time.Minute
+	dhtWantInterval     = 2 * time.Minute
+)
+
+// dhtLoop finds peers for t through the DHT and announces it there.
+func (t *Torrent) dhtLoop(ctx context.Context, d *DHT) {
+	var last time.Time
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		if last.IsZero() || time.Since(last) >= dhtAnnounceInterval || t.wantPeers.Load() && time.Since(last) >= dhtWantInterval {
+			last = time.Now()
+			found := make(chan netip.AddrPort, 64)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				var batch []netip.AddrPort
+				for a := range found {
+					batch = append(batch, a)
+					if len(batch) == 16 {
+						t.addPeers(batch, "dht")
+						batch = nil
+					}
+				}
+				if len(batch) > 0 {
+					t.addPeers(batch, "dht")
+				}
+			}()
+			if err := d.Lookup(ctx, t.m.InfoHash, int(t.s.port), found); err != nil && ctx.Err() == nil {
+				t.log.Debug("dht lookup", "err", err)
+			}
+			close(found)
+			<-done
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,124 @@
+package swarm
+
+import (
+	"context"
+	"net/netip"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/dht/v2/krpc"
+
+	"github.com/shoal-torrent/shoal/piece/piecetest"
+)
+
+// localDHT starts n nodes on loopback that bootstrap from the first, so
+// no test ever reaches the public routers.
+func localDHT(t *testing.T, n int) []*DHT {
+	t.Helper()
+	first, err := NewDHT(DHTConfig{Addr: "127.0.0.1:0", Bootstrap: []string{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { first.Close() })
+	nodes := []*DHT{first}
+	for i := 1; i < n; i++ {
+		d, err := NewDHT(DHTConfig{Addr: "127.0.0.1:0", Bootstrap: []string{first.Addr().String()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		d.Ping(first.Addr())
+		nodes = append(nodes, d)
+	}
+	return nodes
+}
+
+func TestMagnetThroughLocalDHT(t *testing.T) {
+	nodes := localDHT(t, 11)
+	boot := []string{nodes[0].Addr().String()}
+	f := newFixture(t, 32<<10, piecetest.FileSpec{Path: "dht/a.bin", Size: 3 << 20}, piecetest.FileSpec{Path: "dht/b.bin", Size: 5000})
+	withDHT := func(c *SessionConfig) { c.DHT = &DHTConfig{Bootstrap: boot} }
+	seedS := newTestSession(t, withDHT)
+	waitComplete(t, addTorrent(t, seedS, f.m, f.dir), 10*time.Second)
+	// The seeder announces itself into the DHT; wait for one node to
+	// accept it (an event the node reports), not for a guessed time.
+	deadline := time.Now().Add(20 * time.Second)
+	for seedS.DHT().Stats().SuccessfulOutboundAnnouncePeerQueries == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the seeder never announced into the DHT: %+v", seedS.DHT().Stats())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	leechS := newTestSession(t, withDHT)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Only the infohash: no tracker, no peer address.
+	m, found, err := leechS.FetchMetadata(ctx, MetadataRequest{InfoHash: f.m.InfoHash, Lookup: leechS.DHTLookup()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl := t.TempDir()
+	tor := addTorrent(t, leechS, m, dl, found...)
+	waitComplete(t, tor, 30*time.Second)
+	sameContent(t, f, dl)
+	if !containsAddr(found, seedS.Addr()) {
+		t.Fatalf("the DHT found %v, not the seeder %v", found, seedS.Addr())
+	}
+}
+
+func containsAddr(list []netip.AddrPort, a netip.AddrPort) bool {
+	for _, x := range list {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+func TestDHTPeerStoreBoundsAndKeysByAddress(t *testing.T) {
+	s := newDHTPeerStore(2, 3, time.Minute)
+	ih := [20]byte{1}
+	for port := 1; port <= 5; port++ {
+		s.AddPeer(ih, krpc.NodeAddr{IP: []byte{10, 0, 0, 1}, Port: port}) // one IP, many ports
+	}
+	if got := len(s.GetPeers(ih)); got != 3 {
+		t.Fatalf("%d peers kept, want the cap of 3 (and not 1: peers are keyed by address, not IP)", got)
+	}
+	s.AddPeer([20]byte{2}, krpc.NodeAddr{IP: []byte{10, 0, 0, 2}, Port: 1})
+	s.AddPeer([20]byte{3}, krpc.NodeAddr{IP: []byte{10, 0, 0, 3}, Port: 1})
+	if len(s.GetPeers([20]byte{3})) != 0 {
+		t.Fatal("torrent cap ignored")
+	}
+	s.AddPeer(ih, krpc.NodeAddr{IP: []byte{10, 0, 0, 9}, Port: 0})
+	s.AddPeer(ih, krpc.NodeAddr{IP: []byte{1, 2}, Port: 5})
+	if len(s.GetPeers(ih)) != 3 {
+		t.Fatal("malformed addresses stored")
+	}
+}
+
+func TestDHTRoutingTableSavedAndReloaded(t *testing.T) {
+	nodes := localDHT(t, 4)
+	file := filepath.Join(t.TempDir(), "dht.nodes")
+	d, err := NewDHT(DHTConfig{Addr: "127.0.0.1:0", Bootstrap: []string{nodes[0].Addr().String()}, NodesFile: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range nodes {
+		d.srv.Ping(netipUDP(n.Addr()))
+	}
+	if d.Nodes() == 0 {
+		t.Fatal("no nodes after pinging four")
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := NewDHT(DHTConfig{Addr: "127.0.0.1:0", Bootstrap: []string{}, NodesFile: file})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if again.Nodes() == 0 {
+		t.Fatal("routing table not reloaded")
+	}
+}
