@@ -85,7 +85,7 @@ func (s *Session) FetchMetadata(ctx context.Context, req MetadataRequest) (*meta
 				req.Lookup(ctx, req.InfoHash, relay)
 				select {
 				case <-ctx.Done():
-				case <-time.After(15 * time.Second):
+				case <-time.After(5 * time.Second):
 				}
 			}
 		}()

@@ -75,7 +75,7 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			r := newReporter(e, f.jsonOut)
 			if isMagnet {
 				var found []netip.AddrPort
-				if m, found, err = resolveMagnet(cmd.Context(), r, s, args[0], f.stateDir, peers, nil); err != nil {
+				if m, found, err = resolveMagnet(cmd.Context(), r, s, args[0], f.stateDir, peers, s.DHTLookup()); err != nil {
 					return err
 				}
 				peers = append(peers, found...)

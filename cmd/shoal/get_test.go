@@ -40,7 +40,7 @@ func startShoalUntil(t *testing.T, re *regexp.Regexp, args ...string) *backgroun
 	pr, pw := io.Pipe()
 	b := &background{cancel: cancel, done: make(chan int, 1)}
 	go func() {
-		b.done <- run(ctx, args, env{stdout: pw, stderr: io.Discard})
+		b.done <- run(ctx, hermetic(args), env{stdout: pw, stderr: io.Discard})
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
@@ -106,7 +106,7 @@ func TestGetInterruptedResumes(t *testing.T) {
 	defer cancel()
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, args, env{stdout: pw, stderr: io.Discard}); pw.Close() }()
+	go func() { done <- run(ctx, hermetic(args), env{stdout: pw, stderr: io.Discard}); pw.Close() }()
 	sc := bufio.NewScanner(pr)
 	for sc.Scan() {
 		var ev map[string]any

@@ -20,7 +20,7 @@ import (
 func shoal(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = run(context.Background(), args, env{stdout: &out, stderr: &errb})
+	code = run(context.Background(), hermetic(args), env{stdout: &out, stderr: &errb})
 	return code, out.String(), errb.String()
 }
 
@@ -205,4 +205,19 @@ func TestDemoWithoutTerminal(t *testing.T) {
 			t.Fatalf("demo lacks %q: %d\n%s\n%s", want, code, stdout, stderr)
 		}
 	}
+}
+
+// hermetic keeps tests off the public DHT: get and seed run without it
+// unless a test names its own bootstrap nodes (the default routers would
+// mean DNS lookups and traffic off this machine).
+func hermetic(args []string) []string {
+	if len(args) == 0 || args[0] != "get" && args[0] != "seed" {
+		return args
+	}
+	for _, a := range args {
+		if a == "--dht-bootstrap" || a == "--no-dht" {
+			return args
+		}
+	}
+	return append(append([]string(nil), args...), "--no-dht")
 }

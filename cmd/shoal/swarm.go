@@ -34,6 +34,9 @@ type swarmFlags struct {
 	verbose   bool
 	noTracker bool
 	noTUI     bool
+	noDHT     bool
+	dhtPort   int
+	dhtBoot   []string
 	// logger, when set, replaces the stderr logger (the UI logs to a file).
 	logger *slog.Logger
 }
@@ -52,6 +55,9 @@ func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log peer and tracker activity to stderr")
 	fl.BoolVar(&f.noTracker, "no-trackers", false, "do not announce to the torrent's trackers")
 	fl.BoolVar(&f.noTUI, "no-tui", false, "print progress lines instead of opening the terminal UI")
+	fl.BoolVar(&f.noDHT, "no-dht", false, "do not use the DHT (private torrents never do)")
+	fl.IntVar(&f.dhtPort, "dht-port", -1, "UDP port of the DHT node (default: the TCP port)")
+	fl.StringArrayVar(&f.dhtBoot, "dht-bootstrap", nil, "HOST:PORT of a DHT node to join through; may repeat (default: the public routers)")
 }
 
 // useUI says whether to open the terminal UI: on a terminal, unless told
@@ -72,6 +78,9 @@ func defaultStateDir() string {
 func (f *swarmFlags) validate() error {
 	if f.port < 0 || f.port > 65535 {
 		return usageError{fmt.Errorf("port %d is not 0..65535", f.port)}
+	}
+	if f.dhtPort > 65535 {
+		return usageError{fmt.Errorf("--dht-port %d is not 0..65535", f.dhtPort)}
 	}
 	if f.maxPeers < 1 || f.slots < 1 {
 		return usageError{errors.New("--max-peers and --upload-slots must be at least 1")}
@@ -104,6 +113,15 @@ func (f *swarmFlags) session(e env) (*swarm.Session, error) {
 		cfg.Logger = f.logger
 	}
 	cfg.Version = strings.TrimPrefix(version, "v")
+	if !f.noDHT {
+		cfg.DHT = &swarm.DHTConfig{Bootstrap: f.dhtBoot, NodesFile: filepath.Join(f.stateDir, "dht.nodes")}
+		if f.dhtPort >= 0 {
+			cfg.DHT.Addr = fmt.Sprintf(":%d", f.dhtPort)
+		}
+		if err := os.MkdirAll(f.stateDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	return swarm.NewSession(cfg)
 }
 

@@ -142,7 +142,7 @@ func TestWatchAttachesAndDetaches(t *testing.T) {
 	bin := shoalBinary(t)
 	src, tor := seedFixture(t, 1<<20, "32KiB")
 	state := t.TempDir()
-	seed := exec.Command(bin, "seed", tor, "--dir", src, "--port", "0", "--state-dir", state, "--daemon")
+	seed := exec.Command(bin, "seed", tor, "--dir", src, "--port", "0", "--state-dir", state, "--daemon", "--no-dht")
 	out, err := seed.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
