@@ -15,6 +15,8 @@ import (
 	peer_store "github.com/anacrolix/dht/v2/peer-store"
 	alog "github.com/anacrolix/log"
 	"golang.org/x/time/rate"
+
+	"github.com/shoal-torrent/shoal/piece/meta"
 )
 
 // DHTConfig configures a session's DHT node (BEP 5).
@@ -51,7 +53,7 @@ func NewDHT(cfg DHTConfig) (*DHT, error) {
 	}
 	store := newDHTPeerStore(10_000, 200, 30*time.Minute)
 	sc := dht.NewDefaultServerConfig()
-	sc.Conn = conn
+	sc.Conn = checkedConn{conn}
 	sc.PeerStore = store
 	// Each node gets its own send limiter: the package default is shared
 	// by every server in the process.
@@ -266,6 +268,23 @@ func (t *Torrent) dhtLoop(ctx context.Context, d *DHT) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		}
+	}
+}
+
+// maxKRPCDepth bounds KRPC nesting; real messages need about four levels.
+const maxKRPCDepth = 16
+
+// checkedConn drops datagrams that are not one well-formed, shallow
+// bencode value before anacrolix's decoder sees them: that decoder trusts
+// nesting depth and length claims, and anyone can send us UDP.
+type checkedConn struct{ net.PacketConn }
+
+func (c checkedConn) ReadFrom(p []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := c.PacketConn.ReadFrom(p)
+		if err != nil || meta.CheckBencode(p[:n], maxKRPCDepth) == nil {
+			return n, addr, err
 		}
 	}
 }

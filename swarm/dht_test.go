@@ -2,8 +2,10 @@ package swarm
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +51,24 @@ func TestMagnetThroughLocalDHT(t *testing.T) {
 			t.Fatalf("the seeder never announced into the DHT: %+v", seedS.DHT().Stats())
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	// Malformed KRPC at every node first: they must shrug it off.
+	junk := [][]byte{
+		[]byte(strings.Repeat("l", 100000)),
+		[]byte("d1:ad1:ad1:ad1:ad1:ad1:ad1:ad1:ad1:ad1:ad1:ad1:ad1:ad1:ad1:ad1:ad1:ad1:ai1eeeeeeeeeeeeeeeeeeee"),
+		[]byte("d1:t99999999999:xe"),
+		[]byte("d1:ti1e1:y1:q1:q9:get_peers1:ad2:id3:abcee"),
+		{0xff, 0x00, 0x13},
+	}
+	for _, n := range append(nodes, seedS.DHT()) {
+		c, err := net.Dial("udp", n.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range junk {
+			c.Write(j)
+		}
+		c.Close()
 	}
 	leechS := newTestSession(t, withDHT)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

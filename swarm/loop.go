@@ -134,6 +134,9 @@ func (l *loop) main() error {
 	if d := t.s.dht; d != nil && !t.m.Private {
 		go t.dhtLoop(l.ctx, d)
 	}
+	if ld := t.s.lsd; ld != nil && !t.m.Private {
+		go t.lsdLoop(l.ctx, ld)
+	}
 	defer t.s.unregister(t)
 
 	tick := time.NewTicker(time.Second)

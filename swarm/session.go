@@ -37,6 +37,8 @@ type SessionConfig struct {
 	// DHT, when set, runs a DHT node for the session's non-private
 	// torrents. Its Addr defaults to the TCP listen port.
 	DHT *DHTConfig
+	// LSD, when set, announces non-private torrents on the LAN.
+	LSD *LSDConfig
 }
 
 // DefaultSessionConfig listens on port 6881 of every interface with 500
@@ -72,6 +74,7 @@ type Session struct {
 	down, up atomic.Pointer[rate.Limiter]
 	conns    atomic.Int64 // handshaken connections across torrents
 	dht      *DHT         // nil without a DHT
+	lsd      *lsd         // nil without local service discovery
 	ctx      context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -111,6 +114,17 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 			return nil, err
 		}
 		s.dht = d
+	}
+	if cfg.LSD != nil {
+		l, err := startLSD(s, *cfg.LSD)
+		if err != nil {
+			ln.Close()
+			if s.dht != nil {
+				s.dht.Close()
+			}
+			return nil, err
+		}
+		s.lsd = l
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
@@ -205,6 +219,9 @@ func (s *Session) unregister(t *Torrent) {
 // and the listener.
 func (s *Session) Close() error {
 	s.ln.Close()
+	if s.lsd != nil {
+		s.lsd.close()
+	}
 	var wg sync.WaitGroup
 	for _, t := range s.Torrents() {
 		wg.Add(1)

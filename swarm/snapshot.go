@@ -126,6 +126,8 @@ func (p PeerSnapshot) Flags() string {
 		b.WriteByte('X')
 	case "dht":
 		b.WriteByte('H')
+	case "lsd":
+		b.WriteByte('L')
 	case "tracker":
 		b.WriteByte('T')
 	}

@@ -35,6 +35,7 @@ type swarmFlags struct {
 	noTracker bool
 	noTUI     bool
 	noDHT     bool
+	lsd       bool
 	dhtPort   int
 	dhtBoot   []string
 	// logger, when set, replaces the stderr logger (the UI logs to a file).
@@ -56,6 +57,7 @@ func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.noTracker, "no-trackers", false, "do not announce to the torrent's trackers")
 	fl.BoolVar(&f.noTUI, "no-tui", false, "print progress lines instead of opening the terminal UI")
 	fl.BoolVar(&f.noDHT, "no-dht", false, "do not use the DHT (private torrents never do)")
+	fl.BoolVar(&f.lsd, "lsd", false, "find peers on the local network (BEP 14 multicast)")
 	fl.IntVar(&f.dhtPort, "dht-port", -1, "UDP port of the DHT node (default: the TCP port)")
 	fl.StringArrayVar(&f.dhtBoot, "dht-bootstrap", nil, "HOST:PORT of a DHT node to join through; may repeat (default: the public routers)")
 }
@@ -113,6 +115,9 @@ func (f *swarmFlags) session(e env) (*swarm.Session, error) {
 		cfg.Logger = f.logger
 	}
 	cfg.Version = strings.TrimPrefix(version, "v")
+	if f.lsd {
+		cfg.LSD = &swarm.LSDConfig{Listen: true}
+	}
 	if !f.noDHT {
 		cfg.DHT = &swarm.DHTConfig{Bootstrap: f.dhtBoot, NodesFile: filepath.Join(f.stateDir, "dht.nodes")}
 		if f.dhtPort >= 0 {
