@@ -1,8 +1,14 @@
 package swarm
 
 import (
+	"context"
+	"net"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/shoal-torrent/shoal/piece/meta"
+	"github.com/shoal-torrent/shoal/swarm/wire"
 
 	"github.com/shoal-torrent/shoal/piece/piecetest"
 )
@@ -39,5 +45,68 @@ func TestPexIntroducesPeers(t *testing.T) {
 	}
 	if !learned || !connected {
 		t.Fatalf("A learned C through PEX: %v; connected to it: %v", learned, connected)
+	}
+}
+
+// TestPrivateTorrentsStayOffPexAndDHT: BEP 27. A private torrent's peers
+// get no ut_pex in our extension handshake and no port message, its PEX
+// is ignored, and it never asks the DHT.
+func TestPrivateTorrentsStayOffPexAndDHT(t *testing.T) {
+	dir := t.TempDir()
+	piecetest.WriteFiles(t, dir, []piecetest.FileSpec{{Path: "priv.bin", Size: 256 << 10}})
+	m, err := meta.Create(context.Background(), meta.CreateOptions{Path: filepath.Join(dir, "priv.bin"), Private: true, PieceLength: 32 << 10})
+	if err != nil || !m.Private {
+		t.Fatalf("private torrent: %v", err)
+	}
+	nodes := localDHT(t, 2)
+	s := newTestSession(t, func(c *SessionConfig) { c.DHT = &DHTConfig{Bootstrap: []string{nodes[0].Addr().String()}} })
+	tor := addTorrent(t, s, m, dir)
+	waitComplete(t, tor, 10*time.Second)
+
+	c, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	hs := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: m.InfoHash}
+	copy(hs.PeerID[:], "-XX0001-privateprivat")
+	ext := wire.ExtHandshake{M: map[string]int{"ut_pex": 1}}
+	c.Write(wire.AppendPayload(hs.Append(nil), wire.Extended, 0, ext.Encode()))
+	var theirs wire.Handshake
+	if wire.ReadHandshakeStart(c, &theirs) != nil || wire.ReadPeerID(c, &theirs) != nil {
+		t.Fatal("no handshake")
+	}
+	c.SetReadDeadline(time.Now().Add(3 * time.Second))
+	r := wire.NewReader(c, m.Layout.NumPieces)
+	sawExt := false
+	for {
+		var msg wire.Message
+		if r.Read(&msg, func(n int) []byte { return make([]byte, n) }) != nil {
+			break // the deadline: everything shoal had to say was said
+		}
+		switch {
+		case msg.ID == wire.Port:
+			t.Fatal("a private torrent sent a DHT port message")
+		case msg.ID == wire.Extended && msg.ExtID == 0:
+			h, err := wire.ParseExtHandshake(msg.Payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := h.M["ut_pex"]; ok {
+				t.Fatal("a private torrent offered PEX")
+			}
+			sawExt = true
+		case msg.ID == wire.Extended:
+			t.Fatalf("a private torrent sent extension message %d", msg.ExtID)
+		}
+	}
+	if !sawExt {
+		t.Fatal("no extension handshake to check")
+	}
+	if s.DHT().Stats().SuccessfulOutboundAnnouncePeerQueries != 0 {
+		t.Fatal("a private torrent was announced in the DHT")
+	}
+	if snap := tor.Snapshot(); !snap.Private || snap.DHTNodes != 0 {
+		t.Fatalf("snapshot: private %v, DHT nodes %d", snap.Private, snap.DHTNodes)
 	}
 }

@@ -65,6 +65,10 @@ type Snapshot struct {
 	// UploadSlots holds the addresses of the peers we unchoked.
 	UploadSlots []string
 	Files       []FileSnapshot
+	// DHTNodes is the session's DHT routing table size (0 without a DHT
+	// or for a private torrent, which never uses it).
+	DHTNodes int
+	Private  bool
 }
 
 // FileSnapshot is one file's share of the download.
@@ -158,6 +162,10 @@ func (l *loop) publish(now time.Time) {
 		HashFails: l.hashFails, Banned: len(l.banned), Wasted: l.wasted,
 	}
 	s.Progress = float64(s.Have) / float64(max(s.NumPieces, 1))
+	s.Private = t.m.Private
+	if d := t.s.dht; d != nil && !t.m.Private {
+		s.DHTNodes = d.Nodes()
+	}
 	s.Ratio = float64(s.Uploaded) / float64(max(s.Size, 1))
 	switch {
 	case l.ctx.Err() != nil:

@@ -51,6 +51,7 @@ func snapshot(name string, state swarm.State, progress float64) *swarm.Snapshot 
 		Trackers:    []swarm.TrackerSnapshot{{URL: "udp://127.0.0.1:6969/announce", Tier: 1, Status: "error", LastError: "announce: connection refused"}},
 		Files:       []swarm.FileSnapshot{{Path: "album/a.flac", Size: 40 << 20, Progress: 0.5, Priority: "normal"}, {Path: "album/b.flac", Size: 24 << 20, Priority: "normal"}},
 		UploadSlots: []string{"127.0.0.1:6881"},
+		DHTNodes:    42,
 	}
 }
 
@@ -125,7 +126,7 @@ func TestDetailTabs(t *testing.T) {
 		{"Pieces", []string{"█", "▓", "have", "64 pieces of 1.0 MiB"}},
 		{"Trackers", []string{"udp://127.0.0.1:6969/announce", "connection refused"}},
 		{"Files", []string{"album/a.flac", "normal"}},
-		{"Swarm", []string{"upload slots (1): 127.0.0.1:6881", "optimistic: 127.0.0.1:6881"}},
+		{"Swarm", []string{"upload slots (1): 127.0.0.1:6881", "optimistic: 127.0.0.1:6881", "DHT nodes: 42"}},
 	}
 	for i, c := range checks {
 		if i > 0 {

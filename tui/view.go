@@ -293,6 +293,14 @@ func (m Model) viewSwarm(it *Item) string {
 			fmt.Fprintf(&b, "optimistic: %s\n", p.Addr)
 		}
 	}
+	switch {
+	case s.Private:
+		b.WriteString("private torrent: peers from trackers only (no DHT, PEX or LSD)\n")
+	case s.DHTNodes > 0:
+		fmt.Fprintf(&b, "DHT nodes: %d\n", s.DHTNodes)
+	default:
+		b.WriteString("DHT: off or not yet joined\n")
+	}
 	fmt.Fprintf(&b, "downloaded %s, uploaded %s, wasted %s; %d protocol violations, %d failed pieces, %d banned\n",
 		humanize.IBytes(uint64(s.Downloaded)), humanize.IBytes(uint64(s.Uploaded)), humanize.IBytes(uint64(s.Wasted)),
 		s.Violations, s.HashFails, s.Banned)
