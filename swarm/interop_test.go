@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"bytes"
+	"context"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -75,7 +76,7 @@ func TestAnacrolixSeedsShoalDownloads(t *testing.T) {
 	f := newFixture(t, 128<<10, interopFiles...)
 	cl := anacrolixClient(t, f.dir, true)
 	at := anacrolixTorrent(t, cl, f)
-	if err := at.VerifyData(); err != nil {
+	if err := at.VerifyDataContext(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -50,7 +50,7 @@ func TestMagnetFromAnacrolix(t *testing.T) {
 	f := newFixture(t, 64<<10, interopFiles...)
 	cl := anacrolixClient(t, f.dir, true)
 	at := anacrolixTorrent(t, cl, f)
-	at.VerifyData()
+	at.VerifyDataContext(context.Background())
 	<-at.Complete().On()
 	if _, err := fetch(t, newTestSession(t), f, 20*time.Second, anacrolixAddr(t, cl)); err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -32,7 +33,7 @@ func (s *Server) initMetrics() {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_tracker_torrents", Help: "Swarms held."}, totals(func(t Totals) int { return t.Torrents })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_tracker_seeders", Help: "Seeders held."}, totals(func(t Totals) int { return t.Seeders })),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_tracker_leechers", Help: "Leechers held."}, totals(func(t Totals) int { return t.Leechers })),
-		prometheus.NewGoCollector(),
+		collectors.NewGoCollector(),
 	)
 }
 

@@ -228,8 +228,8 @@ func TestTrackerView(t *testing.T) {
 	st := TrackerStats{Torrents: 2, Seeders: 3, Leechers: 1200, AnnouncesPerSecond: 12.5, Uptime: time.Hour,
 		Swarms: []TrackerSwarm{{InfoHash: strings.Repeat("ab", 20), Seeders: 3, Leechers: 1200, Completed: 7}}}
 	m := NewTracker("http://127.0.0.1:6969/stats", func() (TrackerStats, error) { return st, nil }, time.Second)
-	next, cmd := m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
-	next, cmd = next.Update(m.poll())
+	next, _ := m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	next, cmd := next.Update(m.poll())
 	if cmd == nil {
 		t.Fatal("no next poll scheduled")
 	}

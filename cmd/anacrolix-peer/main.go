@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -63,7 +64,7 @@ func run(torrentPath, dir string, seed bool, peers string, port int) error {
 		return err
 	}
 	if seed {
-		if err := t.VerifyData(); err != nil {
+		if err := t.VerifyDataContext(context.Background()); err != nil {
 			return err
 		}
 		<-t.Complete().On()
