@@ -48,13 +48,9 @@ func (p *fakePeer) accept(numPieces int) {
 		}
 		go func() {
 			defer c.Close()
-			var hs wire.Handshake
-			if wire.ReadHandshakeStart(c, &hs) != nil || wire.ReadPeerID(c, &hs) != nil {
+			if !fakeHandshake(c, p.infoHash, p.opening) {
 				return
 			}
-			ours := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: p.infoHash}
-			rand.Read(ours.PeerID[:])
-			c.Write(append(ours.Append(nil), p.opening...))
 			r := wire.NewReader(c, numPieces)
 			for {
 				var m wire.Message
@@ -70,6 +66,19 @@ func (p *fakePeer) accept(numPieces int) {
 			}
 		}()
 	}
+}
+
+// fakeHandshake answers a connecting peer's handshake for infoHash, with
+// a random peer ID, followed by opening.
+func fakeHandshake(c net.Conn, infoHash [20]byte, opening []byte) bool {
+	var hs wire.Handshake
+	if wire.ReadHandshakeStart(c, &hs) != nil || wire.ReadPeerID(c, &hs) != nil {
+		return false
+	}
+	ours := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: infoHash}
+	rand.Read(ours.PeerID[:])
+	_, err := c.Write(append(ours.Append(nil), opening...))
+	return err == nil
 }
 
 // garbageBlock answers a request with random bytes of the right size.

@@ -2,7 +2,6 @@ package swarm
 
 import (
 	"context"
-	"crypto/rand"
 	"net"
 	"net/netip"
 	"strings"
@@ -99,18 +98,14 @@ func metadataLiar(t *testing.T, host string, ih [20]byte, info []byte, lie strin
 			}
 			go func() {
 				defer c.Close()
-				var hs wire.Handshake
-				if wire.ReadHandshakeStart(c, &hs) != nil || wire.ReadPeerID(c, &hs) != nil {
-					return
-				}
-				ours := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: ih}
-				rand.Read(ours.PeerID[:])
 				size := int64(len(info))
 				if lie == "huge" {
 					size = 1 << 40
 				}
 				ext := wire.ExtHandshake{M: map[string]int{"ut_metadata": 7}, MetadataSize: size}
-				c.Write(wire.AppendPayload(ours.Append(nil), wire.Extended, 0, ext.Encode()))
+				if !fakeHandshake(c, ih, wire.AppendPayload(nil, wire.Extended, 0, ext.Encode())) {
+					return
+				}
 				r := wire.NewReader(c, 0)
 				for {
 					var m wire.Message

@@ -3,13 +3,9 @@ package tracker_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net/http"
 	"net/netip"
 	"testing"
 	"time"
-
-	"github.com/anacrolix/torrent/bencode"
 
 	"github.com/shoal-torrent/shoal/tracker"
 	"github.com/shoal-torrent/shoal/tracker/storetest"
@@ -42,19 +38,4 @@ func TestMemoryStoreCaps(t *testing.T) {
 			t.Fatalf("torrent %d peer %d: %v", c.h, c.p, err)
 		}
 	}
-}
-
-func httpGetMap(t testing.TB, u string) map[string]any {
-	t.Helper()
-	resp, err := http.Get(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	if err := bencode.Unmarshal(body, &m); err != nil {
-		t.Fatalf("not bencode: %q", body)
-	}
-	return m
 }

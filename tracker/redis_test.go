@@ -93,7 +93,7 @@ func TestTwoTrackersShareRedis(t *testing.T) {
 	}
 	hash := "01234567890123456789"
 	get := func(s *tracker.Server, peer string, port int) map[string]any {
-		return httpGetMap(t, fmt.Sprintf("http://%s/announce?info_hash=%s&peer_id=%s&port=%d&left=5", s.HTTPAddr(), hash, peer, port))
+		return tracker.HTTPGetBencode(t, fmt.Sprintf("http://%s/announce?info_hash=%s&peer_id=%s&port=%d&left=5", s.HTTPAddr(), hash, peer, port))
 	}
 	get(servers[0], "-AA0001-aaaaaaaaaaaa", 4001)
 	m := get(servers[1], "-AA0001-bbbbbbbbbbbb", 4002)

@@ -81,7 +81,9 @@ func TestAnnounceWithAnacrolixClient(t *testing.T) {
 	}
 }
 
-func httpGet(t testing.TB, u string) map[string]any {
+// HTTPGetBencode fetches u and decodes its bencoded body; exported (in a
+// test file) so the external tracker_test package shares it.
+func HTTPGetBencode(t testing.TB, u string) map[string]any {
 	t.Helper()
 	resp, err := http.Get(u)
 	if err != nil {
@@ -104,8 +106,8 @@ func announceURL(s *Server, path string, ih, peer string, port int, extra string
 func TestHTTPNonCompactScrapeAndStats(t *testing.T) {
 	s := startTracker(t)
 	ih := strings.Repeat("\xff", 20)
-	httpGet(t, announceURL(s, "/announce", ih, "-AA0001-aaaaaaaaaaaa", 7001, "&event=started"))
-	m := httpGet(t, announceURL(s, "/announce", ih, "-AA0001-bbbbbbbbbbbb", 7002, "&compact=0"))
+	HTTPGetBencode(t, announceURL(s, "/announce", ih, "-AA0001-aaaaaaaaaaaa", 7001, "&event=started"))
+	m := HTTPGetBencode(t, announceURL(s, "/announce", ih, "-AA0001-bbbbbbbbbbbb", 7002, "&compact=0"))
 	peers, ok := m["peers"].([]any)
 	if !ok || len(peers) != 1 {
 		t.Fatalf("non-compact peers: %v", m)
@@ -117,7 +119,7 @@ func TestHTTPNonCompactScrapeAndStats(t *testing.T) {
 	if m["min interval"] != int64(300) || m["incomplete"] != int64(2) {
 		t.Fatalf("response %v", m)
 	}
-	sc := httpGet(t, fmt.Sprintf("http://%s/scrape?info_hash=%s", s.HTTPAddr(), url.QueryEscape(ih)))
+	sc := HTTPGetBencode(t, fmt.Sprintf("http://%s/scrape?info_hash=%s", s.HTTPAddr(), url.QueryEscape(ih)))
 	files := sc["files"].(map[string]any)
 	if f := files[ih].(map[string]any); f["incomplete"] != int64(2) || f["complete"] != int64(0) {
 		t.Fatalf("scrape %v", sc)
@@ -156,16 +158,16 @@ func TestHTTPBadInputGetsFailureReason(t *testing.T) {
 	}
 	for name, u := range cases {
 		t.Run(name, func(t *testing.T) {
-			if m := httpGet(t, u); m["failure reason"] == nil {
+			if m := HTTPGetBencode(t, u); m["failure reason"] == nil {
 				t.Fatalf("no failure reason: %v", m)
 			}
 		})
 	}
 	// A huge numwant is capped, not refused.
 	for i := range 300 {
-		httpGet(t, announceURL(s, "/announce", ok, fmt.Sprintf("-AA0001-%012d", i), 1000+i, ""))
+		HTTPGetBencode(t, announceURL(s, "/announce", ok, fmt.Sprintf("-AA0001-%012d", i), 1000+i, ""))
 	}
-	m := httpGet(t, announceURL(s, "/announce", ok, "-AA0001-zzzzzzzzzzzz", 9, "&numwant=999999999"))
+	m := HTTPGetBencode(t, announceURL(s, "/announce", ok, "-AA0001-zzzzzzzzzzzz", 9, "&numwant=999999999"))
 	if peers := m["peers"].(string); len(peers) != 200*6 {
 		t.Fatalf("numwant cap: %d peers", len(peers)/6)
 	}
@@ -280,25 +282,25 @@ func TestPrivateModeAndAllowlistReload(t *testing.T) {
 	os.WriteFile(allow, []byte(fmt.Sprintf("%x\n", okHash)), 0o600)
 	s := startTracker(t, func(c *Config) { c.Private, c.PasskeysFile, c.AllowlistFile = true, keys, allow })
 	peer := "-AA0001-aaaaaaaaaaaa"
-	if m := httpGet(t, announceURL(s, "/announce/secretkey1", okHash, peer, 1, "")); m["failure reason"] != nil {
+	if m := HTTPGetBencode(t, announceURL(s, "/announce/secretkey1", okHash, peer, 1, "")); m["failure reason"] != nil {
 		t.Fatalf("known passkey refused: %v", m)
 	}
-	if m := httpGet(t, announceURL(s, "/announce/wrong", okHash, peer, 1, "")); m["failure reason"] == nil {
+	if m := HTTPGetBencode(t, announceURL(s, "/announce/wrong", okHash, peer, 1, "")); m["failure reason"] == nil {
 		t.Fatal("unknown passkey accepted")
 	}
 	other := strings.Repeat("\x02", 20)
-	if m := httpGet(t, announceURL(s, "/announce/secretkey1", other, peer, 1, "")); m["failure reason"] == nil {
+	if m := HTTPGetBencode(t, announceURL(s, "/announce/secretkey1", other, peer, 1, "")); m["failure reason"] == nil {
 		t.Fatal("torrent outside the allowlist accepted")
 	}
 	os.WriteFile(allow, []byte(fmt.Sprintf("%x\n%x\n", okHash, other)), 0o600)
 	if err := s.Reload(); err != nil {
 		t.Fatal(err)
 	}
-	if m := httpGet(t, announceURL(s, "/announce/secretkey1", other, peer, 1, "")); m["failure reason"] != nil {
+	if m := HTTPGetBencode(t, announceURL(s, "/announce/secretkey1", other, peer, 1, "")); m["failure reason"] != nil {
 		t.Fatalf("reloaded allowlist not in force: %v", m)
 	}
 	// The first swarm survived the reload.
-	m := httpGet(t, announceURL(s, "/announce/secretkey1", okHash, "-AA0001-bbbbbbbbbbbb", 2, ""))
+	m := HTTPGetBencode(t, announceURL(s, "/announce/secretkey1", okHash, "-AA0001-bbbbbbbbbbbb", 2, ""))
 	if len(m["peers"].(string)) != 6 {
 		t.Fatalf("swarm lost on reload: %v", m)
 	}
@@ -306,7 +308,7 @@ func TestPrivateModeAndAllowlistReload(t *testing.T) {
 	if err := s.Reload(); err == nil {
 		t.Fatal("a broken allowlist was accepted")
 	}
-	if m := httpGet(t, announceURL(s, "/announce/secretkey1", other, peer, 1, "")); m["failure reason"] != nil {
+	if m := HTTPGetBencode(t, announceURL(s, "/announce/secretkey1", other, peer, 1, "")); m["failure reason"] != nil {
 		t.Fatal("a failed reload dropped the lists in force")
 	}
 }
@@ -316,7 +318,7 @@ func TestPerIPRateLimit(t *testing.T) {
 	ok := strings.Repeat("r", 20)
 	refused := 0
 	for i := range 10 {
-		if m := httpGet(t, announceURL(s, "/announce", ok, fmt.Sprintf("-AA0001-%012d", i), 1, "")); m["failure reason"] != nil {
+		if m := HTTPGetBencode(t, announceURL(s, "/announce", ok, fmt.Sprintf("-AA0001-%012d", i), 1, "")); m["failure reason"] != nil {
 			refused++
 		}
 	}

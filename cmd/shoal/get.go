@@ -59,20 +59,11 @@ interrupted before that, 1 on errors (a full disk, say).`,
 				return err
 			}
 			ui := f.useUI(e)
-			if ui {
-				log, closer, _, err := uiLogger(f.stateDir)
-				if err != nil {
-					return err
-				}
-				defer closer.Close()
-				f.logger = log
-			}
-			s, err := f.session(e)
+			s, r, closeSession, err := f.open(e, ui)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			r := newReporter(e, f.jsonOut)
+			defer closeSession()
 			if isMagnet {
 				var found []netip.AddrPort
 				if m, found, err = resolveMagnet(cmd.Context(), r, s, args[0], f.stateDir, peers, s.DHTLookup()); err != nil {

@@ -46,20 +46,11 @@ listen port. A torrent whose data is incomplete downloads the rest first.`,
 				return err
 			}
 			ui := f.useUI(e) && !daemon
-			if ui {
-				log, closer, _, err := uiLogger(f.stateDir)
-				if err != nil {
-					return err
-				}
-				defer closer.Close()
-				f.logger = log
-			}
-			s, err := f.session(e)
+			s, r, closeSession, err := f.open(e, ui)
 			if err != nil {
 				return err
 			}
-			defer s.Close()
-			r := newReporter(e, f.jsonOut)
+			defer closeSession()
 			var torrents []*swarm.Torrent
 			for _, p := range paths {
 				m, err := loadTorrent(p)

@@ -130,6 +130,25 @@ func (f *swarmFlags) session(e env) (*swarm.Session, error) {
 	return swarm.NewSession(cfg)
 }
 
+// open sets up what get and seed share: where logs go (a file while the
+// UI owns the screen), the session and the reporter. close releases them.
+func (f *swarmFlags) open(e env, ui bool) (s *swarm.Session, r *reporter, close func(), err error) {
+	closeLog := func() error { return nil }
+	if ui {
+		log, closer, err := uiLogger(f.stateDir)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		f.logger, closeLog = log, closer.Close
+	}
+	s, err = f.session(e)
+	if err != nil {
+		closeLog()
+		return nil, nil, nil, err
+	}
+	return s, newReporter(e, f.jsonOut), func() { s.Close(); closeLog() }, nil
+}
+
 func (f *swarmFlags) torrentConfig(peers []netip.AddrPort) swarm.TorrentConfig {
 	cfg := swarm.DefaultTorrentConfig(f.dir)
 	cfg.StateDir, cfg.MaxPeers, cfg.UploadSlots, cfg.Peers = f.stateDir, f.maxPeers, f.slots, peers

@@ -125,14 +125,13 @@ func runUI(ctx context.Context, eng tui.Engine) error {
 }
 
 // uiLogger sends logs to a file while the UI owns the screen.
-func uiLogger(stateDir string) (*slog.Logger, io.Closer, string, error) {
+func uiLogger(stateDir string) (*slog.Logger, io.Closer, error) {
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
-		return nil, nil, "", err
+		return nil, nil, err
 	}
-	path := filepath.Join(stateDir, "shoal.log")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(filepath.Join(stateDir, "shoal.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("open log file: %w", err)
+		return nil, nil, fmt.Errorf("open log file: %w", err)
 	}
-	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo})), f, path, nil
+	return slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelInfo})), f, nil
 }
