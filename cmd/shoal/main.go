@@ -104,7 +104,8 @@ func newRootCmd(e env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "shoal",
 		Short: "A BitTorrent client for the terminal",
-		Long: `shoal creates, inspects, verifies, downloads and seeds BitTorrent torrents.
+		Long: `shoal creates, inspects, verifies, downloads and seeds BitTorrent torrents,
+runs trackers and DHT nodes, and shows swarms live in the terminal.
 
 Sizes may be given in bytes or with units: 262144, 256KiB, 1MiB, 4MB.
 Long flags may come before or after the arguments.
