@@ -108,8 +108,14 @@ func (s *MemoryStore) Announce(_ context.Context, req *AnnounceRequest) (Announc
 	sw.expire(req.Now)
 	_, known := sw.index[req.Peer.ID]
 	wasSeed := known && sw.isSeed(req.Peer.ID)
-	sw.remove(req.Peer.ID)
-	if req.Event != EventStopped {
+	if known && wasSeed == req.Peer.Seed && req.Event != EventStopped {
+		// The common case, a peer re-announcing as it was: refresh it in
+		// place (address and expiry) instead of removing and re-adding.
+		sw.refresh(req.Peer, req.Now.Add(req.TTL))
+	} else {
+		sw.remove(req.Peer.ID)
+	}
+	if req.Event != EventStopped && !(known && wasSeed == req.Peer.Seed) {
 		if !known && s.cfg.MaxPeersPerTorrent > 0 && len(sw.index) >= s.cfg.MaxPeersPerTorrent {
 			return AnnounceResponse{}, ErrFull
 		}
@@ -149,6 +155,20 @@ func (sw *memSwarm) add(p Peer, exp time.Time) {
 		sw.index[p.ID] = len(sw.leechers)
 		sw.leechers = append(sw.leechers, p)
 		sw.st.leechers.Add(1)
+	}
+	sw.seq++
+	q := queued{p.ID, exp, sw.seq}
+	sw.expires[p.ID] = q
+	sw.queue = append(sw.queue, q)
+}
+
+// refresh updates a listed peer's address and expiry where it stands.
+func (sw *memSwarm) refresh(p Peer, exp time.Time) {
+	i := sw.index[p.ID]
+	if p.Seed {
+		sw.seeds[i].Addr = p.Addr
+	} else {
+		sw.leechers[i].Addr = p.Addr
 	}
 	sw.seq++
 	q := queued{p.ID, exp, sw.seq}

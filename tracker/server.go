@@ -89,6 +89,8 @@ type Server struct {
 	httpSrv *http.Server
 	httpLn  net.Listener
 	udp     *net.UDPConn
+	udpStop atomic.Bool   // tells UDP workers to return
+	udpDone chan struct{} // closed when every UDP worker has returned
 	wg      sync.WaitGroup
 	stop    chan struct{}
 
@@ -130,9 +132,9 @@ func (s *Server) Start() error {
 		}
 		s.udp.SetReadBuffer(4 << 20)
 		s.udp.SetWriteBuffer(4 << 20)
-		for range udpWorkers() {
-			s.wg.Add(1)
-			go s.serveUDP()
+		if err := s.startUDPWorkers(); err != nil {
+			s.udp.Close()
+			return fmt.Errorf("udp workers: %w", err)
 		}
 	}
 	if s.cfg.HTTPAddr != "" {
@@ -197,6 +199,7 @@ func (s *Server) Close() error {
 		cancel()
 	}
 	if s.udp != nil {
+		s.stopUDP()
 		s.udp.Close()
 	}
 	s.wg.Wait()

@@ -6,13 +6,9 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"hash"
-	"net"
 	"net/netip"
 	"runtime"
 	"time"
-
-	"golang.org/x/net/ipv4"
-	"golang.org/x/net/ipv6"
 )
 
 // BEP 15 constants.
@@ -61,78 +57,8 @@ func (s *Server) validConnID(sc *udpScratch, id uint64, addr netip.AddrPort, now
 	return id == s.connID(sc, addr, w) || id == s.connID(sc, addr, w-1)
 }
 
-// batchConn reads and writes many datagrams per system call
-// (recvmmsg/sendmmsg): under load, the syscall per packet is what a
-// tracker's time goes to.
-type batchConn interface {
-	ReadBatch(ms []ipv4.Message, flags int) (int, error)
-	WriteBatch(ms []ipv4.Message, flags int) (int, error)
-}
-
-type v6Batch struct{ *ipv6.PacketConn }
-
-func (c v6Batch) ReadBatch(ms []ipv4.Message, flags int) (int, error) {
-	return c.PacketConn.ReadBatch(ms, flags)
-}
-func (c v6Batch) WriteBatch(ms []ipv4.Message, flags int) (int, error) {
-	return c.PacketConn.WriteBatch(ms, flags)
-}
-
-func (s *Server) batchConn() batchConn {
-	if la, ok := s.udp.LocalAddr().(*net.UDPAddr); ok && la.IP.To4() != nil {
-		return ipv4.NewPacketConn(s.udp)
-	}
-	return v6Batch{ipv6.NewPacketConn(s.udp)}
-}
-
 // udpBatch is how many datagrams one system call moves at most.
 const udpBatch = 64
-
-func (s *Server) serveUDP() {
-	defer s.wg.Done()
-	bc := s.batchConn()
-	sc := s.newScratch()
-	in := make([]ipv4.Message, udpBatch)
-	out := make([]ipv4.Message, 0, udpBatch)
-	outBufs := make([][]byte, udpBatch)
-	for i := range in {
-		in[i].Buffers = [][]byte{make([]byte, maxUDPPacket+1)}
-		outBufs[i] = make([]byte, 0, maxUDPPacket)
-	}
-	for {
-		n, err := bc.ReadBatch(in, 0)
-		if err != nil {
-			select {
-			case <-s.stop:
-				return
-			default:
-				continue
-			}
-		}
-		now := time.Now()
-		out = out[:0]
-		for i := 0; i < n; i++ {
-			ua, ok := in[i].Addr.(*net.UDPAddr)
-			if !ok {
-				continue
-			}
-			from := ua.AddrPort()
-			from = netip.AddrPortFrom(from.Addr().Unmap(), from.Port())
-			reply := s.handleUDP(sc, outBufs[i][:0], in[i].Buffers[0][:in[i].N], from, now)
-			if len(reply) > 0 {
-				outBufs[i] = reply
-				out = append(out, ipv4.Message{Buffers: [][]byte{reply}, Addr: in[i].Addr})
-			}
-		}
-		for len(out) > 0 {
-			k, err := bc.WriteBatch(out, 0)
-			if err != nil || k == 0 {
-				break
-			}
-			out = out[k:]
-		}
-	}
-}
 
 // handleUDP answers one packet into out (empty: drop it). It never
 // panics on any input: every length is checked before it is read.
