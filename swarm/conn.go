@@ -128,8 +128,6 @@ type conn struct {
 	upMeter        meter
 	reqq           int // how many requests the peer accepts
 	clientName     string
-	extended       bool // the peer sent its extension handshake
-	gotBitfield    bool // a bitfield/have_all/have_none was received
 	anyMessage     bool // the first message was seen (bitfield only allowed first)
 	allowedFast    map[uint32]bool
 	haveCount      int

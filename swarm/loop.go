@@ -38,8 +38,6 @@ type loop struct {
 	parole       map[netip.Addr]bool
 
 	diskErr    error
-	completeAt time.Time
-	startedAt  time.Time
 	violations int // peers dropped for breaking the protocol
 	hashFails  int
 	wasted     int64 // bytes received that were not wanted
@@ -89,7 +87,7 @@ func (t *Torrent) run(ctx context.Context) {
 	defer close(t.done)
 	l := &loop{t: t, ctx: ctx, layout: t.m.Layout, conns: map[picker.PeerID]*conn{}, byPeer: map[[20]byte]*conn{},
 		known: map[netip.AddrPort]*knownPeer{}, contributors: map[int]map[netip.Addr]bool{},
-		strikes: map[netip.Addr]int{}, banned: map[netip.Addr]bool{}, parole: map[netip.Addr]bool{}, startedAt: time.Now()}
+		strikes: map[netip.Addr]int{}, banned: map[netip.Addr]bool{}, parole: map[netip.Addr]bool{}}
 	t.err = l.main()
 }
 
@@ -237,7 +235,6 @@ func (l *loop) markComplete(announce bool) {
 		return
 	default:
 	}
-	l.completeAt = time.Now()
 	if err := l.st.CreateFiles(); err != nil {
 		l.t.log.Warn("create empty files", "err", err)
 	}

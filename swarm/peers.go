@@ -70,13 +70,13 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 		l.picker.PeerHave(c.id, int(m.Index))
 		l.peerGained(c, int(m.Index))
 	case wire.Bitfield, wire.HaveAll, wire.HaveNone:
-		if !first || c.gotBitfield {
+		// Only as the first message: a second one finds anyMessage set.
+		if !first {
 			return violation("%v after the first message", m.ID)
 		}
 		if m.ID != wire.Bitfield && !c.hs.Reserved.Fast() {
 			return violation("fast-extension message without the fast extension")
 		}
-		c.gotBitfield = true
 		switch m.ID {
 		case wire.HaveAll:
 			c.haveCount = n
@@ -118,7 +118,6 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 			if err != nil {
 				return err
 			}
-			c.extended = true
 			if h.Reqq > 0 {
 				c.reqq = min(h.Reqq, 2000)
 			}
