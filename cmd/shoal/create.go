@@ -47,26 +47,23 @@ An existing output file is kept unless --force is given.`,
 			if err := opts.Validate(); err != nil {
 				return usageError{err}
 			}
-			name, _, files, err := meta.Scan(args[0])
+			content, err := meta.Scan(args[0])
 			if err != nil {
 				return err
 			}
 			if out == "" {
-				out = name + ".torrent"
+				out = content.Name + ".torrent"
 			}
 			if _, err := os.Stat(out); err == nil && !force {
 				return fmt.Errorf("%s already exists (use --force to replace it)", out)
 			} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
-			var total int64
-			for _, f := range files {
-				total += f.Length
-			}
+			total := content.Total()
 			var hashed atomic.Int64
 			opts.Progress = &hashed
 			bar := startProgress(e, "hashing", total, &hashed)
-			t, err := meta.Create(cmd.Context(), opts)
+			t, err := meta.CreateFrom(cmd.Context(), content, opts)
 			took := bar.stop()
 			if err != nil {
 				return err

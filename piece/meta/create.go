@@ -54,11 +54,9 @@ type CreateOptions struct {
 	Progress *atomic.Int64
 }
 
-// Validate checks the options before any file is read.
+// Validate checks the options before any file is read. Path is checked
+// by Create, which reads it.
 func (o *CreateOptions) Validate() error {
-	if o.Path == "" {
-		return errors.New("no path to share")
-	}
 	if pl := o.PieceLength; pl != 0 && (pl < MinCreatePieceLength || pl > MaxCreatePieceLength || pl&(pl-1) != 0) {
 		return fmt.Errorf("piece size %d must be a power of two from 16 KiB to 16 MiB", pl)
 	}
@@ -70,26 +68,44 @@ func (o *CreateOptions) Validate() error {
 	return nil
 }
 
-// Scan lists the files Create would share, in torrent order, so a caller
-// can show the total before hashing starts.
-func Scan(path string) (name, dir string, files []piece.File, err error) {
+// Content is what a torrent will share: a file or a directory's files in
+// torrent order, found by Scan. A caller can show its size before hashing
+// starts, then hand it to CreateFrom without walking the tree twice.
+type Content struct {
+	// Name is the file's or top folder's name; Dir holds it.
+	Name, Dir string
+	Files     []piece.File
+}
+
+// Total is the content's size in bytes.
+func (c *Content) Total() int64 {
+	var total int64
+	for _, f := range c.Files {
+		total += f.Length
+	}
+	return total
+}
+
+// Scan lists the files a torrent of path would share, in torrent order.
+func Scan(path string) (*Content, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return "", "", nil, err
+		return nil, err
 	}
 	fi, err := os.Stat(abs)
 	if err != nil {
-		return "", "", nil, err
+		return nil, err
 	}
-	name, dir = filepath.Base(abs), filepath.Dir(abs)
-	if _, err := piece.CheckPath([]string{name}); err != nil {
-		return "", "", nil, fmt.Errorf("cannot share %s: %w", path, err)
+	c := &Content{Name: filepath.Base(abs), Dir: filepath.Dir(abs)}
+	if _, err := piece.CheckPath([]string{c.Name}); err != nil {
+		return nil, fmt.Errorf("cannot share %s: %w", path, err)
 	}
 	if fi.Mode().IsRegular() {
-		return name, dir, []piece.File{{Path: []string{name}, Length: fi.Size()}}, nil
+		c.Files = []piece.File{{Path: []string{c.Name}, Length: fi.Size()}}
+		return c, nil
 	}
 	if !fi.IsDir() {
-		return "", "", nil, fmt.Errorf("%s is neither a file nor a directory", path)
+		return nil, fmt.Errorf("%s is neither a file nor a directory", path)
 	}
 	// WalkDir visits in lexical order, which is the order every client
 	// expects for reproducible infohashes.
@@ -101,7 +117,7 @@ func Scan(path string) (name, dir string, files []piece.File, err error) {
 		if err != nil || !info.Mode().IsRegular() {
 			return err
 		}
-		rel, err := filepath.Rel(dir, p)
+		rel, err := filepath.Rel(c.Dir, p)
 		if err != nil {
 			return err
 		}
@@ -109,44 +125,48 @@ func Scan(path string) (name, dir string, files []piece.File, err error) {
 		if _, err := piece.CheckPath(comps); err != nil {
 			return fmt.Errorf("cannot share %s: %w", p, err)
 		}
-		files = append(files, piece.File{Path: comps, Length: info.Size()})
+		c.Files = append(c.Files, piece.File{Path: comps, Length: info.Size()})
 		return nil
 	})
 	if err != nil {
-		return "", "", nil, err
+		return nil, err
 	}
-	var total int64
-	for _, f := range files {
-		total += f.Length
+	if c.Total() == 0 {
+		return nil, fmt.Errorf("%s holds no data to share", path)
 	}
-	if total == 0 {
-		return "", "", nil, fmt.Errorf("%s holds no data to share", path)
-	}
-	return name, dir, files, nil
+	return c, nil
 }
 
-// Create hashes the files at o.Path and returns the finished torrent.
+// Create scans o.Path and hashes it into a torrent.
 func Create(ctx context.Context, o CreateOptions) (*Torrent, error) {
+	if o.Path == "" {
+		return nil, errors.New("no path to share")
+	}
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	name, dir, files, err := Scan(o.Path)
+	c, err := Scan(o.Path)
 	if err != nil {
 		return nil, err
 	}
-	var total int64
-	for _, f := range files {
-		total += f.Length
+	return CreateFrom(ctx, c, o)
+}
+
+// CreateFrom hashes scanned content into a torrent; o.Path is not used.
+func CreateFrom(ctx context.Context, c *Content, o CreateOptions) (*Torrent, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
 	}
+	name, files := c.Name, c.Files
 	pl := o.PieceLength
 	if pl == 0 {
-		pl = AutoPieceLength(total)
+		pl = AutoPieceLength(c.Total())
 	}
 	l, err := piece.NewLayout(pl, files)
 	if err != nil {
 		return nil, err
 	}
-	src, err := piece.OpenFileStorage(l, piece.FileStorageConfig{Dir: dir})
+	src, err := piece.OpenFileStorage(l, piece.FileStorageConfig{Dir: c.Dir})
 	if err != nil {
 		return nil, err
 	}

@@ -141,6 +141,7 @@ func TestCreateRefusesBadInput(t *testing.T) {
 	empty := t.TempDir()
 	os.WriteFile(filepath.Join(empty, "zero"), nil, 0o644)
 	for _, o := range []meta.CreateOptions{
+		{},
 		{Path: filepath.Join(t.TempDir(), "missing")},
 		{Path: t.TempDir()},
 		{Path: empty},
