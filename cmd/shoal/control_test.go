@@ -57,3 +57,24 @@ func TestControlSocketIsPrivateAndRobust(t *testing.T) {
 		t.Fatalf("pause did not reach the engine: %v", eng.paused)
 	}
 }
+
+// TestWatchFindsRunningGet: a running get serves the control socket too,
+// so shoal watch can attach to a download, not only to a seed.
+func TestWatchFindsRunningGet(t *testing.T) {
+	src, tor := seedFixture(t, 4<<20, "32KiB")
+	seeder := startShoal(t, "seed", tor, "--dir", src, "--port", "0", "--state-dir", t.TempDir(), "--up-limit", "256KiB")
+	state := t.TempDir()
+	startShoal(t, "get", tor, "--dir", t.TempDir(), "--peer", "127.0.0.1:"+seeder.port, "--port", "0", "--state-dir", state)
+	path, err := findControl(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := dialControl(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.conn.Close()
+	if items := eng.Items(); len(items) != 1 || items[0].Label != "pack" {
+		t.Fatalf("items over the socket: %+v", items)
+	}
+}

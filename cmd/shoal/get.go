@@ -75,50 +75,32 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			if err != nil {
 				return err
 			}
+			eng := newLiveEngine([]string{m.Name}, []*swarm.Torrent{t}) // for the UI and shoal watch alike
+			stopControl, err := serveControl(controlPath(f.stateDir, s.Port()), eng)
+			if err != nil {
+				return err
+			}
+			defer stopControl()
+			// Said once everything is in place, shoal watch's socket too.
 			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
 			r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.Total},
 				fmt.Sprintf("%s: %s in %d pieces, saving to %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), m.Layout.NumPieces, f.dir))
-			if ui {
-				ctx, cancel := context.WithCancel(cmd.Context())
-				if noSeed {
-					go func() {
-						select {
-						case <-t.Completed():
-							cancel()
-						case <-ctx.Done():
-						}
-					}()
-				}
-				err := runUI(ctx, newLiveEngine([]string{m.Name}, []*swarm.Torrent{t}))
-				cancel()
-				complete := isClosed(t.Completed())
-				t.Stop()
-				fmt.Fprintln(e.stdout, stoppedText(m.Name, complete))
-				if err != nil {
-					return err
-				}
-				if !complete {
-					return exitCodeError{code: 130}
-				}
-				return nil
-			}
 			announced := false
-			err = watch(cmd.Context(), r, []*swarm.Torrent{t}, t.Completed(), func() (bool, error) {
-				snap := t.Snapshot()
-				if snap.State == swarm.StateError {
-					return true, errors.New(snap.Error)
-				}
-				select {
-				case <-t.Completed():
-				default:
-					return false, nil
-				}
-				if !announced {
-					announced = true
-					r.event("complete", map[string]any{"name": m.Name}, fmt.Sprintf("%s: download complete", m.Name))
-				}
-				return noSeed || seedRatio > 0 && snap.Ratio >= seedRatio, nil
-			})
+			err = runSwarm(cmd.Context(), r, ui, eng, []*swarm.Torrent{t}, t.Completed(),
+				func(rep *reporter) (bool, error) {
+					snap := t.Snapshot()
+					if snap.State == swarm.StateError {
+						return true, errors.New(snap.Error)
+					}
+					if !isClosed(t.Completed()) {
+						return false, nil
+					}
+					if !announced {
+						announced = true
+						rep.event("complete", map[string]any{"name": m.Name}, fmt.Sprintf("%s: download complete", m.Name))
+					}
+					return noSeed || seedRatio > 0 && snap.Ratio >= seedRatio, nil
+				})
 			complete := isClosed(t.Completed())
 			t.Stop()
 			r.event("stopped", map[string]any{"complete": complete}, stoppedText(m.Name, complete))

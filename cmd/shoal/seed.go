@@ -74,20 +74,13 @@ listen port. A torrent whose data is incomplete downloads the rest first.`,
 				return err
 			}
 			defer stopControl()
-			if ui {
-				err := runUI(cmd.Context(), eng)
-				for _, t := range torrents {
-					t.Stop()
-				}
-				return err
-			}
 			// Said once every torrent is registered, so a peer that
 			// reacts to it finds them all.
 			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
 			if daemon {
 				r = newReporter(env{stdout: io.Discard, stderr: e.stderr}, false)
 			}
-			err = watch(cmd.Context(), r, torrents, nil, func() (bool, error) {
+			err = runSwarm(cmd.Context(), r, ui, eng, torrents, nil, func(*reporter) (bool, error) {
 				for _, t := range torrents {
 					if snap := t.Snapshot(); snap.State == swarm.StateError {
 						return true, fmt.Errorf("%s: %s", snap.Name, snap.Error)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -241,6 +242,34 @@ func progressLine(s *swarm.Snapshot, now time.Time) string {
 		line += "  error: " + s.Error
 	}
 	return line
+}
+
+// runSwarm keeps torrents going until stop says the job is done, ctx ends
+// or (with the UI) the person quits. Both modes apply the same stop rule:
+// with the UI it runs beside it, its output discarded, and closes the UI
+// when it fires. stop gets the reporter to tell of milestones.
+func runSwarm(ctx context.Context, r *reporter, ui bool, eng *liveEngine, torrents []*swarm.Torrent,
+	wake <-chan struct{}, stop func(*reporter) (bool, error)) error {
+	if !ui {
+		return watch(ctx, r, torrents, wake, func() (bool, error) { return stop(r) })
+	}
+	quiet := newReporter(env{stdout: io.Discard, stderr: io.Discard}, false)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var werr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		werr = watch(ctx, quiet, torrents, wake, func() (bool, error) { return stop(quiet) })
+		cancel() // the job is done, or failed: close the UI
+	}()
+	uerr := runUI(ctx, eng)
+	cancel()
+	<-done
+	if errors.Is(werr, context.Canceled) {
+		werr = nil // the person quit, or Ctrl-C
+	}
+	return errors.Join(uerr, werr)
 }
 
 // watch reports progress until ctx ends or stop says so; it returns the

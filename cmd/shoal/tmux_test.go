@@ -202,3 +202,21 @@ func TestWatchTracker(t *testing.T) {
 		t.Fatalf("watch --tracker exited %s", code)
 	}
 }
+
+// TestGetUIExitsWhenDone: with the UI open, get --no-seed still stops by
+// itself once the download is complete (the stop rule runs beside the UI).
+func TestGetUIExitsWhenDone(t *testing.T) {
+	bin := shoalBinary(t)
+	src, tor := seedFixture(t, 2<<20, "32KiB")
+	seeder := startShoal(t, "seed", tor, "--dir", src, "--port", "0", "--state-dir", t.TempDir(), "--up-limit", "1MiB")
+	dl, exitFile := t.TempDir(), filepath.Join(t.TempDir(), "exit")
+	s := startTmux(t, fmt.Sprintf("%s get %s --dir %s --peer 127.0.0.1:%s --no-seed --no-dht --port 0 --state-dir %s; echo $? > %s; sleep 60",
+		bin, tor, dl, seeder.port, t.TempDir(), exitFile))
+	s.waitFor("the UI", 15*time.Second, func(scr string) bool { return strings.Contains(scr, "pack") })
+	if code := s.waitExit(exitFile); code != "0" {
+		t.Fatalf("get exited %s; the screen:\n%s", code, s.screen())
+	}
+	if code, out, _ := shoal(t, "verify", tor, "--dir", dl); code != 0 {
+		t.Fatalf("data does not verify:\n%s", out)
+	}
+}
