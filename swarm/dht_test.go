@@ -41,8 +41,7 @@ func TestMagnetThroughLocalDHT(t *testing.T) {
 	boot := []string{nodes[0].Addr().String()}
 	f := newFixture(t, 32<<10, piecetest.FileSpec{Path: "dht/a.bin", Size: 3 << 20}, piecetest.FileSpec{Path: "dht/b.bin", Size: 5000})
 	withDHT := func(c *SessionConfig) { c.DHT = &DHTConfig{Bootstrap: boot} }
-	seedS := newTestSession(t, withDHT)
-	waitComplete(t, addTorrent(t, seedS, f.m, f.dir), 10*time.Second)
+	seedS, _ := startSeeder(t, f, withDHT)
 	// The seeder announces itself into the DHT; wait for one node to
 	// accept it (an event the node reports), not for a guessed time.
 	deadline := time.Now().Add(20 * time.Second)

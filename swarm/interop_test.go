@@ -96,9 +96,7 @@ func TestAnacrolixSeedsShoalDownloads(t *testing.T) {
 
 func TestShoalSeedsAnacrolixDownloads(t *testing.T) {
 	f := newFixture(t, 128<<10, interopFiles...)
-	s := newTestSession(t)
-	seeder := addTorrent(t, s, f.m, f.dir)
-	waitComplete(t, seeder, 10*time.Second)
+	s, _ := startSeeder(t, f)
 
 	dl := t.TempDir()
 	cl := anacrolixClient(t, dl, false)

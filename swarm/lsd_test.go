@@ -19,8 +19,7 @@ func TestLSDAnnouncementsIntroducePeers(t *testing.T) {
 	group := l.LocalAddr().String()
 	l.Close()
 	f := newFixture(t, 32<<10, piecetest.FileSpec{Path: "lsd.bin", Size: 1 << 20})
-	seedS := newTestSession(t, func(c *SessionConfig) { c.LSD = &LSDConfig{Group: group, Listen: true} })
-	waitComplete(t, addTorrent(t, seedS, f.m, f.dir), 10*time.Second)
+	startSeeder(t, f, func(c *SessionConfig) { c.LSD = &LSDConfig{Group: group, Listen: true} })
 	leechS := newTestSession(t, func(c *SessionConfig) { c.LSD = &LSDConfig{Group: group} })
 	dl := t.TempDir()
 	tor := addTorrent(t, leechS, f.m, dl) // no peers, no trackers

@@ -38,8 +38,7 @@ func TestMagnetFromShoal(t *testing.T) {
 	if len(f.m.Meta.InfoBytes) <= 16<<10 {
 		t.Fatalf("metadata of %d bytes fits one piece; the test would prove less", len(f.m.Meta.InfoBytes))
 	}
-	seedS := newTestSession(t)
-	waitComplete(t, addTorrent(t, seedS, f.m, f.dir), 10*time.Second)
+	seedS, _ := startSeeder(t, f)
 	if _, err := fetch(t, newTestSession(t), f, 20*time.Second, seedS.Addr()); err != nil {
 		t.Fatal(err)
 	}
@@ -58,8 +57,7 @@ func TestMagnetFromAnacrolix(t *testing.T) {
 
 func TestAnacrolixMagnetFromShoal(t *testing.T) {
 	f := newFixture(t, 64<<10, interopFiles...)
-	s := newTestSession(t)
-	waitComplete(t, addTorrent(t, s, f.m, f.dir), 10*time.Second)
+	s, _ := startSeeder(t, f)
 	dl := t.TempDir()
 	cl := anacrolixClient(t, dl, false)
 	at, err := cl.AddMagnet(f.m.Magnet())
@@ -155,8 +153,7 @@ func TestMagnetRefusesLyingPeers(t *testing.T) {
 		t.Fatalf("fetch from liars only: %v", err)
 	}
 	// Liars and one honest seeder: the honest metadata wins.
-	seedS := newTestSession(t)
-	waitComplete(t, addTorrent(t, seedS, f.m, f.dir), 10*time.Second)
+	seedS, _ := startSeeder(t, f)
 	if _, err := fetch(t, newTestSession(t), f, 20*time.Second, append(liars, seedS.Addr())...); err != nil {
 		t.Fatal(err)
 	}

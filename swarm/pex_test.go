@@ -18,9 +18,7 @@ import (
 func TestPexIntroducesPeers(t *testing.T) {
 	f := newFixture(t, 32<<10, piecetest.FileSpec{Path: "pex.bin", Size: 4 << 20})
 	// B seeds slowly, so A and C are still downloading when they meet.
-	sb := newTestSession(t, func(c *SessionConfig) { c.UploadLimit = 512 << 10 })
-	b := addTorrent(t, sb, f.m, f.dir)
-	waitComplete(t, b, 10*time.Second)
+	sb, b := startSeeder(t, f, func(c *SessionConfig) { c.UploadLimit = 512 << 10 })
 	sc, sa := newTestSession(t), newTestSession(t)
 	addTorrent(t, sc, f.m, t.TempDir(), sb.Addr())
 	// Wait until B has C, so B's first PEX to A names it.

@@ -36,9 +36,8 @@ func TestIPv6Transfer(t *testing.T) {
 	}
 	f := newFixture(t, 32<<10, piecetest.FileSpec{Path: "v6.bin", Size: 1 << 20})
 	v6 := func(c *SessionConfig) { c.ListenAddr = "[::1]:0" }
-	seedS, leechS := newTestSession(t, v6), newTestSession(t, v6)
-	seeder := addTorrent(t, seedS, f.m, f.dir)
-	waitComplete(t, seeder, 10*time.Second)
+	seedS, _ := startSeeder(t, f, v6)
+	leechS := newTestSession(t, v6)
 	dl := t.TempDir()
 	leecher := addTorrent(t, leechS, f.m, dl, seedS.Addr())
 	waitComplete(t, leecher, 20*time.Second)

@@ -18,9 +18,7 @@ func TestOneSeederFourLeechers(t *testing.T) {
 	f := newFixture(t, 64<<10, piecetest.FileSpec{Path: "big.bin", Size: size})
 	// The seeder's upload is limited, so leechers finish sooner by trading
 	// with each other than by waiting for it.
-	seedS := newTestSession(t, func(c *SessionConfig) { c.UploadLimit = 4 << 20 })
-	seeder := addTorrent(t, seedS, f.m, f.dir)
-	waitComplete(t, seeder, 10*time.Second)
+	seedS, seeder := startSeeder(t, f, func(c *SessionConfig) { c.UploadLimit = 4 << 20 })
 
 	var sessions []*Session
 	for range 4 {
@@ -84,9 +82,7 @@ func waitTick(tor *Torrent) {
 
 func TestCorruptPeerIsBannedAndDownloadCompletes(t *testing.T) {
 	f := newFixture(t, 32<<10, piecetest.FileSpec{Path: "data.bin", Size: 2 << 20})
-	honestS := newTestSession(t, func(c *SessionConfig) { c.UploadLimit = 1 << 20 })
-	honest := addTorrent(t, honestS, f.m, f.dir)
-	waitComplete(t, honest, 10*time.Second)
+	honestS, _ := startSeeder(t, f, func(c *SessionConfig) { c.UploadLimit = 1 << 20 })
 	liar := newFakePeer(t, "127.0.0.2", f.m.InfoHash, f.m.Layout.NumPieces, garbageBlock)
 
 	s := newTestSession(t)
@@ -113,9 +109,7 @@ func TestCorruptPeerIsBannedAndDownloadCompletes(t *testing.T) {
 func TestRestartDoesNotRedownloadVerifiedPieces(t *testing.T) {
 	const size = 4 << 20
 	f := newFixture(t, 64<<10, piecetest.FileSpec{Path: "movie.mkv", Size: size})
-	seedS := newTestSession(t, func(c *SessionConfig) { c.UploadLimit = 2 << 20 })
-	seeder := addTorrent(t, seedS, f.m, f.dir)
-	waitComplete(t, seeder, 10*time.Second)
+	seedS, _ := startSeeder(t, f, func(c *SessionConfig) { c.UploadLimit = 2 << 20 })
 
 	dl, state := t.TempDir(), t.TempDir()
 	start := func() (*Session, *Torrent) {
@@ -158,9 +152,7 @@ func TestRestartDoesNotRedownloadVerifiedPieces(t *testing.T) {
 
 func TestGarbagePeersAreDroppedAndCounted(t *testing.T) {
 	f := newFixture(t, 32<<10, piecetest.FileSpec{Path: "x.bin", Size: 256 << 10})
-	s := newTestSession(t)
-	seeder := addTorrent(t, s, f.m, f.dir)
-	waitComplete(t, seeder, 10*time.Second)
+	s, seeder := startSeeder(t, f)
 
 	// send opens a connection, handshakes, sends payload and reads until
 	// shoal hangs up (a reset is as good as a close here).

@@ -80,6 +80,16 @@ func addTorrent(t testing.TB, s *Session, m *meta.Torrent, dir string, peers ...
 	return tor
 }
 
+// startSeeder runs a session seeding the fixture and returns once its data
+// is checked, so leechers added after it find a seed.
+func startSeeder(t testing.TB, f *fixture, mod ...func(*SessionConfig)) (*Session, *Torrent) {
+	t.Helper()
+	s := newTestSession(t, mod...)
+	tor := addTorrent(t, s, f.m, f.dir)
+	waitComplete(t, tor, 10*time.Second)
+	return s, tor
+}
+
 // waitComplete waits for the torrent to finish, failing (not sleeping)
 // when it does not within the deadline.
 func waitComplete(t testing.TB, tor *Torrent, within time.Duration) {
@@ -124,9 +134,8 @@ func TestShoalToShoal(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, 64<<10, tc.files...)
-			seedS, leechS := newTestSession(t), newTestSession(t)
-			seeder := addTorrent(t, seedS, f.m, f.dir)
-			waitComplete(t, seeder, 10*time.Second)
+			seedS, _ := startSeeder(t, f)
+			leechS := newTestSession(t)
 			dl := t.TempDir()
 			leecher := addTorrent(t, leechS, f.m, dl, seedS.Addr())
 			waitComplete(t, leecher, 30*time.Second)
