@@ -3,9 +3,10 @@ package swarm
 import (
 	"slices"
 
-	"github.com/shoal-torrent/shoal/piece/picker"
 	"strings"
 	"time"
+
+	"github.com/shoal-torrent/shoal/piece/picker"
 )
 
 // State is a torrent's phase, as shown to people.

@@ -154,3 +154,20 @@ func (l *loop) pieceDone(r hashResult) {
 		l.rechoke(time.Now())
 	}
 }
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func (c *conn) oldestRequest() time.Time {
+	var o time.Time
+	for _, at := range c.requests {
+		if o.IsZero() || at.Before(o) {
+			o = at
+		}
+	}
+	return o
+}

@@ -1,0 +1,41 @@
+package swarm
+
+import (
+	"time"
+
+	"github.com/shoal-torrent/shoal/piece/picker"
+	"github.com/shoal-torrent/shoal/swarm/choke"
+	"github.com/shoal-torrent/shoal/swarm/wire"
+)
+
+// rechoke applies the choker's decision.
+func (l *loop) rechoke(now time.Time) {
+	peers := make([]choke.Peer, 0, len(l.conns))
+	for _, c := range l.conns {
+		peers = append(peers, c)
+	}
+	res := l.choker.Rechoke(peers, l.seeding(), now)
+	l.optimistic, l.hasOptimistic = picker.PeerID(res.Optimistic), res.HasOptimistic
+	if l.paused {
+		res.Unchoked, l.hasOptimistic = nil, false
+	}
+	for _, c := range l.conns {
+		want := res.Unchoked[uint64(c.id)]
+		switch {
+		case want && c.amChoking:
+			c.amChoking = false
+			c.out.push(func(b []byte) []byte { return wire.AppendSimple(b, wire.Unchoke) })
+		case !want && !c.amChoking:
+			c.amChoking = true
+			c.out.push(func(b []byte) []byte { return wire.AppendSimple(b, wire.Choke) })
+			// Queued uploads are dropped; a fast-extension peer is told.
+			for _, u := range c.out.dropUploads() {
+				if c.hs.Reserved.Fast() && !c.allowedFast[u.index] {
+					c.out.push(func(b []byte) []byte { return wire.AppendRequest(b, wire.Reject, u.index, u.begin, u.length) })
+				} else if c.allowedFast[u.index] {
+					c.out.pushUpload(u)
+				}
+			}
+		}
+	}
+}
