@@ -32,7 +32,7 @@ func (l *loop) request(c *conn) {
 	if len(l.buf) == 0 {
 		return
 	}
-	now := time.Now()
+	now := l.now()
 	c.out.push(func(b []byte) []byte {
 		for _, blk := range l.buf {
 			begin, length := l.layout.BlockSpan(blk.Piece, blk.Index)
@@ -64,7 +64,7 @@ func (l *loop) received(c *conn, m *wire.Message, block *[]byte) error {
 	}
 	_, asked := c.requests[blk]
 	delete(c.requests, blk)
-	now := time.Now()
+	now := l.now()
 	c.lastBlockAt = now
 	if c.snubbed {
 		c.snubbed = false
@@ -151,7 +151,7 @@ func (l *loop) pieceDone(r hashResult) {
 				l.drop(c, nil) // two seeds have nothing to trade
 			}
 		}
-		l.rechoke(time.Now())
+		l.rechoke(l.now())
 	}
 }
 

@@ -15,7 +15,10 @@ func (l *loop) serveMetadata(c *conn, payload []byte) error {
 	}
 	info := l.t.m.Meta.InfoBytes
 	reply := wire.MetadataMsg{Type: wire.MetadataReject, Piece: msg.Piece}
-	if off := msg.Piece * wire.MetadataPieceSize; off < len(info) {
+	// The index is checked before any arithmetic: piece × 16 KiB of a
+	// hostile index wraps negative.
+	if pieces := (len(info) + wire.MetadataPieceSize - 1) / wire.MetadataPieceSize; msg.Piece < pieces {
+		off := msg.Piece * wire.MetadataPieceSize
 		reply = wire.MetadataMsg{Type: wire.MetadataData, Piece: msg.Piece, TotalSize: int64(len(info)),
 			Data: info[off:min(off+wire.MetadataPieceSize, len(info))]}
 	}

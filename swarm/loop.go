@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"runtime/debug"
 	"time"
 
 	"github.com/shoal-torrent/shoal/piece"
@@ -17,7 +18,7 @@ type loop struct {
 	t       *Torrent
 	ctx     context.Context
 	layout  *piece.Layout
-	st      *piece.FileStorage
+	st      storage
 	have    *piece.Bitfield
 	picker  *picker.Picker
 	choker  *choke.Choker
@@ -66,18 +67,49 @@ const (
 	banStrikes = 2
 )
 
-// run is the torrent's owner goroutine.
+// storage is what the loop needs of a torrent's files: blocks in and out,
+// file stats for resume state, and the empty files a finished download
+// still has to create.
+type storage interface {
+	piece.Storage
+	Stats() ([]piece.FileStat, error)
+	CreateFiles() error
+}
+
+// openFileStorage is the storage every real torrent uses; tests swap in
+// memory through TorrentConfig.openStorage.
+func openFileStorage(l *piece.Layout, dir string) (storage, error) {
+	return piece.OpenFileStorage(l, piece.FileStorageConfig{Dir: dir, Writable: true})
+}
+
+// run is the torrent's owner goroutine. A bug that panics on it stops this
+// torrent with an error instead of the whole process: nothing a peer sends
+// may take every other torrent down with it.
 func (t *Torrent) run(ctx context.Context) {
 	defer close(t.done)
 	l := &loop{t: t, ctx: ctx, layout: t.m.Layout, conns: map[picker.PeerID]*conn{}, byPeer: map[[20]byte]*conn{},
 		known: map[netip.AddrPort]*knownPeer{}, contributors: map[int]map[netip.Addr]bool{},
 		strikes: map[netip.Addr]int{}, banned: map[netip.Addr]bool{}, parole: map[netip.Addr]bool{}}
+	defer func() {
+		if r := recover(); r != nil {
+			t.log.Error("torrent stopped by an internal error", "panic", r, "stack", string(debug.Stack()))
+			t.err = fmt.Errorf("internal error: %v", r)
+			t.s.unregister(t)
+		}
+	}()
 	t.err = l.serve()
 }
 
+// now is the loop's clock: the session's, which tests replace.
+func (l *loop) now() time.Time { return l.t.s.now() }
+
 func (l *loop) serve() error {
 	t := l.t
-	st, err := piece.OpenFileStorage(l.layout, piece.FileStorageConfig{Dir: t.cfg.Dir, Writable: true})
+	open := t.cfg.openStorage
+	if open == nil {
+		open = openFileStorage
+	}
+	st, err := open(l.layout, t.cfg.Dir)
 	if err != nil {
 		return err
 	}
@@ -121,12 +153,18 @@ func (l *loop) serve() error {
 	}
 	defer t.s.unregister(t)
 
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	snapTick := time.NewTicker(250 * time.Millisecond)
-	defer snapTick.Stop()
-	l.fillPeers(time.Now())
-	l.publish(time.Now())
+	// Tests drive ticks by hand (Session.manualTicks): nil channels
+	// never fire.
+	var tickC, snapC <-chan time.Time
+	if !t.s.manualTicks {
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		snapTick := time.NewTicker(250 * time.Millisecond)
+		defer snapTick.Stop()
+		tickC, snapC = tick.C, snapTick.C
+	}
+	l.fillPeers(l.now())
+	l.publish(l.now())
 	for {
 		select {
 		case <-l.ctx.Done():
@@ -141,7 +179,7 @@ func (l *loop) serve() error {
 			for _, a := range b.addrs {
 				l.learn(a, b.source)
 			}
-			l.fillPeers(time.Now())
+			l.fillPeers(l.now())
 		case fn := <-t.cmds:
 			fn()
 		case <-l.hasher.results.wake:
@@ -149,10 +187,10 @@ func (l *loop) serve() error {
 			for _, r := range l.results {
 				l.pieceDone(r)
 			}
-		case now := <-tick.C:
-			l.tick(now)
-		case now := <-snapTick.C:
-			l.publish(now)
+		case <-tickC:
+			l.tick(l.now())
+		case <-snapC:
+			l.publish(l.now())
 		}
 	}
 }
@@ -187,7 +225,7 @@ func (l *loop) shutdown() error {
 	}
 	err := l.saveResume()
 	l.stopAnnouncers()
-	l.publish(time.Now())
+	l.publish(l.now())
 	return err
 }
 

@@ -3,7 +3,6 @@ package swarm
 import (
 	"fmt"
 	"net/netip"
-	"time"
 
 	"github.com/shoal-torrent/shoal/piece"
 	"github.com/shoal-torrent/shoal/piece/picker"
@@ -56,10 +55,10 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 		l.request(c)
 	case wire.Interested:
 		c.peerInterested = true
-		l.rechoke(time.Now())
+		l.rechoke(l.now())
 	case wire.NotInterested:
 		c.peerInterested = false
-		l.rechoke(time.Now())
+		l.rechoke(l.now())
 	case wire.Have:
 		if int(m.Index) >= n {
 			return violation("have for piece %d of %d", m.Index, n)
@@ -138,7 +137,7 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 			for _, a := range p.Added {
 				l.learn(a, "pex")
 			}
-			l.fillPeers(time.Now())
+			l.fillPeers(l.now())
 		}
 	default:
 		// Unknown message types were skipped by the reader.

@@ -63,7 +63,7 @@ func (l *loop) dialDone(d dialResult) {
 		if k != nil {
 			k.connected = false
 			k.failures++
-			k.nextDial = time.Now().Add(min(time.Duration(1<<min(k.failures-1, 8))*10*time.Second, 30*time.Minute))
+			k.nextDial = l.now().Add(min(time.Duration(1<<min(k.failures-1, 8))*10*time.Second, 30*time.Minute))
 		}
 		l.t.log.Debug("dial failed", "addr", d.addr, "err", d.err)
 		return
@@ -89,7 +89,7 @@ func (l *loop) adopt(c *conn) {
 	}
 	l.nextID++
 	c.id = l.nextID
-	c.connectedAt = time.Now()
+	c.connectedAt = l.now()
 	c.amChoking, c.peerChoking = true, true
 	c.requests = map[picker.Block]time.Time{}
 	c.reqq = defaultReqq
@@ -141,7 +141,7 @@ func (l *loop) adopt(c *conn) {
 	go c.writeLoop(l.ctx, l.st, l.layout, limUp, func(error) {})
 	l.t.log.Debug("peer connected", "addr", c.addr, "client", c.clientName, "incoming", c.incoming)
 	// A new interested peer may take a free slot at once.
-	l.rechoke(time.Now())
+	l.rechoke(l.now())
 }
 
 // drop closes a connection and forgets it; its blocks go back to the
@@ -168,10 +168,10 @@ func (l *loop) drop(c *conn, why error) {
 	}
 	if k := l.known[c.addr]; k != nil {
 		k.connected = false
-		k.nextDial = time.Now().Add(30 * time.Second)
+		k.nextDial = l.now().Add(30 * time.Second)
 	}
 	l.t.s.connClosed()
-	l.rechoke(time.Now())
+	l.rechoke(l.now())
 }
 
 // ban refuses an IP for the rest of the session and drops its connections.

@@ -79,6 +79,11 @@ type Session struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
 
+	// now is the engine's clock and manualTicks stops the loops' own
+	// tickers: the loop-harness tests drive both.
+	now         func() time.Time
+	manualTicks bool
+
 	mu       sync.Mutex // guards torrents, the infohash routing table
 	torrents map[[20]byte]*Torrent
 	limitsMu sync.Mutex // guards cfg's rate limits
@@ -93,7 +98,7 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
 	}
-	s := &Session{cfg: cfg, ln: ln, log: cfg.Logger, torrents: map[[20]byte]*Torrent{}}
+	s := &Session{cfg: cfg, ln: ln, log: cfg.Logger, torrents: map[[20]byte]*Torrent{}, now: time.Now}
 	s.port = uint16(addrOf(ln.Addr()).Port())
 	copy(s.peerID[:], "-SH"+versionDigits(cfg.Version)+"-")
 	rand.Read(s.peerID[8:])

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/shoal-torrent/shoal/piece"
 	"github.com/shoal-torrent/shoal/piece/meta"
@@ -36,6 +35,10 @@ type TorrentConfig struct {
 	// Picker and Choke tune the two policies; zero values take defaults.
 	Picker picker.Config
 	Choke  choke.Config
+
+	// openStorage replaces the files on disk (tests: memory, slow or
+	// failing disks); nil opens Dir.
+	openStorage func(l *piece.Layout, dir string) (storage, error)
 }
 
 // DefaultTorrentConfig returns what common clients do: 80 peers, 4 upload
@@ -103,8 +106,6 @@ type Torrent struct {
 
 func (t *Torrent) loopState() *loop { return t.state }
 
-var timeNow = time.Now
-
 // Session is the session the torrent runs in.
 func (t *Torrent) Session() *Session { return t.s }
 
@@ -152,7 +153,7 @@ func (t *Torrent) addPeers(addrs []netip.AddrPort, source string) {
 // Pause stops requesting and uploading without dropping peers; Resume
 // undoes it. Both wait for the loop.
 func (t *Torrent) Pause() bool {
-	return t.do(func() { l := t.loopState(); l.paused = true; l.rechoke(timeNow()) })
+	return t.do(func() { l := t.loopState(); l.paused = true; l.rechoke(l.now()) })
 }
 
 // Resume restarts a paused torrent.
@@ -160,7 +161,7 @@ func (t *Torrent) Resume() bool {
 	return t.do(func() {
 		l := t.loopState()
 		l.paused = false
-		l.rechoke(timeNow())
+		l.rechoke(l.now())
 		for _, c := range l.conns {
 			l.request(c)
 		}
@@ -213,7 +214,7 @@ func (t *Torrent) resumePath() string {
 
 // checkData decides which pieces we have at start: resume state where the
 // files are unchanged, hashing for the rest, and a full verify without it.
-func (t *Torrent) checkData(ctx context.Context, st *piece.FileStorage) (*piece.Bitfield, error) {
+func (t *Torrent) checkData(ctx context.Context, st storage) (*piece.Bitfield, error) {
 	l := t.m.Layout
 	var only *piece.Bitfield
 	have := piece.NewBitfield(l.NumPieces)

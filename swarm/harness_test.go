@@ -1,0 +1,270 @@
+package swarm
+
+import (
+	"fmt"
+	"crypto/rand"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shoal-torrent/shoal/piece"
+	"github.com/shoal-torrent/shoal/piece/piecetest"
+	"github.com/shoal-torrent/shoal/swarm/wire"
+)
+
+// The loop harness drives one torrent's loop through in-memory connections
+// (net.Pipe) with a fake clock and no tickers: a scenario runs in
+// milliseconds, and every tick happens when the test says.
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) advance(d time.Duration) time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	return c.now
+}
+
+// harness is one torrent under test.
+type harness struct {
+	t     testing.TB
+	f     *fixture
+	s     *Session
+	tor   *Torrent
+	clock *fakeClock
+	peers int
+}
+
+// harnessOpts shapes a harness torrent.
+type harnessOpts struct {
+	seed     bool // start with the fixture's data (a seeder); else empty
+	pieceLen int64
+	files    []piecetest.FileSpec
+	// storage, when set, replaces the files on disk.
+	storage func(l *piece.Layout, dir string) (storage, error)
+	cfg     func(*TorrentConfig)
+}
+
+func newHarness(t testing.TB, o harnessOpts) *harness {
+	t.Helper()
+	if o.pieceLen == 0 {
+		o.pieceLen = 32 << 10
+	}
+	if len(o.files) == 0 {
+		o.files = []piecetest.FileSpec{{Path: "h.bin", Size: 8*32<<10 + 5000}}
+	}
+	h := &harness{t: t, f: newFixture(t, o.pieceLen, o.files...), clock: &fakeClock{now: time.Unix(1_700_000_000, 0)}}
+	h.s = newTestSession(t)
+	h.s.now, h.s.manualTicks = h.clock.Now, true
+	dir := t.TempDir()
+	if o.seed {
+		dir = h.f.dir
+	}
+	cfg := DefaultTorrentConfig(dir)
+	cfg.DisableTrackers = true
+	cfg.openStorage = o.storage
+	if o.cfg != nil {
+		o.cfg(&cfg)
+	}
+	tor, err := h.s.Add(h.f.m, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.tor = tor
+	h.do(func(*loop) {}) // the loop has checked its data and serves
+	if o.seed {
+		waitComplete(t, tor, 5*time.Second)
+	}
+	return h
+}
+
+// do runs fn on the loop goroutine.
+func (h *harness) do(fn func(l *loop)) {
+	h.t.Helper()
+	if !h.tor.do(func() { fn(h.tor.loopState()) }) {
+		h.t.Fatalf("torrent loop is gone: %v", h.tor.Err())
+	}
+}
+
+// tick moves the clock by d and runs the loop's once-a-second work.
+func (h *harness) tick(d time.Duration) {
+	now := h.clock.advance(d)
+	h.do(func(l *loop) { l.tick(now); l.publish(now) })
+}
+
+// snapshot publishes and returns a fresh snapshot.
+func (h *harness) snapshot() *Snapshot {
+	h.do(func(l *loop) { l.publish(l.now()) })
+	return h.tor.Snapshot()
+}
+
+// pipePeer is the test's end of an in-memory connection.
+type pipePeer struct {
+	t    testing.TB
+	h    *harness
+	nc   net.Conn
+	addr netip.AddrPort
+	msgs chan wire.Message
+	gone chan struct{} // closed when the loop's side hung up
+}
+
+// peerOpts shapes a pipe peer's handshake.
+type peerOpts struct {
+	ip       string // its address as the loop sees it; default 127.0.1.N
+	reserved *wire.Reserved
+	incoming *bool
+}
+
+// connect hands the loop a handshaken connection from a new peer. The peer
+// reads everything the loop sends into msgs, so the loop's writer never
+// waits on the test.
+func (h *harness) connect(o peerOpts) *pipePeer {
+	h.t.Helper()
+	h.peers++
+	ip := netip.AddrFrom4([4]byte{127, 0, 1, byte(h.peers)})
+	if o.ip != "" {
+		ip = netip.MustParseAddr(o.ip)
+	}
+	srv, cli := net.Pipe()
+	p := &pipePeer{t: h.t, h: h, nc: cli, addr: netip.AddrPortFrom(ip, uint16(40000+h.peers)),
+		msgs: make(chan wire.Message, 1<<14), gone: make(chan struct{})}
+	hs := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: h.f.m.InfoHash}
+	if o.reserved != nil {
+		hs.Reserved = *o.reserved
+	}
+	rand.Read(hs.PeerID[:])
+	c := &conn{nc: srv, addr: p.addr, incoming: o.incoming == nil || *o.incoming, source: "incoming", hs: hs}
+	h.t.Cleanup(func() { cli.Close() })
+	go func() {
+		defer close(p.gone)
+		r := wire.NewReader(cli, h.f.m.Layout.NumPieces)
+		for {
+			var m wire.Message
+			if r.Read(&m, func(n int) []byte { return make([]byte, n) }) != nil {
+				return
+			}
+			if m.Payload != nil {
+				m.Payload = append([]byte(nil), m.Payload...)
+			}
+			p.msgs <- m
+		}
+	}()
+	h.s.conns.Add(1)
+	select {
+	case h.tor.conns <- c:
+	case <-time.After(5 * time.Second):
+		h.t.Fatal("loop did not adopt the connection")
+	}
+	return p
+}
+
+// send writes raw wire bytes to the loop.
+func (p *pipePeer) send(b []byte) {
+	p.t.Helper()
+	p.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	if _, err := p.nc.Write(b); err != nil {
+		p.t.Fatalf("send to loop: %v", err)
+	}
+}
+
+// sendExt sends an extended message with the given extension ID.
+func (p *pipePeer) sendExt(id byte, payload []byte) {
+	p.send(wire.AppendPayload(nil, wire.Extended, id, payload))
+}
+
+// expect waits for the first message that matches, skipping others.
+func (p *pipePeer) expect(what string, match func(*wire.Message) bool) wire.Message {
+	p.t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case m := <-p.msgs:
+			if match(&m) {
+				return m
+			}
+		case <-p.gone:
+			p.t.Fatalf("connection closed while waiting for %s", what)
+		case <-deadline:
+			p.t.Fatalf("no %s within 5s", what)
+		}
+	}
+}
+
+// expectID waits for a message of the given kind.
+func (p *pipePeer) expectID(id wire.ID) wire.Message {
+	p.t.Helper()
+	return p.expect(fmt.Sprint("message ", id), func(m *wire.Message) bool { return m.ID == id })
+}
+
+// drain returns every message the loop sent before this call, once the
+// loop has handled everything the peer sent: a marker goes out behind
+// them on the same queue, and the writer keeps order.
+func (p *pipePeer) drain() []wire.Message {
+	p.t.Helper()
+	p.send(wire.AppendKeepAlive(nil)) // returns once the reader took it
+	p.h.do(func(*loop) {})          // the loop handled what came before
+	marker := []byte("harness-marker")
+	p.h.do(func(l *loop) {
+		if c := l.connByAddr(p.addr); c != nil {
+			c.out.push(func(b []byte) []byte { return wire.AppendPayload(b, wire.Extended, 255, marker) })
+		}
+	})
+	var out []wire.Message
+	deadline := time.After(5 * time.Second)
+	for {
+		select {
+		case m := <-p.msgs:
+			if m.ID == wire.Extended && m.ExtID == 255 && string(m.Payload) == string(marker) {
+				return out
+			}
+			out = append(out, m)
+		case <-p.gone:
+			return out
+		case <-deadline:
+			p.t.Fatal("no marker within 5s")
+		}
+	}
+}
+
+// waitGone waits until the loop closed the connection.
+func (p *pipePeer) waitGone() {
+	p.t.Helper()
+	select {
+	case <-p.gone:
+	case <-time.After(5 * time.Second):
+		p.t.Fatal("the loop kept a connection it should have dropped")
+	}
+}
+
+// connected reports whether the loop still holds the peer's connection.
+func (p *pipePeer) connected() bool {
+	var ok bool
+	p.h.do(func(l *loop) {
+		for _, c := range l.conns {
+			ok = ok || c.addr == p.addr
+		}
+	})
+	return ok
+}
+
+// conn returns the loop's side of the peer (call only inside h.do).
+func (l *loop) connByAddr(a netip.AddrPort) *conn {
+	for _, c := range l.conns {
+		if c.addr == a {
+			return c
+		}
+	}
+	return nil
+}
