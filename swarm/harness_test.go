@@ -1,8 +1,8 @@
 package swarm
 
 import (
-	"fmt"
 	"crypto/rand"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync"
@@ -214,7 +214,7 @@ func (p *pipePeer) expectID(id wire.ID) wire.Message {
 func (p *pipePeer) drain() []wire.Message {
 	p.t.Helper()
 	p.send(wire.AppendKeepAlive(nil)) // returns once the reader took it
-	p.h.do(func(*loop) {})          // the loop handled what came before
+	p.h.do(func(*loop) {})            // the loop handled what came before
 	marker := []byte("harness-marker")
 	p.h.do(func(l *loop) {
 		if c := l.connByAddr(p.addr); c != nil {
