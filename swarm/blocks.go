@@ -2,7 +2,6 @@ package swarm
 
 import (
 	"fmt"
-	"net/netip"
 	"time"
 
 	"github.com/shoal-torrent/shoal/swarm/wire"
@@ -45,25 +44,46 @@ func (l *loop) request(c *conn) {
 	}
 }
 
-// releaseAll gives every outstanding request of c back to the picker.
+// releaseAll gives every outstanding request of c back to the picker,
+// and its claim on pieces it was downloading alone, so a peer that chokes
+// us or went quiet holds nothing up.
 func (l *loop) releaseAll(c *conn) {
 	for blk := range c.requests {
 		l.picker.Release(c.id, blk)
+		c.released.add(blk)
 	}
 	clear(c.requests)
+	l.picker.Abandon(c.id)
 }
 
-// received takes a block from a peer. Only blocks the picker still wants
-// go on to the disk and hash workers; the buffer travels, the bytes are
-// not copied.
+// maxUnrequested is how many blocks nobody asked for a peer may send
+// before it is dropped: honest peers send none beyond those crossing a
+// cancel or choke in flight, which released already forgives.
+const maxUnrequested = 32
+
+// received takes a block from a peer. Only blocks we asked this peer for
+// (or released from it a moment ago) and that the picker still wants go
+// on to the disk and hash workers; the buffer travels, the bytes are not
+// copied.
 func (l *loop) received(c *conn, m *wire.Message, block *[]byte) error {
 	blk, ok := l.blockAt(m.Index, m.Begin, uint32(len(m.Data)))
 	if !ok {
-		putBlock(block)
+		l.discard(block)
 		return violation("piece message that is not one of our blocks (%d+%d)", m.Begin, len(m.Data))
 	}
-	_, asked := c.requests[blk]
-	delete(c.requests, blk)
+	if _, asked := c.requests[blk]; asked {
+		delete(c.requests, blk)
+	} else if !c.released.take(blk) {
+		// Unrequested data would take a block from the peer we asked
+		// and, if it is garbage, fail the piece with two senders.
+		c.unrequested++
+		l.wasted += int64(len(m.Data))
+		l.discard(block)
+		if c.unrequested > maxUnrequested {
+			return violation("%d blocks nobody requested", c.unrequested)
+		}
+		return nil
+	}
 	now := l.now()
 	c.lastBlockAt = now
 	if c.snubbed {
@@ -71,9 +91,9 @@ func (l *loop) received(c *conn, m *wire.Message, block *[]byte) error {
 		l.rechoke(now)
 	}
 	out := l.picker.Received(c.id, blk)
-	if !out.Useful || !asked && l.diskErr != nil {
+	if !out.Useful || l.diskErr != nil {
 		l.wasted += int64(len(m.Data))
-		putBlock(block)
+		l.discard(block)
 		l.request(c)
 		return nil
 	}
@@ -81,21 +101,25 @@ func (l *loop) received(c *conn, m *wire.Message, block *[]byte) error {
 		if o := l.conns[id]; o != nil {
 			if _, ok := o.requests[blk]; ok {
 				delete(o.requests, blk)
+				o.released.add(blk) // it may cross our cancel
 				o.out.push(func(b []byte) []byte {
 					return wire.AppendRequest(b, wire.Cancel, m.Index, m.Begin, uint32(len(m.Data)))
 				})
 			}
 		}
 	}
-	ips := l.contributors[blk.Piece]
-	if ips == nil {
-		ips = map[netip.Addr]bool{}
-		l.contributors[blk.Piece] = ips
-	}
-	ips[c.addr.Addr().Unmap()] = true
+	l.blame.Contributed(blk.Piece, c.addr.Addr().Unmap())
 	l.hasher.submit(blockJob{piece: blk.Piece, index: blk.Index, buf: block, n: len(m.Data)})
 	l.request(c)
 	return nil
+}
+
+// discard returns a received block's buffer and its disk credit.
+func (l *loop) discard(block *[]byte) {
+	if block != nil {
+		putBlock(block)
+		l.hasher.credit.release()
+	}
 }
 
 // pieceDone applies a hash worker's verdict.
@@ -108,36 +132,27 @@ func (l *loop) pieceDone(r hashResult) {
 				l.releaseAll(c)
 			}
 		}
+		l.blame.Verified(r.piece) // no verdict on data never checked
 		l.picker.PieceFailed(r.piece)
 		return
 	}
-	blamed := l.contributors[r.piece]
-	delete(l.contributors, r.piece)
 	if !r.ok {
 		l.hashFails++
 		l.picker.PieceFailed(r.piece)
-		if len(blamed) == 1 {
-			// One source: it alone sent bad data.
-			for ip := range blamed {
-				l.strikes[ip]++
-				if l.strikes[ip] >= banStrikes {
-					l.ban(ip)
+		v := l.blame.Failed(r.piece)
+		for _, ip := range v.Ban {
+			l.ban(ip)
+		}
+		for _, ip := range v.Parole {
+			for _, c := range l.conns {
+				if c.addr.Addr().Unmap() == ip {
+					l.picker.SetParole(c.id, true)
 				}
-			}
-			return
-		}
-		// Several sources: put them all on parole, so each downloads
-		// whole pieces alone and the next bad piece names its sender.
-		for ip := range blamed {
-			l.parole[ip] = true
-		}
-		for _, c := range l.conns {
-			if l.parole[c.addr.Addr().Unmap()] {
-				l.picker.SetParole(c.id, true)
 			}
 		}
 		return
 	}
+	l.blame.Verified(r.piece)
 	l.picker.PieceVerified(r.piece)
 	l.have.Set(r.piece)
 	l.t.left.Add(-l.layout.PieceSize(r.piece))

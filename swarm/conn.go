@@ -101,6 +101,28 @@ func (q *outQueue) take(ctrl []byte, ups []upload) ([]byte, []upload, bool) {
 	return ctrl, ups, q.closed
 }
 
+// blockSet is a bounded set of blocks: past maxReleased it starts over, as
+// a block released that long ago is not in flight any more.
+type blockSet map[picker.Block]struct{}
+
+const maxReleased = 4096
+
+func (s *blockSet) add(b picker.Block) {
+	if *s == nil || len(*s) >= maxReleased {
+		*s = blockSet{}
+	}
+	(*s)[b] = struct{}{}
+}
+
+// take removes b and reports whether it was there.
+func (s blockSet) take(b picker.Block) bool {
+	if _, ok := s[b]; ok {
+		delete(s, b)
+		return true
+	}
+	return false
+}
+
 // conn is one peer connection. Fields below "loop-owned" belong to the
 // torrent's loop goroutine; the reader and writer goroutines touch only the
 // socket, the queue and the atomic counters.
@@ -122,18 +144,23 @@ type conn struct {
 	peerChoking    bool
 	peerInterested bool
 	requests       map[picker.Block]time.Time // sent, not yet answered
-	lastBlockAt    time.Time
-	snubbed        bool
-	downMeter      meter
-	upMeter        meter
-	reqq           int // how many requests the peer accepts
-	clientName     string
-	anyMessage     bool // the first message was seen (bitfield only allowed first)
-	allowedFast    map[uint32]bool
-	haveCount      int
-	seed           bool
-	closing        bool
-	source         string // where we learned of the peer: incoming, tracker, manual, ...
+	// released holds blocks we stopped waiting for (choke, snub, an
+	// end-game cancel) that may still be in flight; unrequested counts
+	// blocks that were neither.
+	released    blockSet
+	unrequested int
+	lastBlockAt time.Time
+	snubbed     bool
+	downMeter   meter
+	upMeter     meter
+	reqq        int // how many requests the peer accepts
+	clientName  string
+	anyMessage  bool // the first message was seen (bitfield only allowed first)
+	allowedFast map[uint32]bool
+	haveCount   int
+	seed        bool
+	closing     bool
+	source      string // where we learned of the peer: incoming, tracker, manual, ...
 	// peerExt maps extension names to the IDs the peer wants (BEP 10);
 	// listenPort is the port it accepts connections on, when it said.
 	peerExt    map[string]int
@@ -175,7 +202,11 @@ type connEvent struct {
 // readLoop decodes messages and forwards them to the loop until the
 // connection fails. Payloads that the reader reuses are copied; block
 // payloads travel in pooled buffers the loop takes over.
-func (c *conn) readLoop(ctx context.Context, numPieces int, events chan<- connEvent, limit func(ctx context.Context, n int) error) {
+//
+// A piece message takes a disk credit before it goes to the loop, so a
+// disk that falls behind stops the readers (and through TCP the peers),
+// never the loop.
+func (c *conn) readLoop(ctx context.Context, numPieces int, events chan<- connEvent, credit diskCredit, limit func(ctx context.Context, n int) error) {
 	r := wire.NewReader(bufio.NewReaderSize(c.nc, 64<<10), numPieces)
 	var pending *[]byte
 	for {
@@ -205,6 +236,10 @@ func (c *conn) readLoop(ctx context.Context, numPieces int, events chan<- connEv
 					return
 				}
 			}
+			if !credit.acquire(ctx) {
+				putBlock(ev.block)
+				return
+			}
 			c.downloaded.Add(int64(len(m.Data)))
 		case wire.Bitfield, wire.Extended:
 			ev.msg.Payload = append([]byte(nil), m.Payload...)
@@ -212,7 +247,10 @@ func (c *conn) readLoop(ctx context.Context, numPieces int, events chan<- connEv
 		select {
 		case events <- ev:
 		case <-ctx.Done():
-			putBlock(ev.block)
+			if ev.block != nil {
+				putBlock(ev.block)
+				credit.release()
+			}
 			return
 		}
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -267,4 +269,46 @@ func (l *loop) connByAddr(a netip.AddrPort) *conn {
 		}
 	}
 	return nil
+}
+
+// content is the fixture's torrent data, all files in order.
+func (h *harness) content() []byte {
+	h.t.Helper()
+	var out []byte
+	for _, f := range h.f.m.Layout.Files {
+		b, err := os.ReadFile(filepath.Join(append([]string{h.f.dir}, f.Path...)...))
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		out = append(out, b...)
+	}
+	return out
+}
+
+// serve answers the loop's requests with data from content until the
+// connection ends; it takes over the peer's message stream.
+func (p *pipePeer) serve(content []byte) {
+	go func() {
+		for {
+			select {
+			case m := <-p.msgs:
+				if m.ID != wire.Request {
+					continue
+				}
+				off := p.h.f.m.Layout.PieceOffset(int(m.Index)) + int64(m.Begin)
+				msg := append(wire.AppendPieceHeader(nil, m.Index, m.Begin, int(m.Length)), content[off:off+int64(m.Length)]...)
+				if _, err := p.nc.Write(msg); err != nil {
+					return
+				}
+			case <-p.gone:
+				return
+			}
+		}
+	}()
+}
+
+// sameData checks the torrent's storage holds content, once complete.
+func (h *harness) sameData(dir string) {
+	h.t.Helper()
+	sameContent(h.t, h.f, dir)
 }

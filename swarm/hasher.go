@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha1"
 	"hash"
 	"runtime"
@@ -29,6 +30,9 @@ type hashResult struct {
 // back from disk to be verified. Every block of a piece goes to the same
 // worker, so a piece's hash state has one owner and needs no lock.
 type hasher struct {
+	// credit bounds the blocks between the readers and the disk; the
+	// job queues hold that many, so submit never waits.
+	credit  diskCredit
 	layout  *piece.Layout
 	hashes  []byte
 	st      piece.Storage
@@ -73,18 +77,44 @@ type pieceHash struct {
 
 func newHasher(l *piece.Layout, hashes []byte, st piece.Storage) *hasher {
 	n := runtime.GOMAXPROCS(0)
-	h := &hasher{layout: l, hashes: hashes, st: st, jobs: make([]chan blockJob, n)}
+	h := &hasher{credit: make(diskCredit, diskCredits), layout: l, hashes: hashes, st: st, jobs: make([]chan blockJob, n)}
 	h.results.wake = make(chan struct{}, 1)
 	for i := range h.jobs {
-		h.jobs[i] = make(chan blockJob, 64)
+		h.jobs[i] = make(chan blockJob, diskCredits)
 		h.wg.Add(1)
 		go h.work(h.jobs[i])
 	}
 	return h
 }
 
-// submit passes a block on; it blocks only when the disk falls behind,
-// which slows the sockets down instead of growing memory.
+// diskCredits is how many received blocks (16 KiB each) may wait for the
+// disk per torrent: 8 MiB, a few tens of milliseconds at full speed.
+const diskCredits = 512
+
+// diskCredit is a counting semaphore of blocks on their way to the disk.
+// Readers acquire before they hand a block to the loop; the worker that
+// wrote it, or the loop when it drops it, releases.
+type diskCredit chan struct{}
+
+// acquire waits for a credit; false when ctx ended first.
+func (d diskCredit) acquire(ctx context.Context) bool {
+	select {
+	case d <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (d diskCredit) release() {
+	select {
+	case <-d:
+	default: // unbalanced release: a bug, but never a hang
+	}
+}
+
+// submit passes a block on. It never waits: the block holds a credit, and
+// every queue has room for all of them.
 func (h *hasher) submit(j blockJob) {
 	h.jobs[j.piece%len(h.jobs)] <- j
 }
@@ -112,6 +142,7 @@ func (h *hasher) work(jobs <-chan blockJob) {
 			ps.failed = true
 			h.results.put(hashResult{piece: j.piece, err: err})
 		}
+		h.credit.release()
 		ps.got++
 		if j.index == ps.next {
 			ps.h.Write(data)

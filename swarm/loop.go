@@ -9,6 +9,7 @@ import (
 
 	"github.com/shoal-torrent/shoal/piece"
 	"github.com/shoal-torrent/shoal/piece/picker"
+	"github.com/shoal-torrent/shoal/swarm/blame"
 	"github.com/shoal-torrent/shoal/swarm/choke"
 	"github.com/shoal-torrent/shoal/swarm/wire"
 )
@@ -29,12 +30,9 @@ type loop struct {
 	known   map[netip.AddrPort]*knownPeer
 	dialing int
 
-	// contributors remembers which IPs sent blocks of each unverified
-	// piece, so a piece that fails its hash can be blamed.
-	contributors map[int]map[netip.Addr]bool
-	strikes      map[netip.Addr]int
-	banned       map[netip.Addr]bool
-	parole       map[netip.Addr]bool
+	// blame remembers who sent blocks of each unverified piece and
+	// decides parole and bans when one fails its hash.
+	blame *blame.Ledger
 
 	diskErr    error
 	violations int // peers dropped for breaking the protocol
@@ -63,8 +61,6 @@ const (
 	// snubAfter is how long a peer may sit on our requests without
 	// sending a block before it is snubbed.
 	snubAfter = 60 * time.Second
-	// banStrikes is how many failed pieces an IP may contribute to.
-	banStrikes = 2
 )
 
 // storage is what the loop needs of a torrent's files: blocks in and out,
@@ -88,8 +84,7 @@ func openFileStorage(l *piece.Layout, dir string) (storage, error) {
 func (t *Torrent) run(ctx context.Context) {
 	defer close(t.done)
 	l := &loop{t: t, ctx: ctx, layout: t.m.Layout, conns: map[picker.PeerID]*conn{}, byPeer: map[[20]byte]*conn{},
-		known: map[netip.AddrPort]*knownPeer{}, contributors: map[int]map[netip.Addr]bool{},
-		strikes: map[netip.Addr]int{}, banned: map[netip.Addr]bool{}, parole: map[netip.Addr]bool{}}
+		known: map[netip.AddrPort]*knownPeer{}}
 	defer func() {
 		if r := recover(); r != nil {
 			t.log.Error("torrent stopped by an internal error", "panic", r, "stack", string(debug.Stack()))
@@ -127,6 +122,9 @@ func (l *loop) serve() error {
 		return err
 	}
 	if l.choker, err = choke.New(t.cfg.Choke); err != nil {
+		return err
+	}
+	if l.blame, err = blame.New(blame.DefaultConfig()); err != nil {
 		return err
 	}
 	l.hasher = newHasher(l.layout, t.m.Hashes, st)
@@ -211,7 +209,7 @@ func (l *loop) shutdown() error {
 	for done := false; !done; {
 		select {
 		case ev := <-l.t.events:
-			putBlock(ev.block)
+			l.discard(ev.block)
 		case <-drained:
 			done = true
 		}

@@ -14,7 +14,7 @@ import (
 func (l *loop) handle(ev connEvent) {
 	c := ev.c
 	if c.closing || l.conns[c.id] != c {
-		putBlock(ev.block)
+		l.discard(ev.block)
 		return
 	}
 	if ev.err != nil {
@@ -50,6 +50,9 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 			// Without the fast extension a choke discards our requests.
 			l.releaseAll(c)
 		}
+		// A choking peer finishes nothing soon: a piece it was
+		// downloading alone (on parole) is open to others again.
+		l.picker.Abandon(c.id)
 	case wire.Unchoke:
 		c.peerChoking = false
 		l.request(c)

@@ -26,7 +26,7 @@ type dialResult struct {
 
 // learn records an address to dial.
 func (l *loop) learn(a netip.AddrPort, source string) {
-	if !a.IsValid() || a.Port() == 0 || l.banned[a.Addr().Unmap()] || l.t.s.isSelf(a) {
+	if !a.IsValid() || a.Port() == 0 || l.blame.Banned(a.Addr().Unmap()) || l.t.s.isSelf(a) {
 		return
 	}
 	a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
@@ -79,7 +79,7 @@ func (l *loop) dialDone(d dialResult) {
 func (l *loop) adopt(c *conn) {
 	ip := c.addr.Addr().Unmap()
 	switch {
-	case l.ctx.Err() != nil, l.banned[ip], l.byPeer[c.hs.PeerID] != nil, len(l.conns) >= l.t.cfg.MaxPeers && c.incoming:
+	case l.ctx.Err() != nil, l.blame.Banned(ip), l.byPeer[c.hs.PeerID] != nil, len(l.conns) >= l.t.cfg.MaxPeers && c.incoming:
 		c.nc.Close()
 		l.t.s.connClosed()
 		if k := l.known[c.addr]; k != nil && !c.incoming {
@@ -98,7 +98,7 @@ func (l *loop) adopt(c *conn) {
 	l.conns[c.id] = c
 	l.byPeer[c.hs.PeerID] = c
 	l.picker.AddPeer(c.id)
-	l.picker.SetParole(c.id, l.parole[ip])
+	l.picker.SetParole(c.id, l.blame.OnParole(ip))
 	if k := l.known[c.addr]; k != nil {
 		k.connected = true
 		if !c.incoming {
@@ -137,7 +137,7 @@ func (l *loop) adopt(c *conn) {
 		return b
 	})
 	limDown, limUp := l.t.s.limiters()
-	go c.readLoop(l.ctx, l.layout.NumPieces, l.t.events, limDown)
+	go c.readLoop(l.ctx, l.layout.NumPieces, l.t.events, l.hasher.credit, limDown)
 	go c.writeLoop(l.ctx, l.st, l.layout, limUp, func(error) {})
 	l.t.log.Debug("peer connected", "addr", c.addr, "client", c.clientName, "incoming", c.incoming)
 	// A new interested peer may take a free slot at once.
@@ -174,12 +174,8 @@ func (l *loop) drop(c *conn, why error) {
 	l.rechoke(l.now())
 }
 
-// ban refuses an IP for the rest of the session and drops its connections.
+// ban drops a banned IP's connections; the ledger refuses it from now on.
 func (l *loop) ban(ip netip.Addr) {
-	if l.banned[ip] {
-		return
-	}
-	l.banned[ip] = true
 	l.t.log.Warn("banned peer: it sent data for pieces that failed their hash check", "ip", ip)
 	for _, c := range l.conns {
 		if c.addr.Addr().Unmap() == ip {

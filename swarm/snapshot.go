@@ -160,7 +160,7 @@ func (l *loop) publish(now time.Time) {
 		NumPieces: l.layout.NumPieces, PieceLength: l.layout.PieceLength, Have: l.have.Count(),
 		Left: t.left.Load(), Downloaded: t.downloadedTotal.Load(), Uploaded: t.uploadedTotal.Load(),
 		DownRate: l.downMeter.rate(5), UpRate: l.upMeter.rate(5), Violations: l.violations,
-		HashFails: l.hashFails, Banned: len(l.banned), Wasted: l.wasted,
+		HashFails: l.hashFails, Banned: l.blame.BannedCount(), Wasted: l.wasted,
 	}
 	s.Progress = float64(s.Have) / float64(max(s.NumPieces, 1))
 	s.Private = t.m.Private

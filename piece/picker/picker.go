@@ -307,6 +307,17 @@ func (p *Picker) PeerBitfield(id PeerID, bf *piece.Bitfield) {
 // of its pieces, so a corrupt piece can be pinned on it alone.
 func (p *Picker) SetParole(id PeerID, on bool) { p.peer(id).parole = on }
 
+// Abandon ends peer id's claim on the pieces it was downloading alone
+// (it choked us or went quiet): they become ordinary partial pieces that
+// others may finish, and end-game sees them again.
+func (p *Picker) Abandon(id PeerID) {
+	for _, i := range p.partials {
+		if pp := p.partial[i]; pp.exclusive && pp.owner == id {
+			pp.exclusive = false
+		}
+	}
+}
+
 // Exclusive reports whether piece i is being downloaded from one peer
 // alone (its owner), and which.
 func (p *Picker) Exclusive(i int) (PeerID, bool) {

@@ -302,6 +302,46 @@ func TestParoleMakesPiecesExclusive(t *testing.T) {
 	p.check(t)
 }
 
+func TestParolePeerNeverTakesOverAHalfReceivedPiece(t *testing.T) {
+	p := newTest(t, 0, 2*pieceSize)
+	haves(p, 1, 0, 1)
+	haves(p, 2, 0, 1)
+	a := p.Pick(nil, 2, 2) // peer 2 takes both blocks of one piece
+	if len(a) != 2 || a[0].Piece != a[1].Piece {
+		t.Fatalf("picked %v", a)
+	}
+	p.Received(2, a[0])
+	p.Release(2, a[1]) // peer 2 leaves half of it behind
+	p.SetParole(1, true)
+	for _, b := range p.Pick(nil, 1, 10) {
+		if b.Piece == a[0].Piece {
+			t.Fatalf("parole peer got block %v of a piece another peer sent data for", b)
+		}
+	}
+	p.check(t)
+}
+
+func TestAbandonedParolePieceIsOpenToOthers(t *testing.T) {
+	p := newTest(t, 0, 1*pieceSize)
+	haves(p, 1, 0)
+	haves(p, 2, 0)
+	p.SetParole(1, true)
+	a := p.Pick(nil, 1, 1)
+	p.Received(1, a[0])
+	if got := p.Pick(nil, 2, 10); len(got) != 0 {
+		t.Fatalf("peer 2 got %v of the parole peer's piece", got)
+	}
+	// The parole peer chokes us or is snubbed but stays connected.
+	p.Abandon(1)
+	if _, ok := p.Exclusive(0); ok {
+		t.Fatal("the piece is still reserved for a peer that abandoned it")
+	}
+	if got := p.Pick(nil, 2, 10); len(got) != 1 || got[0] != (Block{0, 1}) {
+		t.Fatalf("peer 2 got %v, want the piece's last block", got)
+	}
+	p.check(t)
+}
+
 func TestHaveAllAndBitfield(t *testing.T) {
 	p := newTest(t, 0, 4*pieceSize)
 	haves(p, 1, 2)

@@ -42,14 +42,19 @@ func (p *Picker) Pick(dst []Block, id PeerID, n int) []Block {
 }
 
 // mayShare reports whether peer id may take blocks of a started piece:
-// not of another peer's exclusive piece; on parole, only a piece no other
-// peer has requests out for, which it then adopts as its own.
+// not of another peer's exclusive piece; on parole, only a piece with no
+// blocks received yet and no other peer's requests out, which it then
+// adopts as its own (a piece others sent blocks of would fail with two
+// senders again, and name nobody).
 func (p *Picker) mayShare(ps *peerState, id PeerID, pp *partialPiece) bool {
 	if pp.exclusive {
 		return pp.owner == id
 	}
 	if !ps.parole {
 		return true
+	}
+	if pp.received > 0 {
+		return false
 	}
 	for b := range pp.blocks {
 		bs := &pp.blocks[b]

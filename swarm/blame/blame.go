@@ -1,0 +1,162 @@
+// Package blame decides whom to hold responsible when a piece fails its
+// hash check. It is a pure policy: the torrent loop tells it who sent
+// blocks of which piece and what the hash said, and it answers whom to put
+// on parole and whom to ban. It knows nothing of connections or time.
+//
+// The rule: a piece with one contributor convicts it (a strike; the second
+// strike, or any failure while on parole, is a ban). A piece with several
+// contributors convicts nobody, but puts every contributor on parole, so
+// each downloads whole pieces alone from then on and the next bad piece
+// names its sender. A contributor already on parole takes a strike even
+// from a shared piece, so a liar cannot hide behind honest peers forever.
+package blame
+
+import (
+	"errors"
+	"net/netip"
+)
+
+// Config tunes how quickly an IP is banned.
+type Config struct {
+	// Strikes is how many failed pieces an IP may be sole sender of (or
+	// share while on parole) before it is banned.
+	Strikes int
+	// MaxTracked bounds the IPs remembered with strikes or parole; past
+	// it, the oldest without a ban are forgotten, so a swarm of addresses
+	// cannot grow the ledger without end.
+	MaxTracked int
+}
+
+// DefaultConfig bans at the second strike, as libtorrent's smart ban does
+// for peers that sent bad data more than once.
+func DefaultConfig() Config { return Config{Strikes: 2, MaxTracked: 4096} }
+
+// Validate reports a config the ledger cannot work with.
+func (c Config) Validate() error {
+	if c.Strikes < 1 {
+		return errors.New("blame: Strikes must be at least 1")
+	}
+	if c.MaxTracked < 1 {
+		return errors.New("blame: MaxTracked must be at least 1")
+	}
+	return nil
+}
+
+// Verdict is what a failed piece means.
+type Verdict struct {
+	// Ban lists IPs to refuse from now on.
+	Ban []netip.Addr
+	// Parole lists IPs newly put on parole: give them whole pieces of
+	// their own only.
+	Parole []netip.Addr
+}
+
+type record struct {
+	strikes int
+	parole  bool
+	seq     uint64 // when last convicted, for forgetting the oldest
+}
+
+// Ledger remembers contributions to unverified pieces and the record of
+// every IP that sent bad data. Not safe for concurrent use: the torrent's
+// loop owns it.
+type Ledger struct {
+	cfg          Config
+	contributors map[int][]netip.Addr
+	records      map[netip.Addr]*record
+	banned       map[netip.Addr]bool
+	seq          uint64
+}
+
+// New returns an empty ledger.
+func New(cfg Config) (*Ledger, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return &Ledger{cfg: cfg, contributors: map[int][]netip.Addr{}, records: map[netip.Addr]*record{},
+		banned: map[netip.Addr]bool{}}, nil
+}
+
+// Contributed records that ip sent a block of piece p that was kept.
+func (l *Ledger) Contributed(p int, ip netip.Addr) {
+	for _, a := range l.contributors[p] {
+		if a == ip {
+			return
+		}
+	}
+	l.contributors[p] = append(l.contributors[p], ip)
+}
+
+// Contributors lists who sent blocks of piece p so far.
+func (l *Ledger) Contributors(p int) []netip.Addr { return l.contributors[p] }
+
+// Verified forgets piece p's contributors: its data was good.
+func (l *Ledger) Verified(p int) { delete(l.contributors, p) }
+
+// Failed applies the rule to piece p's contributors and forgets them.
+func (l *Ledger) Failed(p int) Verdict {
+	ips := l.contributors[p]
+	delete(l.contributors, p)
+	var v Verdict
+	for _, ip := range ips {
+		if l.banned[ip] {
+			continue
+		}
+		r := l.record(ip)
+		switch {
+		case len(ips) == 1 && r.parole:
+			// Whole pieces alone, and one failed: no doubt is left.
+			r.strikes = l.cfg.Strikes
+		case len(ips) == 1 || r.parole:
+			r.strikes++
+		}
+		if r.strikes >= l.cfg.Strikes {
+			l.banned[ip] = true
+			delete(l.records, ip)
+			v.Ban = append(v.Ban, ip)
+			continue
+		}
+		if len(ips) > 1 && !r.parole {
+			r.parole = true
+			v.Parole = append(v.Parole, ip)
+		}
+	}
+	return v
+}
+
+func (l *Ledger) record(ip netip.Addr) *record {
+	l.seq++
+	r := l.records[ip]
+	if r == nil {
+		if len(l.records) >= l.cfg.MaxTracked {
+			l.forgetOldest()
+		}
+		r = &record{}
+		l.records[ip] = r
+	}
+	r.seq = l.seq
+	return r
+}
+
+func (l *Ledger) forgetOldest() {
+	var oldest netip.Addr
+	var seq uint64
+	for ip, r := range l.records {
+		if !oldest.IsValid() || r.seq < seq {
+			oldest, seq = ip, r.seq
+		}
+	}
+	delete(l.records, oldest)
+}
+
+// OnParole reports whether ip must download whole pieces alone.
+func (l *Ledger) OnParole(ip netip.Addr) bool {
+	r := l.records[ip]
+	return r != nil && r.parole
+}
+
+// Banned reports whether ip is refused.
+func (l *Ledger) Banned(ip netip.Addr) bool { return l.banned[ip] }
+
+// BannedCount is how many IPs are refused.
+func (l *Ledger) BannedCount() int { return len(l.banned) }

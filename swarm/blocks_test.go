@@ -1,0 +1,62 @@
+package swarm
+
+import (
+	"crypto/rand"
+	"testing"
+	"time"
+
+	"github.com/shoal-torrent/shoal/swarm/wire"
+)
+
+// garbage returns a piece message of random bytes for one block.
+func garbage(index, begin uint32, n int) []byte {
+	data := make([]byte, n)
+	rand.Read(data)
+	return append(wire.AppendPieceHeader(nil, index, begin, n), data...)
+}
+
+func TestUnrequestedBlocksAreDroppedAndTheDownloadCompletes(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	l := h.f.m.Layout
+	honest := h.connect(peerOpts{})
+	honest.send(append(wire.AppendSimple(nil, wire.HaveAll), wire.AppendSimple(nil, wire.Unchoke)...))
+	h.do(func(*loop) {}) // the loop has sent its requests to the honest peer
+	// The liar claims everything and, while those requests are out,
+	// sends garbage for the last block of every piece.
+	liar := h.connect(peerOpts{ip: "127.0.2.1"})
+	liar.send(wire.AppendSimple(nil, wire.HaveAll))
+	for i := range l.NumPieces {
+		b := l.NumBlocks(i) - 1
+		begin, n := l.BlockSpan(i, b)
+		liar.send(garbage(uint32(i), uint32(begin), n))
+	}
+	liar.drain()
+	honest.serve(h.content())
+	waitComplete(t, h.tor, 5*time.Second)
+	s := h.snapshot()
+	if s.HashFails != 0 {
+		t.Fatalf("%d hash failures: unrequested garbage reached the hash check", s.HashFails)
+	}
+	if s.Wasted == 0 {
+		t.Fatal("the unrequested blocks were not counted as wasted")
+	}
+	h.do(func(lp *loop) { h.sameData(lp.t.cfg.Dir) })
+}
+
+func TestPeerThatKeepsSendingUnrequestedBlocksIsDropped(t *testing.T) {
+	h := newHarness(t, harnessOpts{files: nil, pieceLen: 16 << 10})
+	l := h.f.m.Layout
+	p := h.connect(peerOpts{})
+	p.send(wire.AppendSimple(nil, wire.HaveAll))
+	for i := 0; i <= maxUnrequested; i++ {
+		begin, n := l.BlockSpan(i%l.NumPieces, 0)
+		p.nc.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		if _, err := p.nc.Write(garbage(uint32(i%l.NumPieces), uint32(begin), n)); err != nil {
+			break // dropped already
+		}
+	}
+	p.waitGone()
+	if s := h.snapshot(); s.Violations != 1 {
+		t.Fatalf("violations %d, want 1", s.Violations)
+	}
+}
