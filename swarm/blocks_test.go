@@ -2,8 +2,12 @@ package swarm
 
 import (
 	"crypto/rand"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/shoal-torrent/shoal/piece/piecetest"
 
 	"github.com/shoal-torrent/shoal/swarm/wire"
 )
@@ -59,4 +63,44 @@ func TestPeerThatKeepsSendingUnrequestedBlocksIsDropped(t *testing.T) {
 	if s := h.snapshot(); s.Violations != 1 {
 		t.Fatalf("violations %d, want 1", s.Violations)
 	}
+}
+
+func TestStalledDiskNeverBlocksTheLoop(t *testing.T) {
+	gate := make(chan struct{})
+	h := newHarness(t, harnessOpts{pieceLen: 64 << 10, files: []piecetest.FileSpec{{Path: "slow.bin", Size: 6 << 20}},
+		storage: newMemStorage(gate)})
+	open := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(open) // before the session closes, even on failure
+	content := h.content()
+	var peers []*pipePeer
+	for range 20 {
+		p := h.connect(peerOpts{})
+		p.serve(content)
+		p.send(append(wire.AppendSimple(nil, wire.HaveAll), wire.AppendSimple(nil, wire.Unchoke)...))
+		peers = append(peers, p)
+	}
+	// Every peer answers its 16 requests: 320 blocks, more than the hash
+	// workers' queues hold, fewer than the disk credits.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var n int64
+		for _, p := range peers {
+			n += p.served.Load()
+		}
+		if n >= 20*minPipeline {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("peers served %d blocks, want %d", n, 20*minPipeline)
+		}
+		runtime.Gosched()
+	}
+	// The disk writes nothing; the loop must still answer at once.
+	for range 3 {
+		if !h.doWithin(2*time.Second, func(*loop) {}) {
+			t.Fatal("the torrent loop is blocked behind a stalled disk")
+		}
+	}
+	open()
+	waitComplete(t, h.tor, 10*time.Second)
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -120,6 +121,8 @@ type pipePeer struct {
 	addr netip.AddrPort
 	msgs chan wire.Message
 	gone chan struct{} // closed when the loop's side hung up
+	// served counts the blocks serve has written.
+	served atomic.Int64
 }
 
 // peerOpts shapes a pipe peer's handshake.
@@ -300,6 +303,7 @@ func (p *pipePeer) serve(content []byte) {
 				if _, err := p.nc.Write(msg); err != nil {
 					return
 				}
+				p.served.Add(1)
 			case <-p.gone:
 				return
 			}
@@ -311,4 +315,41 @@ func (p *pipePeer) serve(content []byte) {
 func (h *harness) sameData(dir string) {
 	h.t.Helper()
 	sameContent(h.t, h.f, dir)
+}
+
+// memStorage is in-memory storage the loop can use, with an optional gate
+// that holds every write until it is closed (a disk that stalled).
+type memStorage struct {
+	*piece.MemStorage
+	gate   chan struct{}
+	writes atomic.Int64
+}
+
+func newMemStorage(gate chan struct{}) func(l *piece.Layout, dir string) (storage, error) {
+	return func(l *piece.Layout, dir string) (storage, error) {
+		return &memStorage{MemStorage: piece.NewMemStorage(l), gate: gate}, nil
+	}
+}
+
+func (m *memStorage) WriteAt(p []byte, off int64) (int, error) {
+	m.writes.Add(1)
+	if m.gate != nil {
+		<-m.gate
+	}
+	return m.MemStorage.WriteAt(p, off)
+}
+
+func (m *memStorage) Stats() ([]piece.FileStat, error) { return nil, nil }
+func (m *memStorage) CreateFiles() error               { return nil }
+
+// doWithin runs fn on the loop unless the loop does not get to it in time.
+func (h *harness) doWithin(d time.Duration, fn func(l *loop)) bool {
+	ran := make(chan struct{})
+	go h.tor.do(func() { fn(h.tor.loopState()); close(ran) })
+	select {
+	case <-ran:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
