@@ -138,7 +138,11 @@ type conn struct {
 	uploaded   atomic.Int64 // block payload bytes sent
 
 	// loop-owned
-	connectedAt    time.Time
+	connectedAt time.Time
+	// lastActive is when a block last moved either way, as seen by the
+	// once-a-second tick (movedAtTick: the byte total it saw then).
+	lastActive     time.Time
+	movedAtTick    int64
 	amChoking      bool
 	amInterested   bool
 	peerChoking    bool

@@ -29,6 +29,9 @@ type loop struct {
 	nextID  picker.PeerID
 	known   map[netip.AddrPort]*knownPeer
 	dialing int
+	// ipConns counts connections per IP, for TorrentConfig.MaxPeersPerIP.
+	ipConns   map[netip.Addr]int
+	evictions int
 
 	// blame remembers who sent blocks of each unverified piece and
 	// decides parole and bans when one fails its hash.
@@ -84,7 +87,7 @@ func openFileStorage(l *piece.Layout, dir string) (storage, error) {
 func (t *Torrent) run(ctx context.Context) {
 	defer close(t.done)
 	l := &loop{t: t, ctx: ctx, layout: t.m.Layout, conns: map[picker.PeerID]*conn{}, byPeer: map[[20]byte]*conn{},
-		known: map[netip.AddrPort]*knownPeer{}}
+		known: map[netip.AddrPort]*knownPeer{}, ipConns: map[netip.Addr]int{}}
 	defer func() {
 		if r := recover(); r != nil {
 			t.log.Error("torrent stopped by an internal error", "panic", r, "stack", string(debug.Stack()))
@@ -273,6 +276,9 @@ func (l *loop) tick(now time.Time) {
 	down, up := l.closedDown, l.closedUp
 	for _, c := range l.conns {
 		d, u := c.downloaded.Load(), c.uploaded.Load()
+		if d+u != c.movedAtTick {
+			c.movedAtTick, c.lastActive = d+u, now
+		}
 		c.downMeter.sample(d, now)
 		c.upMeter.sample(u, now)
 		down += d

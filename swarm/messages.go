@@ -137,7 +137,9 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 			if err != nil {
 				return err
 			}
-			for _, a := range p.Added {
+			// BEP 11 sends at most 50 added peers a message; more is
+			// a flood, and only the first 50 are heard.
+			for _, a := range p.Added[:min(len(p.Added), maxPexAdded)] {
 				l.learn(a, "pex")
 			}
 			l.fillPeers(l.now())

@@ -115,6 +115,7 @@ func TestRestartDoesNotRedownloadVerifiedPieces(t *testing.T) {
 	start := func() (*Session, *Torrent) {
 		s := newTestSession(t)
 		cfg := DefaultTorrentConfig(dl)
+		cfg.MaxPeersPerIP = 100
 		cfg.StateDir, cfg.Peers, cfg.DisableTrackers = state, []netip.AddrPort{seedS.Addr()}, true
 		tor, err := s.Add(f.m, cfg)
 		if err != nil {

@@ -7,16 +7,51 @@ import (
 	"time"
 
 	"github.com/shoal-torrent/shoal/piece/picker"
+	"github.com/shoal-torrent/shoal/swarm/evict"
 	"github.com/shoal-torrent/shoal/swarm/wire"
 )
 
 // knownPeer is an address we may dial.
 type knownPeer struct {
-	source    string
+	source    string // the first source, shown in the UI
+	sources   map[string]bool
 	failures  int
 	nextDial  time.Time
-	connected bool
+	learnedAt time.Time
+	connected bool // connected or being dialled now
+	// worked is set once a connection to it was adopted: it is real.
+	worked bool
 }
+
+// score ranks known peers for keeping when the list is full: addresses
+// that connected before and that several sources agree on are worth more
+// than one PEX peer's say-so (a tracker, the DHT or the user count double),
+// and failures count against.
+func (k *knownPeer) score() int {
+	s := 0
+	for src := range k.sources {
+		s += sourceWeight(src)
+	}
+	if k.worked {
+		s += 4
+	}
+	return s - min(k.failures, 4)
+}
+
+func sourceWeight(source string) int {
+	if source == "pex" {
+		return 1
+	}
+	return 2
+}
+
+// maxKnown bounds the addresses kept per torrent (libtorrent keeps 3,000
+// for a downloading torrent): a PEX flood of 100,000 must not grow it.
+const maxKnown = 2000
+
+// maxDialing bounds dials in flight per torrent, half-open connections
+// that cost a descriptor each.
+const maxDialing = 32
 
 type dialResult struct {
 	addr netip.AddrPort
@@ -24,30 +59,65 @@ type dialResult struct {
 	err  error
 }
 
-// learn records an address to dial.
+// learn records an address to dial. When the list is full, the least
+// promising address that is not in use makes room, if the newcomer is
+// worth more.
 func (l *loop) learn(a netip.AddrPort, source string) {
 	if !a.IsValid() || a.Port() == 0 || l.blame.Banned(a.Addr().Unmap()) || l.t.s.isSelf(a) {
 		return
 	}
 	a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
-	if _, ok := l.known[a]; !ok {
-		l.known[a] = &knownPeer{source: source}
+	if k, ok := l.known[a]; ok {
+		k.sources[source] = true
+		return
 	}
+	k := &knownPeer{source: source, sources: map[string]bool{source: true}, learnedAt: l.now()}
+	if len(l.known) >= maxKnown {
+		// Only a better address replaces one: a flood of newcomers from
+		// one source cannot push out what is known, nor cost a search
+		// each (a lone PEX address is the least there is).
+		if k.score() <= sourceWeight("pex") {
+			return
+		}
+		victim, ok := knownVictim(l.known)
+		if !ok || l.known[victim].score() >= k.score() {
+			return
+		}
+		delete(l.known, victim)
+	}
+	l.known[a] = k
+}
+
+// knownVictim picks the known address to forget: not in use, lowest
+// score, learned longest ago.
+func knownVictim(known map[netip.AddrPort]*knownPeer) (netip.AddrPort, bool) {
+	var best netip.AddrPort
+	var bk *knownPeer
+	for a, k := range known {
+		if k.connected {
+			continue
+		}
+		if bk == nil || k.score() < bk.score() || k.score() == bk.score() && k.learnedAt.Before(bk.learnedAt) {
+			best, bk = a, k
+		}
+	}
+	return best, bk != nil
 }
 
 // fillPeers dials known peers while there is room, with backoff for those
-// that failed.
+// that failed, never more than the connection limits (per torrent, per
+// IP, per session, in flight) allow.
 func (l *loop) fillPeers(now time.Time) {
 	if l.diskErr != nil {
 		return
 	}
 	for a, k := range l.known {
-		if len(l.conns)+l.dialing >= l.t.cfg.MaxPeers || !l.t.s.connSlotFree() {
+		if len(l.conns)+l.dialing >= l.t.cfg.MaxPeers || l.dialing >= maxDialing || !l.t.s.connSlotFree() {
 			return
 		}
 		// Seeds dial too: the leechers a tracker names may not be able to
 		// reach us first. Two seeds that meet hang up at once.
-		if k.connected || now.Before(k.nextDial) {
+		if k.connected || now.Before(k.nextDial) || l.ipConns[a.Addr()] >= l.t.cfg.MaxPeersPerIP {
 			continue
 		}
 		k.connected = true // until the dial fails
@@ -75,21 +145,36 @@ func (l *loop) dialDone(d dialResult) {
 }
 
 // adopt starts a handshaken connection, unless it duplicates one we have,
-// comes from a banned IP or exceeds the limits.
+// comes from a banned IP or exceeds the limits. A full torrent makes room
+// for a newcomer by evicting its least useful peer, if any may go, so
+// idle connections cannot lock honest peers out.
 func (l *loop) adopt(c *conn) {
 	ip := c.addr.Addr().Unmap()
-	switch {
-	case l.ctx.Err() != nil, l.blame.Banned(ip), l.byPeer[c.hs.PeerID] != nil, len(l.conns) >= l.t.cfg.MaxPeers && c.incoming:
+	now := l.now()
+	refuse := l.ctx.Err() != nil || l.blame.Banned(ip) || l.byPeer[c.hs.PeerID] != nil ||
+		l.ipConns[ip] >= l.t.cfg.MaxPeersPerIP
+	if !refuse && len(l.conns) >= l.t.cfg.MaxPeers {
+		if victim, ok := evict.Choose(l.evictionCandidates(), l.t.cfg.Evict, now); ok {
+			l.evictions++
+			l.drop(l.conns[picker.PeerID(victim)], errEvicted)
+		} else {
+			refuse = true
+		}
+	}
+	if refuse {
 		c.nc.Close()
 		l.t.s.connClosed()
 		if k := l.known[c.addr]; k != nil && !c.incoming {
 			k.connected = false
+			k.nextDial = now.Add(30 * time.Second)
 		}
 		return
 	}
 	l.nextID++
 	c.id = l.nextID
-	c.connectedAt = l.now()
+	c.connectedAt = now
+	c.lastActive = now
+	l.ipConns[ip]++
 	c.amChoking, c.peerChoking = true, true
 	c.requests = map[picker.Block]time.Time{}
 	c.reqq = defaultReqq
@@ -100,7 +185,7 @@ func (l *loop) adopt(c *conn) {
 	l.picker.AddPeer(c.id)
 	l.picker.SetParole(c.id, l.blame.OnParole(ip))
 	if k := l.known[c.addr]; k != nil {
-		k.connected = true
+		k.connected, k.worked = true, true
 		if !c.incoming {
 			c.source = k.source
 		}
@@ -141,7 +226,19 @@ func (l *loop) adopt(c *conn) {
 	go c.writeLoop(l.ctx, l.st, l.layout, limUp, func(error) {})
 	l.t.log.Debug("peer connected", "addr", c.addr, "client", c.clientName, "incoming", c.incoming)
 	// A new interested peer may take a free slot at once.
-	l.rechoke(l.now())
+	l.rechoke(now)
+}
+
+var errEvicted = errors.New("evicted to make room for a new peer")
+
+// evictionCandidates describes every connection to the eviction policy.
+func (l *loop) evictionCandidates() []evict.Candidate {
+	out := make([]evict.Candidate, 0, len(l.conns))
+	for _, c := range l.conns {
+		out = append(out, evict.Candidate{ID: uint64(c.id), AmInterested: c.amInterested, PeerInterested: c.peerInterested,
+			Snubbed: c.snubbed, ConnectedAt: c.connectedAt, LastActive: c.lastActive})
+	}
+	return out
 }
 
 // drop closes a connection and forgets it; its blocks go back to the
@@ -163,6 +260,10 @@ func (l *loop) drop(c *conn, why error) {
 	l.closedUp += c.uploaded.Load()
 	l.picker.RemovePeer(c.id)
 	delete(l.conns, c.id)
+	ip := c.addr.Addr().Unmap()
+	if l.ipConns[ip]--; l.ipConns[ip] <= 0 {
+		delete(l.ipConns, ip)
+	}
 	if l.byPeer[c.hs.PeerID] == c {
 		delete(l.byPeer, c.hs.PeerID)
 	}

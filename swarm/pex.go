@@ -11,6 +11,9 @@ import (
 // once a minute).
 const pexInterval = time.Minute
 
+// maxPexAdded is how many added peers of one PEX message are heard.
+const maxPexAdded = 50
+
 // sendPex tells PEX-capable peers which peers we are connected to, as a
 // change since what we last told each: first on the tick after its
 // extension handshake, then at most once a minute.

@@ -72,6 +72,7 @@ func addTorrent(t testing.TB, s *Session, m *meta.Torrent, dir string, peers ...
 	t.Helper()
 	cfg := DefaultTorrentConfig(dir)
 	cfg.Peers = peers
+	cfg.MaxPeersPerIP = 100 // every test peer is on 127.0.0.1
 	cfg.DisableTrackers = true
 	tor, err := s.Add(m, cfg)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/shoal-torrent/shoal/piece/meta"
 	"github.com/shoal-torrent/shoal/piece/picker"
 	"github.com/shoal-torrent/shoal/swarm/choke"
+	"github.com/shoal-torrent/shoal/swarm/evict"
 )
 
 // TorrentConfig says how one torrent is downloaded and seeded.
@@ -25,6 +26,11 @@ type TorrentConfig struct {
 	StateDir string
 	// MaxPeers bounds this torrent's connections.
 	MaxPeers int
+	// MaxPeersPerIP bounds connections from one address, so one host
+	// cannot take every slot. Loopback tests with many peers raise it.
+	MaxPeersPerIP int
+	// Evict says when a full torrent may close an idle peer for a new one.
+	Evict evict.Config
 	// UploadSlots is how many peers are unchoked at once, optimistic
 	// included.
 	UploadSlots int
@@ -42,9 +48,11 @@ type TorrentConfig struct {
 }
 
 // DefaultTorrentConfig returns what common clients do: 80 peers, 4 upload
-// slots.
+// slots; and 4 connections per IP (libtorrent allows 1, which would keep
+// several clients behind one NAT from the same swarm).
 func DefaultTorrentConfig(dir string) TorrentConfig {
-	return TorrentConfig{Dir: dir, MaxPeers: 80, UploadSlots: 4, Picker: picker.DefaultConfig(), Choke: choke.DefaultConfig()}
+	return TorrentConfig{Dir: dir, MaxPeers: 80, MaxPeersPerIP: 4, UploadSlots: 4, Evict: evict.DefaultConfig(),
+		Picker: picker.DefaultConfig(), Choke: choke.DefaultConfig()}
 }
 
 // Validate reports settings the engine cannot run with.
@@ -57,6 +65,12 @@ func (c *TorrentConfig) Validate() error {
 	}
 	if c.UploadSlots < 1 {
 		return errors.New("upload slots must be at least 1")
+	}
+	if c.MaxPeersPerIP < 1 {
+		return errors.New("max peers per IP must be at least 1")
+	}
+	if err := c.Evict.Validate(); err != nil {
+		return err
 	}
 	if c.Picker == (picker.Config{}) {
 		c.Picker = picker.DefaultConfig()

@@ -111,7 +111,9 @@ func runDemo(ctx context.Context, e env, size, rate int64, leechers int, keep, t
 		if err != nil {
 			return err
 		}
-		t, err := s.Add(m, swarm.DefaultTorrentConfig(dir))
+		tc := swarm.DefaultTorrentConfig(dir)
+		tc.MaxPeersPerIP = tc.MaxPeers // every demo peer is on 127.0.0.1
+		t, err := s.Add(m, tc)
 		if err != nil {
 			s.Close()
 			return err

@@ -1,0 +1,96 @@
+package swarm
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/shoal-torrent/shoal/swarm/wire"
+)
+
+func TestIdleSquattersAreEvictedForAnHonestPeer(t *testing.T) {
+	h := newHarness(t, harnessOpts{seed: true, cfg: func(c *TorrentConfig) { c.MaxPeers = 8 }})
+	var squatters []*pipePeer
+	for range 8 {
+		p := h.connect(peerOpts{})
+		p.send(wire.AppendKeepAlive(nil))
+		squatters = append(squatters, p)
+	}
+	// A newcomer in their grace period is not let in at their expense.
+	early := h.connect(peerOpts{})
+	early.waitGone()
+	h.tick(31 * time.Second)
+	for _, p := range squatters {
+		p.send(wire.AppendKeepAlive(nil))
+	}
+	honest := h.connect(peerOpts{})
+	honest.send(wire.AppendSimple(nil, wire.Interested))
+	honest.expectID(wire.Unchoke) // a free upload slot, at once
+	if !honest.connected() {
+		t.Fatal("the honest peer was turned away")
+	}
+	gone := 0
+	for _, p := range squatters {
+		if !p.connected() {
+			gone++
+		}
+	}
+	if gone != 1 {
+		t.Fatalf("%d squatters evicted, want 1", gone)
+	}
+	// An interested peer is never evicted, however many knock.
+	for range 10 {
+		h.connect(peerOpts{})
+	}
+	if !honest.connected() {
+		t.Fatal("a useful peer was evicted")
+	}
+}
+
+func TestConnectionsPerIPAreCapped(t *testing.T) {
+	h := newHarness(t, harnessOpts{seed: true, cfg: func(c *TorrentConfig) { c.MaxPeersPerIP = 2 }})
+	a := h.connect(peerOpts{ip: "127.0.3.1"})
+	b := h.connect(peerOpts{ip: "127.0.3.1"})
+	c := h.connect(peerOpts{ip: "127.0.3.1"})
+	c.waitGone()
+	if !a.connected() || !b.connected() {
+		t.Fatal("connections under the per-IP cap were closed")
+	}
+	if d := h.connect(peerOpts{ip: "127.0.3.2"}); !d.connected() {
+		t.Fatal("another IP was refused")
+	}
+}
+
+func TestPexFloodKeepsKnownPeersBounded(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	p := h.connect(peerOpts{})
+	p.sendExt(0, extHandshake(t, map[string]int{"ut_pex": 1}))
+	// 100,000 addresses in 2,000 messages.
+	n := 0
+	for range 2000 {
+		var added []netip.AddrPort
+		for range 50 {
+			n++
+			added = append(added, netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 9, byte(n >> 8), byte(n)}), uint16(1000+n%60000)))
+		}
+		p.sendExt(wire.ExtPex, wire.EncodePex(added, make([]byte, len(added)), nil))
+	}
+	p.drain()
+	// A tracker's peers arrive later and are still kept: several sources
+	// beat one peer's say-so.
+	tracked := netip.MustParseAddrPort("127.0.0.9:7000")
+	h.tor.addPeers([]netip.AddrPort{tracked}, "tracker")
+	h.do(func(l *loop) {
+		if len(l.known) > maxKnown {
+			t.Errorf("%d known peers kept, cap %d", len(l.known), maxKnown)
+		}
+		if l.dialing > maxDialing {
+			t.Errorf("%d dials in flight, cap %d", l.dialing, maxDialing)
+		}
+	})
+	h.do(func(l *loop) {
+		if l.known[tracked] == nil {
+			t.Error("a tracker's peer was not kept once PEX had filled the list")
+		}
+	})
+}
