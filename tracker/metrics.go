@@ -35,6 +35,16 @@ func (s *Server) initMetrics() {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_tracker_leechers", Help: "Leechers held."}, totals(func(t Totals) int { return t.Leechers })),
 		collectors.NewGoCollector(),
 	)
+	for _, l := range []struct {
+		lim  *ipLimiter
+		name string
+	}{{s.limiter, "ip"}, {s.torrentLimiter, "ip_torrent"}} {
+		if l.lim != nil {
+			s.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "shoal_tracker_rate_limit_evictions_total",
+				Help:        "Rate-limit entries forgotten to make room before their bucket had refilled: the limit is under pressure.",
+				ConstLabels: prometheus.Labels{"limit": l.name}}, func() float64 { return float64(l.lim.evicted.Load()) }))
+		}
+	}
 }
 
 func (s *Server) metricsHandler() http.Handler {
