@@ -35,6 +35,18 @@ func (s *Server) initMetrics() {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_tracker_leechers", Help: "Leechers held."}, totals(func(t Totals) int { return t.Leechers })),
 		collectors.NewGoCollector(),
 	)
+	if ec, ok := s.store.(EvictionCounter); ok {
+		evictions := func(pick func(Evictions) int64) func() float64 {
+			return func() float64 { return float64(pick(ec.Evictions())) }
+		}
+		opts := func(what string) prometheus.CounterOpts {
+			return prometheus.CounterOpts{Name: "shoal_tracker_evictions_total", ConstLabels: prometheus.Labels{"what": what},
+				Help: "Swarms and peers the store dropped to make room for newcomers, by what was dropped."}
+		}
+		s.reg.MustRegister(
+			prometheus.NewCounterFunc(opts("swarm"), evictions(func(e Evictions) int64 { return e.Swarms })),
+			prometheus.NewCounterFunc(opts("peer"), evictions(func(e Evictions) int64 { return e.Peers })))
+	}
 	for _, l := range []struct {
 		lim  *ipLimiter
 		name string
