@@ -80,7 +80,7 @@ denylist and passkeys without dropping swarms; Ctrl-C or SIGTERM stops.`,
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
 			}
-			st, err := openStore(cmd.Context(), store)
+			st, err := openStore(cmd.Context(), store, log)
 			if err != nil {
 				return err
 			}
@@ -144,14 +144,14 @@ func storeName(s string) string {
 	return s
 }
 
-func openStore(ctx context.Context, spec string) (tracker.PeerStore, error) {
+func openStore(ctx context.Context, spec string, log *slog.Logger) (tracker.PeerStore, error) {
 	switch {
 	case spec == "memory":
 		return tracker.NewMemoryStore(tracker.DefaultMemoryConfig()), nil
 	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"):
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		return tracker.NewRedisStore(ctx, tracker.RedisConfig{URL: spec})
+		return tracker.NewRedisStore(ctx, tracker.RedisConfig{URL: spec, Logger: log})
 	}
 	return nil, usageError{fmt.Errorf("--store %q: want memory or redis://HOST:PORT/DB", spec)}
 }
