@@ -358,8 +358,8 @@ for _, sw in ipairs(swarms) do
   local base = prefix .. ':' .. ih .. ':' .. fam
   local ns = redis.call('ZCARD', base .. ':s')
   local nl = redis.call('ZCARD', base .. ':l')
-  redis.call('HINCRBY', KEYS[2], 'seeders', -ns)
-  redis.call('HINCRBY', KEYS[2], 'leechers', -nl)
+  redis.call('HINCRBY', KEYS[2], 'seeders', 0 - ns) -- not -ns: Lua's -0 is no integer to HINCRBY
+  redis.call('HINCRBY', KEYS[2], 'leechers', 0 - nl)
   redis.call('DEL', base .. ':s', base .. ':l', base .. ':a')
   redis.call('ZREM', KEYS[1], sw)
 end

@@ -147,3 +147,21 @@ func TestTrackerRedisStoreEvictsAtCaps(t *testing.T) {
 	}
 }
 
+// TestTrackerRedisSweepLeecherOnlySwarm: the sweep empties a swarm with no
+// seeders too (Lua's -0 is not an integer to HINCRBY, which aborted it).
+func TestTrackerRedisSweepLeecherOnlySwarm(t *testing.T) {
+	s := newRedisStore(t, redisURL(t), tracker.RandomPrefix())
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var r tracker.AnnounceRequest
+	r.InfoHash[0], r.Peer.ID[0] = 1, 1
+	r.Peer.Addr = netip.MustParseAddrPort("10.0.0.1:1")
+	r.TTL, r.Now = time.Minute, t0
+	if _, err := s.Announce(context.Background(), &r); err != nil {
+		t.Fatal(err)
+	}
+	later := t0.Add(time.Hour)
+	s.Sweep(later)
+	if tot, err := s.Totals(context.Background(), later); err != nil || tot.Leechers != 0 {
+		t.Fatalf("totals %+v after sweeping an expired leecher (%v)", tot, err)
+	}
+}
