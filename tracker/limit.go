@@ -1,41 +1,47 @@
 package tracker
 
 import (
-	"container/list"
 	"hash/maphash"
+	"math"
 	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/time/rate"
 )
 
 // ipLimiter rate-limits requests per client network, or per client
-// network and torrent, in shards so busy clients do not contend with each
-// other. Its memory is bounded, and it fails open: when a shard is full
-// the entry idle longest is forgotten, so a flood of addresses costs the
-// flooder its own buckets and never locks out a client seen for the
-// first time. Forgetting an idle entry loses nothing once its bucket has
-// refilled, which is what prune relies on.
+// network and torrent. Its memory is fixed, and it fails open: when there
+// is no room for a newcomer the bucket that is fullest is forgotten (a
+// forgotten bucket is a full one, so forgetting one that has refilled
+// loses nothing), and a client seen for the first time is never refused.
+// A flood of addresses therefore costs the flooder its own buckets, while
+// a client that has spent its allowance is the last one forgotten.
+//
+// Each bucket is a GCRA: one theoretical arrival time, equivalent to a
+// token bucket of the same rate and burst (as golang.org/x/time/rate
+// keeps) but 8 bytes with no allocation, which matters when every
+// announce of a busy tracker is a new key. Buckets sit in a
+// set-associative table under a seeded hash, so a client cannot aim its
+// keys at one set, and a lookup touches one set of limWays slots.
 type ipLimiter struct {
-	r      rate.Limit
-	burst  int
-	refill time.Duration // an idle bucket is full again after this
-	max    int           // entries per shard
-	seed   maphash.Seed
-	shards [limShards]limShard
-	// evicted counts entries forgotten before their bucket refilled:
-	// pressure an operator should see.
+	interval  int64 // nanoseconds per request at the sustained rate
+	tolerance int64 // how far ahead of now the arrival time may run: the burst
+	sets      int   // per shard
+	seed      maphash.Seed
+	shards    [limShards]limShard
+	// evicted counts buckets forgotten before they had refilled: the
+	// table is under pressure, which an operator should see.
 	evicted atomic.Int64
 }
 
-const limShards = 64
+const (
+	limShards = 64
+	limWays   = 8
+)
 
 type limShard struct {
-	mu  sync.Mutex // guards m and lru
-	m   map[limKey]*list.Element
-	lru list.List // of *limEntry, most recently seen first
+	mu    sync.Mutex // guards slots
+	slots []limSlot  // sets*limWays, allocated on first use
 }
 
 // limKey is what one bucket limits: a client network and, for the
@@ -45,10 +51,10 @@ type limKey struct {
 	ih  InfoHash
 }
 
-type limEntry struct {
+type limSlot struct {
 	key  limKey
-	lim  *rate.Limiter
-	seen time.Time
+	used bool
+	tat  int64 // theoretical arrival time, Unix nanoseconds
 }
 
 // clientNet is the network a client controls: its IPv4 address, or the
@@ -63,14 +69,13 @@ func clientNet(ip netip.Addr) [16]byte {
 	return b
 }
 
-// newIPLimiter allows perSecond requests per key with the given burst,
-// remembering at most entries keys.
+// newIPLimiter allows perSecond requests per key after a burst, keeping
+// about entries keys.
 func newIPLimiter(perSecond float64, burst, entries int) *ipLimiter {
-	l := &ipLimiter{r: rate.Limit(perSecond), burst: burst, max: max(1, entries/limShards), seed: maphash.MakeSeed()}
-	l.refill = time.Duration(float64(burst) / perSecond * float64(time.Second))
-	for i := range l.shards {
-		l.shards[i].m = map[limKey]*list.Element{}
-	}
+	sat := func(f float64) int64 { return int64(min(f, math.MaxInt64/4)) }
+	iv := sat(float64(time.Second) / perSecond)
+	l := &ipLimiter{interval: iv, tolerance: sat(float64(iv) * float64(burst-1)),
+		sets: max(1, entries/limShards/limWays), seed: maphash.MakeSeed()}
 	return l
 }
 
@@ -85,44 +90,44 @@ func (l *ipLimiter) allowTorrent(ip netip.Addr, ih InfoHash, now time.Time) bool
 }
 
 func (l *ipLimiter) take(k limKey, now time.Time) bool {
-	sh := &l.shards[maphash.Comparable(l.seed, k)%limShards]
+	var b [len(k.net) + len(k.ih)]byte
+	copy(b[:], k.net[:])
+	copy(b[len(k.net):], k.ih[:])
+	h := maphash.Bytes(l.seed, b[:])
+	sh := &l.shards[h%limShards]
+	set := int(h / limShards % uint64(l.sets))
+	t := now.UnixNano()
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	el := sh.m[k]
-	if el == nil {
-		if len(sh.m) >= l.max {
-			old := sh.lru.Back()
-			e := old.Value.(*limEntry)
-			if now.Sub(e.seen) < l.refill {
-				l.evicted.Add(1)
-			}
-			delete(sh.m, e.key)
-			sh.lru.Remove(old)
-		}
-		el = sh.lru.PushFront(&limEntry{key: k, lim: rate.NewLimiter(l.r, l.burst)})
-		sh.m[k] = el
-	} else {
-		sh.lru.MoveToFront(el)
+	if sh.slots == nil {
+		sh.slots = make([]limSlot, l.sets*limWays)
 	}
-	e := el.Value.(*limEntry)
-	e.seen = now
-	return e.lim.AllowN(now, 1)
+	ways := sh.slots[set*limWays : (set+1)*limWays]
+	victim := 0
+	for i := range ways {
+		w := &ways[i]
+		if w.used && w.key == k {
+			return l.gcra(w, t)
+		}
+		if v := &ways[victim]; v.used && (!w.used || w.tat < v.tat) {
+			victim = i
+		}
+	}
+	v := &ways[victim]
+	if v.used && v.tat > t {
+		l.evicted.Add(1)
+	}
+	*v = limSlot{key: k, used: true, tat: t}
+	return l.gcra(v, t)
 }
 
-// prune forgets entries whose bucket has refilled: a fresh bucket would
-// answer the same.
-func (l *ipLimiter) prune(now time.Time) {
-	for i := range l.shards {
-		sh := &l.shards[i]
-		sh.mu.Lock()
-		for el := sh.lru.Back(); el != nil; el = sh.lru.Back() {
-			e := el.Value.(*limEntry)
-			if now.Sub(e.seen) < l.refill {
-				break
-			}
-			delete(sh.m, e.key)
-			sh.lru.Remove(el)
-		}
-		sh.mu.Unlock()
+// gcra admits a request at t if the bucket's arrival time has not run
+// more than the burst ahead of it.
+func (l *ipLimiter) gcra(w *limSlot, t int64) bool {
+	tat := max(w.tat, t)
+	if tat-t > l.tolerance {
+		return false
 	}
+	w.tat = tat + l.interval
+	return true
 }

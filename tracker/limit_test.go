@@ -14,7 +14,11 @@ func limiterEntries(l *ipLimiter) int {
 	n := 0
 	for i := range l.shards {
 		l.shards[i].mu.Lock()
-		n += len(l.shards[i].m)
+		for _, w := range l.shards[i].slots {
+			if w.used {
+				n++
+			}
+		}
 		l.shards[i].mu.Unlock()
 	}
 	return n
@@ -26,17 +30,19 @@ func limiterEntries(l *ipLimiter) int {
 // before, and the limiter's memory stays bounded.
 func TestTrackerLimiterFailsOpen(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.AnnounceRate, cfg.AnnounceBurst = 1, 1
+	cfg.AnnounceRate, cfg.AnnounceBurst = 1, 5
 	cfg.RateLimitEntries = limShards * 256 // small, so the flood overflows every shard
 	s, err := New(cfg, NewMemoryStore(DefaultMemoryConfig()))
 	if err != nil {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	// A client that used its burst and keeps asking stays limited while
-	// the flood goes on: eviction takes the idle, not the active.
+	// A client that spent its burst stays limited while the flood goes
+	// on: eviction takes the fullest buckets, not the spent.
 	busy := netip.AddrFrom4([4]byte{192, 0, 2, 7})
-	s.limiter.allow(busy, now)
+	for range cfg.AnnounceBurst {
+		s.limiter.allow(busy, now)
+	}
 	for i := range 1 << 16 {
 		// Octets 2 and 4 fixed: one shard under the old byte-picking.
 		s.limiter.allow(netip.AddrFrom4([4]byte{byte(i >> 8), 0, byte(i), 1}), now)
@@ -83,5 +89,45 @@ func TestTrackerLimitsIPv6ByPrefix(t *testing.T) {
 	}
 	if !get("2001:db8:1:3::1", 3) {
 		t.Fatal("the next /64 was refused")
+	}
+}
+
+// TestTrackerLimiterRateAndBurst: a bucket admits its burst at once, then
+// one request per interval, on a fake clock.
+func TestTrackerLimiterRateAndBurst(t *testing.T) {
+	l := newIPLimiter(2, 3, 1024) // 2/s after a burst of 3
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ip, ih := netip.MustParseAddr("192.0.2.1"), InfoHash{9}
+	for i := range 3 {
+		if !l.allowTorrent(ip, ih, now) {
+			t.Fatalf("request %d of the burst refused", i)
+		}
+	}
+	if l.allowTorrent(ip, ih, now) {
+		t.Fatal("a fourth request at once admitted")
+	}
+	if !l.allowTorrent(ip, InfoHash{8}, now) || !l.allow(ip, now) {
+		t.Fatal("another torrent, or the per-IP key, shares the bucket")
+	}
+	if l.allowTorrent(ip, ih, now.Add(499*time.Millisecond)) {
+		t.Fatal("admitted before the interval")
+	}
+	if !l.allowTorrent(ip, ih, now.Add(500*time.Millisecond)) {
+		t.Fatal("refused after the interval")
+	}
+	if !l.allowTorrent(ip, ih, now.Add(time.Hour)) || !l.allowTorrent(ip, ih, now.Add(time.Hour)) || !l.allowTorrent(ip, ih, now.Add(time.Hour)) {
+		t.Fatal("the burst did not refill after an idle hour")
+	}
+}
+
+// BenchmarkTrackerLimiterNewKeys is the per-torrent limit's cost on a busy
+// tracker, where nearly every announce is a key not seen within its window.
+func BenchmarkTrackerLimiterNewKeys(b *testing.B) {
+	l := newIPLimiter(1, 30, DefaultConfig().RateLimitEntries)
+	now := time.Now()
+	b.ReportAllocs()
+	for i := range b.N {
+		ih := InfoHash{byte(i), byte(i >> 8), byte(i >> 16)}
+		l.allowTorrent(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), ih, now)
 	}
 }

@@ -52,8 +52,9 @@ type Config struct {
 	// needs: only a client stuffing one swarm with made-up peers meets it.
 	TorrentRate  float64
 	TorrentBurst int
-	// RateLimitEntries bounds the memory of each limit: past it, the
-	// entry idle longest is forgotten (a fresh client is never refused).
+	// RateLimitEntries is how many clients each limit remembers, in
+	// about 48 bytes each: past it the fullest bucket is forgotten, so
+	// a client never seen before is never refused.
 	RateLimitEntries int
 	Logger           *slog.Logger
 }
@@ -179,28 +180,22 @@ func (s *Server) Start() error {
 			}
 		}()
 	}
-	sw, _ := s.store.(interface{ Sweep(time.Time) })
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		t := time.NewTicker(max(s.cfg.Interval/4, time.Second))
-		defer t.Stop()
-		for {
-			select {
-			case <-s.stop:
-				return
-			case now := <-t.C:
-				if sw != nil {
+	if sw, ok := s.store.(interface{ Sweep(time.Time) }); ok {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			t := time.NewTicker(max(s.cfg.Interval/4, time.Second))
+			defer t.Stop()
+			for {
+				select {
+				case <-s.stop:
+					return
+				case now := <-t.C:
 					sw.Sweep(now)
 				}
-				for _, l := range []*ipLimiter{s.limiter, s.torrentLimiter} {
-					if l != nil {
-						l.prune(now)
-					}
-				}
 			}
-		}
-	}()
+		}()
+	}
 	return nil
 }
 
