@@ -71,65 +71,47 @@ func (s *Server) httpAnnounce(w http.ResponseWriter, r *http.Request) {
 		s.httpFail(w, "malformed query string")
 		return
 	}
-	var req AnnounceRequest
-	req.Now = now
-	ih, pid := q.Get("info_hash"), q.Get("peer_id")
-	if len(ih) != 20 {
-		s.httpFail(w, "info_hash must be 20 bytes")
-		return
-	}
-	if len(pid) != 20 {
-		s.httpFail(w, "peer_id must be 20 bytes")
-		return
-	}
-	copy(req.InfoHash[:], ih)
-	copy(req.Peer.ID[:], pid)
-	port, err := strconv.ParseUint(q.Get("port"), 10, 16)
-	if err != nil || port == 0 {
-		s.httpFail(w, "port must be 1..65535")
-		return
-	}
-	left, err := strconv.ParseInt(q.Get("left"), 10, 64)
-	if err != nil || left < 0 {
-		s.httpFail(w, "left must be a non-negative number")
-		return
-	}
-	for _, k := range []string{"uploaded", "downloaded"} {
-		if v := q.Get(k); v != "" {
-			if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 {
-				s.httpFail(w, k+" must be a non-negative number")
-				return
-			}
+	// Numbers that do not parse become -1 (port 0), which check refuses
+	// with the same words UDP gets.
+	num := func(k string, missing int64) int64 {
+		v := q.Get(k)
+		if v == "" {
+			return missing
 		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return -1
+		}
+		return n
 	}
+	f := announceFields{InfoHash: q.Get("info_hash"), PeerID: q.Get("peer_id"), Port: max(num("port", 0), 0),
+		Left: num("left", -1), Uploaded: num("uploaded", 0), Downloaded: num("downloaded", 0), NumWant: s.cfg.DefaultNumWant}
 	switch q.Get("event") {
 	case "", "empty", "paused":
 	case "started":
-		req.Event = EventStarted
+		f.Event = EventStarted
 	case "completed":
-		req.Event = EventCompleted
+		f.Event = EventCompleted
 	case "stopped":
-		req.Event = EventStopped
+		f.Event = EventStopped
 	default:
-		s.httpFail(w, "unknown event")
-		return
+		f.Event = eventUnknown
 	}
-	req.NumWant = s.cfg.DefaultNumWant
 	if v := q.Get("numwant"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			s.httpFail(w, "numwant must be a number")
 			return
 		}
-		req.NumWant = n
+		f.NumWant = n
 	}
-	ip, ok := s.clientAddr(r, q)
-	if !ok {
-		s.httpFail(w, "cannot tell your address")
+	f.IP, _ = s.clientAddr(r, q)
+	req, err := f.check(now)
+	if err != nil {
+		s.httpFail(w, err.Error())
 		return
 	}
-	req.Peer.Addr = netip.AddrPortFrom(ip, uint16(port))
-	req.Peer.Seed = left == 0
+	ip := f.IP
 	resp, err := s.announce(r.Context(), &req, passkey(r.URL.Path, s.cfg.AnnouncePath), "http")
 	if err != nil {
 		s.httpFail(w, err.Error())

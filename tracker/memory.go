@@ -13,7 +13,12 @@ import (
 
 // MemoryConfig bounds the in-memory store.
 type MemoryConfig struct {
-	// MaxTorrents and MaxPeersPerTorrent cap what the store holds.
+	// MaxTorrents and MaxPeersPerTorrent cap what the store holds. At a
+	// cap the store evicts (the smallest, idlest swarm; a swarm's oldest
+	// peer) rather than refuse the newcomer, so a flood cannot lock new
+	// torrents or peers out. MaxTorrents is kept per shard, as
+	// MaxTorrents/Shards (at least one), so a flood aimed at one shard
+	// evicts only that shard's swarms.
 	MaxTorrents        int
 	MaxPeersPerTorrent int
 	// Shards spreads the lock; a power of two.
@@ -31,6 +36,10 @@ type MemoryStore struct {
 	cfg      MemoryConfig
 	shards   []memShard
 	torrents atomic.Int64
+	// shardMax is MaxTorrents per shard; 0 is no cap.
+	shardMax int
+	// evictedSwarms and evictedPeers count what was dropped to make room.
+	evictedSwarms, evictedPeers atomic.Int64
 	// seeds and leechers count peers across all swarms, so Totals does
 	// not walk the store.
 	seeds, leechers atomic.Int64
@@ -55,6 +64,7 @@ type memSwarm struct {
 	expires         map[PeerID]queued // the peer's latest queue entry
 	index           map[PeerID]int    // position in seeds or leechers
 	downloaded      int
+	last            time.Time // latest announce, for eviction
 	// queue lists announces in order; with one TTL for all, that is
 	// expiry order, so expiring is amortized O(1). Entries superseded by
 	// a later announce are skipped.
@@ -77,6 +87,9 @@ func NewMemoryStore(cfg MemoryConfig) *MemoryStore {
 		cfg.Shards = 256
 	}
 	s := &MemoryStore{cfg: cfg, shards: make([]memShard, cfg.Shards)}
+	if cfg.MaxTorrents > 0 {
+		s.shardMax = max(1, cfg.MaxTorrents/cfg.Shards)
+	}
 	for i := range s.shards {
 		s.shards[i] = memShard{swarms: map[swarmKey]*memSwarm{}, rng: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
 	}
@@ -98,14 +111,15 @@ func (s *MemoryStore) Announce(_ context.Context, req *AnnounceRequest) (Announc
 		if req.Event == EventStopped {
 			return AnnounceResponse{}, nil
 		}
-		if s.cfg.MaxTorrents > 0 && s.torrents.Load() >= int64(s.cfg.MaxTorrents) {
-			return AnnounceResponse{}, ErrFull
+		if s.shardMax > 0 && len(sh.swarms) >= s.shardMax {
+			s.evictSwarm(sh, req.Now)
 		}
 		sw = &memSwarm{st: s, expires: map[PeerID]queued{}, index: map[PeerID]int{}}
 		sh.swarms[key] = sw
 		s.torrents.Add(1)
 	}
 	sw.expire(req.Now)
+	sw.last = req.Now
 	_, known := sw.index[req.Peer.ID]
 	wasSeed := known && sw.isSeed(req.Peer.ID)
 	if known && wasSeed == req.Peer.Seed && req.Event != EventStopped {
@@ -117,7 +131,8 @@ func (s *MemoryStore) Announce(_ context.Context, req *AnnounceRequest) (Announc
 	}
 	if req.Event != EventStopped && !(known && wasSeed == req.Peer.Seed) {
 		if !known && s.cfg.MaxPeersPerTorrent > 0 && len(sw.index) >= s.cfg.MaxPeersPerTorrent {
-			return AnnounceResponse{}, ErrFull
+			sw.evictOldest()
+			s.evictedPeers.Add(1)
 		}
 		sw.add(req.Peer, req.Now.Add(req.TTL))
 		// A completed event counts once, and only from a peer that was
@@ -221,6 +236,55 @@ func (sw *memSwarm) expire(now time.Time) {
 		}
 		sw.queue, sw.head = live, 0
 	}
+}
+
+// evictOldest drops the peer whose latest announce is the oldest, the
+// next to expire anyway, to make room in a full swarm.
+func (sw *memSwarm) evictOldest() {
+	for sw.head < len(sw.queue) {
+		q := sw.queue[sw.head]
+		sw.head++
+		if cur, ok := sw.expires[q.id]; ok && cur.seq == q.seq {
+			sw.remove(q.id)
+			return
+		}
+	}
+}
+
+// evictSample is how many swarms a full shard weighs to pick one to
+// evict. A random sample (map order is random) keeps eviction O(1)
+// however much the shard holds; drawn from a shard a flood has filled,
+// eight all but ensure one of the flood's swarms is among them.
+const evictSample = 8
+
+// evictSwarm drops one swarm of a full shard, chosen by evictionVictim.
+func (s *MemoryStore) evictSwarm(sh *memShard, now time.Time) {
+	var keys [evictSample]swarmKey
+	var infos [evictSample]swarmInfo
+	n := 0
+	for k, sw := range sh.swarms {
+		sw.expire(now)
+		keys[n] = k
+		infos[n] = swarmInfo{peers: len(sw.index), downloaded: sw.downloaded, last: sw.last}
+		if n++; n == evictSample {
+			break
+		}
+	}
+	if n == 0 {
+		return
+	}
+	k := keys[evictionVictim(infos[:n], now)]
+	sw := sh.swarms[k]
+	s.seeds.Add(-int64(len(sw.seeds)))
+	s.leechers.Add(-int64(len(sw.leechers)))
+	delete(sh.swarms, k)
+	s.torrents.Add(-1)
+	s.evictedSwarms.Add(1)
+}
+
+// Evictions implements EvictionCounter.
+func (s *MemoryStore) Evictions() Evictions {
+	return Evictions{Swarms: s.evictedSwarms.Load(), Peers: s.evictedPeers.Load()}
 }
 
 // Sweep expires peers in every swarm and drops empty ones. The tracker

@@ -35,6 +35,28 @@ func (s *Server) initMetrics() {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shoal_tracker_leechers", Help: "Leechers held."}, totals(func(t Totals) int { return t.Leechers })),
 		collectors.NewGoCollector(),
 	)
+	if ec, ok := s.store.(EvictionCounter); ok {
+		evictions := func(pick func(Evictions) int64) func() float64 {
+			return func() float64 { return float64(pick(ec.Evictions())) }
+		}
+		opts := func(what string) prometheus.CounterOpts {
+			return prometheus.CounterOpts{Name: "shoal_tracker_evictions_total", ConstLabels: prometheus.Labels{"what": what},
+				Help: "Swarms and peers the store dropped to make room for newcomers, by what was dropped."}
+		}
+		s.reg.MustRegister(
+			prometheus.NewCounterFunc(opts("swarm"), evictions(func(e Evictions) int64 { return e.Swarms })),
+			prometheus.NewCounterFunc(opts("peer"), evictions(func(e Evictions) int64 { return e.Peers })))
+	}
+	for _, l := range []struct {
+		lim  *ipLimiter
+		name string
+	}{{s.limiter, "ip"}, {s.torrentLimiter, "ip_torrent"}} {
+		if l.lim != nil {
+			s.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "shoal_tracker_rate_limit_evictions_total",
+				Help:        "Rate-limit entries forgotten to make room before their bucket had refilled: the limit is under pressure.",
+				ConstLabels: prometheus.Labels{"limit": l.name}}, func() float64 { return float64(l.lim.evicted.Load()) }))
+		}
+	}
 }
 
 func (s *Server) metricsHandler() http.Handler {

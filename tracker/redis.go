@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,8 +20,15 @@ type RedisConfig struct {
 	URL string
 	// Prefix namespaces the keys, so trackers for different purposes (or
 	// tests) can share a server.
-	Prefix             string
+	Prefix string
+	// MaxTorrents and MaxPeersPerTorrent cap what is held, as in the
+	// memory store: at a cap the store evicts (a small, idle swarm; a
+	// full swarm's oldest peer) instead of refusing the newcomer. 0 takes
+	// the memory store's defaults.
+	MaxTorrents        int
 	MaxPeersPerTorrent int
+	// Logger hears of failed evictions (the announce is served anyway).
+	Logger *slog.Logger
 }
 
 // RedisStore keeps swarms in Redis so several tracker processes behind a
@@ -29,6 +38,8 @@ type RedisConfig struct {
 type RedisStore struct {
 	cfg RedisConfig
 	rdb *redis.Client
+	// evictedSwarms and evictedPeers count this process's evictions.
+	evictedSwarms, evictedPeers atomic.Int64
 }
 
 // NewRedisStore connects and checks that the server answers.
@@ -39,6 +50,12 @@ func NewRedisStore(ctx context.Context, cfg RedisConfig) (*RedisStore, error) {
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = "shoal"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxTorrents <= 0 {
+		cfg.MaxTorrents = DefaultMemoryConfig().MaxTorrents
 	}
 	if cfg.MaxPeersPerTorrent <= 0 {
 		cfg.MaxPeersPerTorrent = DefaultMemoryConfig().MaxPeersPerTorrent
@@ -64,11 +81,15 @@ func (s *RedisStore) key(parts ...string) string {
 
 // announceScript keys: seeds zset, leechers zset, addrs hash, downloaded
 // counter, swarm index zset, global counters hash. Scores are expiry
-// times in milliseconds.
+// times in milliseconds. The reply is the counts, a flags field (1: a
+// peer was evicted to make room, 2: the swarm index is over its cap) and
+// the picked peers.
 var announceScript = redis.NewScript(`
 local now, exp = tonumber(ARGV[5]), tonumber(ARGV[6])
 local id, addr, seed, event = ARGV[1], ARGV[2], ARGV[3] == '1', tonumber(ARGV[4])
 local numwant, maxpeers = tonumber(ARGV[7]), tonumber(ARGV[8])
+local maxswarms = tonumber(ARGV[10])
+local flags = 0
 local function expire(k, counter)
   local gone = redis.call('ZRANGEBYSCORE', k, '-inf', now)
   if #gone > 0 then
@@ -88,7 +109,15 @@ if event == 3 then
   redis.call('HDEL', KEYS[3], id)
 else
   if not known and redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]) >= maxpeers then
-    return redis.error_reply('full')
+    -- Full: the peer whose announce is oldest makes room.
+    local a = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+    local b = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+    local k, m, counter = KEYS[1], a[1], 'seeders'
+    if #a == 0 or (#b > 0 and tonumber(b[2]) < tonumber(a[2])) then k, m, counter = KEYS[2], b[1], 'leechers' end
+    redis.call('ZREM', k, m)
+    redis.call('HDEL', KEYS[3], m)
+    redis.call('HINCRBY', KEYS[6], counter, -1)
+    flags = 1
   end
   if seed then
     redis.call('ZADD', KEYS[1], exp, id)
@@ -98,12 +127,14 @@ else
     redis.call('HINCRBY', KEYS[6], 'leechers', 1)
   end
   redis.call('HSET', KEYS[3], id, addr)
-  redis.call('ZADD', KEYS[5], exp, ARGV[9])
+  if redis.call('ZADD', KEYS[5], exp, ARGV[9]) == 1 and redis.call('ZCARD', KEYS[5]) > maxswarms then
+    flags = flags + 2
+  end
   if event == 1 and known and not wasSeed and seed then redis.call('INCR', KEYS[4]) end
 end
 local ns, nl = redis.call('ZCARD', KEYS[1]), redis.call('ZCARD', KEYS[2])
 local dl = tonumber(redis.call('GET', KEYS[4]) or '0')
-local out = {ns, nl, dl}
+local out = {ns, nl, dl, flags}
 if numwant > 0 and event ~= 3 then
   local groups = {KEYS[1], KEYS[2]}
   if seed then groups = {KEYS[2]} end
@@ -144,20 +175,29 @@ func (s *RedisStore) Announce(ctx context.Context, req *AnnounceRequest) (Announ
 	if req.Peer.Seed {
 		seed = "1"
 	}
+	member := hex.EncodeToString(req.InfoHash[:]) + ":" + fmt.Sprint(fam)
 	res, err := announceScript.Run(ctx, s.rdb, s.swarmKeys(req.InfoHash, fam),
 		string(req.Peer.ID[:]), string(addr), seed, int(req.Event), req.Now.UnixMilli(), req.Now.Add(req.TTL).UnixMilli(),
-		req.NumWant, s.cfg.MaxPeersPerTorrent, hex.EncodeToString(req.InfoHash[:])+":"+fmt.Sprint(fam)).Slice()
+		req.NumWant, s.cfg.MaxPeersPerTorrent, member, s.cfg.MaxTorrents).Slice()
 	if err != nil {
-		if strings.Contains(err.Error(), "full") {
-			return AnnounceResponse{}, ErrFull
-		}
 		return AnnounceResponse{}, fmt.Errorf("redis announce: %w", err)
 	}
-	if len(res) < 3 {
+	if len(res) < 4 {
 		return AnnounceResponse{}, errors.New("redis announce: short reply")
 	}
 	out := AnnounceResponse{Seeders: toInt(res[0]), Leechers: toInt(res[1]), Downloaded: toInt(res[2])}
-	for i := 3; i+2 < len(res); i += 3 {
+	flags := toInt(res[3])
+	if flags&1 != 0 {
+		s.evictedPeers.Add(1)
+	}
+	if flags&2 != 0 {
+		// The announce is served either way; the next new swarm over the
+		// cap tries again.
+		if err := s.evictSwarm(ctx, member, req.TTL, req.Now); err != nil {
+			s.cfg.Logger.Warn("redis: evicting a swarm over the cap failed", "err", err)
+		}
+	}
+	for i := 4; i+2 < len(res); i += 3 {
 		id, _ := res[i].(string)
 		a, _ := res[i+1].(string)
 		var p Peer
@@ -169,6 +209,78 @@ func (s *RedisStore) Announce(ctx context.Context, req *AnnounceRequest) (Announ
 		out.Peers = append(out.Peers, p)
 	}
 	return out, nil
+}
+
+// evictCandidatesScript lists the idlest swarms of the index (KEYS[1])
+// but ARGV[3]: member, score, live peers and completed downloads of each.
+var evictCandidatesScript = redis.NewScript(`
+local prefix, n, keep = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local out = {}
+local idle = redis.call('ZRANGE', KEYS[1], 0, n, 'WITHSCORES')
+for i = 1, #idle, 2 do
+  local sw = idle[i]
+  if sw ~= keep then
+    local ih, fam = string.match(sw, '([^:]+):(%d)')
+    local base = prefix .. ':' .. ih .. ':' .. fam
+    local peers = redis.call('ZCARD', base .. ':s') + redis.call('ZCARD', base .. ':l')
+    local dl = tonumber(redis.call('GET', prefix .. ':' .. ih .. ':d') or '0')
+    table.insert(out, sw)
+    table.insert(out, idle[i + 1])
+    table.insert(out, peers)
+    table.insert(out, dl)
+  end
+end
+return out
+`)
+
+// evictScript drops swarm ARGV[2] unless it was announced to since its
+// score ARGV[3] was read (then another process or client got there
+// first, and it stays).
+var evictScript = redis.NewScript(`
+local prefix, sw, seen = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('ZSCORE', KEYS[1], sw) ~= seen then return 0 end
+local ih, fam = string.match(sw, '([^:]+):(%d)')
+local base = prefix .. ':' .. ih .. ':' .. fam
+redis.call('HINCRBY', KEYS[2], 'seeders', 0 - redis.call('ZCARD', base .. ':s'))
+redis.call('HINCRBY', KEYS[2], 'leechers', 0 - redis.call('ZCARD', base .. ':l'))
+redis.call('DEL', base .. ':s', base .. ':l', base .. ':a')
+redis.call('ZREM', KEYS[1], sw)
+return 1
+`)
+
+// evictSwarm makes room in a swarm index over its cap: evictionVictim,
+// the memory store's policy, picks among the idlest swarms but keep (the
+// newcomer). Two round trips, paid only by a new swarm at the cap.
+func (s *RedisStore) evictSwarm(ctx context.Context, keep string, ttl time.Duration, now time.Time) error {
+	res, err := evictCandidatesScript.Run(ctx, s.rdb, []string{s.key("swarms")}, s.cfg.Prefix, evictSample, keep).Slice()
+	if err != nil {
+		return err
+	}
+	var members, scores []string
+	var infos []swarmInfo
+	for i := 0; i+3 < len(res); i += 4 {
+		m, _ := res[i].(string)
+		sc, _ := res[i+1].(string)
+		var ms int64
+		fmt.Sscan(sc, &ms)
+		members, scores = append(members, m), append(scores, sc)
+		infos = append(infos, swarmInfo{peers: toInt(res[i+2]), downloaded: toInt(res[i+3]), last: time.UnixMilli(ms).Add(-ttl)})
+	}
+	if len(infos) == 0 {
+		return nil
+	}
+	v := evictionVictim(infos, now)
+	n, err := evictScript.Run(ctx, s.rdb, []string{s.key("swarms"), s.key("totals")}, s.cfg.Prefix, members[v], scores[v]).Int()
+	if err != nil {
+		return err
+	}
+	s.evictedSwarms.Add(int64(n))
+	return nil
+}
+
+// Evictions implements EvictionCounter, for this process.
+func (s *RedisStore) Evictions() Evictions {
+	return Evictions{Swarms: s.evictedSwarms.Load(), Peers: s.evictedPeers.Load()}
 }
 
 func toInt(v any) int {
@@ -246,8 +358,8 @@ for _, sw in ipairs(swarms) do
   local base = prefix .. ':' .. ih .. ':' .. fam
   local ns = redis.call('ZCARD', base .. ':s')
   local nl = redis.call('ZCARD', base .. ':l')
-  redis.call('HINCRBY', KEYS[2], 'seeders', -ns)
-  redis.call('HINCRBY', KEYS[2], 'leechers', -nl)
+  redis.call('HINCRBY', KEYS[2], 'seeders', 0 - ns) -- not -ns: Lua's -0 is no integer to HINCRBY
+  redis.call('HINCRBY', KEYS[2], 'leechers', 0 - nl)
   redis.call('DEL', base .. ':s', base .. ':l', base .. ':a')
   redis.call('ZREM', KEYS[1], sw)
 end

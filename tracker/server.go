@@ -38,10 +38,25 @@ type Config struct {
 	// Passkeys, Allowlist and Denylist are files read at start and on
 	// Reload (SIGHUP).
 	PasskeysFile, AllowlistFile, DenylistFile string
-	// AnnounceRate and AnnounceBurst limit requests per client IP.
+	// AnnounceRate and AnnounceBurst limit announces and scrapes per
+	// client IP (an IPv6 client by its /64), all torrents together; 0
+	// turns the limit off, the default. No per-address limit is safe for
+	// a public tracker: a carrier-grade NAT puts thousands of users
+	// behind one address. opentracker has none either.
 	AnnounceRate  float64
 	AnnounceBurst int
-	Logger        *slog.Logger
+	// TorrentRate and TorrentBurst limit announces per client IP and
+	// torrent; 0 turns the limit off. A well-behaved client announces a
+	// torrent once an interval (plus its few events), so the default,
+	// one a second after a burst of 30, is 1,800 times what one client
+	// needs: only a client stuffing one swarm with made-up peers meets it.
+	TorrentRate  float64
+	TorrentBurst int
+	// RateLimitEntries is how many clients each limit remembers, in
+	// about 48 bytes each: past it the fullest bucket is forgotten, so
+	// a client never seen before is never refused.
+	RateLimitEntries int
+	Logger           *slog.Logger
 }
 
 // DefaultConfig listens on port 6969 over HTTP and UDP, as trackers
@@ -50,7 +65,7 @@ func DefaultConfig() Config {
 	return Config{
 		HTTPAddr: ":6969", UDPAddr: ":6969", AnnouncePath: "/announce", ScrapePath: "/scrape",
 		Interval: 30 * time.Minute, MinInterval: 5 * time.Minute, DefaultNumWant: 50, MaxNumWant: 200,
-		AnnounceRate: 5, AnnounceBurst: 20,
+		AnnounceRate: 0, AnnounceBurst: 20, TorrentRate: 1, TorrentBurst: 30, RateLimitEntries: 1 << 18,
 	}
 }
 
@@ -67,8 +82,12 @@ func (c *Config) Validate() error {
 		return errors.New("tracker: use an allowlist or a denylist, not both")
 	case c.Private && c.PasskeysFile == "":
 		return errors.New("tracker: private mode needs a passkeys file")
-	case c.AnnounceRate <= 0 || c.AnnounceBurst < 1:
-		return errors.New("tracker: the per-IP announce rate must be positive")
+	case c.AnnounceRate < 0 || c.AnnounceRate > 0 && c.AnnounceBurst < 1:
+		return errors.New("tracker: the per-IP rate must be 0 (off) or positive, with a burst of at least 1")
+	case c.TorrentRate < 0 || c.TorrentRate > 0 && c.TorrentBurst < 1:
+		return errors.New("tracker: the per-IP and torrent rate must be 0 (off) or positive, with a burst of at least 1")
+	case (c.AnnounceRate > 0 || c.TorrentRate > 0) && c.RateLimitEntries < 1:
+		return errors.New("tracker: rate limits need room for at least one entry")
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -78,13 +97,15 @@ func (c *Config) Validate() error {
 
 // Server is a running tracker.
 type Server struct {
-	cfg     Config
-	store   PeerStore
-	log     *slog.Logger
-	lists   atomic.Pointer[lists]
-	limiter *ipLimiter
-	secret  [32]byte // keys UDP connection IDs; fresh per process
-	started time.Time
+	cfg   Config
+	store PeerStore
+	log   *slog.Logger
+	lists atomic.Pointer[lists]
+	// limiter is per client IP, torrentLimiter per client IP and
+	// torrent; either is nil when off.
+	limiter, torrentLimiter *ipLimiter
+	secret                  [32]byte // keys UDP connection IDs; fresh per process
+	started                 time.Time
 
 	httpSrv *http.Server
 	httpLn  net.Listener
@@ -110,8 +131,13 @@ func New(cfg Config, store PeerStore) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, store: store, log: cfg.Logger, stop: make(chan struct{}), started: time.Now(),
-		limiter: newIPLimiter(cfg.AnnounceRate, cfg.AnnounceBurst)}
+	s := &Server{cfg: cfg, store: store, log: cfg.Logger, stop: make(chan struct{}), started: time.Now()}
+	if cfg.AnnounceRate > 0 {
+		s.limiter = newIPLimiter(cfg.AnnounceRate, cfg.AnnounceBurst, cfg.RateLimitEntries)
+	}
+	if cfg.TorrentRate > 0 {
+		s.torrentLimiter = newIPLimiter(cfg.TorrentRate, cfg.TorrentBurst, cfg.RateLimitEntries)
+	}
 	rand.Read(s.secret[:])
 	if err := s.Reload(); err != nil {
 		return nil, err
@@ -166,7 +192,6 @@ func (s *Server) Start() error {
 					return
 				case now := <-t.C:
 					sw.Sweep(now)
-					s.limiter.prune(now)
 				}
 			}
 		}()
@@ -211,6 +236,9 @@ type refusal struct{ reason string }
 
 func (r refusal) Error() string { return r.reason }
 
+// errSlowDown refuses a client over a rate limit.
+var errSlowDown = refusal{"too many requests; slow down"}
+
 // announce is the protocol-independent announce: checks, rate limit,
 // store.
 func (s *Server) announce(ctx context.Context, req *AnnounceRequest, passkey, proto string) (AnnounceResponse, error) {
@@ -221,8 +249,11 @@ func (s *Server) announce(ctx context.Context, req *AnnounceRequest, passkey, pr
 	if !l.allowed(req.InfoHash) {
 		return AnnounceResponse{}, refusal{"torrent not allowed on this tracker"}
 	}
-	if !s.limiter.allow(req.Peer.Addr.Addr(), req.Now) {
-		return AnnounceResponse{}, refusal{"too many requests; slow down"}
+	if s.limiter != nil && !s.limiter.allow(req.Peer.Addr.Addr(), req.Now) {
+		return AnnounceResponse{}, errSlowDown
+	}
+	if s.torrentLimiter != nil && !s.torrentLimiter.allowTorrent(req.Peer.Addr.Addr(), req.InfoHash, req.Now) {
+		return AnnounceResponse{}, errSlowDown
 	}
 	if req.NumWant < 0 || req.NumWant > s.cfg.MaxNumWant {
 		if req.NumWant < 0 {
@@ -250,8 +281,8 @@ func (s *Server) scrape(ctx context.Context, hashes []InfoHash, passkey, proto s
 	if s.cfg.Private && !l.passkeys[passkey] {
 		return nil, refusal{"unknown passkey"}
 	}
-	if !s.limiter.allow(from, now) {
-		return nil, refusal{"too many requests; slow down"}
+	if s.limiter != nil && !s.limiter.allow(from, now) {
+		return nil, errSlowDown
 	}
 	out, err := s.store.Scrape(ctx, hashes, now)
 	if err != nil {

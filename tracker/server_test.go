@@ -25,6 +25,7 @@ func startTracker(t testing.TB, mod ...func(*Config)) *Server {
 	cfg := DefaultConfig()
 	cfg.HTTPAddr, cfg.UDPAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.AnnounceRate, cfg.AnnounceBurst = 1000, 1000
+	cfg.TorrentRate, cfg.TorrentBurst = 1000, 1000
 	for _, f := range mod {
 		f(&cfg)
 	}
@@ -257,7 +258,11 @@ func TestUDPBadInput(t *testing.T) {
 }
 
 func FuzzUDPHandler(f *testing.F) {
-	s, err := New(func() Config { c := DefaultConfig(); c.AnnounceRate, c.AnnounceBurst = 1e9, 1e9; return c }(), NewMemoryStore(DefaultMemoryConfig()))
+	s, err := New(func() Config {
+		c := DefaultConfig()
+		c.AnnounceRate, c.AnnounceBurst, c.TorrentRate, c.TorrentBurst = 1e9, 1e9, 1e9, 1e9
+		return c
+	}(), NewMemoryStore(DefaultMemoryConfig()))
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -83,8 +83,21 @@ type SwarmLister interface {
 }
 
 // ErrFull is returned when a store holds as many torrents or peers as it
-// was allowed: one client must not be able to exhaust memory.
+// was allowed and cannot make room. The built-in stores evict instead
+// (refusing newcomers would let a flood lock them out), so it is left for
+// other backends.
 var ErrFull = errors.New("tracker is full")
+
+// Evictions counts what a store dropped to make room for newcomers.
+type Evictions struct {
+	Swarms, Peers int64
+}
+
+// EvictionCounter is implemented by stores that evict under pressure, so
+// /metrics shows an operator when the caps are too small or a flood is on.
+type EvictionCounter interface {
+	Evictions() Evictions
+}
 
 // PeerStore keeps swarms. Announce updates the peer and picks peers for it
 // in one step, so a backend can do both in one lock or one round trip.

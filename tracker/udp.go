@@ -103,31 +103,25 @@ func (s *Server) udpAnnounce(sc *udpScratch, out, p []byte, from netip.AddrPort,
 	if len(p) < 98 {
 		return s.udpError(out, tid, "announce too short")
 	}
-	var req AnnounceRequest
-	req.Now = now
-	copy(req.InfoHash[:], p[16:36])
-	copy(req.Peer.ID[:], p[36:56])
-	left := int64(binary.BigEndian.Uint64(p[64:72]))
-	ev := binary.BigEndian.Uint32(p[80:84])
-	if ev > uint32(EventStopped) {
-		return s.udpError(out, tid, "unknown event")
+	f := announceFields{InfoHash: string(p[16:36]), PeerID: string(p[36:56]),
+		Downloaded: int64(binary.BigEndian.Uint64(p[56:64])), Left: int64(binary.BigEndian.Uint64(p[64:72])),
+		Uploaded: int64(binary.BigEndian.Uint64(p[72:80])), Event: eventUnknown,
+		NumWant: int(int32(binary.BigEndian.Uint32(p[92:96]))), Port: int64(binary.BigEndian.Uint16(p[96:98])), IP: from.Addr()}
+	if ev := binary.BigEndian.Uint32(p[80:84]); ev <= uint32(EventStopped) {
+		f.Event = Event(ev)
 	}
-	req.Event = Event(ev)
-	req.NumWant = int(int32(binary.BigEndian.Uint32(p[92:96])))
-	port := binary.BigEndian.Uint16(p[96:98])
-	if port == 0 {
-		return s.udpError(out, tid, "port must be 1..65535")
-	}
-	ip := from.Addr()
 	if s.cfg.TrustIPParam {
-		if v := binary.BigEndian.Uint32(p[84:88]); v != 0 && ip.Is4() {
+		if v := binary.BigEndian.Uint32(p[84:88]); v != 0 && f.IP.Is4() {
 			var a [4]byte
 			binary.BigEndian.PutUint32(a[:], v)
-			ip = netip.AddrFrom4(a)
+			f.IP = netip.AddrFrom4(a)
 		}
 	}
-	req.Peer.Addr = netip.AddrPortFrom(ip, port)
-	req.Peer.Seed = left == 0
+	req, err := f.check(now)
+	if err != nil {
+		return s.udpError(out, tid, err.Error())
+	}
+	ip := f.IP
 	req.Buf = sc.peers[:0]
 	resp, err := s.announce(context.Background(), &req, "", "udp")
 	sc.peers = resp.Peers[:0]

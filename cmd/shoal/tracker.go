@@ -39,9 +39,10 @@ func newTrackerCmd(e env) *cobra.Command {
 		allowlist, denylist, keys string
 		private, xff, ipParam     bool
 		verbose                   bool
-		ipRate                    float64
-		ipBurst                   int
+		ipRate, torrentRate       float64
+		ipBurst, torrentBurst     int
 	)
+	defaults := tracker.DefaultConfig()
 	cmd := &cobra.Command{
 		Use:   "tracker",
 		Short: "Run a standalone HTTP and UDP tracker",
@@ -69,6 +70,7 @@ denylist and passkeys without dropping swarms; Ctrl-C or SIGTERM stops.`,
 			cfg.AllowlistFile, cfg.DenylistFile, cfg.Private, cfg.PasskeysFile = allowlist, denylist, private, keys
 			cfg.TrustForwardedFor, cfg.TrustIPParam = xff, ipParam
 			cfg.AnnounceRate, cfg.AnnounceBurst = ipRate, ipBurst
+			cfg.TorrentRate, cfg.TorrentBurst = torrentRate, torrentBurst
 			level := slog.LevelInfo
 			if verbose {
 				level = slog.LevelDebug
@@ -78,7 +80,7 @@ denylist and passkeys without dropping swarms; Ctrl-C or SIGTERM stops.`,
 			if err := cfg.Validate(); err != nil {
 				return usageError{err}
 			}
-			st, err := openStore(cmd.Context(), store)
+			st, err := openStore(cmd.Context(), store, log)
 			if err != nil {
 				return err
 			}
@@ -127,8 +129,10 @@ denylist and passkeys without dropping swarms; Ctrl-C or SIGTERM stops.`,
 	f.StringVar(&keys, "passkeys", "", "file of passkeys, one per line")
 	f.BoolVar(&xff, "trust-forwarded-for", false, "take the client address from X-Forwarded-For (behind a proxy)")
 	f.BoolVar(&ipParam, "trust-ip-param", false, "take the client address from the ip parameter")
-	f.Float64Var(&ipRate, "ip-rate", 5, "requests per second allowed from one IP")
-	f.IntVar(&ipBurst, "ip-burst", 20, "burst of requests allowed from one IP")
+	f.Float64Var(&ipRate, "ip-rate", defaults.AnnounceRate, "requests per second from one IP (IPv6: its /64), all torrents together;\n0, the default, is off: no per-address limit is safe behind carrier-grade NAT")
+	f.IntVar(&ipBurst, "ip-burst", defaults.AnnounceBurst, "burst of requests allowed from one IP, with --ip-rate")
+	f.Float64Var(&torrentRate, "ip-torrent-rate", defaults.TorrentRate, "announces per second from one IP for one torrent (0 is off); a well-behaved\nclient announces a torrent once an interval")
+	f.IntVar(&torrentBurst, "ip-torrent-burst", defaults.TorrentBurst, "burst of announces from one IP for one torrent")
 	f.BoolVarP(&verbose, "verbose", "v", false, "log at debug level")
 	return cmd
 }
@@ -140,14 +144,14 @@ func storeName(s string) string {
 	return s
 }
 
-func openStore(ctx context.Context, spec string) (tracker.PeerStore, error) {
+func openStore(ctx context.Context, spec string, log *slog.Logger) (tracker.PeerStore, error) {
 	switch {
 	case spec == "memory":
 		return tracker.NewMemoryStore(tracker.DefaultMemoryConfig()), nil
 	case strings.HasPrefix(spec, "redis://"), strings.HasPrefix(spec, "rediss://"):
 		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
-		return tracker.NewRedisStore(ctx, tracker.RedisConfig{URL: spec})
+		return tracker.NewRedisStore(ctx, tracker.RedisConfig{URL: spec, Logger: log})
 	}
 	return nil, usageError{fmt.Errorf("--store %q: want memory or redis://HOST:PORT/DB", spec)}
 }

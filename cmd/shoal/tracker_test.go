@@ -86,11 +86,32 @@ func TestTrackerBadConfig(t *testing.T) {
 		{[]string{"tracker", "--http", "", "--udp", ""}, exitUsage},
 		{[]string{"tracker", "--allowlist", "a", "--denylist", "b"}, exitUsage},
 		{[]string{"tracker", "--private"}, exitUsage},
+		{[]string{"tracker", "--ip-torrent-rate", "-1"}, exitUsage},
+		{[]string{"tracker", "--ip-rate", "2", "--ip-burst", "0"}, exitUsage},
 		{[]string{"tracker", "--config", cfg}, exitError},
 		{[]string{"tracker", "--config", filepath.Join(t.TempDir(), "none.json")}, exitError},
 		{[]string{"tracker", "--http", "127.0.0.1:0", "--udp", "", "--allowlist", filepath.Join(t.TempDir(), "missing")}, exitError},
 	} {
 		code, _, stderr := shoal(t, c.args...)
 		oneLineError(t, code, c.code, stderr)
+	}
+}
+
+// TestTrackerDefaultFlagsServeBusyClient: `shoal tracker` with its
+// default limits serves a client that starts 200 torrents at once.
+func TestTrackerDefaultFlagsServeBusyClient(t *testing.T) {
+	tr := startShoalUntil(t, regexp.MustCompile(`http://127\.0\.0\.1:(\d+)/announce`), "tracker", "--http", "127.0.0.1:0", "--udp", "")
+	for i := range 200 {
+		u := fmt.Sprintf("http://127.0.0.1:%s/announce?info_hash=%s&peer_id=-AA0001-busyclient01&port=6881&left=1&event=started",
+			tr.port, url.QueryEscape(fmt.Sprintf("busy-client-torr%04d", i)))
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "8:interval") {
+			t.Fatalf("announce of torrent %d refused: %q", i, body)
+		}
 	}
 }
