@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"sync"
 	"time"
@@ -175,17 +176,35 @@ func torrentFromInfo(info []byte, trackers []string) (*meta.Torrent, error) {
 	return meta.Parse(buf.Bytes())
 }
 
+// magnetAnnounceParallel bounds the trackers asked at once: a magnet may
+// list hundreds.
+const magnetAnnounceParallel = 8
+
 // magnetAnnounces asks the magnet's trackers for peers until the fetch
-// ends.
+// ends; every announce it starts has ended when it returns.
 func (s *Session) magnetAnnounces(ctx context.Context, req MetadataRequest, offer func(netip.AddrPort)) {
+	slots := make(chan struct{}, magnetAnnounceParallel)
 	for ctx.Err() == nil {
 		var wg sync.WaitGroup
 		for _, u := range req.Trackers {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+			}
+			if ctx.Err() != nil {
+				break
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				defer func() { <-slots }()
 				actx, cancel := context.WithTimeout(ctx, announceTimeout)
 				defer cancel()
+				u, err := resolveUDPTracker(actx, u)
+				if err != nil {
+					s.log.Debug("magnet announce", "tracker", u, "err", err)
+					return
+				}
 				res, err := tracker.Announce{TrackerUrl: u, Context: actx, UserAgent: "shoal/" + s.cfg.Version,
 					Request: tracker.AnnounceRequest{InfoHash: req.InfoHash, PeerId: s.peerID, Port: s.port, Left: 1, NumWant: 50, Event: tracker.Started}}.Do()
 				if err != nil {
@@ -205,6 +224,37 @@ func (s *Session) magnetAnnounces(ctx context.Context, req MetadataRequest, offe
 		case <-time.After(minAnnounceInterval):
 		}
 	}
+}
+
+// resolveUDPTracker puts a udp:// tracker's address in its URL, looked up
+// within ctx: anacrolix's UDP client resolves names without a context, so
+// a slow DNS server would hold the announce (and the fetch's return)
+// past the fetch's end.
+func resolveUDPTracker(ctx context.Context, u string) (string, error) {
+	pu, err := url.Parse(u)
+	if err != nil || pu.Scheme != "udp" {
+		return u, nil
+	}
+	host := pu.Hostname()
+	if _, err := netip.ParseAddr(host); err == nil {
+		return u, nil
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return u, err
+	}
+	if len(ips) == 0 {
+		return u, fmt.Errorf("no address for %s", host)
+	}
+	ip := ips[0].Unmap()
+	for _, a := range ips {
+		if a.Unmap().Is4() { // most UDP trackers listen on IPv4 only
+			ip = a.Unmap()
+			break
+		}
+	}
+	pu.Host = net.JoinHostPort(ip.String(), pu.Port())
+	return pu.String(), nil
 }
 
 // metadataFetchTimeout bounds one peer's attempt, however it trickles.

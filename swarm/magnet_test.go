@@ -290,3 +290,23 @@ func TestMagnetFetchGivenUpLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestResolveUDPTracker(t *testing.T) {
+	ctx := context.Background()
+	for in, want := range map[string]string{
+		"udp://localhost:6969/announce":        "udp://127.0.0.1:6969/announce",
+		"udp://127.0.0.1:6969/announce":        "udp://127.0.0.1:6969/announce",
+		"http://localhost:6969/announce":       "http://localhost:6969/announce",
+		"udp://[::1]:6969/announce?key=abc123": "udp://[::1]:6969/announce?key=abc123",
+	} {
+		if got, err := resolveUDPTracker(ctx, in); err != nil || got != want {
+			t.Errorf("%s: %s, %v; want %s", in, got, err, want)
+		}
+	}
+	// A fetch that has ended does not wait on DNS.
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := resolveUDPTracker(done, "udp://tracker.invalid:6969/announce"); err == nil {
+		t.Error("resolved a name after the context ended")
+	}
+}
