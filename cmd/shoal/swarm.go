@@ -46,7 +46,7 @@ type swarmFlags struct {
 func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.dir, "dir", "d", ".", "save path holding the torrent's file or top folder")
-	fl.StringVar(&f.stateDir, "state-dir", defaultStateDir(), "where resume state is kept")
+	fl.StringVar(&f.stateDir, "state-dir", defaultStateDir(), "where resume state is kept; one get or seed at a time may use it")
 	fl.IntVarP(&f.port, "port", "p", 6881, "TCP port to listen on (0 picks a free one)")
 	fl.StringArrayVar(&f.peers, "peer", nil, "HOST:PORT of a peer to connect to; may repeat")
 	fl.IntVar(&f.maxPeers, "max-peers", 80, "connections per torrent")
