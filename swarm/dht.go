@@ -23,11 +23,15 @@ import (
 type DHTConfig struct {
 	// Addr is the UDP address; by convention the TCP listen port.
 	Addr string
-	// Bootstrap nodes (HOST:PORT) used while the routing table is empty.
-	// Nil means the public routers, which tests and private networks
-	// replace with their own.
+	// Bootstrap nodes (HOST:PORT), contacted at every start whatever was
+	// saved, and again whenever the routing table is empty. Nil means the
+	// public routers, which tests and private networks replace with their
+	// own.
 	Bootstrap []string
 	// NodesFile keeps the routing table across runs; empty: not kept.
+	// Saved nodes are only hints, asked beside the bootstrap nodes: they
+	// join the table once they answer, so a stale table (or one from
+	// another DHT) cannot strand the node.
 	NodesFile string
 	Logger    *slog.Logger
 }
@@ -47,6 +51,12 @@ func NewDHT(cfg DHTConfig) (*DHT, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	for _, b := range cfg.Bootstrap {
+		// anacrolix's resolver panics on an address without a port.
+		if _, _, err := net.SplitHostPort(b); err != nil {
+			return nil, fmt.Errorf("dht: bootstrap node %q: want HOST:PORT", b)
+		}
+	}
 	conn, err := net.ListenPacket("udp", cfg.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("dht: listen on %s: %w", cfg.Addr, err)
@@ -63,20 +73,51 @@ func NewDHT(cfg DHTConfig) (*DHT, error) {
 	if bootstrap == nil {
 		bootstrap = dht.DefaultGlobalBootstrapHostPorts
 	}
-	sc.StartingNodes = func() ([]dht.Addr, error) { return dht.ResolveHostPorts(bootstrap) }
+	hints := savedNodes(cfg.NodesFile)
+	// The table starts empty, so the first bootstrap (which the table
+	// maintainer runs at once) asks these: the given nodes and the hints.
+	sc.StartingNodes = func() ([]dht.Addr, error) {
+		addrs, err := dht.ResolveHostPorts(bootstrap)
+		addrs = append(addrs, hints...)
+		if len(addrs) == 0 {
+			return nil, err
+		}
+		return addrs, nil
+	}
 	srv, err := dht.NewServer(sc)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("dht: %w", err)
 	}
 	d := &DHT{srv: srv, conn: conn, store: store, cfg: cfg, log: cfg.Logger}
-	if cfg.NodesFile != "" {
-		if n, err := srv.AddNodesFromFile(cfg.NodesFile); err == nil {
-			d.log.Info("dht routing table loaded", "nodes", n)
-		}
+	if len(hints) > 0 {
+		d.log.Info("dht saved nodes to try", "nodes", len(hints))
 	}
 	go srv.TableMaintainer()
 	return d, nil
+}
+
+// maxSavedNodes bounds the hints read from a saved routing table (a full
+// table holds a few hundred).
+const maxSavedNodes = 1000
+
+// savedNodes reads the addresses of a saved routing table; a missing or
+// unreadable file gives none.
+func savedNodes(file string) []dht.Addr {
+	if file == "" {
+		return nil
+	}
+	ns, err := dht.ReadNodesFromFile(file)
+	if err != nil {
+		return nil
+	}
+	var out []dht.Addr
+	for _, n := range ns[:min(len(ns), maxSavedNodes)] {
+		if n.Addr.Port > 0 && n.Addr.Port <= 65535 && len(n.Addr.IP) > 0 {
+			out = append(out, dht.NewAddr(n.Addr.UDP()))
+		}
+	}
+	return out
 }
 
 // Addr is where the node listens.

@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"context"
+	"crypto/rand"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anacrolix/dht/v2"
 	"github.com/anacrolix/dht/v2/krpc"
 
 	"github.com/shoal-torrent/shoal/piece/piecetest"
@@ -137,7 +139,77 @@ func TestDHTRoutingTableSavedAndReloaded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer again.Close()
-	if again.Nodes() == 0 {
-		t.Fatal("routing table not reloaded")
+	// Saved nodes are hints, in the table once they answer: with no
+	// bootstrap node, only they can fill it.
+	deadline := time.Now().Add(10 * time.Second)
+	for again.Nodes() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("routing table not reloaded")
+		}
+		time.Sleep(20 * time.Millisecond) // polling the table's size
+	}
+}
+
+// staleNodesFile writes a routing table of n nodes that no longer
+// answer: loopback UDP ports bound and closed again.
+func staleNodesFile(t *testing.T, n int) string {
+	t.Helper()
+	var nodes []krpc.NodeInfo
+	for range n {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := addrOf(c.LocalAddr())
+		c.Close()
+		var id [20]byte
+		rand.Read(id[:])
+		nodes = append(nodes, krpc.NodeInfo{ID: id, Addr: krpc.NodeAddr{IP: a.Addr().AsSlice(), Port: int(a.Port())}})
+	}
+	file := filepath.Join(t.TempDir(), "dht.nodes")
+	if err := dht.WriteNodesToFile(nodes, file); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// TestDHTBootstrapDespiteStaleTable: a routing table saved by an earlier
+// run, whose nodes are all gone, must not shut out the bootstrap node the
+// user names: the magnet is still found through it.
+func TestDHTBootstrapDespiteStaleTable(t *testing.T) {
+	nodes := localDHT(t, 4)
+	boot := []string{nodes[0].Addr().String()}
+	f := newFixture(t, 32<<10, piecetest.FileSpec{Path: "stale.bin", Size: 1 << 20})
+	seedS, _ := startSeeder(t, f, func(c *SessionConfig) { c.DHT = &DHTConfig{Bootstrap: boot} })
+	deadline := time.Now().Add(20 * time.Second)
+	for seedS.DHT().Stats().SuccessfulOutboundAnnouncePeerQueries == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the seeder never announced into the DHT: %+v", seedS.DHT().Stats())
+		}
+		time.Sleep(50 * time.Millisecond) // polling the node's own counter
+	}
+	stale := staleNodesFile(t, 8)
+	leechS := newTestSession(t, func(c *SessionConfig) { c.DHT = &DHTConfig{Bootstrap: boot, NodesFile: stale} })
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	m, found, err := leechS.FetchMetadata(ctx, MetadataRequest{InfoHash: f.m.InfoHash, Lookup: leechS.DHTLookup()})
+	if err != nil {
+		t.Fatalf("magnet through the bootstrap node, with a stale table saved: %v", err)
+	}
+	if m.InfoHash != f.m.InfoHash || !containsAddr(found, seedS.Addr()) {
+		t.Fatalf("found %v, not the seeder %v", found, seedS.Addr())
+	}
+}
+
+// TestDHTRefusesBootstrapWithoutPort: anacrolix's resolver panics on a
+// bootstrap address without a port, in a goroutine no one can recover.
+func TestDHTRefusesBootstrapWithoutPort(t *testing.T) {
+	d, err := NewDHT(DHTConfig{Addr: "127.0.0.1:0", Bootstrap: []string{"127.0.0.1"}})
+	if err == nil {
+		d.Close()
+		t.Fatal("bootstrap node without a port accepted")
+	}
+	if !strings.Contains(err.Error(), "HOST:PORT") {
+		t.Fatalf("unclear error: %v", err)
 	}
 }

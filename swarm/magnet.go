@@ -6,7 +6,10 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"net/url"
+	"os"
 	"sync"
 	"time"
 
@@ -29,66 +32,80 @@ type MetadataRequest struct {
 	Trackers []string
 	Peers    []netip.AddrPort
 	// Lookup, when set, finds more peers (the DHT); it is called again
-	// while the fetch goes on, and sends what it finds to found.
+	// while the fetch goes on, and sends what it finds to found. It must
+	// return soon after ctx ends.
 	Lookup func(ctx context.Context, infoHash [20]byte, found chan<- netip.AddrPort)
+	// Patience is how long a peer may stay silent at each step (connect,
+	// handshake, extension handshake, each metadata piece) before another
+	// is asked instead; 0 means DefaultMetadataPatience.
+	Patience time.Duration
 }
 
-// metadataParallel is how many peers are asked at once.
-const metadataParallel = 6
+// DefaultMetadataPatience is long enough for a peer across the world
+// and short enough that peers which connect and then say nothing (or
+// never answer) do not hold the fetch's workers for long.
+const DefaultMetadataPatience = 5 * time.Second
+
+// metadataParallel is how many peers are asked at once: it bounds the
+// fetch's goroutines and sockets, and it is wide enough that a handful of
+// silent peers ahead of a good one only delay it by one patience.
+const metadataParallel = 16
+
+// maxMetadataPeers bounds the peers one fetch remembers (and returns).
+const maxMetadataPeers = 2000
 
 // FetchMetadata gets a magnet link's info dictionary from peers (BEP 9),
 // checks it against the infohash, and returns the complete torrent (with
 // the magnet's trackers) and the peers it found, for the download to
 // start with. A peer that sends pieces of the wrong size, metadata that
 // does not hash to the infohash, or more than MaxMetadataSize is dropped
-// and another is asked.
+// and another is asked. At most metadataParallel peers are asked at once,
+// in the order they were found; every goroutine it starts has ended when
+// it returns.
 func (s *Session) FetchMetadata(ctx context.Context, req MetadataRequest) (*meta.Torrent, []netip.AddrPort, error) {
+	patience := req.Patience
+	if patience <= 0 {
+		patience = DefaultMetadataPatience
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait() // after cancel: the sources and workers all watch ctx
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	found := make(chan netip.AddrPort, 256)
-	var known sync.Map // netip.AddrPort -> true: every peer found once
-	var peers []netip.AddrPort
-	var peersMu sync.Mutex // guards peers
+	spawn := func(f func()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f()
+		}()
+	}
+
+	// Sources send what they find to found; this loop alone dedups and
+	// queues, so no state is shared with them.
+	found := make(chan netip.AddrPort, 64)
 	offer := func(a netip.AddrPort) {
-		if !a.IsValid() || a.Port() == 0 || s.isSelf(a) {
-			return
-		}
-		if _, dup := known.LoadOrStore(a, true); dup {
-			return
-		}
-		peersMu.Lock()
-		peers = append(peers, a)
-		peersMu.Unlock()
 		select {
 		case found <- a:
 		case <-ctx.Done():
 		}
 	}
-	go func() {
+	spawn(func() {
 		for _, a := range req.Peers {
 			offer(a)
 		}
-	}()
+	})
 	if len(req.Trackers) > 0 {
-		go s.magnetAnnounces(ctx, req, offer)
+		spawn(func() { s.magnetAnnounces(ctx, req, offer) })
 	}
 	if req.Lookup != nil {
-		relay := make(chan netip.AddrPort, 64)
-		go func() {
-			for a := range relay {
-				offer(a)
-			}
-		}()
-		go func() {
-			defer close(relay)
+		spawn(func() {
 			for ctx.Err() == nil {
-				req.Lookup(ctx, req.InfoHash, relay)
+				req.Lookup(ctx, req.InfoHash, found)
 				select {
 				case <-ctx.Done():
 				case <-time.After(5 * time.Second):
 				}
 			}
-		}()
+		})
 	}
 
 	type result struct {
@@ -96,10 +113,22 @@ func (s *Session) FetchMetadata(ctx context.Context, req MetadataRequest) (*meta
 		err  error
 		addr netip.AddrPort
 	}
-	results := make(chan result)
-	slots := make(chan struct{}, metadataParallel)
+	// Buffered for every worker, so none blocks once we stop listening.
+	results := make(chan result, metadataParallel)
+	known := map[netip.AddrPort]bool{}
+	var peers, queue []netip.AddrPort
+	active := 0
 	var lastErr error
 	for {
+		for active < metadataParallel && len(queue) > 0 {
+			a := queue[0]
+			queue = queue[1:]
+			active++
+			spawn(func() {
+				info, err := s.metadataFrom(ctx, req.InfoHash, a, patience)
+				results <- result{info, err, a}
+			})
+		}
 		select {
 		case <-ctx.Done():
 			if lastErr != nil {
@@ -107,21 +136,14 @@ func (s *Session) FetchMetadata(ctx context.Context, req MetadataRequest) (*meta
 			}
 			return nil, nil, fmt.Errorf("fetch metadata: no peer with the metadata found: %w", ctx.Err())
 		case a := <-found:
-			go func() {
-				select {
-				case slots <- struct{}{}:
-				case <-ctx.Done():
-					results <- result{err: ctx.Err(), addr: a}
-					return
-				}
-				info, err := s.metadataFrom(ctx, req.InfoHash, a)
-				<-slots
-				select {
-				case results <- result{info, err, a}:
-				case <-ctx.Done():
-				}
-			}()
+			if !a.IsValid() || a.Port() == 0 || s.isSelf(a) || known[a] || len(peers) >= maxMetadataPeers {
+				continue
+			}
+			known[a] = true
+			peers = append(peers, a)
+			queue = append(queue, a)
 		case r := <-results:
+			active--
 			if r.err != nil {
 				lastErr = fmt.Errorf("%s: %w", r.addr, r.err)
 				s.log.Debug("metadata fetch failed", "peer", r.addr, "err", r.err)
@@ -132,9 +154,7 @@ func (s *Session) FetchMetadata(ctx context.Context, req MetadataRequest) (*meta
 				lastErr = err
 				continue
 			}
-			peersMu.Lock()
-			defer peersMu.Unlock()
-			return t, append([]netip.AddrPort(nil), peers...), nil
+			return t, peers, nil
 		}
 	}
 }
@@ -156,17 +176,35 @@ func torrentFromInfo(info []byte, trackers []string) (*meta.Torrent, error) {
 	return meta.Parse(buf.Bytes())
 }
 
+// magnetAnnounceParallel bounds the trackers asked at once: a magnet may
+// list hundreds.
+const magnetAnnounceParallel = 8
+
 // magnetAnnounces asks the magnet's trackers for peers until the fetch
-// ends.
+// ends; every announce it starts has ended when it returns.
 func (s *Session) magnetAnnounces(ctx context.Context, req MetadataRequest, offer func(netip.AddrPort)) {
+	slots := make(chan struct{}, magnetAnnounceParallel)
 	for ctx.Err() == nil {
 		var wg sync.WaitGroup
 		for _, u := range req.Trackers {
+			select {
+			case slots <- struct{}{}:
+			case <-ctx.Done():
+			}
+			if ctx.Err() != nil {
+				break
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				defer func() { <-slots }()
 				actx, cancel := context.WithTimeout(ctx, announceTimeout)
 				defer cancel()
+				u, err := resolveUDPTracker(actx, u)
+				if err != nil {
+					s.log.Debug("magnet announce", "tracker", u, "err", err)
+					return
+				}
 				res, err := tracker.Announce{TrackerUrl: u, Context: actx, UserAgent: "shoal/" + s.cfg.Version,
 					Request: tracker.AnnounceRequest{InfoHash: req.InfoHash, PeerId: s.peerID, Port: s.port, Left: 1, NumWant: 50, Event: tracker.Started}}.Do()
 				if err != nil {
@@ -188,39 +226,110 @@ func (s *Session) magnetAnnounces(ctx context.Context, req MetadataRequest, offe
 	}
 }
 
-// metadataFetchTimeout bounds one peer's attempt.
+// resolveUDPTracker puts a udp:// tracker's address in its URL, looked up
+// within ctx: anacrolix's UDP client resolves names without a context, so
+// a slow DNS server would hold the announce (and the fetch's return)
+// past the fetch's end.
+func resolveUDPTracker(ctx context.Context, u string) (string, error) {
+	pu, err := url.Parse(u)
+	if err != nil || pu.Scheme != "udp" {
+		return u, nil
+	}
+	host := pu.Hostname()
+	if _, err := netip.ParseAddr(host); err == nil {
+		return u, nil
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return u, err
+	}
+	if len(ips) == 0 {
+		return u, fmt.Errorf("no address for %s", host)
+	}
+	ip := ips[0].Unmap()
+	for _, a := range ips {
+		if a.Unmap().Is4() { // most UDP trackers listen on IPv4 only
+			ip = a.Unmap()
+			break
+		}
+	}
+	pu.Host = net.JoinHostPort(ip.String(), pu.Port())
+	return pu.String(), nil
+}
+
+// metadataFetchTimeout bounds one peer's attempt, however it trickles.
 const metadataFetchTimeout = 30 * time.Second
 
-// metadataFrom asks one peer for the whole info dictionary.
-func (s *Session) metadataFrom(ctx context.Context, ih [20]byte, a netip.AddrPort) ([]byte, error) {
+// metadataFrom asks one peer for the whole info dictionary. Each step
+// must make progress within patience; ctx ending closes the connection at
+// once, so the caller never waits on a silent peer.
+func (s *Session) metadataFrom(ctx context.Context, ih [20]byte, a netip.AddrPort, patience time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, metadataFetchTimeout)
 	defer cancel()
-	c, err := s.dialHandshake(ctx, ih, a)
+	d := net.Dialer{Timeout: patience}
+	nc, err := d.DialContext(ctx, "tcp", a.String())
 	if err != nil {
 		return nil, err
 	}
+	defer nc.Close()
+	defer context.AfterFunc(ctx, func() { nc.Close() })()
+	awaiting := "the handshake"
+	step := func(what string) {
+		awaiting = what
+		nc.SetDeadline(time.Now().Add(patience))
+	}
+	silent := func(err error) error {
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("peer silent for %v awaiting %s", patience, awaiting)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+
+	step("the handshake")
+	ours := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: ih, PeerID: s.peerID}
+	var hs wire.Handshake
+	if _, err := nc.Write(ours.Append(nil)); err != nil {
+		return nil, silent(err)
+	}
+	if err := wire.ReadHandshakeStart(nc, &hs); err != nil {
+		return nil, silent(err)
+	}
+	if hs.InfoHash != ih {
+		return nil, fmt.Errorf("%w: peer answered for another torrent", wire.ErrProtocol)
+	}
+	if err := wire.ReadPeerID(nc, &hs); err != nil {
+		return nil, silent(err)
+	}
+	if hs.PeerID == s.peerID {
+		return nil, errors.New("connected to ourselves")
+	}
+	s.conns.Add(1)
 	defer s.connClosed()
-	defer c.nc.Close()
-	go func() { <-ctx.Done(); c.nc.Close() }()
-	if !c.hs.Reserved.Extended() {
+	if !hs.Reserved.Extended() {
 		return nil, errors.New("peer does not speak the extension protocol")
 	}
+
+	step("the extension handshake")
 	ext := wire.ExtHandshake{V: "shoal " + s.cfg.Version, P: int(s.port), M: map[string]int{"ut_metadata": int(wire.ExtMetadata)}}
 	out := wire.AppendPayload(nil, wire.Extended, 0, ext.Encode())
-	if c.hs.Reserved.Fast() {
+	if hs.Reserved.Fast() {
 		out = wire.AppendSimple(out, wire.HaveNone)
 	}
-	if _, err := c.nc.Write(out); err != nil {
-		return nil, err
+	if _, err := nc.Write(out); err != nil {
+		return nil, silent(err)
 	}
-	r := wire.NewReader(c.nc, 0)
-	var info []byte
-	var have []bool
-	got := 0
+	r := wire.NewReader(nc, 0)
+	// pieces fill as they arrive: a peer that claims a large size costs
+	// only what it really sends.
+	var pieces [][]byte
+	size, got := 0, 0
 	for {
 		var m wire.Message
 		if err := r.Read(&m, func(n int) []byte { return make([]byte, n) }); err != nil {
-			return nil, err
+			return nil, silent(err)
 		}
 		if m.ID != wire.Extended {
 			continue
@@ -237,24 +346,25 @@ func (s *Session) metadataFrom(ctx context.Context, ih [20]byte, a netip.AddrPor
 				return nil, errors.New("peer does not serve metadata")
 			case h.MetadataSize <= 0 || h.MetadataSize > MaxMetadataSize:
 				return nil, fmt.Errorf("peer claims %d bytes of metadata", h.MetadataSize)
-			case info != nil:
+			case pieces != nil:
 				continue // a repeated handshake changes nothing
 			}
-			info = make([]byte, h.MetadataSize)
-			have = make([]bool, (h.MetadataSize+wire.MetadataPieceSize-1)/wire.MetadataPieceSize)
+			size = int(h.MetadataSize)
+			pieces = make([][]byte, (size+wire.MetadataPieceSize-1)/wire.MetadataPieceSize)
 			var reqs []byte
-			for i := range have {
+			for i := range pieces {
 				reqs = wire.AppendPayload(reqs, wire.Extended, byte(id), wire.EncodeMetadataMsg(wire.MetadataMsg{Type: wire.MetadataRequest, Piece: i}))
 			}
-			if _, err := c.nc.Write(reqs); err != nil {
-				return nil, err
+			step("metadata")
+			if _, err := nc.Write(reqs); err != nil {
+				return nil, silent(err)
 			}
 		case wire.ExtMetadata:
 			msg, err := wire.ParseMetadataMsg(m.Payload)
 			if err != nil {
 				return nil, err
 			}
-			if info == nil {
+			if pieces == nil {
 				return nil, errors.New("metadata before the extension handshake")
 			}
 			switch msg.Type {
@@ -263,17 +373,20 @@ func (s *Session) metadataFrom(ctx context.Context, ih [20]byte, a netip.AddrPor
 			case wire.MetadataRequest:
 				continue // we have nothing to give yet
 			}
-			off := msg.Piece * wire.MetadataPieceSize
-			want := min(wire.MetadataPieceSize, len(info)-off)
-			if msg.Piece >= len(have) || msg.TotalSize != int64(len(info)) || len(msg.Data) != want {
-				return nil, fmt.Errorf("metadata piece %d: %d bytes of %d total, want %d of %d", msg.Piece, len(msg.Data), msg.TotalSize, want, len(info))
+			if msg.Piece < 0 || msg.Piece >= len(pieces) {
+				return nil, fmt.Errorf("metadata piece %d of %d", msg.Piece, len(pieces))
 			}
-			if !have[msg.Piece] {
-				have[msg.Piece] = true
+			want := min(wire.MetadataPieceSize, size-msg.Piece*wire.MetadataPieceSize)
+			if msg.TotalSize != int64(size) || len(msg.Data) != want {
+				return nil, fmt.Errorf("metadata piece %d: %d bytes of %d total, want %d of %d", msg.Piece, len(msg.Data), msg.TotalSize, want, size)
+			}
+			if pieces[msg.Piece] == nil {
+				pieces[msg.Piece] = bytes.Clone(msg.Data) // the reader reuses its buffer
 				got++
-				copy(info[off:], msg.Data)
+				step("metadata")
 			}
-			if got == len(have) {
+			if got == len(pieces) {
+				info := bytes.Join(pieces, nil)
 				if sha1.Sum(info) != ih {
 					return nil, errors.New("metadata does not match the infohash")
 				}

@@ -2,13 +2,16 @@ package swarm
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/anacrolix/torrent"
+	"go.uber.org/goleak"
 
 	"github.com/shoal-torrent/shoal/piece/piecetest"
 	"github.com/shoal-torrent/shoal/swarm/wire"
@@ -156,5 +159,154 @@ func TestMagnetRefusesLyingPeers(t *testing.T) {
 	seedS, _ := startSeeder(t, f)
 	if _, err := fetch(t, newTestSession(t), f, 20*time.Second, append(liars, seedS.Addr())...); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// quietPeers are loopback listeners that go quiet at the step each is
+// told: "tcp" accepts and says nothing, "handshake" completes the
+// BitTorrent handshake and stops, "ext" also offers ut_metadata and then
+// never answers a request. They count the connections open across all of
+// them when they arrive.
+type quietPeers struct {
+	mu       sync.Mutex // guards accepted
+	accepted []time.Time
+}
+
+func (q *quietPeers) listen(t *testing.T, ih [20]byte, quiet string, size int64) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			q.mu.Lock()
+			q.accepted = append(q.accepted, time.Now())
+			q.mu.Unlock()
+			go func() {
+				defer c.Close()
+				switch quiet {
+				case "handshake":
+					fakeHandshake(c, ih, nil)
+				case "ext":
+					ext := wire.ExtHandshake{M: map[string]int{"ut_metadata": 3}, MetadataSize: size}
+					fakeHandshake(c, ih, wire.AppendPayload(nil, wire.Extended, 0, ext.Encode()))
+				}
+				io.Copy(io.Discard, c) // until the fetcher hangs up
+			}()
+		}
+	}()
+	return addrOf(ln.Addr())
+}
+
+// TestMagnetSilentPeersDoNotStarveTheSeeder: 21 peers that go quiet at
+// each step of the exchange are listed before the one real seeder. The
+// fetch asks a bounded number at once, gives up on silence quickly, gets
+// the metadata from the seeder, and leaves no goroutine or connection
+// behind.
+func TestMagnetSilentPeersDoNotStarveTheSeeder(t *testing.T) {
+	f := newFixture(t, 16<<10, piecetest.FileSpec{Path: "quiet.bin", Size: 4 << 20})
+	var quiet quietPeers
+	var peers []netip.AddrPort
+	for i := range 21 {
+		peers = append(peers, quiet.listen(t, f.m.InfoHash, []string{"tcp", "handshake", "ext"}[i%3], int64(len(f.m.Meta.InfoBytes))))
+	}
+	seedS, _ := startSeeder(t, f)
+	peers = append(peers, seedS.Addr())
+	s := newTestSession(t)
+	before := goleak.IgnoreCurrent()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	start := time.Now()
+	const patience = time.Second
+	m, found, err := s.FetchMetadata(ctx, MetadataRequest{InfoHash: f.m.InfoHash, Peers: peers, Patience: patience})
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("fetch with silent peers first: %v (after %v)", err, took)
+	}
+	if m.InfoHash != f.m.InfoHash || !containsAddr(found, seedS.Addr()) {
+		t.Fatalf("fetched %s, found %v", m.InfoHash.HexString(), found)
+	}
+	// The silent peers ahead of the seeder fill the workers at most
+	// twice, and each is dropped after one patience of silence.
+	if took > 3*patience {
+		t.Fatalf("fetch took %v; silent peers held it up", took)
+	}
+	// Every worker is gone when FetchMetadata returns; the quiet peers'
+	// handlers end only when the fetcher hangs up, so this also finds a
+	// connection left open.
+	if err := goleak.Find(before); err != nil {
+		t.Fatal(err)
+	}
+	// No worker is free before the first patience runs out, so the peers
+	// asked by then are those asked at once.
+	if early := quiet.before(start.Add(patience * 9 / 10)); early != metadataParallel {
+		t.Fatalf("%d silent peers were asked at once; the bound is %d", early, metadataParallel)
+	}
+}
+
+// before counts the connections accepted before t.
+func (q *quietPeers) before(t time.Time) int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := 0
+	for _, at := range q.accepted {
+		if at.Before(t) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestMagnetFetchGivenUpLeavesNothing: a fetch whose context ends while
+// peers sit silent in every step returns at once and leaves no goroutine
+// behind (before, every peer found beyond the workers leaked one).
+func TestMagnetFetchGivenUpLeavesNothing(t *testing.T) {
+	ih := [20]byte{9, 9, 9}
+	var quiet quietPeers
+	var peers []netip.AddrPort
+	for i := range 3 * metadataParallel {
+		peers = append(peers, quiet.listen(t, ih, []string{"tcp", "handshake", "ext"}[i%3], 1000))
+	}
+	s := newTestSession(t)
+	before := goleak.IgnoreCurrent()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, _, err := s.FetchMetadata(ctx, MetadataRequest{InfoHash: ih, Peers: peers})
+	if err == nil {
+		t.Fatal("metadata from silent peers")
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Fatalf("returned %v after its context ended", took)
+	}
+	if err := goleak.Find(before); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestResolveUDPTracker(t *testing.T) {
+	ctx := context.Background()
+	for in, want := range map[string]string{
+		"udp://localhost:6969/announce":        "udp://127.0.0.1:6969/announce",
+		"udp://127.0.0.1:6969/announce":        "udp://127.0.0.1:6969/announce",
+		"http://localhost:6969/announce":       "http://localhost:6969/announce",
+		"udp://[::1]:6969/announce?key=abc123": "udp://[::1]:6969/announce?key=abc123",
+	} {
+		if got, err := resolveUDPTracker(ctx, in); err != nil || got != want {
+			t.Errorf("%s: %s, %v; want %s", in, got, err, want)
+		}
+	}
+	// A fetch that has ended does not wait on DNS.
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := resolveUDPTracker(done, "udp://tracker.invalid:6969/announce"); err == nil {
+		t.Error("resolved a name after the context ended")
 	}
 }

@@ -2,14 +2,19 @@ package main
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/shoal-torrent/shoal/tui"
 )
@@ -34,15 +39,90 @@ type controlReply struct {
 	Error string     `json:"error,omitempty"`
 }
 
-// controlPath names the socket of the process listening on port.
+// maxSocketPath is the longest path a Unix socket binds to on Linux:
+// sun_path holds 108 bytes, the last a NUL.
+const maxSocketPath = 107
+
+// controlPath names the socket of the process listening on port: in the
+// state directory when that path fits a socket, else in a private runtime
+// directory under a name derived from the state directory, where
+// findControl looks too.
 func controlPath(stateDir string, port uint16) string {
-	return filepath.Join(stateDir, fmt.Sprintf("shoal-%d.sock", port))
+	p := filepath.Join(stateDir, fmt.Sprintf("shoal-%d.sock", port))
+	if len(p) <= maxSocketPath {
+		return p
+	}
+	name := fmt.Sprintf("%s-%d.sock", stateKey(stateDir), port)
+	dirs := controlRuntimeDirs()
+	for _, d := range dirs {
+		if p := filepath.Join(d, name); len(p) <= maxSocketPath {
+			return p
+		}
+	}
+	return filepath.Join(dirs[len(dirs)-1], name)
+}
+
+// controlRuntimeDirs are where sockets go when the state directory's path
+// is too long, best first: the per-user runtime directory, then a
+// per-user directory in the temporary one.
+func controlRuntimeDirs() []string {
+	var dirs []string
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+		dirs = append(dirs, filepath.Join(d, "shoal"))
+	}
+	user := fmt.Sprintf("shoal-%d", os.Getuid())
+	dirs = append(dirs, filepath.Join(os.TempDir(), user))
+	if os.TempDir() != "/tmp" {
+		dirs = append(dirs, filepath.Join("/tmp", user))
+	}
+	return dirs
+}
+
+// stateKey names a state directory in a socket name: short, and the same
+// for every spelling of the path.
+func stateKey(stateDir string) string {
+	if abs, err := filepath.Abs(stateDir); err == nil {
+		stateDir = abs
+	}
+	h := sha256.Sum256([]byte(stateDir))
+	return hex.EncodeToString(h[:8])
+}
+
+// privateDir checks that nobody else can plant a socket in dir, which
+// matters in a shared temporary directory.
+func privateDir(dir string) error {
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFDIR || int(st.Uid) != os.Getuid() || st.Mode&0o022 != 0 {
+		return fmt.Errorf("%s is not a directory only this user can write to", dir)
+	}
+	return nil
+}
+
+// startControl serves shoal watch for a running command. The socket is a
+// convenience: when it cannot be made, the command warns and goes on.
+func startControl(r *reporter, stateDir string, port uint16, eng tui.Engine) (stop func()) {
+	path := controlPath(stateDir, port)
+	stop, err := serveControl(path, eng)
+	if err != nil {
+		r.event("warning", map[string]any{"error": err.Error()},
+			fmt.Sprintf("warning: %v; shoal watch cannot attach to this process", err))
+		return func() {}
+	}
+	return stop
 }
 
 // serveControl listens on path until the returned closer is called.
 func serveControl(path string, eng tui.Engine) (func(), error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
+	}
+	if slices.Contains(controlRuntimeDirs(), filepath.Dir(path)) {
+		if err := privateDir(filepath.Dir(path)); err != nil {
+			return nil, fmt.Errorf("control socket: %w", err)
+		}
 	}
 	if c, err := net.Dial("unix", path); err == nil {
 		c.Close()
@@ -180,9 +260,15 @@ func (r *remoteEngine) SetFilePriority(i, f int, p string) {
 	r.call(controlRequest{Op: "priority", Index: i, File: f, Priority: p})
 }
 
-// findControl picks the one socket in stateDir, or says which exist.
+// findControl picks the one socket of a process using stateDir, or says
+// which exist. It looks where controlPath puts them: in stateDir, and in
+// the runtime directories under stateDir's key.
 func findControl(stateDir string) (string, error) {
 	matches, _ := filepath.Glob(filepath.Join(stateDir, "shoal-*.sock"))
+	for _, d := range controlRuntimeDirs() {
+		more, _ := filepath.Glob(filepath.Join(d, stateKey(stateDir)+"-*.sock"))
+		matches = append(matches, more...)
+	}
 	var live []string
 	for _, m := range matches {
 		if c, err := net.Dial("unix", m); err == nil {

@@ -76,11 +76,7 @@ interrupted before that, 1 on errors (a full disk, say).`,
 				return err
 			}
 			eng := newLiveEngine([]string{m.Name}, []*swarm.Torrent{t}) // for the UI and shoal watch alike
-			stopControl, err := serveControl(controlPath(f.stateDir, s.Port()), eng)
-			if err != nil {
-				return err
-			}
-			defer stopControl()
+			defer startControl(r, f.stateDir, s.Port(), eng)()
 			// Said once everything is in place, shoal watch's socket too.
 			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
 			r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.Total},

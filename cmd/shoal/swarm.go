@@ -46,7 +46,7 @@ type swarmFlags struct {
 func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.dir, "dir", "d", ".", "save path holding the torrent's file or top folder")
-	fl.StringVar(&f.stateDir, "state-dir", defaultStateDir(), "where resume state is kept")
+	fl.StringVar(&f.stateDir, "state-dir", defaultStateDir(), "where resume state is kept; one get or seed at a time may use it")
 	fl.IntVarP(&f.port, "port", "p", 6881, "TCP port to listen on (0 picks a free one)")
 	fl.StringArrayVar(&f.peers, "peer", nil, "HOST:PORT of a peer to connect to; may repeat")
 	fl.IntVar(&f.maxPeers, "max-peers", 80, "connections per torrent")
@@ -131,13 +131,19 @@ func (f *swarmFlags) session(e env) (*swarm.Session, error) {
 	return swarm.NewSession(cfg)
 }
 
-// open sets up what get and seed share: where logs go (a file while the
-// UI owns the screen), the session and the reporter. close releases them.
+// open sets up what get and seed share: the state directory, locked for
+// this process; where logs go (a file while the UI owns the screen); the
+// session and the reporter. close releases them.
 func (f *swarmFlags) open(e env, ui bool) (s *swarm.Session, r *reporter, close func(), err error) {
+	unlock, err := lockStateDir(f.stateDir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	closeLog := func() error { return nil }
 	if ui {
 		log, closer, err := uiLogger(f.stateDir)
 		if err != nil {
+			unlock()
 			return nil, nil, nil, err
 		}
 		f.logger, closeLog = log, closer.Close
@@ -145,9 +151,10 @@ func (f *swarmFlags) open(e env, ui bool) (s *swarm.Session, r *reporter, close 
 	s, err = f.session(e)
 	if err != nil {
 		closeLog()
+		unlock()
 		return nil, nil, nil, err
 	}
-	return s, newReporter(e, f.jsonOut), func() { s.Close(); closeLog() }, nil
+	return s, newReporter(e, f.jsonOut), func() { s.Close(); closeLog(); unlock() }, nil
 }
 
 func (f *swarmFlags) torrentConfig(peers []netip.AddrPort) swarm.TorrentConfig {
