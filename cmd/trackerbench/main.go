@@ -86,7 +86,7 @@ func startServer(c config, name, bin string, port int) (*server, error) {
 	var cmd *exec.Cmd
 	switch name {
 	case "shoal":
-		cmd = pinned(bin, "tracker", "--http", "127.0.0.1:"+p, "--udp", "127.0.0.1:"+p, "--ip-rate", "1e9", "--ip-burst", "1000000000")
+		cmd = pinned(bin, "tracker", "--http", "127.0.0.1:"+p, "--udp", "127.0.0.1:"+p, "--ip-rate", "0", "--ip-torrent-rate", "0")
 	default:
 		// Debian builds opentracker in whitelist mode: list our torrents,
 		// in the directory it chroots to.
