@@ -28,6 +28,7 @@ type swarmFlags struct {
 	port      int
 	peers     []string
 	maxPeers  int
+	perIP     int
 	slots     int
 	downLimit sizeValue
 	upLimit   sizeValue
@@ -50,6 +51,7 @@ func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl.IntVarP(&f.port, "port", "p", 6881, "TCP port to listen on (0 picks a free one)")
 	fl.StringArrayVar(&f.peers, "peer", nil, "HOST:PORT of a peer to connect to; may repeat")
 	fl.IntVar(&f.maxPeers, "max-peers", 80, "connections per torrent")
+	fl.IntVar(&f.perIP, "max-peers-per-ip", 4, "connections per torrent from one IP address")
 	fl.IntVar(&f.slots, "upload-slots", 4, "peers uploaded to at once, optimistic slot included")
 	fl.Var(&f.downLimit, "down-limit", "download rate limit per second, e.g. 2MiB (default unlimited)")
 	fl.Var(&f.upLimit, "up-limit", "upload rate limit per second, e.g. 512KiB (default unlimited)")
@@ -85,8 +87,8 @@ func (f *swarmFlags) validate() error {
 	if f.dhtPort > 65535 {
 		return usageError{fmt.Errorf("--dht-port %d is not 0..65535", f.dhtPort)}
 	}
-	if f.maxPeers < 1 || f.slots < 1 {
-		return usageError{errors.New("--max-peers and --upload-slots must be at least 1")}
+	if f.maxPeers < 1 || f.slots < 1 || f.perIP < 1 {
+		return usageError{errors.New("--max-peers, --max-peers-per-ip and --upload-slots must be at least 1")}
 	}
 	return nil
 }
@@ -160,6 +162,7 @@ func (f *swarmFlags) open(e env, ui bool) (s *swarm.Session, r *reporter, close 
 func (f *swarmFlags) torrentConfig(peers []netip.AddrPort) swarm.TorrentConfig {
 	cfg := swarm.DefaultTorrentConfig(f.dir)
 	cfg.StateDir, cfg.MaxPeers, cfg.UploadSlots, cfg.Peers = f.stateDir, f.maxPeers, f.slots, peers
+	cfg.MaxPeersPerIP = f.perIP
 	cfg.DisableTrackers = f.noTracker
 	return cfg
 }
