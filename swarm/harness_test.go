@@ -353,3 +353,8 @@ func (h *harness) doWithin(d time.Duration, fn func(l *loop)) bool {
 		return false
 	}
 }
+
+// wireHaveAllUnchoke is the opening of a seed that serves at once.
+func wireHaveAllUnchoke() []byte {
+	return append(wire.AppendSimple(nil, wire.HaveAll), wire.AppendSimple(nil, wire.Unchoke)...)
+}

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha1"
+	"errors"
 	"hash"
 	"runtime"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/shoal-torrent/shoal/piece"
 )
@@ -138,7 +141,7 @@ func (h *hasher) work(jobs <-chan blockJob) {
 		}
 		data := (*j.buf)[:j.n]
 		off := h.layout.PieceOffset(j.piece) + int64(j.index)*piece.BlockSize
-		if _, err := h.st.WriteAt(data, off); err != nil && !ps.failed {
+		if err := h.write(data, off); err != nil && !ps.failed {
 			ps.failed = true
 			h.results.put(hashResult{piece: j.piece, err: err})
 		}
@@ -172,6 +175,26 @@ func (h *hasher) work(jobs <-chan blockJob) {
 		want := h.hashes[j.piece*sha1.Size : (j.piece+1)*sha1.Size]
 		h.results.put(hashResult{piece: j.piece, ok: bytes.Equal(sum[:], want)})
 	}
+}
+
+// write stores a block, waiting out a shortage of file descriptors
+// (EMFILE, ENFILE): connections come and go, and running out for a moment
+// is back-pressure, not a broken disk. It gives up after about a minute.
+func (h *hasher) write(data []byte, off int64) error {
+	backoff := 5 * time.Millisecond
+	for waited := time.Duration(0); ; waited += backoff {
+		_, err := h.st.WriteAt(data, off)
+		if !isFDShortage(err) || waited > time.Minute {
+			return err
+		}
+		time.Sleep(backoff)
+		backoff = min(2*backoff, time.Second)
+	}
+}
+
+// isFDShortage reports the process or system running out of descriptors.
+func isFDShortage(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
 }
 
 func (h *hasher) blockLen(p, b int) int {

@@ -26,6 +26,10 @@ type SessionConfig struct {
 	ListenAddr string
 	// MaxConns bounds connections across all torrents.
 	MaxConns int
+	// MaxHalfOpen bounds incoming connections that have not finished the
+	// handshake: each costs a descriptor, and a flood of them must not
+	// run the process out.
+	MaxHalfOpen int
 	// DownloadLimit and UploadLimit cap the session's rates in bytes per
 	// second; 0 means unlimited.
 	DownloadLimit, UploadLimit int64
@@ -44,13 +48,16 @@ type SessionConfig struct {
 // DefaultSessionConfig listens on port 6881 of every interface with 500
 // connections at most, as common clients do.
 func DefaultSessionConfig() SessionConfig {
-	return SessionConfig{ListenAddr: ":6881", MaxConns: 500, Version: "0.1"}
+	return SessionConfig{ListenAddr: ":6881", MaxConns: 500, MaxHalfOpen: 64, Version: "0.1"}
 }
 
 // Validate reports settings the session cannot run with.
 func (c *SessionConfig) Validate() error {
 	if c.MaxConns < 1 {
 		return errors.New("max connections must be at least 1")
+	}
+	if c.MaxHalfOpen < 1 {
+		return errors.New("max half-open connections must be at least 1")
 	}
 	if c.DownloadLimit < 0 || c.UploadLimit < 0 {
 		return errors.New("rate limits cannot be negative")
@@ -73,6 +80,12 @@ type Session struct {
 	// no lock per block; SetRateLimits swaps them.
 	down, up atomic.Pointer[rate.Limiter]
 	conns    atomic.Int64 // handshaken connections across torrents
+	halfOpen atomic.Int64 // incoming connections still handshaking
+	// pending holds those connections and when each arrived: when they
+	// reach MaxHalfOpen the oldest is closed to admit a newcomer, so a
+	// flood of silent connections delays honest peers by nothing.
+	pendingMu sync.Mutex
+	pending   map[net.Conn]time.Time
 	dht      *DHT         // nil without a DHT
 	lsd      *lsd         // nil without local service discovery
 	ctx      context.Context
@@ -298,20 +311,30 @@ func (s *Session) RateLimits() (down, up int64) {
 
 func (s *Session) accept() {
 	defer s.wg.Done()
+	var backoff time.Duration
+	var lastWarn time.Time
 	for {
 		nc, err := s.ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			s.log.Warn("accept", "err", err)
-			time.Sleep(100 * time.Millisecond) // e.g. out of descriptors
+			// Out of descriptors (EMFILE, ENFILE) or a passing fault:
+			// back off and let connections close; never give up.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			if time.Since(lastWarn) > time.Minute {
+				s.log.Warn("accept failed; backing off", "err", err)
+				lastWarn = time.Now()
+			}
+			time.Sleep(backoff)
 			continue
 		}
+		backoff = 0
 		if !s.connSlotFree() {
 			nc.Close()
 			continue
 		}
+		s.admitHalfOpen(nc)
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
@@ -320,12 +343,52 @@ func (s *Session) accept() {
 	}
 }
 
-// handshakeTimeout bounds a handshake, so silent connections cost nothing.
-const handshakeTimeout = 20 * time.Second
+// admitHalfOpen records a new incoming connection, closing the oldest
+// still handshaking when there are MaxHalfOpen already.
+func (s *Session) admitHalfOpen(nc net.Conn) {
+	s.pendingMu.Lock()
+	defer s.pendingMu.Unlock()
+	if s.pending == nil {
+		s.pending = map[net.Conn]time.Time{}
+	}
+	if len(s.pending) >= s.cfg.MaxHalfOpen {
+		var oldest net.Conn
+		var at time.Time
+		for c, t := range s.pending {
+			if oldest == nil || t.Before(at) {
+				oldest, at = c, t
+			}
+		}
+		oldest.Close() // its handshake fails and it leaves pending
+		delete(s.pending, oldest)
+	}
+	s.pending[nc] = time.Now()
+	s.halfOpen.Store(int64(len(s.pending)))
+}
+
+// handshaken removes nc from the half-open set.
+func (s *Session) handshaken(nc net.Conn) {
+	s.pendingMu.Lock()
+	delete(s.pending, nc)
+	s.halfOpen.Store(int64(len(s.pending)))
+	s.pendingMu.Unlock()
+}
+
+// handshakeTimeout bounds a handshake, so silent connections cost little
+// (libtorrent waits 10 s too).
+const handshakeTimeout = 10 * time.Second
 
 // incoming reads the peer's infohash, answers only for a torrent we run,
 // and hands the connection to that torrent's loop.
 func (s *Session) incoming(nc net.Conn) {
+	halfOpen := true
+	done := func() {
+		if halfOpen {
+			halfOpen = false
+			s.handshaken(nc)
+		}
+	}
+	defer done()
 	nc.SetDeadline(time.Now().Add(handshakeTimeout))
 	c := &conn{nc: nc, addr: addrOf(nc.RemoteAddr()), incoming: true, source: "incoming"}
 	if err := wire.ReadHandshakeStart(nc, &c.hs); err != nil {
@@ -350,6 +413,7 @@ func (s *Session) incoming(nc net.Conn) {
 	}
 	nc.SetDeadline(time.Time{})
 	s.conns.Add(1)
+	done()
 	select {
 	case t.conns <- c:
 	case <-t.done:

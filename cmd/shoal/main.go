@@ -62,6 +62,9 @@ func main() {
 			defer pprof.StopCPUProfile()
 		}
 	}
+	// Peers cost descriptors: take all the system allows (failure leaves
+	// the default, which still works for small swarms).
+	raiseFileLimit()
 	// Ctrl-C and SIGTERM cancel the context; commands stop cleanly on it.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], env{stdout: os.Stdout, stderr: os.Stderr, interactive: isTerminal(os.Stderr), tty: isTerminal(os.Stdout) && isTerminal(os.Stdin)})
