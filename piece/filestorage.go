@@ -40,6 +40,9 @@ type handle struct {
 	used  uint64
 	rw    bool
 	dirty bool // written since the last fsync
+	// retired handles were replaced in the cache while in use (a read-only
+	// one by a read-write one); the last user closes them.
+	retired bool
 }
 
 // FileStorageConfig says where and how a torrent's files are stored.
@@ -263,18 +266,24 @@ func (s *FileStorage) acquire(i int, write bool) (*handle, error) {
 		h.used = s.clock
 		h.dirty = h.dirty || write
 		return h, nil
-	} else if ok && h.refs == 0 {
-		// A read-only handle is reopened read-write below.
-		h.f.Close()
-		delete(s.open, i)
-	} else if ok {
-		return nil, fmt.Errorf("%s: busy read-only", s.Path(i))
 	}
-	s.evictLocked()
 	f, err := s.openFile(i, write)
 	if err != nil {
 		return nil, err
 	}
+	if old, ok := s.open[i]; ok {
+		// A write found the file open read-only: the read-write handle
+		// takes its place. Reads in flight finish on the old one, and
+		// whoever is last closes it, so a write never waits or fails for
+		// a concurrent read.
+		delete(s.open, i)
+		if old.refs == 0 {
+			old.f.Close()
+		} else {
+			old.retired = true
+		}
+	}
+	s.evictLocked()
 	h := &handle{f: f, refs: 1, used: s.clock, rw: write, dirty: write}
 	s.open[i] = h
 	return h, nil
@@ -342,6 +351,10 @@ func (s *FileStorage) release(h *handle) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h.refs--
+	if h.refs == 0 && h.retired {
+		h.f.Close() // read-only, never dirty; already out of the cache
+		return
+	}
 	if s.closed && h.refs == 0 {
 		if h.dirty {
 			h.f.Sync()
