@@ -79,6 +79,19 @@ func OpenFileStorage(l *Layout, cfg FileStorageConfig) (*FileStorage, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open download directory: %w", err)
 	}
+	// Special files already in place are refused before any work starts,
+	// with one line naming them; the open path checks again later.
+	for _, p := range rel {
+		if p == "" {
+			continue // pad file
+		}
+		if fi, err := root.Stat(p); err == nil {
+			if err := checkRegular(filepath.Join(cfg.Dir, p), fi); err != nil {
+				root.Close()
+				return nil, err
+			}
+		}
+	}
 	maxOpen := cfg.MaxOpenFiles
 	if maxOpen <= 0 {
 		maxOpen = DefaultMaxOpenFiles
@@ -292,18 +305,21 @@ func (s *FileStorage) acquire(i int, write bool) (*handle, error) {
 func (s *FileStorage) openFile(i int, write bool) (*os.File, error) {
 	rel := s.rel[i]
 	if !write {
-		f, err := s.root.OpenFile(rel, os.O_RDONLY, 0)
-		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", s.Path(i), err)
+		f, err := openRegular(s.root, rel, s.Path(i), os.O_RDONLY, 0)
+		if err != nil && !errors.Is(err, ErrNotRegular) {
+			err = fmt.Errorf("open %s: %w", s.Path(i), err)
 		}
-		return f, nil
+		return f, err
 	}
 	if d := filepath.Dir(rel); d != "." {
 		if err := s.root.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("create directory for %s: %w", s.Path(i), err)
 		}
 	}
-	f, err := s.root.OpenFile(rel, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openRegular(s.root, rel, s.Path(i), os.O_RDWR|os.O_CREATE, 0o644)
+	if errors.Is(err, ErrNotRegular) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", s.Path(i), err)
 	}
