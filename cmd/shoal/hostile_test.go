@@ -7,6 +7,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shoal-torrent/shoal/piece/meta"
+	"github.com/shoal-torrent/shoal/piece/piecetest"
 )
 
 // shoalWithin is shoal with a deadline, for inputs that used to hang a
@@ -57,5 +60,24 @@ func TestVerifyRefusesFIFO(t *testing.T) {
 	oneLineError(t, code, exitError, stderr)
 	if !strings.Contains(stderr, "c.txt is a named pipe") {
 		t.Fatalf("stderr %q does not name the pipe", stderr)
+	}
+}
+
+// A small .torrent declaring millions of pieces is refused with one line
+// before anything allocates per-piece state.
+func TestTooManyPiecesRefused(t *testing.T) {
+	tor := filepath.Join(t.TempDir(), "huge.torrent")
+	if err := os.WriteFile(tor, piecetest.ManyPiecesTorrent(meta.MaxPieces+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"info", tor},
+		{"get", tor, "--dir", t.TempDir(), "--port", "0", "--state-dir", t.TempDir()},
+	} {
+		code, _, stderr := shoal(t, args...)
+		oneLineError(t, code, exitError, stderr)
+		if !strings.Contains(stderr, "2,097,153 pieces, more than the 2,097,152 shoal accepts") {
+			t.Errorf("%s: %q", args[0], stderr)
+		}
 	}
 }

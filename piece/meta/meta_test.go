@@ -3,6 +3,7 @@ package meta_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -287,5 +288,18 @@ func TestParseMagnet(t *testing.T) {
 	}
 	if !meta.IsMagnet("MAGNET:?xt=") || meta.IsMagnet("file.torrent") {
 		t.Error("IsMagnet")
+	}
+}
+
+// A .torrent may declare millions of pieces within its size bound; each
+// costs memory in every structure that tracks pieces, so past the limit
+// it is refused at once.
+func TestParseRefusesTooManyPieces(t *testing.T) {
+	_, err := meta.Parse(piecetest.ManyPiecesTorrent(meta.MaxPieces + 1))
+	if !errors.Is(err, meta.ErrInvalidTorrent) || !strings.Contains(err.Error(), "2,097,153 pieces") {
+		t.Fatalf("error %v, want a refusal naming the piece count", err)
+	}
+	if _, err := meta.Parse(piecetest.ManyPiecesTorrent(1000)); err != nil {
+		t.Fatalf("a small torrent of the same shape: %v", err)
 	}
 }

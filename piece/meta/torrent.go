@@ -1,6 +1,7 @@
 package meta
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/anacrolix/torrent/bencode"
 	"github.com/anacrolix/torrent/metainfo"
+	"github.com/dustin/go-humanize"
 
 	"github.com/shoal-torrent/shoal/piece"
 )
@@ -22,6 +24,10 @@ const MaxTorrentSize = 64 << 20
 // MaxPieceLength bounds the piece size a torrent may declare; every peer
 // buffers whole pieces, so a hostile 4 GiB piece must be refused up front.
 const MaxPieceLength = 64 << 20
+
+// MaxPieces is the most pieces a torrent may declare (2^21, as in
+// libtorrent); see piece.MaxPieces for why.
+const MaxPieces = piece.MaxPieces
 
 // ErrInvalidTorrent is wrapped by every refusal of a .torrent's contents.
 var ErrInvalidTorrent = errors.New("invalid torrent")
@@ -56,7 +62,17 @@ func Load(path string) (*Torrent, error) {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxTorrentSize+1))
+	// An oversized file is refused unread, and one of known size is read
+	// into a buffer of that size rather than through repeated growth.
+	var buf bytes.Buffer
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+		if fi.Size() > MaxTorrentSize {
+			return nil, fmt.Errorf("%w: %s is larger than %d MiB", ErrInvalidTorrent, path, MaxTorrentSize>>20)
+		}
+		buf.Grow(int(fi.Size()) + bytes.MinRead)
+	}
+	_, err = buf.ReadFrom(io.LimitReader(f, MaxTorrentSize+1))
+	data := buf.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
@@ -73,6 +89,11 @@ func Parse(data []byte) (*Torrent, error) {
 	}
 	if err := CheckBencode(data, MaxDepth); err != nil {
 		return nil, fmt.Errorf("%w: not a torrent file: %v", ErrInvalidTorrent, err)
+	}
+	if info, ok := dictValue(data, "info"); ok {
+		if err := checkPieceCount(info); err != nil {
+			return nil, err
+		}
 	}
 	var mi metainfo.MetaInfo
 	if err := bencode.Unmarshal(data, &mi); err != nil {
@@ -112,6 +133,9 @@ func FromInfoBytes(infoBytes []byte) (*Torrent, error) {
 	if err := CheckBencode(infoBytes, MaxDepth); err != nil {
 		return nil, fmt.Errorf("%w: info dictionary: %v", ErrInvalidTorrent, err)
 	}
+	if err := checkPieceCount(infoBytes); err != nil {
+		return nil, err
+	}
 	var info metainfo.Info
 	if err := bencode.Unmarshal(infoBytes, &info); err != nil {
 		return nil, fmt.Errorf("%w: info dictionary: %v", ErrInvalidTorrent, err)
@@ -130,6 +154,8 @@ func FromInfoBytes(infoBytes []byte) (*Torrent, error) {
 		return nil, fmt.Errorf("%w: piece length %d outside 1 B .. %d MiB", ErrInvalidTorrent, info.PieceLength, MaxPieceLength>>20)
 	case len(info.Pieces)%piece.HashSize != 0:
 		return nil, fmt.Errorf("%w: piece hashes are %d bytes, not a multiple of 20", ErrInvalidTorrent, len(info.Pieces))
+	case len(info.Pieces)/piece.HashSize > MaxPieces:
+		return nil, tooManyPieces(len(info.Pieces) / piece.HashSize)
 	case len(info.Files) > 0 && info.Length != 0:
 		return nil, fmt.Errorf("%w: both a length and a file list", ErrInvalidTorrent)
 	}
@@ -150,6 +176,59 @@ func FromInfoBytes(infoBytes []byte) (*Torrent, error) {
 	t.Layout = l
 	t.Hashes = info.Pieces
 	return t, nil
+}
+
+func tooManyPieces(n int) error {
+	return fmt.Errorf("%w: %s pieces, more than the %s shoal accepts", ErrInvalidTorrent,
+		humanize.Comma(int64(n)), humanize.Comma(MaxPieces))
+}
+
+// checkPieceCount refuses an info dictionary (already through
+// CheckBencode) that declares more than MaxPieces pieces, reading only the
+// length prefix of its "pieces" string: a hostile one is turned away
+// before the decoder copies tens of MiB of hashes, and before the file
+// list is laid out.
+func checkPieceCount(info []byte) error {
+	v, ok := dictValue(info, "pieces")
+	if !ok {
+		return nil
+	}
+	colon := bytes.IndexByte(v, ':')
+	if colon < 0 {
+		return nil // not a string; the decoder refuses it
+	}
+	if n := parseDigits(v[:colon]) / piece.HashSize; n > MaxPieces {
+		return tooManyPieces(int(n))
+	}
+	return nil
+}
+
+// dictValue returns the raw bencoded value of key in the dictionary d,
+// which CheckBencode has accepted. With a repeated key the largest value
+// is returned, so no duplicate can smuggle a bigger one past a check.
+func dictValue(d []byte, key string) ([]byte, bool) {
+	if len(d) == 0 || d[0] != 'd' {
+		return nil, false
+	}
+	var found []byte
+	ok := false
+	for pos := 1; pos < len(d) && d[pos] != 'e'; {
+		kl, err := ValueLen(d[pos:], MaxDepth)
+		if err != nil {
+			return nil, false
+		}
+		k := d[pos : pos+kl]
+		pos += kl
+		vl, err := ValueLen(d[pos:], MaxDepth)
+		if err != nil {
+			return nil, false
+		}
+		if colon := bytes.IndexByte(k, ':'); colon >= 0 && string(k[colon+1:]) == key && (!ok || vl > len(found)) {
+			found, ok = d[pos:pos+vl], true
+		}
+		pos += vl
+	}
+	return found, ok
 }
 
 // layoutFiles turns the info's file list into checked layout files. The
