@@ -26,8 +26,8 @@ func newSeedCmd(e env) *cobra.Command {
 verified first, or trusted from resume state when its files are unchanged.
 A directory argument seeds every .torrent in it; one that is not a valid
 torrent, or repeats another's infohash, is skipped with a warning. All
-torrents share one
-listen port. A torrent whose data is incomplete downloads the rest first.`,
+torrents share one listen port. A torrent whose data is incomplete
+downloads the rest first.`,
 		Example: `  shoal seed album.torrent --dir ~/Music
   shoal seed ~/torrents/ --dir /srv/data --port 51413 --up-limit 5MiB`,
 		Args: func(cmd *cobra.Command, args []string) error {
