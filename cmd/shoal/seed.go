@@ -13,6 +13,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
+	"github.com/shoal-torrent/shoal/internal/termsafe"
 	"github.com/shoal-torrent/shoal/swarm"
 )
 
@@ -158,5 +159,5 @@ func torrentFiles(args []string) ([]torrentArg, error) {
 // warn prints one warning line on stderr: something was skipped, and the
 // command goes on.
 func warn(e env, format string, args ...any) {
-	fmt.Fprintln(e.stderr, "shoal: warning:", strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", " "))
+	fmt.Fprintln(e.stderr, "shoal: warning:", termsafe.String(strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", " ")))
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
+	"github.com/shoal-torrent/shoal/internal/termsafe"
 	"github.com/shoal-torrent/shoal/piece/meta"
 	"github.com/shoal-torrent/shoal/swarm"
 )
@@ -179,7 +180,7 @@ type reporter struct {
 }
 
 func newReporter(e env, asJSON bool) *reporter {
-	return &reporter{e: e, json: asJSON, enc: json.NewEncoder(e.stdout)}
+	return &reporter{e: e, json: asJSON, enc: json.NewEncoder(termsafe.JSONWriter(e.stdout))}
 }
 
 // event prints a one-off happening (listening, complete, stopped).
@@ -195,7 +196,7 @@ func (r *reporter) event(kind string, fields map[string]any, text string) {
 	if r.e.interactive {
 		fmt.Fprint(r.e.stderr, "\r\033[K")
 	}
-	fmt.Fprintln(r.e.stdout, text)
+	fmt.Fprintln(r.e.stdout, termsafe.String(text)) // text holds torrent names
 }
 
 // progress prints the state of the torrents.
@@ -220,7 +221,7 @@ func (r *reporter) progress(snaps []*swarm.Snapshot) {
 	for _, s := range snaps {
 		parts = append(parts, progressLine(s, now))
 	}
-	line := strings.Join(parts, " | ")
+	line := termsafe.String(strings.Join(parts, " | ")) // names and errors from the torrent
 	if r.e.interactive {
 		fmt.Fprintf(r.e.stderr, "\r\033[K%s", line)
 	} else {

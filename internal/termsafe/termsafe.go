@@ -9,6 +9,7 @@ package termsafe
 
 import (
 	"fmt"
+	"io"
 	"strings"
 	"unicode/utf8"
 )
@@ -68,4 +69,52 @@ func needsEscape(r rune, n int) bool {
 		return true
 	}
 	return false
+}
+
+// JSON returns JSON text b with the characters String escapes that
+// encoding/json leaves raw (DEL, C1 controls such as U+009B, a one-byte
+// CSI to many terminals, and bidi overrides) written as \u escapes. The
+// result decodes to the same values. C0 controls are left alone: inside
+// strings encoding/json has already escaped them, and outside strings they
+// are the JSON's own whitespace.
+func JSON(b []byte) []byte {
+	i := 0
+	for i < len(b) {
+		r, n := utf8.DecodeRune(b[i:])
+		if r >= 0x7f && needsEscape(r, n) {
+			break
+		}
+		i += n
+	}
+	if i == len(b) {
+		return b
+	}
+	out := make([]byte, 0, len(b)+12)
+	out = append(out, b[:i]...)
+	for i < len(b) {
+		r, n := utf8.DecodeRune(b[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			out = append(out, `\ufffd`...)
+		case r >= 0x7f && needsEscape(r, n):
+			out = fmt.Appendf(out, `\u%04x`, r)
+		default:
+			out = append(out, b[i:i+n]...)
+		}
+		i += n
+	}
+	return out
+}
+
+// JSONWriter passes what is written through JSON to w. Each Write must
+// hold whole characters, as a json.Encoder's (one whole value) do.
+func JSONWriter(w io.Writer) io.Writer { return jsonWriter{w} }
+
+type jsonWriter struct{ w io.Writer }
+
+func (j jsonWriter) Write(p []byte) (int, error) {
+	if _, err := j.w.Write(JSON(p)); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

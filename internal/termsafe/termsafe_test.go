@@ -1,6 +1,8 @@
 package termsafe
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -52,4 +54,28 @@ func FuzzString(f *testing.F) {
 			t.Fatalf("not stable: %q then %q", out, again)
 		}
 	})
+}
+
+func TestJSON(t *testing.T) {
+	in := map[string]string{"name": "x\x1b]52;c;eA==\x07\nCSI\u009b[2J del\x7f bidi\u202e 日本"}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(JSONWriter(&buf))
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(in); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for i, r := range out {
+		if r != '\n' && needsEscape(r, utf8.RuneLen(r)) {
+			t.Fatalf("raw %U at %d in %q", r, i, out)
+		}
+	}
+	var back map[string]string
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil || back["name"] != in["name"] {
+		t.Fatalf("does not decode to the same value: %v %q", err, back["name"])
+	}
+	plain := []byte(`{"a": "b"}`)
+	if got := JSON(plain); &got[0] != &plain[0] {
+		t.Fatal("plain JSON was copied")
+	}
 }
