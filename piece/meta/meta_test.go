@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -302,4 +303,28 @@ func TestParseRefusesTooManyPieces(t *testing.T) {
 	if _, err := meta.Parse(piecetest.ManyPiecesTorrent(1000)); err != nil {
 		t.Fatalf("a small torrent of the same shape: %v", err)
 	}
+}
+
+// The piece hashes are most of a big torrent; a parsed torrent keeps one
+// copy of them (inside its info dictionary), not two.
+func TestParseKeepsOneCopyOfHashes(t *testing.T) {
+	const n = 200_000
+	data := piecetest.ManyPiecesTorrent(n)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	tor, err := meta.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if live := int64(after.HeapAlloc) - int64(before.HeapAlloc); live > n*piece.HashSize*3/2 {
+		t.Fatalf("a parsed torrent of %d pieces holds %d bytes, more than one copy of its hashes", n, live)
+	}
+	if len(tor.Hashes) != n*piece.HashSize {
+		t.Fatalf("%d bytes of hashes", len(tor.Hashes))
+	}
+	runtime.KeepAlive(data)
+	runtime.KeepAlive(tor)
 }

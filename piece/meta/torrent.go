@@ -173,6 +173,14 @@ func FromInfoBytes(infoBytes []byte) (*Torrent, error) {
 	if got := len(info.Pieces) / piece.HashSize; got != l.NumPieces {
 		return nil, fmt.Errorf("%w: %d piece hashes for %d pieces of data", ErrInvalidTorrent, got, l.NumPieces)
 	}
+	// The decoder copied the hashes out of infoBytes, which the torrent
+	// keeps anyway: share them instead, 20 bytes a piece.
+	if v, ok := dictValue(infoBytes, "pieces"); ok {
+		if raw := v[bytes.IndexByte(v, ':')+1:]; bytes.Equal(raw, info.Pieces) {
+			info.Pieces = raw[:len(raw):len(raw)]
+			t.Info.Pieces = info.Pieces
+		}
+	}
 	t.Layout = l
 	t.Hashes = info.Pieces
 	return t, nil
