@@ -305,9 +305,10 @@ func TestParseRefusesTooManyPieces(t *testing.T) {
 	}
 }
 
-// The piece hashes are most of a big torrent; a parsed torrent keeps one
-// copy of them (inside its info dictionary), not two.
-func TestParseKeepsOneCopyOfHashes(t *testing.T) {
+// The piece hashes are most of a big torrent. Parsing one copies them
+// once, transiently, and keeps only what it was given: the info
+// dictionary, hashes included, stays a part of data.
+func TestParseDoesNotCopyTheHashes(t *testing.T) {
 	const n = 200_000
 	data := piecetest.ManyPiecesTorrent(n)
 	var before, after runtime.MemStats
@@ -317,14 +318,36 @@ func TestParseKeepsOneCopyOfHashes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	runtime.ReadMemStats(&after)
+	if total := after.TotalAlloc - before.TotalAlloc; total > n*piece.HashSize*2 {
+		t.Errorf("parsing %d pieces allocated %d bytes, more than two copies of the hashes", n, total)
+	}
 	runtime.GC()
 	runtime.ReadMemStats(&after)
-	if live := int64(after.HeapAlloc) - int64(before.HeapAlloc); live > n*piece.HashSize*3/2 {
-		t.Fatalf("a parsed torrent of %d pieces holds %d bytes, more than one copy of its hashes", n, live)
+	if live := int64(after.HeapAlloc) - int64(before.HeapAlloc); live > n*piece.HashSize/2 {
+		t.Errorf("a parsed torrent of %d pieces holds %d bytes besides its data", n, live)
 	}
-	if len(tor.Hashes) != n*piece.HashSize {
-		t.Fatalf("%d bytes of hashes", len(tor.Hashes))
+	if len(tor.Hashes) != n*piece.HashSize || len(tor.Meta.InfoBytes) < len(tor.Hashes) {
+		t.Fatalf("%d bytes of hashes, %d of info", len(tor.Hashes), len(tor.Meta.InfoBytes))
 	}
 	runtime.KeepAlive(data)
 	runtime.KeepAlive(tor)
+}
+
+func TestParseRefusesTwoInfoDictionaries(t *testing.T) {
+	info := func(name string) string {
+		b, err := bencode.Marshal(map[string]any{"name": name, "piece length": 16384, "pieces": strings.Repeat("a", 20), "length": 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	one := "d4:info" + info("a") + "e"
+	two := "d4:info" + info("a") + "4:info" + info("b") + "e"
+	if _, err := meta.Parse([]byte(two)); !errors.Is(err, meta.ErrInvalidTorrent) || !strings.Contains(err.Error(), "2 info dictionaries") {
+		t.Fatalf("error %v", err)
+	}
+	if _, err := meta.Parse([]byte(one)); err != nil {
+		t.Fatalf("the same torrent with one info: %v", err)
+	}
 }

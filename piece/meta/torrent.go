@@ -82,7 +82,9 @@ func Load(path string) (*Torrent, error) {
 	return Parse(data)
 }
 
-// Parse checks and decodes the bytes of a .torrent file.
+// Parse checks and decodes the bytes of a .torrent file. The torrent
+// keeps its info dictionary as a part of data, so the caller must not
+// change data afterwards.
 func Parse(data []byte) (*Torrent, error) {
 	if len(data) > MaxTorrentSize {
 		return nil, fmt.Errorf("%w: larger than %d MiB", ErrInvalidTorrent, MaxTorrentSize>>20)
@@ -90,14 +92,29 @@ func Parse(data []byte) (*Torrent, error) {
 	if err := CheckBencode(data, MaxDepth); err != nil {
 		return nil, fmt.Errorf("%w: not a torrent file: %v", ErrInvalidTorrent, err)
 	}
-	if info, ok := dictValue(data, "info"); ok {
-		if err := checkPieceCount(info); err != nil {
-			return nil, err
-		}
+	start, end, n := dictEntry(data, "info")
+	if n > 1 {
+		// Clients would disagree on which one the infohash covers.
+		return nil, fmt.Errorf("%w: %d info dictionaries", ErrInvalidTorrent, n)
+	}
+	info := data[start:end:end]
+	if err := checkPieceCount(info); err != nil {
+		return nil, err
+	}
+	// The rest is decoded with an empty dictionary in the info's place, and
+	// the info is kept as the bytes it is: the decoder would copy it
+	// several times over, and it is most of a big torrent.
+	rest := data
+	if n > 0 {
+		rest = make([]byte, 0, len(data)-len(info)+2)
+		rest = append(append(append(rest, data[:start]...), "de"...), data[end:]...)
 	}
 	var mi metainfo.MetaInfo
-	if err := bencode.Unmarshal(data, &mi); err != nil {
+	if err := bencode.Unmarshal(rest, &mi); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidTorrent, err)
+	}
+	if n > 0 {
+		mi.InfoBytes = info
 	}
 	if len(mi.InfoBytes) == 0 {
 		return nil, fmt.Errorf("%w: no info dictionary", ErrInvalidTorrent)
@@ -215,28 +232,35 @@ func checkPieceCount(info []byte) error {
 // which CheckBencode has accepted. With a repeated key the largest value
 // is returned, so no duplicate can smuggle a bigger one past a check.
 func dictValue(d []byte, key string) ([]byte, bool) {
+	start, end, n := dictEntry(d, key)
+	return d[start:end:end], n > 0
+}
+
+// dictEntry finds key in the dictionary d as dictValue does and returns
+// where its (largest) value starts and ends, and how often key occurs.
+func dictEntry(d []byte, key string) (start, end, n int) {
 	if len(d) == 0 || d[0] != 'd' {
-		return nil, false
+		return 0, 0, 0
 	}
-	var found []byte
-	ok := false
 	for pos := 1; pos < len(d) && d[pos] != 'e'; {
 		kl, err := ValueLen(d[pos:], MaxDepth)
 		if err != nil {
-			return nil, false
+			return 0, 0, 0
 		}
 		k := d[pos : pos+kl]
 		pos += kl
 		vl, err := ValueLen(d[pos:], MaxDepth)
 		if err != nil {
-			return nil, false
+			return 0, 0, 0
 		}
-		if colon := bytes.IndexByte(k, ':'); colon >= 0 && string(k[colon+1:]) == key && (!ok || vl > len(found)) {
-			found, ok = d[pos:pos+vl], true
+		if colon := bytes.IndexByte(k, ':'); colon >= 0 && string(k[colon+1:]) == key {
+			if n++; n == 1 || vl > end-start {
+				start, end = pos, pos+vl
+			}
 		}
 		pos += vl
 	}
-	return found, ok
+	return start, end, n
 }
 
 // layoutFiles turns the info's file list into checked layout files. The
