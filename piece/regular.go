@@ -40,16 +40,20 @@ func checkRegular(path string, fi fs.FileInfo) error {
 // with its result checked again, so a file swapped in between is caught
 // too. On regular files O_NONBLOCK changes nothing.
 func openRegular(root *os.Root, rel, path string, flag int, perm fs.FileMode) (*os.File, error) {
-	if fi, err := root.Stat(rel); err == nil {
+	fi, err := root.Stat(rel)
+	switch {
+	case err == nil:
 		if err := checkRegular(path, fi); err != nil {
 			return nil, err
 		}
+	case flag&os.O_CREATE == 0 && errors.Is(err, fs.ErrNotExist):
+		return nil, err // a missing file costs one system call, not two
 	}
 	f, err := root.OpenFile(rel, flag|openNoBlock, perm)
 	if err != nil {
 		return nil, err
 	}
-	fi, err := f.Stat()
+	fi, err = f.Stat()
 	if err == nil {
 		err = checkRegular(path, fi)
 	}
