@@ -40,6 +40,9 @@ type handle struct {
 	used  uint64
 	rw    bool
 	dirty bool // written since the last fsync
+	// retired handles were replaced in the cache while in use (a read-only
+	// one by a read-write one); the last user closes them.
+	retired bool
 }
 
 // FileStorageConfig says where and how a torrent's files are stored.
@@ -75,6 +78,19 @@ func OpenFileStorage(l *Layout, cfg FileStorageConfig) (*FileStorage, error) {
 	root, err := os.OpenRoot(cfg.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("open download directory: %w", err)
+	}
+	// Special files already in place are refused before any work starts,
+	// with one line naming them; the open path checks again later.
+	for _, p := range rel {
+		if p == "" {
+			continue // pad file
+		}
+		if fi, err := root.Stat(p); err == nil {
+			if err := checkRegular(filepath.Join(cfg.Dir, p), fi); err != nil {
+				root.Close()
+				return nil, err
+			}
+		}
 	}
 	maxOpen := cfg.MaxOpenFiles
 	if maxOpen <= 0 {
@@ -263,18 +279,24 @@ func (s *FileStorage) acquire(i int, write bool) (*handle, error) {
 		h.used = s.clock
 		h.dirty = h.dirty || write
 		return h, nil
-	} else if ok && h.refs == 0 {
-		// A read-only handle is reopened read-write below.
-		h.f.Close()
-		delete(s.open, i)
-	} else if ok {
-		return nil, fmt.Errorf("%s: busy read-only", s.Path(i))
 	}
-	s.evictLocked()
 	f, err := s.openFile(i, write)
 	if err != nil {
 		return nil, err
 	}
+	if old, ok := s.open[i]; ok {
+		// A write found the file open read-only: the read-write handle
+		// takes its place. Reads in flight finish on the old one, and
+		// whoever is last closes it, so a write never waits or fails for
+		// a concurrent read.
+		delete(s.open, i)
+		if old.refs == 0 {
+			old.f.Close()
+		} else {
+			old.retired = true
+		}
+	}
+	s.evictLocked()
 	h := &handle{f: f, refs: 1, used: s.clock, rw: write, dirty: write}
 	s.open[i] = h
 	return h, nil
@@ -283,18 +305,21 @@ func (s *FileStorage) acquire(i int, write bool) (*handle, error) {
 func (s *FileStorage) openFile(i int, write bool) (*os.File, error) {
 	rel := s.rel[i]
 	if !write {
-		f, err := s.root.OpenFile(rel, os.O_RDONLY, 0)
-		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", s.Path(i), err)
+		f, err := openRegular(s.root, rel, s.Path(i), os.O_RDONLY, 0)
+		if err != nil && !errors.Is(err, ErrNotRegular) {
+			err = fmt.Errorf("open %s: %w", s.Path(i), err)
 		}
-		return f, nil
+		return f, err
 	}
 	if d := filepath.Dir(rel); d != "." {
 		if err := s.root.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("create directory for %s: %w", s.Path(i), err)
 		}
 	}
-	f, err := s.root.OpenFile(rel, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openRegular(s.root, rel, s.Path(i), os.O_RDWR|os.O_CREATE, 0o644)
+	if errors.Is(err, ErrNotRegular) {
+		return nil, err
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", s.Path(i), err)
 	}
@@ -342,6 +367,10 @@ func (s *FileStorage) release(h *handle) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	h.refs--
+	if h.refs == 0 && h.retired {
+		h.f.Close() // read-only, never dirty; already out of the cache
+		return
+	}
 	if s.closed && h.refs == 0 {
 		if h.dirty {
 			h.f.Sync()

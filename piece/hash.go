@@ -55,6 +55,18 @@ type PieceSum struct {
 // only a cancelled context fails the whole pass.
 func HashPieces(ctx context.Context, r io.ReaderAt, l *Layout, opt HashOptions) ([]PieceSum, error) {
 	out := make([]PieceSum, l.NumPieces)
+	if err := hashEach(ctx, r, l, opt, func(i int, s *PieceSum) { out[i] = *s }); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// hashEach hashes the pieces opt selects and hands each result to done,
+// from the worker that hashed it. done may be called concurrently, never
+// twice for one piece, and must not keep s. Callers that need less than a
+// whole PieceSum per piece (Verify) keep only that, so a pass over a
+// torrent of millions of pieces does not cost 40 bytes for each.
+func hashEach(ctx context.Context, r io.ReaderAt, l *Layout, opt HashOptions, done func(i int, s *PieceSum)) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < min(opt.workers(), max(l.NumPieces, 1)); w++ {
@@ -67,6 +79,7 @@ func HashPieces(ctx context.Context, r io.ReaderAt, l *Layout, opt HashOptions) 
 			// twice.
 			buf := make([]byte, min(hashChunk, l.PieceLength))
 			h := sha1.New()
+			var res PieceSum // one per worker: done only borrows it
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)
 				if i >= l.NumPieces {
@@ -75,9 +88,7 @@ func HashPieces(ctx context.Context, r io.ReaderAt, l *Layout, opt HashOptions) 
 				if opt.Only != nil && !opt.Only.Has(i) {
 					continue
 				}
-				res := &out[i]
-				res.Done = true
-				res.Zero = true
+				res = PieceSum{Done: true, Zero: true}
 				h.Reset()
 				off, end := l.PieceOffset(i), l.PieceOffset(i)+l.PieceSize(i)
 				for ; off < end && res.Err == nil; off += int64(len(buf)) {
@@ -92,6 +103,7 @@ func HashPieces(ctx context.Context, r io.ReaderAt, l *Layout, opt HashOptions) 
 				if res.Err == nil {
 					h.Sum(res.Sum[:0])
 				}
+				done(i, &res)
 				if opt.Progress != nil {
 					opt.Progress.Add(l.PieceSize(i))
 				}
@@ -99,10 +111,7 @@ func HashPieces(ctx context.Context, r io.ReaderAt, l *Layout, opt HashOptions) 
 		}()
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	return out, nil
+	return ctx.Err()
 }
 
 // allZero is cheap next to SHA-1: it stops at the first non-zero byte,
@@ -140,23 +149,52 @@ func Verify(ctx context.Context, r io.ReaderAt, l *Layout, hashes []byte, opt Ha
 	if len(hashes) != l.NumPieces*HashSize {
 		return nil, fmt.Errorf("%d bytes of piece hashes for %d pieces", len(hashes), l.NumPieces)
 	}
-	sums, err := HashPieces(ctx, r, l, opt)
+	// One byte per piece while workers run: they write distinct
+	// elements, and the bitfields are filled after they finish.
+	const (
+		unseen = iota
+		have
+		missing
+		corrupt
+	)
+	state := make([]byte, l.NumPieces)
+	var (
+		mu       sync.Mutex // guards firstErr and errPiece
+		firstErr error
+		errPiece int
+	)
+	err := hashEach(ctx, r, l, opt, func(i int, s *PieceSum) {
+		switch {
+		case s.Err != nil && (errors.Is(s.Err, fs.ErrNotExist) || errors.Is(s.Err, io.ErrUnexpectedEOF)):
+			state[i] = missing
+		case s.Err != nil:
+			mu.Lock()
+			if firstErr == nil || i < errPiece {
+				firstErr, errPiece = s.Err, i
+			}
+			mu.Unlock()
+		case bytes.Equal(s.Sum[:], hashes[i*HashSize:(i+1)*HashSize]):
+			state[i] = have
+		case s.Zero:
+			state[i] = missing
+		default:
+			state[i] = corrupt
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
+	if firstErr != nil {
+		return nil, fmt.Errorf("read piece %d: %w", errPiece, firstErr)
+	}
 	v := &Verification{Have: NewBitfield(l.NumPieces), Missing: NewBitfield(l.NumPieces), Corrupt: NewBitfield(l.NumPieces)}
-	for i, s := range sums {
-		switch {
-		case !s.Done:
-		case s.Err != nil && (errors.Is(s.Err, fs.ErrNotExist) || errors.Is(s.Err, io.ErrUnexpectedEOF)):
-			v.Missing.Set(i)
-		case s.Err != nil:
-			return nil, fmt.Errorf("read piece %d: %w", i, s.Err)
-		case bytes.Equal(s.Sum[:], hashes[i*HashSize:(i+1)*HashSize]):
+	for i, st := range state {
+		switch st {
+		case have:
 			v.Have.Set(i)
-		case s.Zero:
+		case missing:
 			v.Missing.Set(i)
-		default:
+		case corrupt:
 			v.Corrupt.Set(i)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/shoal-torrent/shoal/piece"
@@ -129,5 +130,29 @@ func BenchmarkHash(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Verify runs at every start over every piece; on a torrent of millions
+// of pieces a fat per-piece result (a hash, an error and flags, 40 bytes)
+// would cost more than everything else the torrent keeps.
+func TestVerifyCostsLittlePerPiece(t *testing.T) {
+	const n = 200_000
+	l, err := piece.NewLayout(16, []piece.File{{Path: []string{"f"}, Length: 16 * n}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := piece.NewMemStorage(l)
+	hashes := make([]byte, n*piece.HashSize)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	v, err := piece.Verify(context.Background(), st, l, hashes, piece.HashOptions{Workers: 2})
+	runtime.ReadMemStats(&after)
+	if err != nil || v.Missing.Count() != n {
+		t.Fatalf("verify: %v", err)
+	}
+	if per := float64(after.TotalAlloc-before.TotalAlloc) / n; per > 4 {
+		t.Fatalf("verify allocated %.1f bytes per piece, want at most 4", per)
 	}
 }

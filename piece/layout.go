@@ -68,19 +68,23 @@ func NewLayout(pieceLength int64, files []File) (*Layout, error) {
 	}
 	l.Total = off
 	np := (off + pieceLength - 1) / pieceLength
-	if np > maxPieces {
-		return nil, fmt.Errorf("torrent has %d pieces, more than shoal supports (%d)", np, maxPieces)
+	if np > MaxPieces {
+		return nil, fmt.Errorf("torrent has %d pieces, more than shoal supports (%d)", np, MaxPieces)
 	}
 	l.NumPieces = int(np)
 	return l, nil
 }
 
-// maxTotal and maxPieces bound what a .torrent may claim so that arithmetic
-// cannot overflow and a bitfield cannot be made absurdly large.
-const (
-	maxTotal  = 1 << 50 // 1 PiB
-	maxPieces = 1 << 24 // 16 Mi pieces
-)
+// MaxPieces is the most pieces a layout may have: 2^21 (2,097,152), the
+// limit libtorrent applies too. Every piece costs memory in the picker,
+// bitfields, hashing passes and snapshots, so a small hostile .torrent
+// declaring millions of pieces must be refused rather than served. Real
+// torrents stay far below it: a 1 TiB torrent of 1 MiB pieces has 2^20.
+const MaxPieces = 1 << 21
+
+// maxTotal bounds what a .torrent may claim so that arithmetic cannot
+// overflow.
+const maxTotal = 1 << 50 // 1 PiB
 
 // PieceOffset is the byte offset of piece i in the torrent's stream.
 func (l *Layout) PieceOffset(i int) int64 { return int64(i) * l.PieceLength }

@@ -10,6 +10,7 @@ import (
 	"github.com/charmbracelet/lipgloss"
 	"github.com/dustin/go-humanize"
 
+	"github.com/shoal-torrent/shoal/internal/termsafe"
 	"github.com/shoal-torrent/shoal/swarm"
 )
 
@@ -35,7 +36,7 @@ func (m Model) View() string {
 	var b strings.Builder
 	b.WriteString(title.Render("shoal") + faint.Render(fmt.Sprintf("  %d torrents   limits ↓ %s  ↑ %s", len(m.items), limitText(m.limDown), limitText(m.limUp))) + "\n")
 	if m.confirm >= 0 && m.confirm < len(m.items) {
-		b.WriteString(lipgloss.NewStyle().Foreground(bad).Render(fmt.Sprintf("remove %s? its files stay on disk. y to remove, any other key to keep", m.items[m.confirm].Label)) + "\n")
+		b.WriteString(lipgloss.NewStyle().Foreground(bad).Render(fmt.Sprintf("remove %s? its files stay on disk. y to remove, any other key to keep", safe(m.items[m.confirm].Label))) + "\n")
 	}
 	body := ""
 	switch {
@@ -120,7 +121,7 @@ func (m Model) viewList() string {
 			continue
 		}
 		line := fmt.Sprintf("%-18s %9s %s %-11s %10s %10s %5.2f %3d/%-3d %s",
-			truncate(it.Label, 18), humanize.IBytes(uint64(s.Size)), bar(s.Progress, 12), stateStyle(s.State).Render(fmt.Sprintf("%-11s", s.State)),
+			truncate(safe(it.Label), 18), humanize.IBytes(uint64(s.Size)), bar(s.Progress, 12), stateStyle(s.State).Render(fmt.Sprintf("%-11s", s.State)),
 			rate(s.DownRate), rate(s.UpRate), s.Ratio, s.Seeds, len(s.Peers), eta(s.ETA))
 		if i == m.cursor {
 			line = selected.Render(">") + line
@@ -131,6 +132,10 @@ func (m Model) viewList() string {
 	}
 	return b.String()
 }
+
+// safe escapes text that came from a torrent, a peer or a tracker, so
+// it cannot drive the terminal; see termsafe.
+func safe(s string) string { return termsafe.String(s) }
 
 func truncate(s string, n int) string {
 	r := []rune(s)
@@ -143,7 +148,7 @@ func truncate(s string, n int) string {
 func (m Model) viewDetail(it *Item) string {
 	s := it.Snap
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s  %s  %s  %5.1f%%  ↓%s ↑%s  ratio %.2f  %d peers (%d seeds)\n", title.Render(truncate(it.Label, 24)),
+	fmt.Fprintf(&b, "%s  %s  %s  %5.1f%%  ↓%s ↑%s  ratio %.2f  %d peers (%d seeds)\n", title.Render(truncate(safe(it.Label), 24)),
 		stateStyle(s.State).Render(string(s.State)), humanize.IBytes(uint64(s.Size)), s.Progress*100,
 		rate(s.DownRate), rate(s.UpRate), s.Ratio, len(s.Peers), s.Seeds)
 	var tabs []string
@@ -186,7 +191,7 @@ func (m Model) viewPeers(s *swarm.Snapshot) string {
 	slices.SortStableFunc(peers, peerSorts[m.peerSort].less)
 	b.WriteString(faint.Render(fmt.Sprintf("%-22s %-18s %-6s %6s %10s %10s   sorted by %s", "ADDRESS", "CLIENT", "FLAGS", "HAS", "DOWN", "UP", peerSorts[m.peerSort].name)) + "\n")
 	for _, p := range peers {
-		fmt.Fprintf(&b, "%-22s %-18s %-6s %5.0f%% %10s %10s\n", truncate(p.Addr, 22), truncate(p.Client, 18), p.Flags(),
+		fmt.Fprintf(&b, "%-22s %-18s %-6s %5.0f%% %10s %10s\n", truncate(safe(p.Addr), 22), truncate(safe(p.Client), 18), p.Flags(),
 			p.Progress*100, rate(p.DownRate), rate(p.UpRate))
 	}
 	if len(peers) == 0 {
@@ -256,9 +261,9 @@ func viewTrackers(s *swarm.Snapshot) string {
 		if !t.NextAnnounce.IsZero() {
 			next = humanize.Time(t.NextAnnounce)
 		}
-		fmt.Fprintf(&b, "%-4d %-38s %-10s %6d %6d %s\n", t.Tier, truncate(t.URL, 38), t.Status, t.Seeders, t.Leechers, next)
+		fmt.Fprintf(&b, "%-4d %-38s %-10s %6d %6d %s\n", t.Tier, truncate(safe(t.URL), 38), safe(t.Status), t.Seeders, t.Leechers, next)
 		if t.LastError != "" {
-			b.WriteString(lipgloss.NewStyle().Foreground(bad).Render("     "+truncate(t.LastError, 70)) + "\n")
+			b.WriteString(lipgloss.NewStyle().Foreground(bad).Render("     "+truncate(safe(t.LastError), 70)) + "\n")
 		}
 	}
 	return b.String()
@@ -268,7 +273,7 @@ func (m Model) viewFiles(s *swarm.Snapshot) string {
 	var b strings.Builder
 	b.WriteString(faint.Render(fmt.Sprintf("%-40s %9s %-12s %s", "FILE", "SIZE", "PROGRESS", "PRIORITY")) + "\n")
 	for i, f := range s.Files {
-		line := fmt.Sprintf("%-40s %9s %s %s", truncate(f.Path, 40), humanize.IBytes(uint64(f.Size)), bar(f.Progress, 12), f.Priority)
+		line := fmt.Sprintf("%-40s %9s %s %s", truncate(safe(f.Path), 40), humanize.IBytes(uint64(f.Size)), bar(f.Progress, 12), f.Priority)
 		if i == m.fileSel {
 			line = selected.Render(">") + line
 		} else {

@@ -13,6 +13,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
+	"github.com/shoal-torrent/shoal/internal/termsafe"
 	"github.com/shoal-torrent/shoal/piece/meta"
 )
 
@@ -76,7 +77,7 @@ An existing output file is kept unless --force is given.`,
 				return err
 			}
 			fmt.Fprintf(e.stdout, "created %s: %s, %s in %d files, %d pieces of %s, hashed in %s (%s/s)\n",
-				out, t.Name, humanize.IBytes(uint64(t.Layout.Total)), len(t.Layout.Files), t.Layout.NumPieces,
+				termsafe.String(out), termsafe.String(t.Name), humanize.IBytes(uint64(t.Layout.Total)), len(t.Layout.Files), t.Layout.NumPieces,
 				humanize.IBytes(uint64(t.Layout.PieceLength)), took.Round(time.Millisecond),
 				humanize.IBytes(uint64(float64(total)/max(took.Seconds(), 0.001))))
 			fmt.Fprintf(e.stdout, "info hash %s\n", t.InfoHash.HexString())

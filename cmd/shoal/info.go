@@ -10,6 +10,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
+	"github.com/shoal-torrent/shoal/internal/termsafe"
 	"github.com/shoal-torrent/shoal/piece/meta"
 )
 
@@ -75,7 +76,7 @@ func newInfoCmd(e env) *cobra.Command {
 				}
 			}
 			if asJSON {
-				enc := json.NewEncoder(e.stdout)
+				enc := json.NewEncoder(termsafe.JSONWriter(e.stdout))
 				enc.SetIndent("", "  ")
 				return enc.Encode(out)
 			}
@@ -87,9 +88,11 @@ func newInfoCmd(e env) *cobra.Command {
 	return cmd
 }
 
+// printInfo prints in for a person. Every string in it may come from a
+// stranger's torrent or magnet link, so each is escaped for the terminal.
 func printInfo(w io.Writer, in *infoJSON) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, v) }
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, termsafe.String(v)) }
 	name := in.Name
 	if name == "" {
 		name = "(unknown until metadata is fetched)"
@@ -128,7 +131,7 @@ func printInfo(w io.Writer, in *infoJSON) {
 	if len(in.Files) > 0 {
 		fmt.Fprintf(w, "Files (%d):\n", len(in.Files))
 		for _, f := range in.Files {
-			fmt.Fprintf(w, "  %10s  %s\n", humanize.IBytes(uint64(f.Length)), f.Path)
+			fmt.Fprintf(w, "  %10s  %s\n", humanize.IBytes(uint64(f.Length)), termsafe.String(f.Path))
 		}
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/shoal-torrent/shoal/internal/termsafe"
 )
 
 // version is stamped by the Makefile from git; "dev" otherwise.
@@ -83,7 +85,9 @@ func run(ctx context.Context, args []string, e env) int {
 	if err == nil {
 		return exitOK
 	}
-	msg := strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " ")
+	// Errors quote torrent names and paths: escaped, they cannot drive
+	// the terminal.
+	msg := termsafe.String(strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " "))
 	var ec exitCodeError
 	if errors.As(err, &ec) {
 		if msg != "" {

@@ -8,10 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
+	"github.com/shoal-torrent/shoal/internal/termsafe"
 	"github.com/shoal-torrent/shoal/swarm"
 )
 
@@ -23,8 +25,10 @@ func newSeedCmd(e env) *cobra.Command {
 		Short: "Seed one or more torrents until Ctrl-C",
 		Long: `Seed torrents whose data is in --dir (the save path). Each torrent's data is
 verified first, or trusted from resume state when its files are unchanged.
-A directory argument seeds every .torrent in it. All torrents share one
-listen port. A torrent whose data is incomplete downloads the rest first.`,
+A directory argument seeds every .torrent in it; one that is not a valid
+torrent, or repeats another's infohash, is skipped with a warning. All
+torrents share one listen port. A torrent whose data is incomplete
+downloads the rest first.`,
 		Example: `  shoal seed album.torrent --dir ~/Music
   shoal seed ~/torrents/ --dir /srv/data --port 51413 --up-limit 5MiB`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -52,18 +56,32 @@ listen port. A torrent whose data is incomplete downloads the rest first.`,
 			}
 			defer closeSession()
 			var torrents []*swarm.Torrent
+			seen := map[[20]byte]string{}
 			for _, p := range paths {
-				m, err := loadTorrent(p)
-				if err != nil {
+				m, err := loadTorrent(p.path)
+				if err != nil && !p.inDir {
 					return err
 				}
+				if err != nil {
+					// One bad file in a directory must not stop the rest.
+					warn(e, "skipping %v", err)
+					continue
+				}
+				if other, dup := seen[m.InfoHash]; dup {
+					warn(e, "skipping %s: the same torrent as %s", p.path, other)
+					continue
+				}
+				seen[m.InfoHash] = p.path
 				t, err := s.Add(m, f.torrentConfig(peers))
 				if err != nil {
-					return fmt.Errorf("%s: %w", p, err)
+					return fmt.Errorf("%s: %w", p.path, err)
 				}
 				torrents = append(torrents, t)
 				r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.Total},
 					fmt.Sprintf("%s: %s, seeding from %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), f.dir))
+			}
+			if len(torrents) == 0 {
+				return errors.New("no torrent left to seed")
 			}
 			eng := &liveEngine{}
 			for _, t := range torrents {
@@ -103,17 +121,24 @@ listen port. A torrent whose data is incomplete downloads the rest first.`,
 	return cmd
 }
 
+// torrentArg is one .torrent to seed, and whether it was found in a
+// directory argument rather than named on the command line.
+type torrentArg struct {
+	path  string
+	inDir bool
+}
+
 // torrentFiles expands directory arguments into the .torrent files in
 // them, sorted.
-func torrentFiles(args []string) ([]string, error) {
-	var out []string
+func torrentFiles(args []string) ([]torrentArg, error) {
+	var out []torrentArg
 	for _, a := range args {
 		fi, err := os.Stat(a)
 		if err != nil {
 			return nil, err
 		}
 		if !fi.IsDir() {
-			out = append(out, a)
+			out = append(out, torrentArg{path: a})
 			continue
 		}
 		matches, err := filepath.Glob(filepath.Join(a, "*.torrent"))
@@ -124,7 +149,15 @@ func torrentFiles(args []string) ([]string, error) {
 			return nil, fmt.Errorf("%s holds no .torrent files", a)
 		}
 		sort.Strings(matches)
-		out = append(out, matches...)
+		for _, m := range matches {
+			out = append(out, torrentArg{path: m, inDir: true})
+		}
 	}
 	return out, nil
+}
+
+// warn prints one warning line on stderr: something was skipped, and the
+// command goes on.
+func warn(e env, format string, args ...any) {
+	fmt.Fprintln(e.stderr, "shoal: warning:", termsafe.String(strings.ReplaceAll(fmt.Sprintf(format, args...), "\n", " ")))
 }

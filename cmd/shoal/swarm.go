@@ -17,6 +17,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
+	"github.com/shoal-torrent/shoal/internal/termsafe"
 	"github.com/shoal-torrent/shoal/piece/meta"
 	"github.com/shoal-torrent/shoal/swarm"
 )
@@ -189,7 +190,7 @@ type reporter struct {
 }
 
 func newReporter(e env, asJSON bool) *reporter {
-	return &reporter{e: e, json: asJSON, enc: json.NewEncoder(e.stdout)}
+	return &reporter{e: e, json: asJSON, enc: json.NewEncoder(termsafe.JSONWriter(e.stdout))}
 }
 
 // event prints a one-off happening (listening, complete, stopped).
@@ -205,7 +206,7 @@ func (r *reporter) event(kind string, fields map[string]any, text string) {
 	if r.e.interactive {
 		fmt.Fprint(r.e.stderr, "\r\033[K")
 	}
-	fmt.Fprintln(r.e.stdout, text)
+	fmt.Fprintln(r.e.stdout, termsafe.String(text)) // text holds torrent names
 }
 
 // progress prints the state of the torrents.
@@ -230,7 +231,7 @@ func (r *reporter) progress(snaps []*swarm.Snapshot) {
 	for _, s := range snaps {
 		parts = append(parts, progressLine(s, now))
 	}
-	line := strings.Join(parts, " | ")
+	line := termsafe.String(strings.Join(parts, " | ")) // names and errors from the torrent
 	if r.e.interactive {
 		fmt.Fprintf(r.e.stderr, "\r\033[K%s", line)
 	} else {

@@ -9,6 +9,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
+	"github.com/shoal-torrent/shoal/internal/termsafe"
 	"github.com/shoal-torrent/shoal/piece"
 	"github.com/shoal-torrent/shoal/piece/meta"
 )
@@ -58,8 +59,9 @@ piece is present and correct, 3 when some are missing or corrupt.`,
 func reportVerify(e env, t *meta.Torrent, dir string, v *piece.Verification, took time.Duration) error {
 	l := t.Layout
 	w := e.stdout
+	name := termsafe.String(t.Name) // from the torrent: may hold escapes
 	fmt.Fprintf(w, "%s: %d of %d pieces good (%.1f%%), %d missing, %d corrupt; %s hashed in %s\n",
-		t.Name, v.Have.Count(), l.NumPieces, 100*float64(v.Have.Count())/float64(l.NumPieces),
+		name, v.Have.Count(), l.NumPieces, 100*float64(v.Have.Count())/float64(l.NumPieces),
 		v.Missing.Count(), v.Corrupt.Count(), humanize.IBytes(uint64(l.Total)), took.Round(time.Millisecond))
 	if v.Corrupt.Count() > 0 {
 		fmt.Fprintf(w, "corrupt pieces: %s\n", listPieces(v.Corrupt, 20))
@@ -68,15 +70,15 @@ func reportVerify(e env, t *meta.Torrent, dir string, v *piece.Verification, too
 		if f.Pad {
 			continue
 		}
-		fmt.Fprintf(w, "  %6.1f%%  %10s  %s\n", 100*l.FileProgress(i, v.Have), humanize.IBytes(uint64(f.Length)), strings.Join(f.Path, "/"))
+		fmt.Fprintf(w, "  %6.1f%%  %10s  %s\n", 100*l.FileProgress(i, v.Have), humanize.IBytes(uint64(f.Length)), termsafe.String(strings.Join(f.Path, "/")))
 	}
 	if v.Have.Full() {
 		fmt.Fprintln(w, "complete")
 		return nil
 	}
-	msg := fmt.Sprintf("%s is incomplete: %d pieces missing, %d corrupt", t.Name, v.Missing.Count(), v.Corrupt.Count())
+	msg := fmt.Sprintf("%s is incomplete: %d pieces missing, %d corrupt", name, v.Missing.Count(), v.Corrupt.Count())
 	if v.Missing.Full() {
-		msg += fmt.Sprintf(" (nothing of it found in %s; --dir is the folder that contains %s)", dir, t.Name)
+		msg += fmt.Sprintf(" (nothing of it found in %s; --dir is the folder that contains %s)", termsafe.String(dir), name)
 	}
 	return exitCodeError{code: exitIncomplete, msg: msg}
 }

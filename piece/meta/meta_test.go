@@ -3,8 +3,10 @@ package meta_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -287,5 +289,65 @@ func TestParseMagnet(t *testing.T) {
 	}
 	if !meta.IsMagnet("MAGNET:?xt=") || meta.IsMagnet("file.torrent") {
 		t.Error("IsMagnet")
+	}
+}
+
+// A .torrent may declare millions of pieces within its size bound; each
+// costs memory in every structure that tracks pieces, so past the limit
+// it is refused at once.
+func TestParseRefusesTooManyPieces(t *testing.T) {
+	_, err := meta.Parse(piecetest.ManyPiecesTorrent(meta.MaxPieces + 1))
+	if !errors.Is(err, meta.ErrInvalidTorrent) || !strings.Contains(err.Error(), "2,097,153 pieces") {
+		t.Fatalf("error %v, want a refusal naming the piece count", err)
+	}
+	if _, err := meta.Parse(piecetest.ManyPiecesTorrent(1000)); err != nil {
+		t.Fatalf("a small torrent of the same shape: %v", err)
+	}
+}
+
+// The piece hashes are most of a big torrent. Parsing one copies them
+// once, transiently, and keeps only what it was given: the info
+// dictionary, hashes included, stays a part of data.
+func TestParseDoesNotCopyTheHashes(t *testing.T) {
+	const n = 200_000
+	data := piecetest.ManyPiecesTorrent(n)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	tor, err := meta.Parse(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	if total := after.TotalAlloc - before.TotalAlloc; total > n*piece.HashSize*2 {
+		t.Errorf("parsing %d pieces allocated %d bytes, more than two copies of the hashes", n, total)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if live := int64(after.HeapAlloc) - int64(before.HeapAlloc); live > n*piece.HashSize/2 {
+		t.Errorf("a parsed torrent of %d pieces holds %d bytes besides its data", n, live)
+	}
+	if len(tor.Hashes) != n*piece.HashSize || len(tor.Meta.InfoBytes) < len(tor.Hashes) {
+		t.Fatalf("%d bytes of hashes, %d of info", len(tor.Hashes), len(tor.Meta.InfoBytes))
+	}
+	runtime.KeepAlive(data)
+	runtime.KeepAlive(tor)
+}
+
+func TestParseRefusesTwoInfoDictionaries(t *testing.T) {
+	info := func(name string) string {
+		b, err := bencode.Marshal(map[string]any{"name": name, "piece length": 16384, "pieces": strings.Repeat("a", 20), "length": 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	one := "d4:info" + info("a") + "e"
+	two := "d4:info" + info("a") + "4:info" + info("b") + "e"
+	if _, err := meta.Parse([]byte(two)); !errors.Is(err, meta.ErrInvalidTorrent) || !strings.Contains(err.Error(), "2 info dictionaries") {
+		t.Fatalf("error %v", err)
+	}
+	if _, err := meta.Parse([]byte(one)); err != nil {
+		t.Fatalf("the same torrent with one info: %v", err)
 	}
 }
