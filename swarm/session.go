@@ -86,11 +86,11 @@ type Session struct {
 	// flood of silent connections delays honest peers by nothing.
 	pendingMu sync.Mutex
 	pending   map[net.Conn]time.Time
-	dht      *DHT         // nil without a DHT
-	lsd      *lsd         // nil without local service discovery
-	ctx      context.Context
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	dht       *DHT // nil without a DHT
+	lsd       *lsd // nil without local service discovery
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
 
 	// now is the engine's clock and manualTicks stops the loops' own
 	// tickers: the loop-harness tests drive both.
