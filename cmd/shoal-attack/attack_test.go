@@ -185,6 +185,7 @@ func (fx *fixture) run(t *testing.T, s scale, c attackCase) {
 		case <-time.After(s.hold):
 		}
 	}
+	t.Logf("%s peak memory under attack: %s", victim.name, victim.peakMemory())
 	fx.awaitDownload(t, s, get, dl, seed)
 	if code := atk.stop(t); code != 0 {
 		t.Errorf("shoal-attack exited with status %d:\n%s", code, atk.out.tail(10))

@@ -19,7 +19,7 @@ import (
 // closes is opened again after o.interval, so the pressure stays.
 func runHalfOpen(ctx context.Context, o *opts) (string, error) {
 	n := orDefault(o.conns, 300)
-	interval := orDefault(o.interval, 200*time.Millisecond)
+	interval := orDefault(o.interval, time.Second)
 	var open, maxOpen, opened, closedByTarget, failed, noFDs atomic.Int64
 	dials := make(chan struct{}, 128) // dials in flight
 	var firstTry sync.WaitGroup

@@ -146,6 +146,22 @@ func startProc(t *testing.T, name, bin string, nofile uint64, args ...string) *p
 
 func (p *proc) addr() string { return "127.0.0.1:" + p.port }
 
+// peakMemory is the process's peak resident set (VmHWM) as Linux words
+// it, for the log: an attack that makes memory grow shows there even
+// though no test can bound it from outside.
+func (p *proc) peakMemory() string {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return "unknown"
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}
+
 func (p *proc) exited() bool {
 	select {
 	case <-p.done:
