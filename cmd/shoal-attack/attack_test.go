@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"math/rand/v2"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -224,8 +225,8 @@ wait:
 			}
 		}
 	}
-	if get.code != 0 || !strings.Contains(get.out.String(), "download complete") {
-		t.Fatalf("get exited with status %d before completing", get.code)
+	if complete := strings.Contains(get.out.String(), "download complete"); get.code != 0 || !complete {
+		t.Fatalf("get exited with status %d (download complete: %v)", get.code, complete)
 	}
 	for _, f := range fx.files {
 		want, err := os.ReadFile(filepath.Join(fx.src, f))
@@ -242,4 +243,40 @@ wait:
 func lastLine(s string) string {
 	s = strings.TrimSpace(s)
 	return s[strings.LastIndexByte(s, '\n')+1:]
+}
+
+// TestUsage checks the command line refuses what it cannot run, with one
+// line that says why.
+func TestUsage(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{nil, "usage:"},
+		{[]string{"frobnicate"}, "unknown attack"},
+		{[]string{"metadata", "-infohash", strings.Repeat("ab", 20)}, "-target"},
+		{[]string{"metadata", "-target", "127.0.0.1:1"}, "-torrent FILE or -infohash"},
+		{[]string{"metadata", "-target", "127.0.0.1:1", "-infohash", "xyz"}, "40 hex digits"},
+		{[]string{"garbage", "-target", "127.0.0.1:1", "-infohash", strings.Repeat("ab", 20)}, "needs -torrent"},
+		{[]string{"halfopen", "-target", "127.0.0.1:1", "-infohash", strings.Repeat("ab", 20), "-src", "::1"}, "IPv4"},
+	}
+	for _, c := range cases {
+		var out, errb bytes.Buffer
+		if code := run(t.Context(), c.args, &out, &errb); code != 2 || !strings.Contains(errb.String(), c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", c.args, code, errb.String(), c.want)
+		}
+	}
+	// Nobody listening: the attack cannot run, which is an error, not a
+	// success.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	var out, errb bytes.Buffer
+	code := run(t.Context(), []string{"metadata", "-target", addr, "-infohash", strings.Repeat("ab", 20)}, &out, &errb)
+	if lines := strings.Split(strings.TrimSpace(errb.String()), "\n"); code != 1 || len(lines) != 1 || !strings.HasPrefix(lines[0], "shoal-attack: ") {
+		t.Errorf("against a closed port: exit %d, stderr %q", code, errb.String())
+	}
 }
