@@ -169,24 +169,22 @@ func (fx *fixture) run(t *testing.T, s scale, c attackCase) {
 		seed = startProc(t, "seed", fx.bin, c.nofile, seedArgs...)
 		atk = startAttack(t, append(attack, "-target", seed.addr())...)
 		atk.awaitReady(t, seed)
+		hold(t, s, seed)
 		get = startProc(t, "get", fx.bin, 0, append(getArgs, "--peer", seed.addr())...)
 		victim = seed
 	default:
 		get = startProc(t, "get", fx.bin, c.nofile, getArgs...)
 		atk = startAttack(t, append(attack, "-target", get.addr())...)
 		atk.awaitReady(t, get)
+		hold(t, s, get)
 		// The seeder dials the leecher: the leecher takes it in among
 		// the attackers.
 		seed = startProc(t, "seed", fx.bin, 0, append(seedArgs, "--peer", get.addr())...)
 		victim = get
 	}
-	if s.hold > 0 {
-		select {
-		case <-victim.done:
-		case <-time.After(s.hold):
-		}
+	if !victim.exited() {
+		t.Logf("%s peak memory under attack: %s", victim.name, victim.peakMemory())
 	}
-	t.Logf("%s peak memory under attack: %s", victim.name, victim.peakMemory())
 	fx.awaitDownload(t, s, get, dl, seed)
 	if code := atk.stop(t); code != 0 {
 		t.Errorf("shoal-attack exited with status %d:\n%s", code, atk.out.tail(10))
@@ -200,6 +198,20 @@ func (fx *fixture) run(t *testing.T, s scale, c attackCase) {
 	}
 	if code := seed.interrupt(t); code != 0 {
 		t.Errorf("seed exited with status %d on Ctrl-C", code)
+	}
+}
+
+// hold lets an attack run alone for s.hold (make soak) before the honest
+// transfer starts; a victim that exits meanwhile fails the test.
+func hold(t *testing.T, s scale, victim *proc) {
+	t.Helper()
+	if s.hold == 0 {
+		return
+	}
+	select {
+	case <-victim.done:
+		t.Fatalf("%s exited with status %d under attack", victim.name, victim.code)
+	case <-time.After(s.hold):
 	}
 }
 
