@@ -60,6 +60,11 @@ func attackCases(s scale) []attackCase {
 		{name: "keepalive-squatters", victim: "seed", attack: []string{"squatters", "-conns", squatters},
 			seedArgs: []string{"--max-peers", maxPeers}},
 		{name: "half-open-flood", victim: "get", attack: []string{"halfopen", "-conns", halfOpen}, nofile: nofile},
+		// Memory is logged, not bounded: today's shoal, keeping all
+		// 100,000 addresses, peaks 82 MiB higher under -race, and one
+		// that keeps 2,000 still 38 MiB higher (garbage from decoding 2,000
+		// messages); without -race, 20 MiB against 7. Too close to call
+		// from outside without flaking; swarm's own tests must bound it.
 		{name: "pex-flood/seed", victim: "seed", attack: []string{"pex", "-addrs", pexAddrs}},
 		{name: "pex-flood/get", victim: "get", attack: []string{"pex", "-addrs", pexAddrs}},
 		{name: "garbage-flood", victim: "seed", attack: []string{"garbage"}},
@@ -152,7 +157,7 @@ func (fx *fixture) run(t *testing.T, s scale, c attackCase) {
 	getArgs := append([]string{"get", fx.torrent, "--dir", dl, "--no-seed", "--no-tui", "--no-dht", "--port", "0",
 		"--state-dir", t.TempDir()}, c.getArgs...)
 	attack := append(append([]string(nil), c.attack...), "-torrent", fx.torrent)
-	var seed, get, victim *proc
+	var seed, get *proc
 	var atk *attackRun
 	switch {
 	case c.dialed:
@@ -164,26 +169,24 @@ func (fx *fixture) run(t *testing.T, s scale, c attackCase) {
 		}
 		atk.awaitReady(t, seed)
 		get = startProc(t, "get", fx.bin, c.nofile, append(getArgs, "--peer", seed.addr(), "--peer", m[1])...)
-		victim = get
 	case c.victim == "seed":
 		seed = startProc(t, "seed", fx.bin, c.nofile, seedArgs...)
+		base := seed.peakMemory()
 		atk = startAttack(t, append(attack, "-target", seed.addr())...)
 		atk.awaitReady(t, seed)
 		hold(t, s, seed)
+		logGrowth(t, seed, base)
 		get = startProc(t, "get", fx.bin, 0, append(getArgs, "--peer", seed.addr())...)
-		victim = seed
 	default:
 		get = startProc(t, "get", fx.bin, c.nofile, getArgs...)
+		base := get.peakMemory()
 		atk = startAttack(t, append(attack, "-target", get.addr())...)
 		atk.awaitReady(t, get)
 		hold(t, s, get)
+		logGrowth(t, get, base)
 		// The seeder dials the leecher: the leecher takes it in among
 		// the attackers.
 		seed = startProc(t, "seed", fx.bin, 0, append(seedArgs, "--peer", get.addr())...)
-		victim = get
-	}
-	if !victim.exited() {
-		t.Logf("%s peak memory under attack: %s", victim.name, victim.peakMemory())
 	}
 	fx.awaitDownload(t, s, get, dl, seed)
 	if code := atk.stop(t); code != 0 {
@@ -213,6 +216,16 @@ func hold(t *testing.T, s scale, victim *proc) {
 		t.Fatalf("%s exited with status %d under attack", victim.name, victim.code)
 	case <-time.After(s.hold):
 	}
+}
+
+// logGrowth logs how much the victim's peak memory grew under the attack.
+func logGrowth(t *testing.T, victim *proc, base int64) {
+	t.Helper()
+	peak := victim.peakMemory()
+	if base < 0 || peak < 0 {
+		return // it exited, or this is not Linux
+	}
+	t.Logf("%s peak memory %d MiB before the attack, %d MiB under it", victim.name, base>>20, peak>>20)
 }
 
 var attackListenRe = regexp.MustCompile(`(?m)^listening on (\S+)$`)

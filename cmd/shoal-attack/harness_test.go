@@ -146,20 +146,22 @@ func startProc(t *testing.T, name, bin string, nofile uint64, args ...string) *p
 
 func (p *proc) addr() string { return "127.0.0.1:" + p.port }
 
-// peakMemory is the process's peak resident set (VmHWM) as Linux words
-// it, for the log: an attack that makes memory grow shows there even
-// though no test can bound it from outside.
-func (p *proc) peakMemory() string {
+// peakMemory is the process's peak resident set in bytes (VmHWM), -1
+// when unknown: an attack that makes memory grow shows there.
+func (p *proc) peakMemory() int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		return "unknown"
+	if err != nil || p.exited() {
+		return -1
 	}
 	for _, l := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			return strings.TrimSpace(v)
+			var kb int64
+			if _, err := fmt.Sscanf(strings.TrimSpace(v), "%d kB", &kb); err == nil {
+				return kb << 10
+			}
 		}
 	}
-	return "unknown"
+	return -1
 }
 
 func (p *proc) exited() bool {
