@@ -113,6 +113,9 @@ func feedGarbage(ctx context.Context, o *opts, nc net.Conn, interval time.Durati
 				continue
 			}
 			size := o.pieceSize(i)
+			if size <= blockSize {
+				continue // it would be the piece's only sender, and named
+			}
 			begin := (size - 1) / blockSize * blockSize
 			rand.Read(garbage)
 			batch = append(batch, frame(msgPiece, u32s(uint32(i), uint32(begin)), garbage[:size-begin])...)
