@@ -87,11 +87,9 @@ downloads the rest first.`,
 			for _, t := range torrents {
 				eng.add(t.Meta().Name, t)
 			}
-			stopControl, err := serveControl(controlPath(f.stateDir, s.Port()), eng)
-			if err != nil {
-				return err
-			}
-			defer stopControl()
+			// A control socket that cannot be made costs shoal watch,
+			// never the seeding.
+			defer startControl(r, f.stateDir, s.Port(), eng)()
 			// Said once every torrent is registered, so a peer that
 			// reacts to it finds them all.
 			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
