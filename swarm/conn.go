@@ -201,6 +201,10 @@ type connEvent struct {
 	msg   wire.Message
 	block *[]byte // pooled buffer holding msg.Data for piece messages
 	err   error   // the connection ended
+	// readFailed is set when the writer could not read upload from
+	// storage: the event is the writer's, not a message.
+	readFailed error
+	upload     upload
 }
 
 // readLoop decodes messages and forwards them to the loop until the
@@ -263,16 +267,17 @@ func (c *conn) readLoop(ctx context.Context, numPieces int, events chan<- connEv
 // writeLoop sends queued control messages and uploads. Uploads are read
 // from storage into pooled buffers and written with the header in one
 // writev; the loop never waits for it.
-func (c *conn) writeLoop(ctx context.Context, st piece.Storage, l *piece.Layout, limit func(ctx context.Context, n int) error, failed func(error)) {
+//
+// A block that cannot be read from storage is reported through
+// readFailed and the writer goes on: the data went missing under us, the
+// peer did nothing wrong.
+func (c *conn) writeLoop(ctx context.Context, st piece.Storage, l *piece.Layout, limit func(ctx context.Context, n int) error, readFailed func(upload, error)) {
 	var ctrl []byte
 	var ups []upload
 	hdr := make([]byte, 0, 13)
 	keepAlive := time.NewTimer(90 * time.Second)
 	defer keepAlive.Stop()
-	fail := func(err error) {
-		failed(err)
-		c.nc.Close()
-	}
+	fail := func(error) { c.nc.Close() }
 	for {
 		select {
 		case <-c.out.wake:
@@ -299,8 +304,8 @@ func (c *conn) writeLoop(ctx context.Context, st piece.Storage, l *piece.Layout,
 			data := (*buf)[:u.length]
 			if _, err := st.ReadAt(data, l.PieceOffset(int(u.index))+int64(u.begin)); err != nil {
 				putBlock(buf)
-				fail(errors.Join(errUploadRead, err))
-				return
+				readFailed(u, err)
+				continue
 			}
 			if limit != nil {
 				if err := limit(ctx, len(data)); err != nil {
@@ -321,8 +326,6 @@ func (c *conn) writeLoop(ctx context.Context, st piece.Storage, l *piece.Layout,
 		keepAlive.Reset(90 * time.Second)
 	}
 }
-
-var errUploadRead = errors.New("read block to upload")
 
 // isClosedErr reports errors that only mean the connection ended.
 func isClosedErr(err error) bool {

@@ -37,7 +37,11 @@ type loop struct {
 	// decides parole and bans when one fails its hash.
 	blame *blame.Ledger
 
-	diskErr    error
+	diskErr error
+	// dataErr says a piece we had could not be read back; lost holds
+	// such pieces, which peers may still ask for.
+	dataErr    error
+	lost       map[int]bool
 	violations int // peers dropped for breaking the protocol
 	hashFails  int
 	wasted     int64 // bytes received that were not wanted
@@ -87,7 +91,7 @@ func openFileStorage(l *piece.Layout, dir string) (storage, error) {
 func (t *Torrent) run(ctx context.Context) {
 	defer close(t.done)
 	l := &loop{t: t, ctx: ctx, layout: t.m.Layout, conns: map[picker.PeerID]*conn{}, byPeer: map[[20]byte]*conn{},
-		known: map[netip.AddrPort]*knownPeer{}, ipConns: map[netip.Addr]int{}}
+		known: map[netip.AddrPort]*knownPeer{}, ipConns: map[netip.Addr]int{}, lost: map[int]bool{}}
 	defer func() {
 		if r := recover(); r != nil {
 			t.log.Error("torrent stopped by an internal error", "panic", r, "stack", string(debug.Stack()))

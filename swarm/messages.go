@@ -21,6 +21,10 @@ func (l *loop) handle(ev connEvent) {
 		l.drop(c, ev.err)
 		return
 	}
+	if ev.readFailed != nil {
+		l.uploadFailed(c, ev.upload, ev.readFailed)
+		return
+	}
 	if err := l.handleMsg(c, &ev.msg, ev.block); err != nil {
 		l.drop(c, err)
 	}
@@ -176,18 +180,54 @@ func (l *loop) peerRequest(c *conn, m *wire.Message) error {
 	if int(m.Index) >= l.layout.NumPieces || int64(m.Begin)+int64(m.Length) > l.layout.PieceSize(int(m.Index)) {
 		return violation("request outside piece %d", m.Index)
 	}
+	u := upload{m.Index, m.Begin, m.Length}
+	if l.lost[int(m.Index)] {
+		// We said we had it before its data went missing: not the
+		// peer's fault.
+		l.reject(c, u)
+		return nil
+	}
 	if !l.have.Has(int(m.Index)) {
 		return violation("request for piece %d we do not have", m.Index)
 	}
-	u := upload{m.Index, m.Begin, m.Length}
 	if c.amChoking && !c.allowedFast[m.Index] || c.out.queuedUploads() >= ourReqq {
-		if c.hs.Reserved.Fast() {
-			c.out.push(func(b []byte) []byte { return wire.AppendRequest(b, wire.Reject, u.index, u.begin, u.length) })
-		}
+		l.reject(c, u)
 		return nil
 	}
 	c.out.pushUpload(u)
 	return nil
+}
+
+// reject tells a fast-extension peer we will not serve u; others are
+// simply not answered (BEP 3 has no word for it).
+func (l *loop) reject(c *conn, u upload) {
+	if c.hs.Reserved.Fast() {
+		c.out.push(func(b []byte) []byte { return wire.AppendRequest(b, wire.Reject, u.index, u.begin, u.length) })
+	}
+}
+
+// uploadFailed handles a block the writer could not read back. Out of
+// descriptors is a passing shortage: the request is refused. Anything
+// else means the files changed under us (truncated, removed): the piece
+// is no longer ours, is wanted again, and the torrent shows an error that
+// says what to do.
+func (l *loop) uploadFailed(c *conn, u upload, err error) {
+	l.reject(c, u)
+	if isFDShortage(err) {
+		return
+	}
+	i := int(u.index)
+	if !l.have.Has(i) {
+		return
+	}
+	l.have.Clear(i)
+	l.lost[i] = true
+	l.picker.PieceLost(i)
+	l.t.left.Add(l.layout.PieceSize(i))
+	l.t.log.Error("cannot read a piece we had; the data files changed on disk", "piece", i, "err", err)
+	if l.dataErr == nil {
+		l.dataErr = fmt.Errorf("piece %d can no longer be read (%v): the files changed on disk; run shoal verify", i, err)
+	}
 }
 
 // blockAt maps a wire (index, begin, length) to a picker block, if it

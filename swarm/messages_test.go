@@ -1,6 +1,9 @@
 package swarm
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/anacrolix/torrent/bencode"
@@ -40,5 +43,40 @@ func TestMetadataRequestForHugePieceIsRejected(t *testing.T) {
 	m := p.expect("ut_metadata data", func(m *wire.Message) bool { return m.ID == wire.Extended && m.ExtID == 2 })
 	if got, _ := wire.ParseMetadataMsg(m.Payload); got.Type != wire.MetadataData {
 		t.Fatalf("piece 0: type %d, want data", got.Type)
+	}
+}
+
+func TestTruncatedFileUnderASeederIsAVisibleError(t *testing.T) {
+	h := newHarness(t, harnessOpts{seed: true})
+	l := h.f.m.Layout
+	p := h.connect(peerOpts{})
+	p.send(wire.AppendSimple(nil, wire.Interested))
+	p.expectID(wire.Unchoke)
+	// Someone truncates the data file under the running seeder.
+	if err := os.Truncate(filepath.Join(h.f.dir, "h.bin"), l.PieceOffset(2)); err != nil {
+		t.Fatal(err)
+	}
+	last := l.NumPieces - 1
+	_, n := l.BlockSpan(last, 0)
+	p.send(wire.AppendRequest(nil, wire.Request, uint32(last), 0, uint32(n)))
+	m := p.expect("reject", func(m *wire.Message) bool { return m.ID == wire.Reject || m.ID == wire.Piece })
+	if m.ID != wire.Reject {
+		t.Fatal("a block of the truncated range was sent")
+	}
+	if !p.connected() {
+		t.Fatal("the peer was dropped for our missing data")
+	}
+	s := h.snapshot()
+	if s.State != StateError || !strings.Contains(s.Error, "shoal verify") {
+		t.Fatalf("state %q error %q, want an error that says to run shoal verify", s.State, s.Error)
+	}
+	if s.Pieces[last] == PieceHave {
+		t.Fatal("the unreadable piece is still shown as had")
+	}
+	// Asking again is refused, not a protocol violation.
+	p.send(wire.AppendRequest(nil, wire.Request, uint32(last), 0, uint32(n)))
+	p.expectID(wire.Reject)
+	if !p.connected() || h.snapshot().Violations != 0 {
+		t.Fatal("asking for a piece we had before is not the peer's fault")
 	}
 }

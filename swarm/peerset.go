@@ -223,7 +223,12 @@ func (l *loop) adopt(c *conn) {
 	})
 	limDown, limUp := l.t.s.limiters()
 	go c.readLoop(l.ctx, l.layout.NumPieces, l.t.events, l.hasher.credit, limDown)
-	go c.writeLoop(l.ctx, l.st, l.layout, limUp, func(error) {})
+	go c.writeLoop(l.ctx, l.st, l.layout, limUp, func(u upload, err error) {
+		select {
+		case l.t.events <- connEvent{c: c, readFailed: err, upload: u}:
+		case <-l.ctx.Done():
+		}
+	})
 	l.t.log.Debug("peer connected", "addr", c.addr, "client", c.clientName, "incoming", c.incoming)
 	// A new interested peer may take a free slot at once.
 	l.rechoke(now)

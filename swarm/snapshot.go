@@ -173,6 +173,8 @@ func (l *loop) publish(now time.Time) {
 		s.State = StateStopped
 	case l.diskErr != nil:
 		s.State, s.Error = StateError, l.diskErr.Error()
+	case l.dataErr != nil:
+		s.State, s.Error = StateError, l.dataErr.Error()
 	case l.paused:
 		s.State = StatePaused
 	case l.seeding():

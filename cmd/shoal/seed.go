@@ -96,11 +96,25 @@ downloads the rest first.`,
 			if daemon {
 				r = newReporter(env{stdout: io.Discard, stderr: e.stderr}, false)
 			}
-			err = runSwarm(cmd.Context(), r, ui, eng, torrents, nil, func(*reporter) (bool, error) {
+			// A torrent in error (its files changed under us) is said
+			// once and the others go on seeding; only when none is left
+			// does seed stop.
+			warned := map[*swarm.Torrent]bool{}
+			err = runSwarm(cmd.Context(), r, ui, eng, torrents, nil, func(rep *reporter) (bool, error) {
+				var last error
 				for _, t := range torrents {
-					if snap := t.Snapshot(); snap.State == swarm.StateError {
-						return true, fmt.Errorf("%s: %s", snap.Name, snap.Error)
+					snap := t.Snapshot()
+					if snap.State != swarm.StateError {
+						continue
 					}
+					last = fmt.Errorf("%s: %s", termsafe.String(snap.Name), snap.Error)
+					if !warned[t] {
+						warned[t] = true
+						rep.event("error", map[string]any{"name": snap.Name, "error": snap.Error}, "error: "+last.Error())
+					}
+				}
+				if len(warned) == len(torrents) {
+					return true, last
 				}
 				return false, nil
 			})

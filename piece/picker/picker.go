@@ -307,6 +307,20 @@ func (p *Picker) PeerBitfield(id PeerID, bf *piece.Bitfield) {
 // of its pieces, so a corrupt piece can be pinned on it alone.
 func (p *Picker) SetParole(id PeerID, on bool) { p.peer(id).parole = on }
 
+// PieceLost forgets a verified piece whose data is gone (a file truncated
+// under us): it is wanted again, unless its files are skipped.
+func (p *Picker) PieceLost(i int) {
+	if i < 0 || i >= len(p.prio) || !p.have.Clear(i) {
+		return
+	}
+	pr := p.prio[i]
+	p.prio[i] = Skip // so setPriority files it as new
+	p.setPriority(i, pr)
+	if p.wanted.Has(i) && i < p.seqCursor {
+		p.seqCursor = i
+	}
+}
+
 // Abandon ends peer id's claim on the pieces it was downloading alone
 // (it choked us or went quiet): they become ordinary partial pieces that
 // others may finish, and end-game sees them again.

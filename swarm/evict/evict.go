@@ -30,9 +30,11 @@ type Config struct {
 	Grace time.Duration
 }
 
-// DefaultConfig gives a new peer 30 seconds to become useful, three
-// rechoke rounds.
-func DefaultConfig() Config { return Config{Grace: 30 * time.Second} }
+// DefaultConfig gives no grace, as libtorrent: the newest idle peer is
+// the last chosen anyway, so a newcomer is evicted only when every other
+// peer is useful, and an honest peer arriving behind a flood of idle
+// connections gets in at once instead of waiting out their grace.
+func DefaultConfig() Config { return Config{} }
 
 // Validate reports a config the policy cannot work with.
 func (c Config) Validate() error {

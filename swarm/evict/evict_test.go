@@ -14,7 +14,7 @@ func TestUsefulPeersAreNeverEvicted(t *testing.T) {
 		{ID: 1, AmInterested: true, ConnectedAt: at(0), LastActive: at(0)},
 		{ID: 2, PeerInterested: true, ConnectedAt: at(0), LastActive: at(0)},
 	}
-	if id, ok := Choose(cands, DefaultConfig(), at(3600)); ok {
+	if id, ok := Choose(cands, Config{Grace: 30 * time.Second}, at(3600)); ok {
 		t.Fatalf("evicted useful peer %d", id)
 	}
 }
@@ -26,17 +26,28 @@ func TestIdleLongestGoesFirstAfterGrace(t *testing.T) {
 		{ID: 3, ConnectedAt: at(95), LastActive: at(95)}, // in its grace period
 		{ID: 4, Snubbed: true, AmInterested: true, ConnectedAt: at(0), LastActive: at(0)},
 	}
-	id, ok := Choose(cands, DefaultConfig(), at(100))
+	id, ok := Choose(cands, Config{Grace: 30 * time.Second}, at(100))
 	if !ok || id != 2 {
 		t.Fatalf("chose %d %v, want 2", id, ok)
 	}
 	// With only the snubbed peer and a new one left, the snubbed goes.
-	id, ok = Choose([]Candidate{cands[2], cands[3]}, DefaultConfig(), at(100))
+	id, ok = Choose([]Candidate{cands[2], cands[3]}, Config{Grace: 30 * time.Second}, at(100))
 	if !ok || id != 4 {
 		t.Fatalf("chose %d %v, want the snubbed peer 4", id, ok)
 	}
 	// Nobody past grace: nobody goes.
-	if _, ok := Choose([]Candidate{cands[2]}, DefaultConfig(), at(100)); ok {
+	if _, ok := Choose([]Candidate{cands[2]}, Config{Grace: 30 * time.Second}, at(100)); ok {
 		t.Fatal("evicted a peer in its grace period")
+	}
+}
+
+func TestWithoutGraceTheNewestIdlePeerGoesLast(t *testing.T) {
+	cands := []Candidate{
+		{ID: 1, ConnectedAt: at(99), LastActive: at(99)},
+		{ID: 2, ConnectedAt: at(98), LastActive: at(98)},
+		{ID: 3, AmInterested: true, ConnectedAt: at(0), LastActive: at(0)},
+	}
+	if id, ok := Choose(cands, DefaultConfig(), at(100)); !ok || id != 2 {
+		t.Fatalf("chose %d %v, want the older idle peer 2", id, ok)
 	}
 }
