@@ -154,7 +154,6 @@ func (l *loop) pieceDone(r hashResult) {
 	}
 	l.blame.Verified(r.piece)
 	l.picker.PieceVerified(r.piece)
-	l.have.Set(r.piece)
 	l.t.left.Add(-l.layout.PieceSize(r.piece))
 	for _, c := range l.conns {
 		c.out.push(func(b []byte) []byte { return wire.AppendIndex(b, wire.Have, uint32(r.piece)) })

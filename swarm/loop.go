@@ -20,7 +20,6 @@ type loop struct {
 	ctx     context.Context
 	layout  *piece.Layout
 	st      storage
-	have    *piece.Bitfield
 	picker  *picker.Picker
 	choker  *choke.Choker
 	hasher  *hasher
@@ -54,7 +53,6 @@ type loop struct {
 	results              []hashResult
 	trackers             []*announcer
 	paused               bool
-	filePrio             []picker.Priority
 	// optimistic is the peer in the optimistic slot, for snapshots.
 	optimistic    picker.PeerID
 	hasOptimistic bool
@@ -124,7 +122,6 @@ func (l *loop) serve() error {
 		}
 		return err
 	}
-	l.have = have
 	if l.picker, err = picker.New(l.layout, have, t.cfg.Picker); err != nil {
 		return err
 	}
@@ -135,10 +132,6 @@ func (l *loop) serve() error {
 		return err
 	}
 	l.hasher = newHasher(l.layout, t.m.Hashes, st)
-	l.filePrio = make([]picker.Priority, len(l.layout.Files))
-	for i := range l.filePrio {
-		l.filePrio[i] = picker.Normal
-	}
 	t.state = l
 	l.updateLeft()
 	if l.picker.Wanted() == 0 {
@@ -225,7 +218,6 @@ func (l *loop) shutdown() error {
 	for _, r := range l.results {
 		if r.ok && r.err == nil {
 			l.picker.PieceVerified(r.piece)
-			l.have.Set(r.piece)
 		}
 	}
 	err := l.saveResume()
@@ -243,12 +235,13 @@ func (l *loop) saveResume() error {
 	if err != nil {
 		return fmt.Errorf("save resume state: %w", err)
 	}
-	return piece.SaveResume(p, piece.NewResume(l.t.m.InfoHash.HexString(), l.layout, l.have, stats))
+	return piece.SaveResume(p, piece.NewResume(l.t.m.InfoHash.HexString(), l.layout, l.picker.Verified(), stats))
 }
 
 func (l *loop) updateLeft() {
 	var left int64
-	for i := l.have.NextClear(0); i >= 0; i = l.have.NextClear(i + 1) {
+	have := l.picker.Verified()
+	for i := have.NextClear(0); i >= 0; i = have.NextClear(i + 1) {
 		left += l.layout.PieceSize(i)
 	}
 	l.t.left.Store(left)

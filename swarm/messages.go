@@ -172,6 +172,19 @@ func (l *loop) peerGained(c *conn, p int) {
 	l.request(c)
 }
 
+// refreshInterest tells every peer that has something we now want that we
+// are interested, after what we want grew (a file no longer skipped):
+// interest lost earlier is otherwise never regained.
+func (l *loop) refreshInterest() {
+	for _, c := range l.conns {
+		if !c.amInterested && l.diskErr == nil && l.picker.Interesting(c.id) {
+			c.amInterested = true
+			c.out.push(func(b []byte) []byte { return wire.AppendSimple(b, wire.Interested) })
+			l.request(c)
+		}
+	}
+}
+
 // peerRequest queues an upload after checking it is one we may serve.
 func (l *loop) peerRequest(c *conn, m *wire.Message) error {
 	if m.Length == 0 || m.Length > wire.MaxBlock {
@@ -187,7 +200,7 @@ func (l *loop) peerRequest(c *conn, m *wire.Message) error {
 		l.reject(c, u)
 		return nil
 	}
-	if !l.have.Has(int(m.Index)) {
+	if !l.picker.Have(int(m.Index)) {
 		return violation("request for piece %d we do not have", m.Index)
 	}
 	if c.amChoking && !c.allowedFast[m.Index] || c.out.queuedUploads() >= ourReqq {
@@ -217,10 +230,9 @@ func (l *loop) uploadFailed(c *conn, u upload, err error) {
 		return
 	}
 	i := int(u.index)
-	if !l.have.Has(i) {
+	if !l.picker.Have(i) {
 		return
 	}
-	l.have.Clear(i)
 	l.lost[i] = true
 	l.picker.PieceLost(i)
 	l.t.left.Add(l.layout.PieceSize(i))

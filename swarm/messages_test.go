@@ -3,11 +3,16 @@ package swarm
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anacrolix/torrent/bencode"
 
+	"github.com/shoal-torrent/shoal/piece"
+	"github.com/shoal-torrent/shoal/piece/picker"
+	"github.com/shoal-torrent/shoal/piece/piecetest"
 	"github.com/shoal-torrent/shoal/swarm/wire"
 )
 
@@ -78,5 +83,34 @@ func TestTruncatedFileUnderASeederIsAVisibleError(t *testing.T) {
 	p.expectID(wire.Reject)
 	if !p.connected() || h.snapshot().Violations != 0 {
 		t.Fatal("asking for a piece we had before is not the peer's fault")
+	}
+}
+
+func TestUnskippingAFileRegainsInterest(t *testing.T) {
+	const pl = 32 << 10
+	h := newHarness(t, harnessOpts{pieceLen: pl, files: []piecetest.FileSpec{
+		{Path: "t/a.bin", Size: 4 * pl}, {Path: "t/b.bin", Size: 4 * pl}, {Path: "t/c.bin", Size: 4 * pl}}})
+	h.tor.SetFilePriority(1, picker.Skip)
+	h.tor.SetFilePriority(2, picker.Skip)
+	// The peer has a.bin and b.bin, not c.bin: it is no seed, so it stays
+	// once a.bin is done.
+	bf := piece.NewBitfield(12)
+	for i := range 8 {
+		bf.Set(i)
+	}
+	p := h.connect(peerOpts{})
+	p.serve(h.content())
+	p.send(append(wire.AppendPayload(nil, wire.Bitfield, 0, bf.Wire()), wire.AppendSimple(nil, wire.Unchoke)...))
+	waitComplete(t, h.tor, 5*time.Second)
+	h.tick(time.Second) // nothing left to want from it
+	h.tor.SetFilePriority(1, picker.Normal)
+	var have int
+	deadline := time.Now().Add(5 * time.Second)
+	for have < 8 && time.Now().Before(deadline) {
+		have = h.snapshot().Have
+		runtime.Gosched()
+	}
+	if have != 8 {
+		t.Fatalf("%d pieces after un-skipping b.bin, want 8: interest was never regained", have)
 	}
 }

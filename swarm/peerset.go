@@ -201,13 +201,14 @@ func (l *loop) adopt(c *conn) {
 			}
 			b = wire.AppendPayload(b, wire.Extended, 0, ext.Encode())
 		}
+		have := l.picker.Verified()
 		switch {
-		case fast && l.have.Full():
+		case fast && have.Full():
 			b = wire.AppendSimple(b, wire.HaveAll)
-		case fast && l.have.Count() == 0:
+		case fast && have.Count() == 0:
 			b = wire.AppendSimple(b, wire.HaveNone)
-		case l.have.Count() > 0:
-			b = wire.AppendPayload(b, wire.Bitfield, 0, l.have.Wire())
+		case have.Count() > 0:
+			b = wire.AppendPayload(b, wire.Bitfield, 0, have.Wire())
 		}
 		if d := l.t.s.dht; d != nil && c.hs.Reserved.DHT() && !l.t.m.Private {
 			b = wire.AppendPort(b, d.Addr().Port()) // BEP 5: where our node listens

@@ -157,7 +157,7 @@ func (l *loop) publish(now time.Time) {
 	t := l.t
 	s := &Snapshot{
 		At: now, Name: t.m.Name, InfoHash: t.m.InfoHash.HexString(), Size: l.layout.Total,
-		NumPieces: l.layout.NumPieces, PieceLength: l.layout.PieceLength, Have: l.have.Count(),
+		NumPieces: l.layout.NumPieces, PieceLength: l.layout.PieceLength, Have: l.picker.HaveCount(),
 		Left: t.left.Load(), Downloaded: t.downloadedTotal.Load(), Uploaded: t.uploadedTotal.Load(),
 		DownRate: l.downMeter.rate(5), UpRate: l.upMeter.rate(5), Violations: l.violations,
 		HashFails: l.hashFails, Banned: l.blame.BannedCount(), Wasted: l.wasted,
@@ -189,7 +189,7 @@ func (l *loop) publish(now time.Time) {
 	s.Availability = make([]uint16, l.layout.NumPieces)
 	for i := range s.Pieces {
 		switch {
-		case l.have.Has(i):
+		case l.picker.Have(i):
 			s.Pieces[i] = PieceHave
 		case l.picker.Downloading(i):
 			s.Pieces[i] = PieceDownloading
@@ -223,7 +223,7 @@ func (l *loop) publish(now time.Time) {
 			continue
 		}
 		s.Files = append(s.Files, FileSnapshot{Path: strings.Join(f.Path, "/"), Size: f.Length,
-			Progress: l.layout.FileProgress(i, l.have), Priority: priorityName(l.filePrio[i])})
+			Progress: l.layout.FileProgress(i, l.picker.Verified()), Priority: priorityName(l.picker.FilePriority(i))})
 	}
 	t.snap.Store(s)
 }

@@ -191,7 +191,7 @@ func (t *Torrent) SetFilePriority(file int, pr picker.Priority) bool {
 	return t.do(func() {
 		l := t.loopState()
 		l.picker.SetFilePriority(file, pr)
-		l.filePrio[file] = pr
+		l.refreshInterest()
 	})
 }
 

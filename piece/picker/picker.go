@@ -207,6 +207,19 @@ func (p *Picker) SetFilePriority(f int, pr Priority) {
 // streaming media while it downloads).
 func (p *Picker) SetSequential(on bool) { p.sequential = on }
 
+// Verified is the set of verified pieces, for those that must send or
+// save it whole (bitfield messages, resume state, file progress). The
+// picker owns it: callers read and never change it.
+func (p *Picker) Verified() *piece.Bitfield { return p.have }
+
+// FilePriority is file f's priority (Normal for an unknown file).
+func (p *Picker) FilePriority(f int) Priority {
+	if f < 0 || f >= len(p.filePrio) {
+		return Normal
+	}
+	return p.filePrio[f]
+}
+
 // Have reports whether piece i is verified.
 func (p *Picker) Have(i int) bool { return p.have.Has(i) }
 
