@@ -142,3 +142,39 @@ func TestSaveResumeLeavesNoTempFiles(t *testing.T) {
 		t.Fatalf("state directory holds %d entries", len(entries))
 	}
 }
+
+// FuzzLoadResume reads arbitrary resume files: each is used or refused
+// with ErrNoResume (the caller then re-verifies), never a panic, and a
+// file that is used yields a bitfield of the torrent's size.
+func FuzzLoadResume(f *testing.F) {
+	l, err := piece.NewLayout(32<<10, []piece.File{{Path: []string{"a"}, Length: 100 << 10}, {Path: []string{"b"}, Length: 1}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	dir := f.TempDir()
+	good := filepath.Join(dir, "good")
+	if err := piece.SaveResume(good, piece.NewResume("ih", l, piece.FullBitfield(l.NumPieces), make([]piece.FileStat, 2))); err != nil {
+		f.Fatal(err)
+	}
+	b, _ := os.ReadFile(good)
+	f.Add(b)
+	f.Add([]byte(`{"version":1,"info_hash":"ih","piece_length":32768,"num_pieces":4,"files":[{},{}],"have":"/w=="}`))
+	f.Add([]byte(`{"files":[null]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "r")
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r, have, err := piece.LoadResume(p, "ih", l)
+		if err != nil {
+			if !errors.Is(err, piece.ErrNoResume) {
+				t.Fatalf("error not wrapping ErrNoResume: %v", err)
+			}
+			return
+		}
+		if have.Len() != l.NumPieces || len(r.Files) != len(l.Files) {
+			t.Fatalf("used a resume file for %d pieces, %d files", have.Len(), len(r.Files))
+		}
+		r.Check(l, have, make([]piece.FileStat, len(l.Files)))
+	})
+}

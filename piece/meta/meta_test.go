@@ -351,3 +351,15 @@ func TestParseRefusesTwoInfoDictionaries(t *testing.T) {
 		t.Fatalf("the same torrent with one info: %v", err)
 	}
 }
+
+func FuzzParseMagnet(f *testing.F) {
+	f.Add("magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=x&tr=http://127.0.0.1/announce")
+	f.Add("magnet:?xt=urn:btih:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&x.pe=127.0.0.1:1")
+	f.Add("magnet:?xt=urn:btih:%zz&dn=%1b]52;c;x%07")
+	f.Fuzz(func(t *testing.T, s string) {
+		m, err := meta.ParseMagnet(s)
+		if err == nil && m == nil {
+			t.Fatal("no magnet and no error")
+		}
+	})
+}
