@@ -123,6 +123,10 @@ type pipePeer struct {
 	gone chan struct{} // closed when the loop's side hung up
 	// served counts the blocks serve has written.
 	served atomic.Int64
+	// serving is set once serveWith owns msgs; drain then waits for its
+	// marker on markers instead of reading msgs itself.
+	serving atomic.Bool
+	markers chan struct{}
 }
 
 // peerOpts shapes a pipe peer's handshake.
@@ -144,7 +148,7 @@ func (h *harness) connect(o peerOpts) *pipePeer {
 	}
 	srv, cli := net.Pipe()
 	p := &pipePeer{t: h.t, h: h, nc: cli, addr: netip.AddrPortFrom(ip, uint16(40000+h.peers)),
-		msgs: make(chan wire.Message, 1<<14), gone: make(chan struct{})}
+		msgs: make(chan wire.Message, 1<<14), gone: make(chan struct{}), markers: make(chan struct{}, 16)}
 	hs := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: h.f.m.InfoHash}
 	if o.reserved != nil {
 		hs.Reserved = *o.reserved
@@ -220,18 +224,26 @@ func (p *pipePeer) drain() []wire.Message {
 	p.t.Helper()
 	p.send(wire.AppendKeepAlive(nil)) // returns once the reader took it
 	p.h.do(func(*loop) {})            // the loop handled what came before
-	marker := []byte("harness-marker")
 	p.h.do(func(l *loop) {
 		if c := l.connByAddr(p.addr); c != nil {
-			c.out.push(func(b []byte) []byte { return wire.AppendPayload(b, wire.Extended, 255, marker) })
+			c.out.push(func(b []byte) []byte { return wire.AppendPayload(b, wire.Extended, 255, harnessMarker) })
 		}
 	})
 	var out []wire.Message
 	deadline := time.After(5 * time.Second)
+	if p.serving.Load() {
+		select {
+		case <-p.markers:
+		case <-p.gone:
+		case <-deadline:
+			p.t.Fatal("no marker within 5s")
+		}
+		return nil
+	}
 	for {
 		select {
 		case m := <-p.msgs:
-			if m.ID == wire.Extended && m.ExtID == 255 && string(m.Payload) == string(marker) {
+			if isMarker(&m) {
 				return out
 			}
 			out = append(out, m)
@@ -241,6 +253,12 @@ func (p *pipePeer) drain() []wire.Message {
 			p.t.Fatal("no marker within 5s")
 		}
 	}
+}
+
+var harnessMarker = []byte("harness-marker")
+
+func isMarker(m *wire.Message) bool {
+	return m.ID == wire.Extended && m.ExtID == 255 && string(m.Payload) == string(harnessMarker)
 }
 
 // waitGone waits until the loop closed the connection.
@@ -291,19 +309,40 @@ func (h *harness) content() []byte {
 // serve answers the loop's requests with data from content until the
 // connection ends; it takes over the peer's message stream.
 func (p *pipePeer) serve(content []byte) {
+	p.serveWith(func(m *wire.Message) []byte {
+		if m.ID != wire.Request {
+			return nil
+		}
+		return p.block(content, m.Index, m.Begin, m.Length)
+	})
+}
+
+// block encodes a piece message carrying content's bytes for a request.
+func (p *pipePeer) block(content []byte, index, begin, length uint32) []byte {
+	off := p.h.f.m.Layout.PieceOffset(int(index)) + int64(begin)
+	return append(wire.AppendPieceHeader(nil, index, begin, int(length)), content[off:off+int64(length)]...)
+}
+
+// serveWith answers every message from the loop with what answer returns
+// (nil: nothing). drain still works: it then returns no messages.
+func (p *pipePeer) serveWith(answer func(*wire.Message) []byte) {
+	p.serving.Store(true)
 	go func() {
 		for {
 			select {
 			case m := <-p.msgs:
-				if m.ID != wire.Request {
+				if isMarker(&m) {
+					p.markers <- struct{}{}
 					continue
 				}
-				off := p.h.f.m.Layout.PieceOffset(int(m.Index)) + int64(m.Begin)
-				msg := append(wire.AppendPieceHeader(nil, m.Index, m.Begin, int(m.Length)), content[off:off+int64(m.Length)]...)
-				if _, err := p.nc.Write(msg); err != nil {
-					return
+				if b := answer(&m); b != nil {
+					if _, err := p.nc.Write(b); err != nil {
+						return
+					}
+					if m.ID == wire.Request {
+						p.served.Add(1)
+					}
 				}
-				p.served.Add(1)
 			case <-p.gone:
 				return
 			}

@@ -203,7 +203,7 @@ func (l *loop) peerRequest(c *conn, m *wire.Message) error {
 	if !l.picker.Have(int(m.Index)) {
 		return violation("request for piece %d we do not have", m.Index)
 	}
-	if c.amChoking && !c.allowedFast[m.Index] || c.out.queuedUploads() >= ourReqq {
+	if l.paused || c.amChoking && !c.allowedFast[m.Index] || c.out.queuedUploads() >= ourReqq {
 		l.reject(c, u)
 		return nil
 	}

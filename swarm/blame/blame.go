@@ -7,8 +7,11 @@
 // strike, or any failure while on parole, is a ban). A piece with several
 // contributors convicts nobody, but puts every contributor on parole, so
 // each downloads whole pieces alone from then on and the next bad piece
-// names its sender. A contributor already on parole takes a strike even
-// from a shared piece, so a liar cannot hide behind honest peers forever.
+// names its sender. A shared piece never strikes anyone, not even those
+// already on parole: pieces in flight when parole began fail with the
+// same senders, and counting them would ban the honest one beside the
+// liar. The picker keeps parole peers off shared pieces from then on, so
+// the liar's next bad piece is its own.
 package blame
 
 import (
@@ -107,7 +110,7 @@ func (l *Ledger) Failed(p int) Verdict {
 		case len(ips) == 1 && r.parole:
 			// Whole pieces alone, and one failed: no doubt is left.
 			r.strikes = l.cfg.Strikes
-		case len(ips) == 1 || r.parole:
+		case len(ips) == 1:
 			r.strikes++
 		}
 		if r.strikes >= l.cfg.Strikes {
