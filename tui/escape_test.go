@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -41,5 +42,17 @@ func TestViewEscapesHostileText(t *testing.T) {
 		if !strings.Contains(v, `x\x1b]52`) {
 			t.Errorf("%s view does not show the escaped text:\n%s", name, v)
 		}
+	}
+}
+
+func TestTrackerViewEscapesHostileStats(t *testing.T) {
+	m := NewTracker("http://127.0.0.1:1/"+evil, nil, time.Second)
+	next, _ := m.Update(TrackerMsg{Stats: TrackerStats{Torrents: 1, Swarms: []TrackerSwarm{{InfoHash: evil}}}, Err: errors.New(evil)})
+	v := next.View()
+	if strings.ContainsAny(v, "\x07\x9b") || strings.Contains(v, "\x1b]") {
+		t.Fatalf("tracker view holds a raw control sequence: %q", v)
+	}
+	if !strings.Contains(v, `x\x1b]52`) {
+		t.Fatalf("tracker view does not show the escaped text:\n%s", v)
 	}
 }

@@ -76,9 +76,9 @@ func (m TrackerModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m TrackerModel) View() string {
 	var b strings.Builder
 	s := m.stats
-	b.WriteString(title.Render("shoal tracker") + faint.Render("  "+m.url) + "\n")
+	b.WriteString(title.Render("shoal tracker") + faint.Render("  "+safe(m.url)) + "\n")
 	if m.err != nil {
-		b.WriteString(stateStyle("error").Render("cannot read stats: "+m.err.Error()) + "\n")
+		b.WriteString(stateStyle("error").Render("cannot read stats: "+safe(m.err.Error())) + "\n")
 	}
 	fmt.Fprintf(&b, "%s torrents, %s seeders, %s leechers; %.1f announces/s, %.1f scrapes/s; up %s\n\n",
 		humanize.Comma(int64(s.Torrents)), humanize.Comma(int64(s.Seeders)), humanize.Comma(int64(s.Leechers)),
@@ -89,7 +89,8 @@ func (m TrackerModel) View() string {
 		if i == rows {
 			break
 		}
-		fmt.Fprintf(&b, "%-40s %8d %8d %10d\n", sw.InfoHash, sw.Seeders, sw.Leechers, sw.Completed)
+		// The tracker's page is another process's word: escaped.
+		fmt.Fprintf(&b, "%-40s %8d %8d %10d\n", safe(sw.InfoHash), sw.Seeders, sw.Leechers, sw.Completed)
 	}
 	if len(s.Swarms) == 0 {
 		b.WriteString(faint.Render("no swarms listed (the store may not list them)") + "\n")

@@ -23,7 +23,9 @@ func newWatchCmd(e env) *cobra.Command {
 		Short: "Attach the terminal UI to a running shoal get or seed",
 		Long: `Open the terminal UI on a shoal get or seed running elsewhere (for example
 shoal seed --daemon). Quitting the UI leaves it running. The connection is
-a Unix socket in the state directory that only its owner can open.
+a Unix socket that only its owner can open, in the state directory (or,
+when that path is too long for a socket, in $XDG_RUNTIME_DIR/shoal or
+/tmp/shoal-UID).
 
 With --tracker, show a tracker's swarms and rates from its /stats instead.`,
 		Example: `  shoal seed ~/torrents --dir /srv/data --daemon &
