@@ -134,6 +134,7 @@ type peerOpts struct {
 	ip       string // its address as the loop sees it; default 127.0.1.N
 	reserved *wire.Reserved
 	incoming *bool
+	peerID   *[20]byte
 }
 
 // connect hands the loop a handshaken connection from a new peer. The peer
@@ -154,6 +155,9 @@ func (h *harness) connect(o peerOpts) *pipePeer {
 		hs.Reserved = *o.reserved
 	}
 	rand.Read(hs.PeerID[:])
+	if o.peerID != nil {
+		hs.PeerID = *o.peerID
+	}
 	c := &conn{nc: srv, addr: p.addr, incoming: o.incoming == nil || *o.incoming, source: "incoming", hs: hs}
 	h.t.Cleanup(func() { cli.Close() })
 	go func() {

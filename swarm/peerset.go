@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"net/netip"
@@ -151,8 +152,20 @@ func (l *loop) dialDone(d dialResult) {
 func (l *loop) adopt(c *conn) {
 	ip := c.addr.Addr().Unmap()
 	now := l.now()
-	refuse := l.ctx.Err() != nil || l.blame.Banned(ip) || l.byPeer[c.hs.PeerID] != nil ||
-		l.ipConns[ip] >= l.t.cfg.MaxPeersPerIP
+	if e := l.byPeer[c.hs.PeerID]; e != nil {
+		// Two connections to one peer, most often both sides dialling
+		// at once: keep the one both sides will keep.
+		if l.ctx.Err() != nil || !l.prefer(c, e) {
+			c.nc.Close()
+			l.t.s.connClosed()
+			if k := l.known[c.addr]; k != nil && !c.incoming {
+				k.connected = false
+			}
+			return
+		}
+		l.drop(e, errDuplicate)
+	}
+	refuse := l.ctx.Err() != nil || l.blame.Banned(ip) || l.ipConns[ip] >= l.t.cfg.MaxPeersPerIP
 	if !refuse && len(l.conns) >= l.t.cfg.MaxPeers {
 		if victim, ok := evict.Choose(l.evictionCandidates(), l.t.cfg.Evict, now); ok {
 			l.evictions++
@@ -235,7 +248,24 @@ func (l *loop) adopt(c *conn) {
 	l.rechoke(now)
 }
 
-var errEvicted = errors.New("evicted to make room for a new peer")
+var (
+	errEvicted   = errors.New("evicted to make room for a new peer")
+	errDuplicate = errors.New("a second connection to the same peer replaced it")
+)
+
+// prefer reports whether the new connection c should replace e, an
+// existing one to the same peer. Both ends apply the same rule to the
+// same pair, so they keep the same TCP connection: the one dialled by the
+// side with the lower peer ID. Otherwise each could keep the one the
+// other closed, and two peers dialling each other at once would end with
+// none.
+func (l *loop) prefer(c, e *conn) bool {
+	if c.incoming == e.incoming {
+		return false // the same direction: keep what works
+	}
+	weDialLow := bytes.Compare(l.t.s.peerID[:], c.hs.PeerID[:]) < 0
+	return c.incoming != weDialLow
+}
 
 // evictionCandidates describes every connection to the eviction policy.
 func (l *loop) evictionCandidates() []evict.Candidate {

@@ -88,3 +88,28 @@ func TestPexFloodKeepsKnownPeersBounded(t *testing.T) {
 		}
 	})
 }
+
+func TestSimultaneousDialsKeepTheSameConnectionOnBothSides(t *testing.T) {
+	for _, lower := range []bool{true, false} {
+		h := newHarness(t, harnessOpts{seed: true})
+		// Ours starts "-SH": all zeros sorts below it, all 0xff above.
+		var id [20]byte
+		if !lower {
+			for i := range id {
+				id[i] = 0xff
+			}
+		}
+		in, out := true, false
+		incoming := h.connect(peerOpts{peerID: &id, incoming: &in})
+		outgoing := h.connect(peerOpts{peerID: &id, incoming: &out})
+		// The side with the lower ID keeps the connection it dialled.
+		keep, lose := outgoing, incoming
+		if lower {
+			keep, lose = incoming, outgoing
+		}
+		lose.waitGone()
+		if !keep.connected() {
+			t.Fatalf("peer ID lower than ours %v: the preferred connection was closed", lower)
+		}
+	}
+}
