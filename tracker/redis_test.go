@@ -108,43 +108,15 @@ func TestTwoTrackersShareRedis(t *testing.T) {
 // the cap evicts swarms, not the newcomer or an established swarm.
 func TestTrackerRedisStoreEvictsAtCaps(t *testing.T) {
 	url := redisURL(t)
-	s, err := tracker.NewRedisStore(context.Background(), tracker.RedisConfig{URL: url, Prefix: tracker.RandomPrefix(), MaxPeersPerTorrent: 2, MaxTorrents: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	req := func(h, p byte, at int) tracker.AnnounceResponse {
-		t.Helper()
-		var r tracker.AnnounceRequest
-		r.InfoHash[0], r.Peer.ID[0] = h, p
-		r.Peer.Addr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, h, p}), 1)
-		r.TTL, r.Now, r.NumWant = time.Hour, t0.Add(time.Duration(at)*time.Second), 10
-		resp, err := s.Announce(context.Background(), &r)
+	storetest.RunCaps(t, func(t testing.TB, torrents, peers int) storetest.EvictingStore {
+		s, err := tracker.NewRedisStore(context.Background(), tracker.RedisConfig{URL: url, Prefix: tracker.RandomPrefix(),
+			MaxPeersPerTorrent: peers, MaxTorrents: torrents})
 		if err != nil {
-			t.Fatalf("torrent %d peer %d refused: %v", h, p, err)
+			t.Fatal(err)
 		}
-		return resp
-	}
-	req(1, 1, 0)
-	req(1, 2, 1)
-	if r := req(1, 3, 2); r.Leechers != 2 || len(r.Peers) != 1 || r.Peers[0].ID[0] != 2 {
-		t.Fatalf("full swarm: %+v", r)
-	}
-	for i := range 80 {
-		req(byte(10+i), 1, 3+i)
-	}
-	req(200, 1, 100) // a newcomer after the flood
-	if r := req(1, 4, 101); r.Leechers != 2 {
-		t.Fatalf("the established swarm was evicted: %+v", r)
-	}
-	tot, err := s.Totals(context.Background(), t0.Add(101*time.Second))
-	if err != nil || tot.Torrents > 8 || tot.Leechers != tot.Torrents+1 {
-		t.Fatalf("totals %+v after the flood (%v)", tot, err)
-	}
-	if e := s.Evictions(); e.Swarms < 72 || e.Peers != 2 {
-		t.Fatalf("evictions %+v", e)
-	}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
 }
 
 // TestTrackerRedisSweepLeecherOnlySwarm: the sweep empties a swarm with no

@@ -196,6 +196,59 @@ func Run(t *testing.T, newStore Factory) {
 
 // Bench measures announces per second on a store: many torrents, peers
 // re-announcing, from several goroutines.
+// EvictingStore is a store that evicts at its caps and counts it.
+type EvictingStore interface {
+	tracker.PeerStore
+	tracker.EvictionCounter
+}
+
+// CappedFactory returns an empty store holding at most maxTorrents swarms
+// of at most maxPeers peers each.
+type CappedFactory func(t testing.TB, maxTorrents, maxPeers int) EvictingStore
+
+// RunCaps checks what a store does at its caps: a full swarm makes room
+// for a new peer by dropping its oldest, and a flood of one-peer swarms
+// past the swarm cap evicts swarms, never the newcomer or an established
+// swarm, with exact totals and every eviction counted.
+func RunCaps(t *testing.T, newStore CappedFactory) {
+	s := newStore(t, 8, 2)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	req := func(h, p byte, at int) tracker.AnnounceResponse {
+		t.Helper()
+		var r tracker.AnnounceRequest
+		r.InfoHash[0], r.Peer.ID[0] = h, p
+		r.Peer.Addr = netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, 0, h, p}), 1)
+		r.TTL, r.Now, r.NumWant = time.Hour, t0.Add(time.Duration(at)*time.Second), 10
+		resp, err := s.Announce(context.Background(), &r)
+		if err != nil {
+			t.Fatalf("torrent %d peer %d refused: %v", h, p, err)
+		}
+		return resp
+	}
+	req(1, 1, 0)
+	req(1, 2, 1)
+	// A third peer of a full swarm pushes out the oldest, peer 1.
+	if r := req(1, 3, 2); r.Leechers != 2 || len(r.Peers) != 1 || r.Peers[0].ID[0] != 2 {
+		t.Fatalf("full swarm: %+v", r)
+	}
+	for i := range 80 {
+		req(byte(10+i), 1, 3+i)
+	}
+	if r := req(200, 1, 100); r.Leechers != 1 {
+		t.Fatalf("a newcomer after the flood: %+v", r)
+	}
+	if r := req(1, 4, 101); r.Leechers != 2 {
+		t.Fatalf("the established swarm was evicted: %+v", r)
+	}
+	tot, err := s.Totals(context.Background(), t0.Add(101*time.Second))
+	if err != nil || tot.Torrents > 8 || tot.Leechers != tot.Torrents+1 {
+		t.Fatalf("totals %+v after the flood (%v)", tot, err)
+	}
+	if e := s.Evictions(); e.Swarms < 72 || e.Peers != 2 {
+		t.Fatalf("evictions %+v", e)
+	}
+}
+
 func Bench(b *testing.B, s tracker.PeerStore) {
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
