@@ -53,7 +53,25 @@ func (l *loop) releaseAll(c *conn) {
 		c.released.add(blk)
 	}
 	clear(c.requests)
-	l.picker.Abandon(c.id)
+	l.abandon(c)
+}
+
+// abandon ends c's claim on the pieces it was downloading alone (it
+// choked us or went quiet). Those it had sent part of start over: the
+// hash workers and the blame ledger forget them, and c's requests for them
+// are forgiven if answered late but no longer wanted from it.
+func (l *loop) abandon(c *conn) {
+	l.resetBuf = l.picker.Abandon(l.resetBuf[:0], c.id)
+	for _, p := range l.resetBuf {
+		l.attempt[p]++
+		l.blame.Forget(p)
+		for blk := range c.requests {
+			if blk.Piece == p {
+				delete(c.requests, blk)
+				c.released.add(blk)
+			}
+		}
+	}
 }
 
 // maxUnrequested is how many blocks nobody asked for a peer may send
@@ -71,9 +89,21 @@ func (l *loop) received(c *conn, m *wire.Message, block *[]byte) error {
 		l.discard(block)
 		return violation("piece message that is not one of our blocks (%d+%d)", m.Begin, len(m.Data))
 	}
+	ip := c.addr.Addr().Unmap()
 	if _, asked := c.requests[blk]; asked {
 		delete(c.requests, blk)
-	} else if !c.released.take(blk) {
+	} else if c.released.take(blk) {
+		// Released a moment ago and in flight: welcome only where it
+		// cannot mix senders unseen, not from a peer on parole, not
+		// into a block someone else was asked for since, not into a
+		// piece another peer downloads alone.
+		owner, excl := l.picker.Exclusive(blk.Piece)
+		if l.blame.OnParole(ip) || l.picker.Requesters(blk) > 0 || excl && owner != c.id {
+			l.wasted += int64(len(m.Data))
+			l.discard(block)
+			return nil
+		}
+	} else {
 		// Unrequested data would take a block from the peer we asked
 		// and, if it is garbage, fail the piece with two senders.
 		c.unrequested++
@@ -108,8 +138,8 @@ func (l *loop) received(c *conn, m *wire.Message, block *[]byte) error {
 			}
 		}
 	}
-	l.blame.Contributed(blk.Piece, c.addr.Addr().Unmap())
-	l.hasher.submit(blockJob{piece: blk.Piece, index: blk.Index, buf: block, n: len(m.Data)})
+	l.blame.Contributed(blk.Piece, ip)
+	l.hasher.submit(blockJob{piece: blk.Piece, index: blk.Index, attempt: l.attempt[blk.Piece], buf: block, n: len(m.Data)})
 	l.request(c)
 	return nil
 }
@@ -132,7 +162,7 @@ func (l *loop) pieceDone(r hashResult) {
 				l.releaseAll(c)
 			}
 		}
-		l.blame.Verified(r.piece) // no verdict on data never checked
+		l.blame.Forget(r.piece) // no verdict on data never checked
 		l.picker.PieceFailed(r.piece)
 		return
 	}
@@ -154,6 +184,7 @@ func (l *loop) pieceDone(r hashResult) {
 	}
 	l.blame.Verified(r.piece)
 	l.picker.PieceVerified(r.piece)
+	delete(l.lost, r.piece)
 	l.t.left.Add(-l.layout.PieceSize(r.piece))
 	for _, c := range l.conns {
 		c.out.push(func(b []byte) []byte { return wire.AppendIndex(b, wire.Have, uint32(r.piece)) })

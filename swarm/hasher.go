@@ -17,6 +17,7 @@ import (
 // blockJob hands a received block to the worker that owns its piece.
 type blockJob struct {
 	piece, index int
+	attempt      uint32 // a piece started over begins a new attempt
 	buf          *[]byte
 	n            int
 }
@@ -71,6 +72,7 @@ func (q *resultQueue) take(dst []hashResult) []hashResult {
 }
 
 type pieceHash struct {
+	attempt uint32
 	h       hash.Hash
 	next    int
 	got     int
@@ -135,8 +137,15 @@ func (h *hasher) work(jobs <-chan blockJob) {
 	states := map[int]*pieceHash{}
 	for j := range jobs {
 		ps := states[j.piece]
+		if ps != nil && ps.attempt != j.attempt {
+			// The piece was started over: what came before is void.
+			for _, b := range ps.pending {
+				putBlock(b)
+			}
+			ps = nil
+		}
 		if ps == nil {
-			ps = &pieceHash{h: sha1.New(), pending: map[int]*[]byte{}}
+			ps = &pieceHash{attempt: j.attempt, h: sha1.New(), pending: map[int]*[]byte{}}
 			states[j.piece] = ps
 		}
 		data := (*j.buf)[:j.n]

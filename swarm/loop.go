@@ -39,8 +39,15 @@ type loop struct {
 	diskErr error
 	// dataErr says a piece we had could not be read back; lost holds
 	// such pieces, which peers may still ask for.
-	dataErr    error
-	lost       map[int]bool
+	dataErr error
+	lost    map[int]bool
+	// attempt counts how often a piece was started over, so the hash
+	// workers drop what they hold of an earlier attempt.
+	attempt  map[int]uint32
+	resetBuf []int
+	// dialingIP counts dials in flight per IP, so a list of one host's
+	// ports cannot aim every dial at it.
+	dialingIP  map[netip.Addr]int
 	violations int // peers dropped for breaking the protocol
 	hashFails  int
 	wasted     int64 // bytes received that were not wanted
@@ -89,12 +96,14 @@ func openFileStorage(l *piece.Layout, dir string) (storage, error) {
 func (t *Torrent) run(ctx context.Context) {
 	defer close(t.done)
 	l := &loop{t: t, ctx: ctx, layout: t.m.Layout, conns: map[picker.PeerID]*conn{}, byPeer: map[[20]byte]*conn{},
-		known: map[netip.AddrPort]*knownPeer{}, ipConns: map[netip.Addr]int{}, lost: map[int]bool{}}
+		known: map[netip.AddrPort]*knownPeer{}, ipConns: map[netip.Addr]int{}, lost: map[int]bool{},
+		attempt: map[int]uint32{}, dialingIP: map[netip.Addr]int{}}
 	defer func() {
 		if r := recover(); r != nil {
 			t.log.Error("torrent stopped by an internal error", "panic", r, "stack", string(debug.Stack()))
 			t.err = fmt.Errorf("internal error: %v", r)
 			t.s.unregister(t)
+			l.abort()
 		}
 	}()
 	t.err = l.serve()
@@ -190,6 +199,26 @@ func (l *loop) serve() error {
 		case <-snapC:
 			l.publish(l.now())
 		}
+	}
+}
+
+// abort releases what a loop that panicked holds, without trusting its
+// state further than it must: the context ends (readers, writers, dials
+// and announcers stop), every connection is closed and given back to the
+// session, and the hash workers drain in the background.
+func (l *loop) abort() {
+	l.t.cancel()
+	for _, c := range l.conns {
+		c.out.close()
+		c.nc.Close()
+		l.t.s.connClosed()
+	}
+	clear(l.conns)
+	if h := l.hasher; h != nil {
+		go func() {
+			defer func() { recover() }() // a second fault must not escape
+			h.close()
+		}()
 	}
 }
 

@@ -56,7 +56,7 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 		}
 		// A choking peer finishes nothing soon: a piece it was
 		// downloading alone (on parole) is open to others again.
-		l.picker.Abandon(c.id)
+		l.abandon(c)
 	case wire.Unchoke:
 		c.peerChoking = false
 		l.request(c)
@@ -240,6 +240,7 @@ func (l *loop) uploadFailed(c *conn, u upload, err error) {
 	if l.dataErr == nil {
 		l.dataErr = fmt.Errorf("piece %d can no longer be read (%v): the files changed on disk; run shoal verify", i, err)
 	}
+	l.refreshInterest() // peers may have it for us again
 }
 
 // blockAt maps a wire (index, begin, length) to a picker block, if it

@@ -114,3 +114,54 @@ func TestUnskippingAFileRegainsInterest(t *testing.T) {
 		t.Fatalf("%d pieces after un-skipping b.bin, want 8: interest was never regained", have)
 	}
 }
+
+func TestAPanicOnTheLoopStopsOnlyThatTorrentAndReleasesItsPeers(t *testing.T) {
+	h := newHarness(t, harnessOpts{seed: true})
+	other := addTorrent(t, h.s, newFixture(t, 32<<10, piecetest.FileSpec{Path: "o.bin", Size: 1000}).m, t.TempDir())
+	p := h.connect(peerOpts{})
+	p.send(wire.AppendSimple(nil, wire.Interested))
+	p.expectID(wire.Unchoke)
+	h.tor.do(func() { panic("a bug") }) // as a bug on the loop would
+	<-h.tor.Done()
+	if err := h.tor.Err(); err == nil || !strings.Contains(err.Error(), "internal error") {
+		t.Fatalf("torrent error %v, want an internal error", err)
+	}
+	p.waitGone()
+	if n := h.s.conns.Load(); n != 0 {
+		t.Fatalf("%d connections still counted by the session", n)
+	}
+	if !other.do(func() {}) {
+		t.Fatal("the other torrent stopped too")
+	}
+}
+
+func TestALostPieceDownloadedAgainIsServedAgain(t *testing.T) {
+	h := newHarness(t, harnessOpts{seed: true})
+	l := h.f.m.Layout
+	content := h.content()
+	p := h.connect(peerOpts{})
+	p.send(wire.AppendSimple(nil, wire.Interested))
+	p.expectID(wire.Unchoke)
+	last := l.NumPieces - 1
+	if err := os.Truncate(filepath.Join(h.f.dir, "h.bin"), l.PieceOffset(last)); err != nil {
+		t.Fatal(err)
+	}
+	_, n := l.BlockSpan(last, 0)
+	p.send(wire.AppendRequest(nil, wire.Request, uint32(last), 0, uint32(n)))
+	p.expectID(wire.Reject)
+	// A peer that has it: we are interested again and fetch it.
+	healer := h.connect(peerOpts{})
+	healer.serve(content)
+	healer.send(wireHaveAllUnchoke())
+	deadline := time.Now().Add(5 * time.Second)
+	for h.snapshot().Pieces[last] != PieceHave && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	if h.snapshot().Pieces[last] != PieceHave {
+		t.Fatal("the lost piece was never fetched again")
+	}
+	p.send(wire.AppendRequest(nil, wire.Request, uint32(last), 0, uint32(n)))
+	if m := p.expect("an answer", func(m *wire.Message) bool { return m.ID == wire.Reject || m.ID == wire.Piece }); m.ID != wire.Piece {
+		t.Fatal("a piece verified again is still refused")
+	}
+}

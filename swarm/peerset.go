@@ -118,17 +118,21 @@ func (l *loop) fillPeers(now time.Time) {
 		}
 		// Seeds dial too: the leechers a tracker names may not be able to
 		// reach us first. Two seeds that meet hang up at once.
-		if k.connected || now.Before(k.nextDial) || l.ipConns[a.Addr()] >= l.t.cfg.MaxPeersPerIP {
+		if k.connected || now.Before(k.nextDial) || l.ipConns[a.Addr()]+l.dialingIP[a.Addr()] >= l.t.cfg.MaxPeersPerIP {
 			continue
 		}
 		k.connected = true // until the dial fails
 		l.dialing++
+		l.dialingIP[a.Addr()]++
 		go l.t.s.dial(l.ctx, l.t, a)
 	}
 }
 
 func (l *loop) dialDone(d dialResult) {
 	l.dialing--
+	if l.dialingIP[d.addr.Addr()]--; l.dialingIP[d.addr.Addr()] <= 0 {
+		delete(l.dialingIP, d.addr.Addr())
+	}
 	k := l.known[d.addr]
 	if d.err != nil {
 		if k != nil {
@@ -154,12 +158,14 @@ func (l *loop) adopt(c *conn) {
 	now := l.now()
 	if e := l.byPeer[c.hs.PeerID]; e != nil {
 		// Two connections to one peer, most often both sides dialling
-		// at once: keep the one both sides will keep.
-		if l.ctx.Err() != nil || !l.prefer(c, e) {
+		// at once: keep the one both sides will keep. A peer ID from
+		// another address is a claim, not a peer: refused.
+		if l.ctx.Err() != nil || e.addr.Addr() != c.addr.Addr() || !l.prefer(c, e) {
 			c.nc.Close()
 			l.t.s.connClosed()
 			if k := l.known[c.addr]; k != nil && !c.incoming {
 				k.connected = false
+				k.nextDial = now.Add(30 * time.Second) // we have it already
 			}
 			return
 		}

@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -100,8 +101,8 @@ func TestSimultaneousDialsKeepTheSameConnectionOnBothSides(t *testing.T) {
 			}
 		}
 		in, out := true, false
-		incoming := h.connect(peerOpts{peerID: &id, incoming: &in})
-		outgoing := h.connect(peerOpts{peerID: &id, incoming: &out})
+		incoming := h.connect(peerOpts{ip: "127.0.6.1", peerID: &id, incoming: &in})
+		outgoing := h.connect(peerOpts{ip: "127.0.6.1", peerID: &id, incoming: &out})
 		// The side with the lower ID keeps the connection it dialled.
 		keep, lose := outgoing, incoming
 		if lower {
@@ -112,4 +113,49 @@ func TestSimultaneousDialsKeepTheSameConnectionOnBothSides(t *testing.T) {
 			t.Fatalf("peer ID lower than ours %v: the preferred connection was closed", lower)
 		}
 	}
+}
+
+func TestAPeerIDClaimedFromAnotherAddressReplacesNobody(t *testing.T) {
+	h := newHarness(t, harnessOpts{seed: true})
+	var id [20]byte // sorts below ours: an incoming duplicate would win
+	out, in := false, true
+	honest := h.connect(peerOpts{ip: "127.0.5.1", peerID: &id, incoming: &out})
+	honest.drain()
+	impostor := h.connect(peerOpts{ip: "127.0.5.2", peerID: &id, incoming: &in})
+	impostor.waitGone()
+	if !honest.connected() {
+		t.Fatal("a connection from another IP claiming the honest peer's ID replaced it")
+	}
+}
+
+func TestDialsToOneHostAreCappedPerIP(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	// 40 ports of one host that accept and never handshake, named by PEX.
+	var added []netip.AddrPort
+	for range 40 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			for {
+				c, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				t.Cleanup(func() { c.Close() })
+			}
+		}()
+		added = append(added, netip.MustParseAddrPort(ln.Addr().String()))
+	}
+	p := h.connect(peerOpts{})
+	p.sendExt(0, extHandshake(t, map[string]int{"ut_pex": 1}))
+	p.sendExt(wire.ExtPex, wire.EncodePex(added, make([]byte, len(added)), nil))
+	p.drain()
+	h.do(func(l *loop) {
+		if l.dialing > l.t.cfg.MaxPeersPerIP {
+			t.Errorf("%d dials in flight to one IP, per-IP cap %d", l.dialing, l.t.cfg.MaxPeersPerIP)
+		}
+	})
 }

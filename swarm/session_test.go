@@ -3,6 +3,7 @@ package swarm
 import (
 	"fmt"
 	"net"
+	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -84,5 +85,33 @@ func TestRunningOutOfDescriptorsIsNotADiskError(t *testing.T) {
 	waitComplete(t, h.tor, 10*time.Second)
 	if s := h.snapshot(); s.State == StateError {
 		t.Fatalf("torrent in error: %s", s.Error)
+	}
+}
+
+func TestHalfOpenFloodFromOneHostSparesOthers(t *testing.T) {
+	f := newFixture(t, 64<<10, piecetest.FileSpec{Path: "h.bin", Size: 64 << 10})
+	seedS, _ := startSeeder(t, f, func(c *SessionConfig) { c.MaxHalfOpen = 8 })
+	dial := func(from string) net.Conn {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+		c, err := d.Dial("tcp", seedS.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	slow := dial("127.0.0.1") // an honest peer still handshaking
+	for range 50 {
+		dial("127.0.0.2")
+	}
+	// Wait until the flood has been seen (the cap holds), then check the
+	// honest handshake was not closed to make room.
+	deadline := time.Now().Add(5 * time.Second)
+	for seedS.halfOpen.Load() < 3 && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	slow.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if _, err := slow.Read(make([]byte, 1)); !isTimeout(err) {
+		t.Fatalf("the other host's handshake was closed by the flood: %v", err)
 	}
 }

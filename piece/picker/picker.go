@@ -335,14 +335,34 @@ func (p *Picker) PieceLost(i int) {
 }
 
 // Abandon ends peer id's claim on the pieces it was downloading alone
-// (it choked us or went quiet): they become ordinary partial pieces that
-// others may finish, and end-game sees them again.
-func (p *Picker) Abandon(id PeerID) {
-	for _, i := range p.partials {
-		if pp := p.partial[i]; pp.exclusive && pp.owner == id {
-			pp.exclusive = false
+// (it choked us or went quiet), so they hold nothing up. A piece it sent
+// no block of yet becomes an ordinary one; a piece it sent part of is
+// started over, since letting others finish it would give the piece two
+// senders again (and a liar on parole a way out). The pieces started over
+// are appended to dst: the caller forgets what it holds of them.
+func (p *Picker) Abandon(dst []int, id PeerID) []int {
+	for k := 0; k < len(p.partials); k++ {
+		i := p.partials[k]
+		pp := p.partial[i]
+		if !pp.exclusive || pp.owner != id {
+			continue
+		}
+		pp.exclusive = false
+		if pp.received > 0 && pp.received < len(pp.blocks) {
+			p.PieceFailed(i)
+			dst = append(dst, i)
+			k-- // dropPartial removed it from partials
 		}
 	}
+	return dst
+}
+
+// Requesters is how many peers block b is requested from now.
+func (p *Picker) Requesters(b Block) int {
+	if pp := p.partial[b.Piece]; pp != nil && b.Index >= 0 && b.Index < len(pp.blocks) {
+		return int(pp.blocks[b.Index].nreq)
+	}
+	return 0
 }
 
 // Exclusive reports whether piece i is being downloaded from one peer

@@ -322,22 +322,46 @@ func TestParolePeerNeverTakesOverAHalfReceivedPiece(t *testing.T) {
 }
 
 func TestAbandonedParolePieceIsOpenToOthers(t *testing.T) {
+	p := newTest(t, 0, 2*pieceSize)
+	haves(p, 1, 0, 1)
+	haves(p, 2, 0, 1)
+	p.SetParole(1, true)
+	a := p.Pick(nil, 1, 3) // all of one piece and a block of the other
+	p.Received(1, a[0])
+	if got := p.Pick(nil, 2, 10); len(got) != 0 {
+		t.Fatalf("peer 2 got %v of the parole peer's pieces", got)
+	}
+	// The parole peer chokes us or is snubbed but stays connected.
+	for _, b := range a {
+		p.Release(1, b)
+	}
+	reset := p.Abandon(nil, 1)
+	// The piece it sent part of starts over (another sender would make
+	// two); the one it sent nothing of is simply open.
+	if len(reset) != 1 || reset[0] != a[0].Piece {
+		t.Fatalf("pieces started over: %v, want [%d]", reset, a[0].Piece)
+	}
+	if _, ok := p.Exclusive(a[0].Piece); ok {
+		t.Fatal("the piece is still reserved for a peer that abandoned it")
+	}
+	if got := p.Pick(nil, 2, 10); len(got) != 4 {
+		t.Fatalf("peer 2 got %v, want all four blocks", got)
+	}
+	p.check(t)
+}
+
+func TestAbandonedPieceIsNoStallWhenEveryoneIsOnParole(t *testing.T) {
 	p := newTest(t, 0, 1*pieceSize)
 	haves(p, 1, 0)
 	haves(p, 2, 0)
 	p.SetParole(1, true)
+	p.SetParole(2, true)
 	a := p.Pick(nil, 1, 1)
 	p.Received(1, a[0])
-	if got := p.Pick(nil, 2, 10); len(got) != 0 {
-		t.Fatalf("peer 2 got %v of the parole peer's piece", got)
-	}
-	// The parole peer chokes us or is snubbed but stays connected.
-	p.Abandon(1)
-	if _, ok := p.Exclusive(0); ok {
-		t.Fatal("the piece is still reserved for a peer that abandoned it")
-	}
-	if got := p.Pick(nil, 2, 10); len(got) != 1 || got[0] != (Block{0, 1}) {
-		t.Fatalf("peer 2 got %v, want the piece's last block", got)
+	p.Release(1, a[0])
+	p.Abandon(nil, 1)
+	if got := p.Pick(nil, 2, 10); len(got) != 2 {
+		t.Fatalf("peer 2 got %v: nobody may finish the abandoned piece (end-game %v)", got, p.Endgame())
 	}
 	p.check(t)
 }

@@ -96,6 +96,10 @@ func (l *Ledger) Contributors(p int) []netip.Addr { return l.contributors[p] }
 // Verified forgets piece p's contributors: its data was good.
 func (l *Ledger) Verified(p int) { delete(l.contributors, p) }
 
+// Forget drops piece p's contributors without a verdict: its data was
+// thrown away unchecked (started over, or never written).
+func (l *Ledger) Forget(p int) { delete(l.contributors, p) }
+
 // Failed applies the rule to piece p's contributors and forgets them.
 func (l *Ledger) Failed(p int) Verdict {
 	ips := l.contributors[p]
