@@ -19,7 +19,7 @@ func (l *loop) request(c *conn) {
 		return
 	}
 	depth := max(minPipeline, int(c.downMeter.rate(3)*pipelineSeconds/float64(wire.MaxBlock)))
-	depth = min(depth, c.reqq)
+	depth = min(depth, reqqLimit(c.reqq))
 	if c.snubbed {
 		depth = 1
 	}
@@ -39,8 +39,54 @@ func (l *loop) request(c *conn) {
 		}
 		return b
 	})
+	if len(c.reqOrder) > 2*len(c.requests)+64 {
+		// Rejects and cancels leave entries behind; keep the live ones.
+		live := c.reqOrder[:0]
+		for _, o := range c.reqOrder {
+			if r, ok := c.requests[o.blk]; ok && r.seq == o.seq {
+				live = append(live, o)
+			}
+		}
+		c.reqOrder = live
+	}
 	for _, blk := range l.buf {
-		c.requests[blk] = now
+		c.reqSeq++
+		c.requests[blk] = sentRequest{at: now, seq: c.reqSeq}
+		c.reqOrder = append(c.reqOrder, orderedRequest{blk, c.reqSeq})
+	}
+}
+
+// reqqLimit is how many requests we keep out with a peer that accepts n:
+// a tenth less, as Transmission refuses the last of its own reqq and its
+// reject comes seconds late.
+func reqqLimit(n int) int { return max(1, n-max(1, n/10)) }
+
+// skippedAfter is how many later requests a peer may answer before a
+// block it skipped is taken as lost (dropped, or rejected without a word)
+// and asked for again.
+const skippedAfter = 8
+
+// releaseSkipped gives back the oldest outstanding requests of c that
+// the peer passed over, now that it answered the one numbered seq: peers
+// answer in order, so a block skipped by several later ones is not
+// coming.
+func (l *loop) releaseSkipped(c *conn, seq uint64) {
+	for len(c.reqOrder) > 0 {
+		head := c.reqOrder[0]
+		if r, ok := c.requests[head.blk]; !ok || r.seq != head.seq {
+			c.reqOrder = c.reqOrder[1:] // answered or released
+			continue
+		}
+		if head.seq+skippedAfter >= seq {
+			break
+		}
+		c.reqOrder = c.reqOrder[1:]
+		delete(c.requests, head.blk)
+		l.picker.Release(c.id, head.blk)
+		c.released.add(head.blk)
+	}
+	if len(c.requests) == 0 {
+		c.reqOrder = c.reqOrder[:0]
 	}
 }
 
@@ -53,6 +99,7 @@ func (l *loop) releaseAll(c *conn) {
 		c.released.add(blk)
 	}
 	clear(c.requests)
+	c.reqOrder = c.reqOrder[:0]
 	l.abandon(c)
 }
 
@@ -90,8 +137,9 @@ func (l *loop) received(c *conn, m *wire.Message, block *[]byte) error {
 		return violation("piece message that is not one of our blocks (%d+%d)", m.Begin, len(m.Data))
 	}
 	ip := c.addr.Addr().Unmap()
-	if _, asked := c.requests[blk]; asked {
+	if r, asked := c.requests[blk]; asked {
 		delete(c.requests, blk)
+		l.releaseSkipped(c, r.seq)
 	} else if c.released.take(blk) {
 		// Released a moment ago and in flight: welcome only where it
 		// cannot mix senders unseen, not from a peer on parole, not
@@ -209,9 +257,9 @@ func latest(a, b time.Time) time.Time {
 
 func (c *conn) oldestRequest() time.Time {
 	var o time.Time
-	for _, at := range c.requests {
-		if o.IsZero() || at.Before(o) {
-			o = at
+	for _, r := range c.requests {
+		if o.IsZero() || r.at.Before(o) {
+			o = r.at
 		}
 	}
 	return o

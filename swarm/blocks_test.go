@@ -4,9 +4,11 @@ import (
 	"crypto/rand"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/anacrolix/torrent/bencode"
 	"github.com/shoal-torrent/shoal/piece/piecetest"
 
 	"github.com/shoal-torrent/shoal/swarm/wire"
@@ -103,4 +105,35 @@ func TestStalledDiskNeverBlocksTheLoop(t *testing.T) {
 	}
 	open()
 	waitComplete(t, h.tor, 10*time.Second)
+}
+
+func TestRequestsStayUnderThePeersLimit(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	p := h.connect(peerOpts{})
+	b, _ := bencode.Marshal(map[string]any{"m": map[string]int{}, "reqq": 10})
+	p.sendExt(0, b)
+	p.send(wireHaveAllUnchoke())
+	p.drain()
+	// Transmission refuses its own last request slot: keep a margin.
+	if n := h.requestsOf(p); n != 9 {
+		t.Fatalf("%d requests out with a peer that accepts 10, want 9", n)
+	}
+}
+
+func TestABlockThePeerSkippedIsAskedForAgain(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	content := h.content()
+	p := h.connect(peerOpts{})
+	var skipped atomic.Bool
+	p.serveWith(func(m *wire.Message) []byte {
+		if m.ID != wire.Request {
+			return nil
+		}
+		if m.Index == 0 && m.Begin == 0 && !skipped.Swap(true) {
+			return nil // lost on the way, or rejected without a word
+		}
+		return p.block(content, m.Index, m.Begin, m.Length)
+	})
+	p.send(wireHaveAllUnchoke())
+	waitComplete(t, h.tor, 5*time.Second)
 }

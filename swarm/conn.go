@@ -101,6 +101,17 @@ func (q *outQueue) take(ctrl []byte, ups []upload) ([]byte, []upload, bool) {
 	return ctrl, ups, q.closed
 }
 
+// sentRequest is when a request went out and its place in the order.
+type sentRequest struct {
+	at  time.Time
+	seq uint64
+}
+
+type orderedRequest struct {
+	blk picker.Block
+	seq uint64
+}
+
 // blockSet is a bounded set of blocks: past maxReleased it starts over, as
 // a block released that long ago is not in flight any more.
 type blockSet map[picker.Block]struct{}
@@ -147,7 +158,11 @@ type conn struct {
 	amInterested   bool
 	peerChoking    bool
 	peerInterested bool
-	requests       map[picker.Block]time.Time // sent, not yet answered
+	requests       map[picker.Block]sentRequest // sent, not yet answered
+	// reqOrder lists requests in the order sent (answered ones are
+	// dropped lazily from its head), reqSeq numbers them.
+	reqOrder []orderedRequest
+	reqSeq   uint64
 	// released holds blocks we stopped waiting for (choke, snub, an
 	// end-game cancel) that may still be in flight; unrequested counts
 	// blocks that were neither.

@@ -195,7 +195,7 @@ func (l *loop) adopt(c *conn) {
 	c.lastActive = now
 	l.ipConns[ip]++
 	c.amChoking, c.peerChoking = true, true
-	c.requests = map[picker.Block]time.Time{}
+	c.requests = map[picker.Block]sentRequest{}
 	c.reqq = defaultReqq
 	c.clientName = ClientName(c.hs.PeerID)
 	c.out.wake = make(chan struct{}, 1)
