@@ -292,6 +292,9 @@ func (l *loop) markComplete(announce bool) {
 	if err := l.saveResume(); err != nil {
 		l.t.log.Warn("save resume state", "err", err)
 	}
+	// The totals are otherwise sampled once a second: the completed
+	// announce must carry the whole download, not the last sample.
+	l.storeTotals()
 	close(l.t.completed)
 	if announce {
 		l.announceCompleted()
@@ -300,6 +303,17 @@ func (l *loop) markComplete(announce bool) {
 }
 
 // tick runs once a second: rates, snubbing, interest, choking, dialling.
+// storeTotals publishes the session's block totals for announcers.
+func (l *loop) storeTotals() {
+	down, up := l.closedDown, l.closedUp
+	for _, c := range l.conns {
+		down += c.downloaded.Load()
+		up += c.uploaded.Load()
+	}
+	l.t.downloadedTotal.Store(down)
+	l.t.uploadedTotal.Store(up)
+}
+
 func (l *loop) tick(now time.Time) {
 	down, up := l.closedDown, l.closedUp
 	for _, c := range l.conns {

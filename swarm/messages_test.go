@@ -165,3 +165,16 @@ func TestALostPieceDownloadedAgainIsServedAgain(t *testing.T) {
 		t.Fatal("a piece verified again is still refused")
 	}
 }
+
+func TestCompletedAnnounceTotalsAreCurrent(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	p := h.connect(peerOpts{})
+	p.serve(h.content())
+	p.send(wireHaveAllUnchoke())
+	waitComplete(t, h.tor, 5*time.Second)
+	// No tick has run (the clock is ours): the totals the completed
+	// announce reads must be the whole download already.
+	if got := h.tor.downloadedTotal.Load(); got != h.f.m.Layout.Total {
+		t.Fatalf("downloaded total %d at completion, want %d", got, h.f.m.Layout.Total)
+	}
+}
