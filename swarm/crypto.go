@@ -41,6 +41,15 @@ func (e Encryption) Validate() error {
 	return fmt.Errorf("unknown encryption policy %q (want preferred, required or tolerated)", string(e))
 }
 
+// extFlag is the extension handshake's "e": 1 when we prefer (or require)
+// encrypted connections.
+func (e Encryption) extFlag() int {
+	if e == EncryptionTolerated {
+		return 0
+	}
+	return 1
+}
+
 // ErrPeerNoEncryption is why a dial under EncryptionRequired fails against a
 // peer that only speaks plain BitTorrent: it hangs up on our key exchange.
 var ErrPeerNoEncryption = errors.New("peer does not speak encryption")

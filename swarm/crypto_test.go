@@ -295,3 +295,81 @@ func TestMSEInitialPayloadBounded(t *testing.T) {
 		t.Fatalf("server read %d bytes of handshake, want at most %d", n, maxMSERead)
 	}
 }
+
+// rawPeer opens a connection to s for infoHash, encrypted or plain, sends
+// its handshake and an extension handshake, and returns a reader for what
+// s says after its own handshake.
+func rawPeer(t *testing.T, s *Session, infoHash [20]byte, numPieces int, encrypted bool, ext wire.ExtHandshake) (*wire.Reader, net.Conn) {
+	t.Helper()
+	nc, err := net.Dial("tcp", s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	hs := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: infoHash}
+	rand.Read(hs.PeerID[:])
+	out := wire.AppendPayload(hs.Append(nil), wire.Extended, 0, ext.Encode())
+	var rw io.ReadWriter = nc
+	if encrypted {
+		rw, _, err = mse.InitiateHandshake(nc, infoHash[:], out, mse.CryptoMethodRC4)
+	} else {
+		_, err = nc.Write(out)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var theirs wire.Handshake
+	if err := wire.ReadHandshakeStart(rw, &theirs); err != nil {
+		t.Fatal(err)
+	}
+	if err := wire.ReadPeerID(rw, &theirs); err != nil {
+		t.Fatal(err)
+	}
+	return wire.NewReader(rw, numPieces), nc
+}
+
+// TestPexFlagsEncryptedPeers: a peer that reached us encrypted is passed
+// on through PEX with flag 0x01, and our extension handshake says e=1.
+func TestPexFlagsEncryptedPeers(t *testing.T) {
+	f := newFixture(t, 64<<10, interopFiles...)
+	s := newTestSession(t)
+	addTorrent(t, s, f.m, t.TempDir())
+	n := f.m.Layout.NumPieces
+	const port = 51413
+	rawPeer(t, s, f.m.InfoHash, n, true, wire.ExtHandshake{M: map[string]int{}, P: port})
+	r, _ := rawPeer(t, s, f.m.InfoHash, n, false, wire.ExtHandshake{M: map[string]int{"ut_pex": 1}})
+	sawE := false
+	for {
+		var m wire.Message
+		if err := r.Read(&m, func(n int) []byte { return make([]byte, n) }); err != nil {
+			t.Fatalf("no PEX naming the encrypted peer: %v", err)
+		}
+		if m.ID != wire.Extended {
+			continue
+		}
+		if m.ExtID == 0 {
+			h, err := wire.ParseExtHandshake(m.Payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sawE = h.E == 1
+			continue
+		}
+		p, err := wire.ParsePex(m.Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, a := range p.Added {
+			if a.Port() == port {
+				if p.Flags[i]&wire.PexEncryption == 0 {
+					t.Fatalf("encrypted peer passed on with flags %#x", p.Flags[i])
+				}
+				if !sawE {
+					t.Fatal("our extension handshake did not say e=1")
+				}
+				return
+			}
+		}
+	}
+}
