@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"syscall"
 
@@ -48,6 +49,19 @@ func (e Encryption) extFlag() int {
 		return 0
 	}
 	return 1
+}
+
+// markAnnounce adds requirecrypto=1 to an HTTP announce when we speak only
+// encrypted, so the tracker can give us peers that do too (Vuze's
+// extension, also sent by Transmission and libtorrent).
+func (e Encryption) markAnnounce(req *http.Request) error {
+	if e == EncryptionRequired {
+		if req.URL.RawQuery != "" {
+			req.URL.RawQuery += "&"
+		}
+		req.URL.RawQuery += "requirecrypto=1"
+	}
+	return nil
 }
 
 // ErrPeerNoEncryption is why a dial under EncryptionRequired fails against a

@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -371,5 +373,44 @@ func TestPexFlagsEncryptedPeers(t *testing.T) {
 				return
 			}
 		}
+	}
+}
+
+func TestAnnounceSaysCrypto(t *testing.T) {
+	f := newFixture(t, 64<<10, interopFiles...)
+	for _, tc := range []struct {
+		policy  Encryption
+		require bool
+	}{{EncryptionPreferred, false}, {EncryptionTolerated, false}, {EncryptionRequired, true}} {
+		t.Run(string(tc.policy), func(t *testing.T) {
+			queries := make(chan string, 16)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case queries <- r.URL.RawQuery:
+				default:
+				}
+				w.Write([]byte("d8:intervali1800e5:peers0:e"))
+			}))
+			defer srv.Close()
+			m := *f.m
+			m.Trackers = [][]string{{srv.URL + "/announce"}}
+			s := newTestSession(t, withEncryption(tc.policy))
+			cfg := DefaultTorrentConfig(f.dir)
+			if _, err := s.Add(&m, cfg); err != nil {
+				t.Fatal(err)
+			}
+			var q string
+			select {
+			case q = <-queries:
+			case <-time.After(10 * time.Second):
+				t.Fatal("no announce within 10 s")
+			}
+			if !strings.Contains(q, "supportcrypto=1") {
+				t.Errorf("announce %q lacks supportcrypto=1", q)
+			}
+			if got := strings.Contains(q, "requirecrypto=1"); got != tc.require {
+				t.Errorf("announce %q: requirecrypto=1 is %v, want %v", q, got, tc.require)
+			}
+		})
 	}
 }
