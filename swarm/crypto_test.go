@@ -414,3 +414,18 @@ func TestAnnounceSaysCrypto(t *testing.T) {
 		})
 	}
 }
+
+// TestMagnetFromEncryptedAnacrolix fetches metadata from a peer that
+// requires encryption, under both policies that dial encrypted.
+func TestMagnetFromEncryptedAnacrolix(t *testing.T) {
+	f := newFixture(t, 64<<10, interopFiles...)
+	cl := anacrolixClient(t, f.dir, true, rc4Only)
+	at := anacrolixTorrent(t, cl, f)
+	at.VerifyDataContext(context.Background())
+	<-at.Complete().On()
+	for _, e := range []Encryption{EncryptionRequired, EncryptionPreferred} {
+		if _, err := fetch(t, newTestSession(t, withEncryption(e)), f, 20*time.Second, anacrolixAddr(t, cl)); err != nil {
+			t.Fatalf("%s: %v", e, err)
+		}
+	}
+}
