@@ -207,6 +207,9 @@ func (a *announcer) request(ctx context.Context, u string, ev tracker.AnnounceEv
 		TrackerUrl: u,
 		Context:    ctx,
 		UserAgent:  "shoal/" + t.s.cfg.Version,
+		// The library always says supportcrypto=1, which is true under
+		// every policy (we accept encrypted peers); requirecrypto=1 is ours.
+		HttpRequestDirector: t.s.cfg.Encryption.markAnnounce,
 		Request: tracker.AnnounceRequest{
 			InfoHash: t.m.InfoHash, PeerId: t.s.peerID, Port: t.s.port, Event: ev, NumWant: 80,
 			Downloaded: t.downloadedTotal.Load(), Uploaded: t.uploadedTotal.Load(), Left: t.left.Load(),

@@ -142,8 +142,10 @@ type conn struct {
 	nc       net.Conn
 	addr     netip.AddrPort
 	incoming bool
-	hs       wire.Handshake // the peer's handshake
-	out      outQueue
+	// encrypted is set when the stream is RC4 after an MSE handshake.
+	encrypted bool
+	hs        wire.Handshake // the peer's handshake
+	out       outQueue
 
 	downloaded atomic.Int64 // block payload bytes received
 	uploaded   atomic.Int64 // block payload bytes sent

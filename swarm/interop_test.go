@@ -18,7 +18,7 @@ import (
 
 // anacrolixClient starts anacrolix's full client on loopback, as an
 // independent implementation on the other side of the wire.
-func anacrolixClient(t testing.TB, dataDir string, seed bool) *torrent.Client {
+func anacrolixClient(t testing.TB, dataDir string, seed bool, mod ...func(*torrent.ClientConfig)) *torrent.Client {
 	t.Helper()
 	cfg := torrent.NewDefaultClientConfig()
 	cfg.DataDir = dataDir
@@ -33,6 +33,9 @@ func anacrolixClient(t testing.TB, dataDir string, seed bool) *torrent.Client {
 	cfg.Seed = seed
 	cfg.Logger = cfg.Logger.WithFilterLevel(alog.Disabled)
 	cfg.Slogger = slog.New(slog.DiscardHandler)
+	for _, f := range mod {
+		f(cfg)
+	}
 	cl, err := torrent.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)

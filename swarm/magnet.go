@@ -266,13 +266,9 @@ const metadataFetchTimeout = 30 * time.Second
 func (s *Session) metadataFrom(ctx context.Context, ih [20]byte, a netip.AddrPort, patience time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, metadataFetchTimeout)
 	defer cancel()
-	d := net.Dialer{Timeout: patience}
-	nc, err := d.DialContext(ctx, "tcp", a.String())
-	if err != nil {
-		return nil, err
-	}
-	defer nc.Close()
-	defer context.AfterFunc(ctx, func() { nc.Close() })()
+	var nc net.Conn
+	var hs wire.Handshake
+	var err error
 	awaiting := "the handshake"
 	step := func(what string) {
 		awaiting = what
@@ -287,25 +283,26 @@ func (s *Session) metadataFrom(ctx context.Context, ih [20]byte, a netip.AddrPor
 		}
 		return err
 	}
-
-	step("the handshake")
-	ours := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: ih, PeerID: s.peerID}
-	var hs wire.Handshake
-	if _, err := nc.Write(ours.Append(nil)); err != nil {
+	// The encryption policy applies here too: required never fetches in
+	// plain, preferred tries encrypted first.
+	attempts := []bool{true, false}
+	switch s.cfg.Encryption {
+	case EncryptionRequired:
+		attempts = attempts[:1]
+	case EncryptionTolerated:
+		attempts = attempts[1:]
+	}
+	for _, encrypt := range attempts {
+		nc, hs, err = s.metadataHandshake(ctx, ih, a, patience, encrypt)
+		if err == nil || ctx.Err() != nil || !errors.Is(err, errMSE) {
+			break
+		}
+	}
+	if err != nil {
 		return nil, silent(err)
 	}
-	if err := wire.ReadHandshakeStart(nc, &hs); err != nil {
-		return nil, silent(err)
-	}
-	if hs.InfoHash != ih {
-		return nil, fmt.Errorf("%w: peer answered for another torrent", wire.ErrProtocol)
-	}
-	if err := wire.ReadPeerID(nc, &hs); err != nil {
-		return nil, silent(err)
-	}
-	if hs.PeerID == s.peerID {
-		return nil, errors.New("connected to ourselves")
-	}
+	defer nc.Close()
+	defer context.AfterFunc(ctx, func() { nc.Close() })()
 	s.conns.Add(1)
 	defer s.connClosed()
 	if !hs.Reserved.Extended() {
@@ -313,7 +310,7 @@ func (s *Session) metadataFrom(ctx context.Context, ih [20]byte, a netip.AddrPor
 	}
 
 	step("the extension handshake")
-	ext := wire.ExtHandshake{V: "shoal " + s.cfg.Version, P: int(s.port), M: map[string]int{"ut_metadata": int(wire.ExtMetadata)}}
+	ext := wire.ExtHandshake{V: "shoal " + s.cfg.Version, P: int(s.port), E: s.cfg.Encryption.extFlag(), M: map[string]int{"ut_metadata": int(wire.ExtMetadata)}}
 	out := wire.AppendPayload(nil, wire.Extended, 0, ext.Encode())
 	if hs.Reserved.Fast() {
 		out = wire.AppendSimple(out, wire.HaveNone)
@@ -401,4 +398,48 @@ func (s *Session) metadataFrom(ctx context.Context, ih [20]byte, a netip.AddrPor
 			}
 		}
 	}
+}
+
+// metadataHandshake dials a for ih and exchanges handshakes, encrypted or
+// plain; ctx ending closes the connection at once.
+func (s *Session) metadataHandshake(ctx context.Context, ih [20]byte, a netip.AddrPort, patience time.Duration, encrypt bool) (net.Conn, wire.Handshake, error) {
+	var hs wire.Handshake
+	d := net.Dialer{Timeout: patience}
+	nc, err := d.DialContext(ctx, "tcp", a.String())
+	if err != nil {
+		return nil, hs, err
+	}
+	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	defer stop()
+	nc.SetDeadline(time.Now().Add(patience))
+	ours := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: ih, PeerID: s.peerID}
+	err = func() error {
+		if encrypt {
+			enc, _, err := initiateMSE(ctx, nc, ih, ours.Append(nil), s.cfg.Encryption)
+			if err != nil {
+				return fmt.Errorf("%w: %w", errMSE, err)
+			}
+			nc = enc
+		} else if _, err := nc.Write(ours.Append(nil)); err != nil {
+			return err
+		}
+		if err := wire.ReadHandshakeStart(nc, &hs); err != nil {
+			return err
+		}
+		if hs.InfoHash != ih {
+			return fmt.Errorf("%w: peer answered for another torrent", wire.ErrProtocol)
+		}
+		if err := wire.ReadPeerID(nc, &hs); err != nil {
+			return err
+		}
+		if hs.PeerID == s.peerID {
+			return errors.New("connected to ourselves")
+		}
+		return nil
+	}()
+	if err != nil {
+		nc.Close()
+		return nil, hs, err
+	}
+	return nc, hs, nil
 }

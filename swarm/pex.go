@@ -30,6 +30,9 @@ func (l *loop) sendPex(now time.Time) {
 			if c.seed {
 				f |= wire.PexSeed
 			}
+			if c.encrypted {
+				f |= wire.PexEncryption
+			}
 			flags = append(flags, f)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/anacrolix/torrent/mse"
 	"golang.org/x/time/rate"
 
 	"github.com/shoal-torrent/shoal/piece/meta"
@@ -43,12 +44,15 @@ type SessionConfig struct {
 	DHT *DHTConfig
 	// LSD, when set, announces non-private torrents on the LAN.
 	LSD *LSDConfig
+	// Encryption is the MSE/PE policy for dialled and accepted peers.
+	Encryption Encryption
 }
 
 // DefaultSessionConfig listens on port 6881 of every interface with 500
 // connections at most, as common clients do.
 func DefaultSessionConfig() SessionConfig {
-	return SessionConfig{ListenAddr: ":6881", MaxConns: 500, MaxHalfOpen: 64, Version: "0.1"}
+	return SessionConfig{ListenAddr: ":6881", MaxConns: 500, MaxHalfOpen: 64, Version: "0.1",
+		Encryption: EncryptionPreferred}
 }
 
 // Validate reports settings the session cannot run with.
@@ -61,6 +65,9 @@ func (c *SessionConfig) Validate() error {
 	}
 	if c.DownloadLimit < 0 || c.UploadLimit < 0 {
 		return errors.New("rate limits cannot be negative")
+	}
+	if err := c.Encryption.Validate(); err != nil {
+		return err
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -419,8 +426,10 @@ func (s *Session) handshaken(nc net.Conn) {
 // (libtorrent waits 10 s too).
 const handshakeTimeout = 10 * time.Second
 
-// incoming reads the peer's infohash, answers only for a torrent we run,
-// and hands the connection to that torrent's loop.
+// incoming tells a plain handshake from an encrypted one by its first 20
+// bytes (as libtorrent does: a DH public key almost never starts with the
+// protocol header), reads the peer's infohash, answers only for a torrent
+// we run, and hands the connection to that torrent's loop.
 func (s *Session) incoming(nc net.Conn) {
 	halfOpen := true
 	done := func() {
@@ -432,8 +441,29 @@ func (s *Session) incoming(nc net.Conn) {
 	defer done()
 	nc.SetDeadline(time.Now().Add(handshakeTimeout))
 	c := &conn{nc: nc, addr: addrOf(nc.RemoteAddr()), incoming: true, source: "incoming"}
-	if err := wire.ReadHandshakeStart(nc, &c.hs); err != nil {
+	fail := func(why string, err error) {
+		s.log.Debug("incoming connection dropped", "addr", c.addr, "why", why, "err", err)
 		nc.Close()
+	}
+	var first [20]byte
+	if _, err := io.ReadFull(nc, first[:]); err != nil {
+		fail("no handshake", err)
+		return
+	}
+	rw := net.Conn(newPrefixConn(nc, first[:]))
+	if string(first[:]) != wire.Protocol {
+		enc, method, err := receiveMSE(s.ctx, nc, first[:], s.infoHashes(), s.cfg.Encryption)
+		if err != nil {
+			fail("encrypted handshake failed", err)
+			return
+		}
+		rw, c.encrypted = enc, method == mse.CryptoMethodRC4
+	} else if s.cfg.Encryption == EncryptionRequired {
+		fail("plain handshake refused: encryption is required", nil)
+		return
+	}
+	if err := wire.ReadHandshakeStart(rw, &c.hs); err != nil {
+		fail("bad handshake", err)
 		return
 	}
 	s.mu.Lock()
@@ -444,13 +474,16 @@ func (s *Session) incoming(nc net.Conn) {
 		return
 	}
 	ours := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: c.hs.InfoHash, PeerID: s.peerID}
-	if _, err := nc.Write(ours.Append(nil)); err != nil {
-		nc.Close()
+	if _, err := rw.Write(ours.Append(nil)); err != nil {
+		fail("handshake write failed", err)
 		return
 	}
-	if err := wire.ReadPeerID(nc, &c.hs); err != nil || c.hs.PeerID == s.peerID {
-		nc.Close()
+	if err := wire.ReadPeerID(rw, &c.hs); err != nil || c.hs.PeerID == s.peerID {
+		fail("bad peer id or ourselves", err)
 		return
+	}
+	if _, ok := rw.(*cryptoConn); ok {
+		c.nc = rw // a plain one has read its replayed prefix: use the socket as it is
 	}
 	nc.SetDeadline(time.Time{})
 	s.conns.Add(1)
@@ -461,6 +494,18 @@ func (s *Session) incoming(nc net.Conn) {
 		nc.Close()
 		s.connClosed()
 	}
+}
+
+// infoHashes lists the running torrents' infohashes: the secret keys an
+// incoming encrypted handshake may use.
+func (s *Session) infoHashes() [][20]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([][20]byte, 0, len(s.torrents))
+	for ih := range s.torrents {
+		out = append(out, ih)
+	}
+	return out
 }
 
 // dial connects to a peer for t and reports the outcome to t's loop.
@@ -476,7 +521,29 @@ func (s *Session) dial(ctx context.Context, t *Torrent, a netip.AddrPort) {
 	}
 }
 
+// dialHandshake connects to a peer under the session's encryption policy:
+// preferred tries MSE and, when that fails, dials again plain; required
+// stops at the MSE failure; tolerated dials plain.
 func (s *Session) dialHandshake(ctx context.Context, infoHash [20]byte, a netip.AddrPort) (*conn, error) {
+	switch s.cfg.Encryption {
+	case EncryptionTolerated:
+		return s.dialOnce(ctx, infoHash, a, false)
+	case EncryptionRequired:
+		return s.dialOnce(ctx, infoHash, a, true)
+	}
+	c, err := s.dialOnce(ctx, infoHash, a, true)
+	if err == nil || ctx.Err() != nil || !errors.Is(err, errMSE) {
+		return c, err
+	}
+	s.log.Debug("encrypted handshake failed; trying plain", "addr", a, "err", err)
+	return s.dialOnce(ctx, infoHash, a, false)
+}
+
+// errMSE marks dial errors of the encrypted handshake itself, after which
+// a preferred policy tries plain.
+var errMSE = errors.New("encrypted handshake failed")
+
+func (s *Session) dialOnce(ctx context.Context, infoHash [20]byte, a netip.AddrPort, encrypt bool) (*conn, error) {
 	d := net.Dialer{Timeout: 10 * time.Second}
 	nc, err := d.DialContext(ctx, "tcp", a.String())
 	if err != nil {
@@ -486,16 +553,23 @@ func (s *Session) dialHandshake(ctx context.Context, infoHash [20]byte, a netip.
 	ours := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: infoHash, PeerID: s.peerID}
 	c := &conn{nc: nc, addr: a, source: "outgoing"}
 	err = func() error {
-		if _, err := nc.Write(ours.Append(nil)); err != nil {
+		if encrypt {
+			// Our handshake rides in the key exchange's initial payload.
+			enc, method, err := initiateMSE(ctx, nc, infoHash, ours.Append(nil), s.cfg.Encryption)
+			if err != nil {
+				return fmt.Errorf("%w: %w", errMSE, err)
+			}
+			c.nc, c.encrypted = enc, method == mse.CryptoMethodRC4
+		} else if _, err := nc.Write(ours.Append(nil)); err != nil {
 			return err
 		}
-		if err := wire.ReadHandshakeStart(nc, &c.hs); err != nil {
+		if err := wire.ReadHandshakeStart(c.nc, &c.hs); err != nil {
 			return err
 		}
 		if c.hs.InfoHash != infoHash {
 			return fmt.Errorf("%w: peer answered for another torrent", wire.ErrProtocol)
 		}
-		if err := wire.ReadPeerID(nc, &c.hs); err != nil {
+		if err := wire.ReadPeerID(c.nc, &c.hs); err != nil {
 			return err
 		}
 		if c.hs.PeerID == s.peerID {
@@ -505,7 +579,7 @@ func (s *Session) dialHandshake(ctx context.Context, infoHash [20]byte, a netip.
 	}()
 	if err != nil {
 		nc.Close()
-		if errors.Is(err, io.EOF) {
+		if errors.Is(err, io.EOF) && !errors.Is(err, errMSE) {
 			err = fmt.Errorf("peer closed the connection during the handshake")
 		}
 		return nil, err

@@ -86,6 +86,7 @@ type PeerSnapshot struct {
 	Client         string
 	Source         string
 	Incoming       bool
+	Encrypted      bool // RC4 after an MSE handshake
 	AmChoking      bool
 	AmInterested   bool
 	PeerChoking    bool
@@ -101,7 +102,7 @@ type PeerSnapshot struct {
 
 // Flags renders the connection state in the letters Transmission uses:
 // D/d we download or want to, U/u we upload or they want to, O optimistic,
-// S snubbed, I incoming, X from peer exchange, H from the DHT, T from a
+// S snubbed, E encrypted, I incoming, X from peer exchange, H from the DHT, T from a
 // tracker.
 func (p PeerSnapshot) Flags() string {
 	var b strings.Builder
@@ -122,6 +123,9 @@ func (p PeerSnapshot) Flags() string {
 	}
 	if p.Snubbed {
 		b.WriteByte('S')
+	}
+	if p.Encrypted {
+		b.WriteByte('E')
 	}
 	if p.Incoming {
 		b.WriteByte('I')
@@ -199,6 +203,7 @@ func (l *loop) publish(now time.Time) {
 	for _, c := range l.conns {
 		p := PeerSnapshot{
 			Addr: c.addr.String(), Client: c.clientName, Source: c.source, Incoming: c.incoming,
+			Encrypted: c.encrypted,
 			AmChoking: c.amChoking, AmInterested: c.amInterested, PeerChoking: c.peerChoking,
 			PeerInterested: c.peerInterested, Optimistic: l.optimistic == c.id && l.hasOptimistic, Snubbed: c.snubbed,
 			DownRate: c.downMeter.rate(5), UpRate: c.upMeter.rate(5),

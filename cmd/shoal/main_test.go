@@ -144,6 +144,8 @@ func TestBadInputGetsOneLineErrors(t *testing.T) {
 		{"create bad piece size", []string{"create", tmp, "--piece-size", "3MiB"}, exitUsage},
 		{"create unit garbage", []string{"create", tmp, "--piece-size", "lots"}, exitUsage},
 		{"create bad tracker", []string{"create", tmp, "--tracker", "nope"}, exitUsage},
+		{"get bad encryption", []string{"get", filepath.Join("..", "..", "testdata", "mktorrent-multi.torrent"), "--dir", tmp, "--encryption", "always"}, exitUsage},
+		{"seed bad encryption", []string{"seed", filepath.Join("..", "..", "testdata", "mktorrent-multi.torrent"), "--dir", tmp, "--encryption", ""}, exitUsage},
 		{"unknown flag", []string{"info", "--frobnicate", garbage}, exitUsage},
 		{"unknown command", []string{"frobnicate"}, exitUsage},
 		{"missing argument", []string{"verify"}, exitUsage},

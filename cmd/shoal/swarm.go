@@ -41,6 +41,8 @@ type swarmFlags struct {
 	lsd       bool
 	dhtPort   int
 	dhtBoot   []string
+	// encryption is the MSE/PE policy, in Transmission's words.
+	encryption string
 	// logger, when set, replaces the stderr logger (the UI logs to a file).
 	logger *slog.Logger
 }
@@ -63,6 +65,7 @@ func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.noDHT, "no-dht", false, "do not use the DHT (private torrents never do)")
 	fl.BoolVar(&f.lsd, "lsd", false, "find peers on the local network (BEP 14 multicast)")
 	fl.IntVar(&f.dhtPort, "dht-port", -1, "UDP port of the DHT node (default: the TCP port)")
+	fl.StringVar(&f.encryption, "encryption", string(swarm.EncryptionPreferred), "peer encryption (MSE/PE): preferred (try encrypted, fall back to plain), required (never plain) or tolerated (dial plain, accept encrypted)")
 	fl.StringArrayVar(&f.dhtBoot, "dht-bootstrap", nil, "HOST:PORT of a DHT node to join through; may repeat (default: the public routers)")
 }
 
@@ -88,6 +91,9 @@ func (f *swarmFlags) validate() error {
 	if f.dhtPort > 65535 {
 		return usageError{fmt.Errorf("--dht-port %d is not 0..65535", f.dhtPort)}
 	}
+	if err := swarm.Encryption(f.encryption).Validate(); err != nil {
+		return usageError{fmt.Errorf("--encryption %q: want preferred, required or tolerated", f.encryption)}
+	}
 	if f.maxPeers < 1 || f.slots < 1 || f.perIP < 1 {
 		return usageError{errors.New("--max-peers, --max-peers-per-ip and --upload-slots must be at least 1")}
 	}
@@ -110,6 +116,7 @@ func (f *swarmFlags) session(e env) (*swarm.Session, error) {
 	cfg := swarm.DefaultSessionConfig()
 	cfg.ListenAddr = fmt.Sprintf(":%d", f.port)
 	cfg.DownloadLimit, cfg.UploadLimit = f.downLimit.n, f.upLimit.n
+	cfg.Encryption = swarm.Encryption(f.encryption)
 	level := slog.LevelWarn
 	if f.verbose {
 		level = slog.LevelDebug

@@ -18,7 +18,10 @@ type ExtHandshake struct {
 	// Reqq is how many outstanding requests the sender accepts.
 	Reqq int `bencode:"reqq,omitempty"`
 	// P is the sender's listen port.
-	P            int   `bencode:"p,omitempty"`
+	P int `bencode:"p,omitempty"`
+	// E is 1 when the sender prefers encrypted connections (MSE), so
+	// peers and PEX can dial it encrypted first.
+	E            int   `bencode:"e,omitempty"`
 	MetadataSize int64 `bencode:"metadata_size,omitempty"`
 }
 

@@ -6,7 +6,9 @@ import (
 	"io"
 )
 
-const protocol = "\x13BitTorrent protocol"
+// Protocol opens every plain handshake; an accepting side compares a
+// connection's first bytes with it to tell plain peers from encrypted ones.
+const Protocol = "\x13BitTorrent protocol"
 
 // HandshakeLen is the size of a BEP 3 handshake.
 const HandshakeLen = 68
@@ -49,7 +51,7 @@ type Handshake struct {
 
 // Append encodes h.
 func (h *Handshake) Append(b []byte) []byte {
-	b = append(b, protocol...)
+	b = append(b, Protocol...)
 	b = append(b, h.Reserved[:]...)
 	b = append(b, h.InfoHash[:]...)
 	return append(b, h.PeerID[:]...)
@@ -63,7 +65,7 @@ func ReadHandshakeStart(r io.Reader, h *Handshake) error {
 	if _, err := io.ReadFull(r, b[:]); err != nil {
 		return fmt.Errorf("read handshake: %w", unexpected(err))
 	}
-	if !bytes.Equal(b[:20], []byte(protocol)) {
+	if !bytes.Equal(b[:20], []byte(Protocol)) {
 		return fmt.Errorf("%w: not a BitTorrent handshake", ErrProtocol)
 	}
 	copy(h.Reserved[:], b[20:28])
