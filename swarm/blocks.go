@@ -61,23 +61,27 @@ func (l *loop) request(c *conn) {
 // reject comes seconds late.
 func reqqLimit(n int) int { return max(1, n-max(1, n/10)) }
 
-// skippedAfter is how many later requests a peer may answer before a
-// block it skipped is taken as lost (dropped, or rejected without a word)
-// and asked for again.
-const skippedAfter = 8
+// A block is taken as lost (dropped, or rejected without a word) and
+// asked for again once the peer answered skippedAfter later requests and
+// it has waited skippedAge. Both: some peers (anacrolix) answer out of
+// order, and asking again for a block still queued at them makes them
+// hang up.
+const (
+	skippedAfter = 8
+	skippedAge   = 5 * time.Second
+)
 
 // releaseSkipped gives back the oldest outstanding requests of c that
-// the peer passed over, now that it answered the one numbered seq: peers
-// answer in order, so a block skipped by several later ones is not
-// coming.
-func (l *loop) releaseSkipped(c *conn, seq uint64) {
+// the peer passed over.
+func (l *loop) releaseSkipped(c *conn, now time.Time) {
+	seq := c.answeredSeq
 	for len(c.reqOrder) > 0 {
 		head := c.reqOrder[0]
 		if r, ok := c.requests[head.blk]; !ok || r.seq != head.seq {
 			c.reqOrder = c.reqOrder[1:] // answered or released
 			continue
 		}
-		if head.seq+skippedAfter >= seq {
+		if head.seq+skippedAfter >= seq || now.Sub(c.requests[head.blk].at) < skippedAge {
 			break
 		}
 		c.reqOrder = c.reqOrder[1:]
@@ -139,7 +143,8 @@ func (l *loop) received(c *conn, m *wire.Message, block *[]byte) error {
 	ip := c.addr.Addr().Unmap()
 	if r, asked := c.requests[blk]; asked {
 		delete(c.requests, blk)
-		l.releaseSkipped(c, r.seq)
+		c.answeredSeq = max(c.answeredSeq, r.seq)
+		l.releaseSkipped(c, l.now())
 	} else if c.released.take(blk) {
 		// Released a moment ago and in flight: welcome only where it
 		// cannot mix senders unseen, not from a peer on parole, not

@@ -135,5 +135,13 @@ func TestABlockThePeerSkippedIsAskedForAgain(t *testing.T) {
 		return p.block(content, m.Index, m.Begin, m.Length)
 	})
 	p.send(wireHaveAllUnchoke())
+	// Every other block arrives; the skipped one is asked for again
+	// once it has waited a while.
+	deadline := time.Now().Add(5 * time.Second)
+	for p.served.Load() < int64(h.f.m.Layout.NumBlocks(0)*h.f.m.Layout.NumPieces-2) && time.Now().Before(deadline) {
+		runtime.Gosched()
+	}
+	p.drain()
+	h.tick(skippedAge + time.Second)
 	waitComplete(t, h.tor, 5*time.Second)
 }

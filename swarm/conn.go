@@ -163,8 +163,9 @@ type conn struct {
 	requests       map[picker.Block]sentRequest // sent, not yet answered
 	// reqOrder lists requests in the order sent (answered ones are
 	// dropped lazily from its head), reqSeq numbers them.
-	reqOrder []orderedRequest
-	reqSeq   uint64
+	reqOrder    []orderedRequest
+	reqSeq      uint64
+	answeredSeq uint64 // the latest request answered
 	// released holds blocks we stopped waiting for (choke, snub, an
 	// end-game cancel) that may still be in flight; unrequested counts
 	// blocks that were neither.

@@ -329,6 +329,7 @@ func (l *loop) tick(now time.Time) {
 			c.snubbed = true
 			l.releaseAll(c)
 		}
+		l.releaseSkipped(c, now)
 		if c.amInterested && !l.picker.Interesting(c.id) {
 			c.amInterested = false
 			c.out.push(func(b []byte) []byte { return wire.AppendSimple(b, wire.NotInterested) })
