@@ -28,6 +28,10 @@ func (l *loop) request(c *conn) {
 		return
 	}
 	l.buf = l.picker.Pick(l.buf[:0], c.id, n)
+	l.resetBuf = l.picker.TakeRestarted(l.resetBuf[:0])
+	for _, p := range l.resetBuf {
+		l.startOver(p)
+	}
 	if len(l.buf) == 0 {
 		return
 	}
@@ -114,8 +118,7 @@ func (l *loop) releaseAll(c *conn) {
 func (l *loop) abandon(c *conn) {
 	l.resetBuf = l.picker.Abandon(l.resetBuf[:0], c.id)
 	for _, p := range l.resetBuf {
-		l.attempt[p]++
-		l.blame.Forget(p)
+		l.startOver(p)
 		for blk := range c.requests {
 			if blk.Piece == p {
 				delete(c.requests, blk)
@@ -123,6 +126,13 @@ func (l *loop) abandon(c *conn) {
 			}
 		}
 	}
+}
+
+// startOver forgets what the hash workers and the ledger hold of piece p,
+// which the picker started over.
+func (l *loop) startOver(p int) {
+	l.attempt[p]++
+	l.blame.Forget(p)
 }
 
 // maxUnrequested is how many blocks nobody asked for a peer may send
@@ -207,6 +217,9 @@ func (l *loop) discard(block *[]byte) {
 
 // pieceDone applies a hash worker's verdict.
 func (l *loop) pieceDone(r hashResult) {
+	if r.attempt != l.attempt[r.piece] {
+		return // about data the piece was started over without
+	}
 	if r.err != nil {
 		if l.diskErr == nil {
 			l.diskErr = fmt.Errorf("write piece %d: %w", r.piece, r.err)
@@ -222,6 +235,7 @@ func (l *loop) pieceDone(r hashResult) {
 	if !r.ok {
 		l.hashFails++
 		l.picker.PieceFailed(r.piece)
+		defer l.requestAll() // its blocks are wanted again
 		v := l.blame.Failed(r.piece)
 		for _, ip := range v.Ban {
 			l.ban(ip)

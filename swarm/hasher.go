@@ -24,9 +24,10 @@ type blockJob struct {
 
 // hashResult reports a finished piece, or a write that failed.
 type hashResult struct {
-	piece int
-	ok    bool
-	err   error // the block could not be written (disk full, I/O error)
+	piece   int
+	attempt uint32 // of the piece, as in blockJob
+	ok      bool
+	err     error // the block could not be written (disk full, I/O error)
 }
 
 // hasher writes blocks to storage and hashes each piece as its blocks
@@ -152,7 +153,7 @@ func (h *hasher) work(jobs <-chan blockJob) {
 		off := h.layout.PieceOffset(j.piece) + int64(j.index)*piece.BlockSize
 		if err := h.write(data, off); err != nil && !ps.failed {
 			ps.failed = true
-			h.results.put(hashResult{piece: j.piece, err: err})
+			h.results.put(hashResult{piece: j.piece, attempt: j.attempt, err: err})
 		}
 		h.credit.release()
 		ps.got++
@@ -182,7 +183,7 @@ func (h *hasher) work(jobs <-chan blockJob) {
 		var sum [sha1.Size]byte
 		ps.h.Sum(sum[:0])
 		want := h.hashes[j.piece*sha1.Size : (j.piece+1)*sha1.Size]
-		h.results.put(hashResult{piece: j.piece, ok: bytes.Equal(sum[:], want)})
+		h.results.put(hashResult{piece: j.piece, attempt: j.attempt, ok: bytes.Equal(sum[:], want)})
 	}
 }
 

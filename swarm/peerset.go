@@ -315,6 +315,14 @@ func (l *loop) drop(c *conn, why error) {
 	}
 	l.t.s.connClosed()
 	l.rechoke(l.now())
+	l.requestAll() // its blocks are free: ask others now, not at the tick
+}
+
+// requestAll tops up every peer's requests, after blocks came free.
+func (l *loop) requestAll() {
+	for _, o := range l.conns {
+		l.request(o)
+	}
 }
 
 // ban drops a banned IP's connections; the ledger refuses it from now on.

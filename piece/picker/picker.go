@@ -101,9 +101,11 @@ type Picker struct {
 	pos    []int32  // position of each piece in its level's order, or -1
 	levels [2]order // High, Normal
 
-	partial  map[int]*partialPiece
-	partials []int // pieces in partial, oldest first
-	dups     map[Block][]PeerID
+	partial map[int]*partialPiece
+	// restarted holds pieces Pick started over, for TakeRestarted.
+	restarted []int
+	partials  []int // pieces in partial, oldest first
+	dups      map[Block][]PeerID
 
 	peers map[PeerID]*peerState
 	// none and all are shared, never-mutated bitfields for peers that have

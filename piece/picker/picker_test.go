@@ -534,3 +534,25 @@ func seq(n int) []int {
 	}
 	return s
 }
+
+func TestAHalfReceivedPieceIsNoStallWhenEveryoneIsOnParole(t *testing.T) {
+	p := newTest(t, 0, 1*pieceSize)
+	haves(p, 1, 0)
+	haves(p, 2, 0)
+	a := p.Pick(nil, 1, 2)
+	p.Received(1, a[0])
+	p.Release(1, a[1]) // rejected; then both go on parole
+	p.SetParole(1, true)
+	p.SetParole(2, true)
+	got := p.Pick(nil, 2, 10)
+	if len(got) != 2 {
+		t.Fatalf("peer 2 got %v: nobody may finish the half-received piece", got)
+	}
+	if r := p.TakeRestarted(nil); len(r) != 1 || r[0] != 0 {
+		t.Fatalf("restarted %v, want [0]", r)
+	}
+	if owner, ok := p.Exclusive(0); !ok || owner != 2 {
+		t.Fatal("the restarted piece is not the parole peer's own")
+	}
+	p.check(t)
+}

@@ -38,6 +38,59 @@ func (p *Picker) Pick(dst []Block, id PeerID, n int) []Block {
 			}
 		}
 	}
+	if ps.parole && len(dst) < want {
+		dst = p.restartStranded(dst, id, ps, want)
+	}
+	return dst
+}
+
+// restartStranded lets a parole peer with nothing else to take start over
+// a piece that others sent part of and nobody can finish: no requests are
+// out for it and every peer that has it is on parole (which may not join
+// a piece with others' blocks). Without it such a swarm stalls. The
+// pieces started over are kept for TakeRestarted.
+func (p *Picker) restartStranded(dst []Block, id PeerID, ps *peerState, want int) []Block {
+	for k := 0; k < len(p.partials) && len(dst) < want; k++ {
+		i := p.partials[k]
+		pp := p.partial[i]
+		if pp.exclusive || pp.received == 0 || pp.received == len(pp.blocks) || p.pos[i] < 0 || !ps.has.Has(i) || p.anyRequested(pp) || p.someoneFreeHas(i) {
+			continue
+		}
+		p.PieceFailed(i)
+		p.restarted = append(p.restarted, i)
+		dst = p.takeFree(dst, id, i, want)
+		np := p.partial[i]
+		np.exclusive, np.owner = true, id
+		k = -1 // partials changed: look again from the start
+	}
+	return dst
+}
+
+func (p *Picker) anyRequested(pp *partialPiece) bool {
+	for b := range pp.blocks {
+		if pp.blocks[b].nreq > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// someoneFreeHas reports a peer off parole that has piece i and so could
+// finish it as it is.
+func (p *Picker) someoneFreeHas(i int) bool {
+	for _, ps := range p.peers {
+		if !ps.parole && ps.has.Has(i) {
+			return true
+		}
+	}
+	return false
+}
+
+// TakeRestarted appends the pieces Pick started over since the last call
+// (their earlier blocks are void) to dst and forgets them.
+func (p *Picker) TakeRestarted(dst []int) []int {
+	dst = append(dst, p.restarted...)
+	p.restarted = p.restarted[:0]
 	return dst
 }
 
