@@ -254,6 +254,10 @@ func (l *loop) adopt(c *conn) {
 	l.rechoke(now)
 }
 
+// simultaneousOpen is how close together two connections to one peer
+// must come to count as both sides dialling at once.
+const simultaneousOpen = 2 * time.Second
+
 var (
 	errEvicted   = errors.New("evicted to make room for a new peer")
 	errDuplicate = errors.New("a second connection to the same peer replaced it")
@@ -266,8 +270,10 @@ var (
 // other closed, and two peers dialling each other at once would end with
 // none.
 func (l *loop) prefer(c, e *conn) bool {
-	if c.incoming == e.incoming {
-		return false // the same direction: keep what works
+	if c.incoming == e.incoming || l.now().Sub(e.connectedAt) > simultaneousOpen {
+		// The same direction, or a connection that has worked a while
+		// (other clients keep the one they have too): keep what works.
+		return false
 	}
 	weDialLow := bytes.Compare(l.t.s.peerID[:], c.hs.PeerID[:]) < 0
 	return c.incoming != weDialLow
