@@ -128,11 +128,13 @@ func (r *Resume) Check(l *Layout, have *Bitfield, now []FileStat) (trusted, rech
 		if was.Exists && is.Exists && was.Size == is.Size && was.ModTime.Equal(is.ModTime) {
 			continue
 		}
+		// Every piece of a changed file is hashed, not only those we
+		// had: the file may now hold data (copied in, or written by
+		// another client) the resume state knows nothing of.
 		first, end := l.FilePieces(i)
 		for p := first; p < end; p++ {
-			if trusted.Clear(p) {
-				recheck.Set(p)
-			}
+			trusted.Clear(p)
+			recheck.Set(p)
 		}
 	}
 	return trusted, recheck

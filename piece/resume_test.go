@@ -178,3 +178,17 @@ func FuzzLoadResume(f *testing.F) {
 		r.Check(l, have, make([]piece.FileStat, len(l.Files)))
 	})
 }
+
+func TestResumeHashesFilesThatAppearedSince(t *testing.T) {
+	f := newResumeFixture(t)
+	// Resume state from before the data was there (an interrupted get
+	// that had nothing), then the finished files are copied in.
+	empty := make([]piece.FileStat, len(f.layout.Files))
+	if err := piece.SaveResume(f.state, piece.NewResume("ih", f.layout, piece.NewBitfield(f.layout.NumPieces), empty)); err != nil {
+		t.Fatal(err)
+	}
+	_, have, _ := f.restart(t)
+	if !have.Full() {
+		t.Fatalf("have %d/%d: pieces of files that changed since were never hashed", have.Count(), have.Len())
+	}
+}

@@ -236,7 +236,11 @@ func (l *loop) uploadFailed(c *conn, u upload, err error) {
 	l.lost[i] = true
 	l.picker.PieceLost(i)
 	l.t.left.Add(l.layout.PieceSize(i))
-	l.t.log.Error("cannot read a piece we had; the data files changed on disk", "piece", i, "err", err)
+	if l.dataErr != nil {
+		l.t.log.Debug("cannot read a piece we had", "piece", i, "err", err)
+	} else {
+		l.t.log.Error("cannot read a piece we had; the data files changed on disk", "piece", i, "err", err)
+	}
 	if l.dataErr == nil {
 		l.dataErr = fmt.Errorf("piece %d can no longer be read (%v): the files changed on disk; run shoal verify", i, err)
 	}

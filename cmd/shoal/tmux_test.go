@@ -56,6 +56,16 @@ var (
 	buildErr  error
 )
 
+// TestMain removes the binary the end-to-end tests built, so runs do not
+// leave 30 MB behind in the temporary directory each.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if builtBin != "" {
+		os.RemoveAll(filepath.Dir(builtBin))
+	}
+	os.Exit(code)
+}
+
 // shoalBinary builds the real binary once for the end-to-end tests.
 func shoalBinary(t *testing.T) string {
 	t.Helper()
