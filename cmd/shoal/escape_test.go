@@ -95,7 +95,7 @@ func TestReporterEscapesTorrentText(t *testing.T) {
 	var out bytes.Buffer
 	r := newReporter(env{stdout: &out, stderr: &out}, false)
 	r.event("started", nil, evil+": 1 MiB, saving to /tmp")
-	r.event("complete", nil, stoppedText(evil, true))
+	r.event("complete", nil, stoppedText(evil, true, false))
 	r.progress([]*swarm.Snapshot{{Name: evil, State: swarm.StateError, Error: "write " + evil + ": disk full"}})
 	terminalSafe(t, "reporter", out.String())
 	if got := strings.Count(out.String(), "\n"); got != 3 {

@@ -99,7 +99,10 @@ interrupted before that, 1 on errors (a full disk, say).`,
 				})
 			complete := isClosed(t.Completed())
 			t.Stop()
-			r.event("stopped", map[string]any{"complete": complete}, stoppedText(m.Name, complete))
+			// After an error the advice to run again would mislead: the
+			// error line says what to fix.
+			failed := err != nil && !errors.Is(err, context.Canceled)
+			r.event("stopped", map[string]any{"complete": complete}, stoppedText(m.Name, complete, failed))
 			switch {
 			case err != nil && !errors.Is(err, context.Canceled):
 				return err
@@ -115,9 +118,12 @@ interrupted before that, 1 on errors (a full disk, say).`,
 	return cmd
 }
 
-func stoppedText(name string, complete bool) string {
-	if complete {
+func stoppedText(name string, complete, failed bool) string {
+	switch {
+	case complete:
 		return name + ": stopped; the download is complete"
+	case failed:
+		return name + ": stopped before completion"
 	}
 	return name + ": stopped before completion; run the same command to resume"
 }

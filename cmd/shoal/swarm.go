@@ -54,7 +54,7 @@ func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl.IntVarP(&f.port, "port", "p", 6881, "TCP port to listen on (0 picks a free one)")
 	fl.StringArrayVar(&f.peers, "peer", nil, "HOST:PORT of a peer to connect to; may repeat")
 	fl.IntVar(&f.maxPeers, "max-peers", 80, "connections per torrent")
-	fl.IntVar(&f.perIP, "max-peers-per-ip", 4, "connections per torrent from one IP address")
+	fl.IntVar(&f.perIP, "max-peers-per-ip", 4, "connections per torrent from one IP address (peers on one host or behind one NAT share it)")
 	fl.IntVar(&f.slots, "upload-slots", 4, "peers uploaded to at once, optimistic slot included")
 	fl.Var(&f.downLimit, "down-limit", "download rate limit per second, e.g. 2MiB (default unlimited)")
 	fl.Var(&f.upLimit, "up-limit", "upload rate limit per second, e.g. 512KiB (default unlimited)")
@@ -94,8 +94,13 @@ func (f *swarmFlags) validate() error {
 	if err := swarm.Encryption(f.encryption).Validate(); err != nil {
 		return usageError{fmt.Errorf("--encryption %q: want preferred, required or tolerated", f.encryption)}
 	}
-	if f.maxPeers < 1 || f.slots < 1 || f.perIP < 1 {
-		return usageError{errors.New("--max-peers, --max-peers-per-ip and --upload-slots must be at least 1")}
+	for _, v := range []struct {
+		name string
+		n    int
+	}{{"--max-peers", f.maxPeers}, {"--max-peers-per-ip", f.perIP}, {"--upload-slots", f.slots}} {
+		if v.n < 1 {
+			return usageError{fmt.Errorf("%s must be at least 1, not %d", v.name, v.n)}
+		}
 	}
 	return nil
 }
