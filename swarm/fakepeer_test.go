@@ -38,6 +38,28 @@ func newFakePeer(t testing.TB, host string, infoHash [20]byte, numPieces int, se
 	return p
 }
 
+// listenLoopback accepts connections on host (a loopback address) until
+// the test ends, handing each to handle on a goroutine of its own: the
+// opening of every hand-written peer in these tests.
+func listenLoopback(t testing.TB, host string, handle func(net.Conn)) netip.AddrPort {
+	t.Helper()
+	ln, err := net.Listen("tcp", host+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go handle(c)
+		}
+	}()
+	return addrOf(ln.Addr())
+}
+
 func (p *fakePeer) addr() netip.AddrPort { return addrOf(p.ln.Addr()) }
 
 func (p *fakePeer) accept(numPieces int) {

@@ -86,58 +86,44 @@ func TestAnacrolixMagnetFromShoal(t *testing.T) {
 // metadataLiar answers the extension handshake and then serves metadata
 // that lies in the way lie says.
 func metadataLiar(t *testing.T, host string, ih [20]byte, info []byte, lie string) netip.AddrPort {
-	ln, err := net.Listen("tcp", host+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
+	return listenLoopback(t, host, func(c net.Conn) {
+		defer c.Close()
+		size := int64(len(info))
+		if lie == "huge" {
+			size = 1 << 40
+		}
+		ext := wire.ExtHandshake{M: map[string]int{"ut_metadata": 7}, MetadataSize: size}
+		if !fakeHandshake(c, ih, wire.AppendPayload(nil, wire.Extended, 0, ext.Encode())) {
+			return
+		}
+		r := wire.NewReader(c, 0)
 		for {
-			c, err := ln.Accept()
+			var m wire.Message
+			if r.Read(&m, func(n int) []byte { return make([]byte, n) }) != nil {
+				return
+			}
+			if m.ID != wire.Extended || m.ExtID != 7 {
+				continue
+			}
+			req, err := wire.ParseMetadataMsg(m.Payload)
 			if err != nil {
 				return
 			}
-			go func() {
-				defer c.Close()
-				size := int64(len(info))
-				if lie == "huge" {
-					size = 1 << 40
-				}
-				ext := wire.ExtHandshake{M: map[string]int{"ut_metadata": 7}, MetadataSize: size}
-				if !fakeHandshake(c, ih, wire.AppendPayload(nil, wire.Extended, 0, ext.Encode())) {
-					return
-				}
-				r := wire.NewReader(c, 0)
-				for {
-					var m wire.Message
-					if r.Read(&m, func(n int) []byte { return make([]byte, n) }) != nil {
-						return
-					}
-					if m.ID != wire.Extended || m.ExtID != 7 {
-						continue
-					}
-					req, err := wire.ParseMetadataMsg(m.Payload)
-					if err != nil {
-						return
-					}
-					off := req.Piece * wire.MetadataPieceSize
-					data := append([]byte(nil), info[off:min(off+wire.MetadataPieceSize, len(info))]...)
-					total := int64(len(info))
-					switch lie {
-					case "corrupt":
-						data[0] ^= 0xff
-					case "short":
-						data = data[:len(data)/2]
-					case "total":
-						total++
-					}
-					c.Write(wire.AppendPayload(nil, wire.Extended, wire.ExtMetadata,
-						wire.EncodeMetadataMsg(wire.MetadataMsg{Type: wire.MetadataData, Piece: req.Piece, TotalSize: total, Data: data})))
-				}
-			}()
+			off := req.Piece * wire.MetadataPieceSize
+			data := append([]byte(nil), info[off:min(off+wire.MetadataPieceSize, len(info))]...)
+			total := int64(len(info))
+			switch lie {
+			case "corrupt":
+				data[0] ^= 0xff
+			case "short":
+				data = data[:len(data)/2]
+			case "total":
+				total++
+			}
+			c.Write(wire.AppendPayload(nil, wire.Extended, wire.ExtMetadata,
+				wire.EncodeMetadataMsg(wire.MetadataMsg{Type: wire.MetadataData, Piece: req.Piece, TotalSize: total, Data: data})))
 		}
-	}()
-	return addrOf(ln.Addr())
+	})
 }
 
 func TestMagnetRefusesLyingPeers(t *testing.T) {
@@ -174,34 +160,20 @@ type quietPeers struct {
 
 func (q *quietPeers) listen(t *testing.T, ih [20]byte, quiet string, size int64) netip.AddrPort {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			q.mu.Lock()
-			q.accepted = append(q.accepted, time.Now())
-			q.mu.Unlock()
-			go func() {
-				defer c.Close()
-				switch quiet {
-				case "handshake":
-					fakeHandshake(c, ih, nil)
-				case "ext":
-					ext := wire.ExtHandshake{M: map[string]int{"ut_metadata": 3}, MetadataSize: size}
-					fakeHandshake(c, ih, wire.AppendPayload(nil, wire.Extended, 0, ext.Encode()))
-				}
-				io.Copy(io.Discard, c) // until the fetcher hangs up
-			}()
+	return listenLoopback(t, "127.0.0.1", func(c net.Conn) {
+		q.mu.Lock()
+		q.accepted = append(q.accepted, time.Now())
+		q.mu.Unlock()
+		defer c.Close()
+		switch quiet {
+		case "handshake":
+			fakeHandshake(c, ih, nil)
+		case "ext":
+			ext := wire.ExtHandshake{M: map[string]int{"ut_metadata": 3}, MetadataSize: size}
+			fakeHandshake(c, ih, wire.AppendPayload(nil, wire.Extended, 0, ext.Encode()))
 		}
-	}()
-	return addrOf(ln.Addr())
+		io.Copy(io.Discard, c) // until the fetcher hangs up
+	})
 }
 
 // TestMagnetSilentPeersDoNotStarveTheSeeder: 21 peers that go quiet at

@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"io"
 	"net"
 	"net/netip"
 	"testing"
@@ -133,21 +134,10 @@ func TestDialsToOneHostAreCappedPerIP(t *testing.T) {
 	// 40 ports of one host that accept and never handshake, named by PEX.
 	var added []netip.AddrPort
 	for range 40 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				t.Cleanup(func() { c.Close() })
-			}
-		}()
-		added = append(added, netip.MustParseAddrPort(ln.Addr().String()))
+		added = append(added, listenLoopback(t, "127.0.0.1", func(c net.Conn) {
+			defer c.Close()
+			io.Copy(io.Discard, c) // until the dialler gives up
+		}))
 	}
 	p := h.connect(peerOpts{})
 	p.sendExt(0, extHandshake(t, map[string]int{"ut_pex": 1}))
