@@ -162,16 +162,14 @@ func (l *loop) received(c *conn, m *wire.Message, block *[]byte) error {
 		// piece another peer downloads alone.
 		owner, excl := l.picker.Exclusive(blk.Piece)
 		if l.blame.OnParole(ip) || l.picker.Requesters(blk) > 0 || excl && owner != c.id {
-			l.wasted += int64(len(m.Data))
-			l.discard(block)
+			l.waste(block, len(m.Data))
 			return nil
 		}
 	} else {
 		// Unrequested data would take a block from the peer we asked
 		// and, if it is garbage, fail the piece with two senders.
 		c.unrequested++
-		l.wasted += int64(len(m.Data))
-		l.discard(block)
+		l.waste(block, len(m.Data))
 		if c.unrequested > maxUnrequested {
 			return violation("%d blocks nobody requested", c.unrequested)
 		}
@@ -185,8 +183,7 @@ func (l *loop) received(c *conn, m *wire.Message, block *[]byte) error {
 	}
 	out := l.picker.Received(c.id, blk)
 	if !out.Useful || l.diskErr != nil {
-		l.wasted += int64(len(m.Data))
-		l.discard(block)
+		l.waste(block, len(m.Data))
 		l.request(c)
 		return nil
 	}
@@ -205,6 +202,12 @@ func (l *loop) received(c *conn, m *wire.Message, block *[]byte) error {
 	l.hasher.submit(blockJob{piece: blk.Piece, index: blk.Index, attempt: l.attempt[blk.Piece], buf: block, n: len(m.Data)})
 	l.request(c)
 	return nil
+}
+
+// waste drops a received block nobody wanted and counts its n bytes.
+func (l *loop) waste(block *[]byte, n int) {
+	l.wasted += int64(n)
+	l.discard(block)
 }
 
 // discard returns a received block's buffer and its disk credit.

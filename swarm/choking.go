@@ -30,9 +30,9 @@ func (l *loop) rechoke(now time.Time) {
 			c.out.push(func(b []byte) []byte { return wire.AppendSimple(b, wire.Choke) })
 			// Queued uploads are dropped; a fast-extension peer is told.
 			for _, u := range c.out.dropUploads() {
-				if c.hs.Reserved.Fast() && !c.allowedFast[u.index] {
-					c.out.push(func(b []byte) []byte { return wire.AppendRequest(b, wire.Reject, u.index, u.begin, u.length) })
-				} else if c.allowedFast[u.index] {
+				if !c.allowedFast[u.index] {
+					l.reject(c, u)
+				} else {
 					c.out.pushUpload(u)
 				}
 			}

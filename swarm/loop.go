@@ -315,7 +315,6 @@ func (l *loop) storeTotals() {
 }
 
 func (l *loop) tick(now time.Time) {
-	down, up := l.closedDown, l.closedUp
 	for _, c := range l.conns {
 		d, u := c.downloaded.Load(), c.uploaded.Load()
 		if d+u != c.movedAtTick {
@@ -323,8 +322,6 @@ func (l *loop) tick(now time.Time) {
 		}
 		c.downMeter.sample(d, now)
 		c.upMeter.sample(u, now)
-		down += d
-		up += u
 		if len(c.requests) > 0 && !c.snubbed && now.Sub(latest(c.lastBlockAt, c.oldestRequest())) > snubAfter {
 			c.snubbed = true
 			l.releaseAll(c)
@@ -335,10 +332,9 @@ func (l *loop) tick(now time.Time) {
 			c.out.push(func(b []byte) []byte { return wire.AppendSimple(b, wire.NotInterested) })
 		}
 	}
-	l.t.downloadedTotal.Store(down)
-	l.t.uploadedTotal.Store(up)
-	l.downMeter.sample(down, now)
-	l.upMeter.sample(up, now)
+	l.storeTotals()
+	l.downMeter.sample(l.t.downloadedTotal.Load(), now)
+	l.upMeter.sample(l.t.uploadedTotal.Load(), now)
 	if l.choker.Due(now) {
 		l.rechoke(now)
 	}

@@ -161,12 +161,7 @@ func (l *loop) adopt(c *conn) {
 		// at once: keep the one both sides will keep. A peer ID from
 		// another address is a claim, not a peer: refused.
 		if l.ctx.Err() != nil || e.addr.Addr() != c.addr.Addr() || !l.prefer(c, e) {
-			c.nc.Close()
-			l.t.s.connClosed()
-			if k := l.known[c.addr]; k != nil && !c.incoming {
-				k.connected = false
-				k.nextDial = now.Add(30 * time.Second) // we have it already
-			}
+			l.refuse(c, now)
 			return
 		}
 		l.drop(e, errDuplicate)
@@ -181,12 +176,7 @@ func (l *loop) adopt(c *conn) {
 		}
 	}
 	if refuse {
-		c.nc.Close()
-		l.t.s.connClosed()
-		if k := l.known[c.addr]; k != nil && !c.incoming {
-			k.connected = false
-			k.nextDial = now.Add(30 * time.Second)
-		}
+		l.refuse(c, now)
 		return
 	}
 	l.nextID++
@@ -277,6 +267,17 @@ func (l *loop) prefer(c, e *conn) bool {
 	}
 	weDialLow := bytes.Compare(l.t.s.peerID[:], c.hs.PeerID[:]) < 0
 	return c.incoming != weDialLow
+}
+
+// refuse closes a handshaken connection the torrent will not take; an
+// address we dialled waits before it is tried again.
+func (l *loop) refuse(c *conn, now time.Time) {
+	c.nc.Close()
+	l.t.s.connClosed()
+	if k := l.known[c.addr]; k != nil && !c.incoming {
+		k.connected = false
+		k.nextDial = now.Add(30 * time.Second)
+	}
 }
 
 // evictionCandidates describes every connection to the eviction policy.
