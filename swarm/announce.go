@@ -211,7 +211,7 @@ func (a *announcer) request(ctx context.Context, u string, ev tracker.AnnounceEv
 		// every policy (we accept encrypted peers); requirecrypto=1 is ours.
 		HttpRequestDirector: t.s.cfg.Encryption.markAnnounce,
 		Request: tracker.AnnounceRequest{
-			InfoHash: t.m.InfoHash, PeerId: t.s.peerID, Port: t.s.port, Event: ev, NumWant: 80,
+			InfoHash: t.m.InfoHash, PeerId: t.s.peerID, Port: t.s.announcePort(), Event: ev, NumWant: 80,
 			Downloaded: t.downloadedTotal.Load(), Uploaded: t.uploadedTotal.Load(), Left: t.left.Load(),
 			Key: int32(t.s.peerID[19]) | int32(t.s.peerID[18])<<8,
 		},

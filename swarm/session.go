@@ -94,6 +94,7 @@ type Session struct {
 	pendingIP map[netip.Addr]int
 	dht       *DHT // nil without a DHT
 	lsd       *lsd // nil without local service discovery
+	network   atomic.Pointer[NetworkSnapshot]
 	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup

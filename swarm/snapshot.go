@@ -70,6 +70,8 @@ type Snapshot struct {
 	// or for a private torrent, which never uses it).
 	DHTNodes int
 	Private  bool
+	// Network is the session's reachability (listen port, port mapping).
+	Network NetworkSnapshot
 }
 
 // FileSnapshot is one file's share of the download.
@@ -87,6 +89,7 @@ type PeerSnapshot struct {
 	Source         string
 	Incoming       bool
 	Encrypted      bool // RC4 after an MSE handshake
+	UTP            bool // carried over uTP (BEP 29) rather than TCP
 	AmChoking      bool
 	AmInterested   bool
 	PeerChoking    bool
@@ -102,8 +105,9 @@ type PeerSnapshot struct {
 
 // Flags renders the connection state in the letters Transmission uses:
 // D/d we download or want to, U/u we upload or they want to, O optimistic,
-// S snubbed, E encrypted, I incoming, X from peer exchange, H from the DHT, T from a
-// tracker.
+// S snubbed, E encrypted, T over uTP, I incoming, X from peer exchange, H
+// from the DHT, L from local peer discovery. A peer from a tracker has no
+// letter, as in Transmission, so T keeps the meaning its users know.
 func (p PeerSnapshot) Flags() string {
 	var b strings.Builder
 	switch {
@@ -127,6 +131,9 @@ func (p PeerSnapshot) Flags() string {
 	if p.Encrypted {
 		b.WriteByte('E')
 	}
+	if p.UTP {
+		b.WriteByte('T')
+	}
 	if p.Incoming {
 		b.WriteByte('I')
 	}
@@ -137,8 +144,6 @@ func (p PeerSnapshot) Flags() string {
 		b.WriteByte('H')
 	case "lsd":
 		b.WriteByte('L')
-	case "tracker":
-		b.WriteByte('T')
 	}
 	return b.String()
 }
@@ -168,6 +173,7 @@ func (l *loop) publish(now time.Time) {
 	}
 	s.Progress = float64(s.Have) / float64(max(s.NumPieces, 1))
 	s.Private = t.m.Private
+	s.Network = t.s.Network()
 	if d := t.s.dht; d != nil && !t.m.Private {
 		s.DHTNodes = d.Nodes()
 	}

@@ -197,7 +197,7 @@ func (m Model) viewPeers(s *swarm.Snapshot) string {
 	if len(peers) == 0 {
 		b.WriteString(faint.Render("no peers connected") + "\n")
 	}
-	b.WriteString(faint.Render("D/d downloading/want  U/u uploading/want  O optimistic  S snubbed  E encrypted  I incoming  T tracker") + "\n")
+	b.WriteString(faint.Render("D/d downloading/want  U/u uploading/want  O optimistic  S snubbed  E encrypted  T uTP  I incoming  X pex  H dht  L lsd") + "\n")
 	return b.String()
 }
 
