@@ -135,6 +135,10 @@ func (a *announcer) run(ctx context.Context) {
 
 // sleep waits d, or until the download completes; false when stopping.
 func (a *announcer) sleep(ctx context.Context, d time.Duration) bool {
+	if ctx.Err() != nil {
+		// A zero wait must not win the race against the stop.
+		return false
+	}
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
@@ -193,6 +197,12 @@ func (a *announcer) do(ctx context.Context, u string, ev tracker.AnnounceEvent) 
 	defer cancel()
 	a.setStatus(u, func(s *TrackerSnapshot) { s.Status = "announcing" })
 	res, err := a.request(actx, u, ev)
+	if err != nil && ctx.Err() != nil {
+		// The torrent is stopping: stopped() says goodbye on a context of
+		// its own, so this announce cut short is no failure to report.
+		a.setStatus(u, func(s *TrackerSnapshot) { s.Status = "stopping" })
+		return res, ctx.Err()
+	}
 	if err != nil {
 		err = fmt.Errorf("announce %s: %w", u, err)
 		a.setStatus(u, func(s *TrackerSnapshot) { s.Status, s.LastError = "error", err.Error() })

@@ -58,6 +58,10 @@ type harnessOpts struct {
 	// storage, when set, replaces the files on disk.
 	storage func(l *piece.Layout, dir string) (storage, error)
 	cfg     func(*TorrentConfig)
+	// session changes the session's config before it starts.
+	session func(*SessionConfig)
+	// trackers become the torrent's announce tiers.
+	trackers [][]string
 }
 
 func newHarness(t testing.TB, o harnessOpts) *harness {
@@ -69,14 +73,19 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		o.files = []piecetest.FileSpec{{Path: "h.bin", Size: 8*32<<10 + 5000}}
 	}
 	h := &harness{t: t, f: newFixture(t, o.pieceLen, o.files...), clock: &fakeClock{now: time.Unix(1_700_000_000, 0)}}
-	h.s = newTestSession(t)
+	var mods []func(*SessionConfig)
+	if o.session != nil {
+		mods = append(mods, o.session)
+	}
+	h.s = newTestSession(t, mods...)
 	h.s.now, h.s.manualTicks = h.clock.Now, true
 	dir := t.TempDir()
 	if o.seed {
 		dir = h.f.dir
 	}
+	h.f.m.Trackers = o.trackers
 	cfg := DefaultTorrentConfig(dir)
-	cfg.DisableTrackers = true
+	cfg.DisableTrackers = len(o.trackers) == 0
 	cfg.openStorage = o.storage
 	if o.cfg != nil {
 		o.cfg(&cfg)
