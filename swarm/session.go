@@ -167,20 +167,6 @@ func newLimiter(bps int64) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(bps), int(max(bps/10, wire.MaxBlock)))
 }
 
-// versionDigits turns "1.2.3" into the four characters an Azureus-style
-// peer ID carries ("1230").
-func versionDigits(version string) string {
-	d := []byte("0000")
-	k := 0
-	for _, c := range version {
-		if c >= '0' && c <= '9' && k < 4 {
-			d[k] = byte(c)
-			k++
-		}
-	}
-	return string(d)
-}
-
 // Port is the TCP port peers reach us on.
 func (s *Session) Port() uint16 { return s.port }
 
