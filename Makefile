@@ -56,7 +56,9 @@ soak:
 	SHOAL_SOAK=1 $(GO) test -count=1 -timeout 30m -run '^TestAttacks$$' -v ./cmd/shoal-attack/
 
 demo:
-	$(GO) run -ldflags "$(LDFLAGS)" ./cmd/shoal demo
+	@echo "building shoal (the first build fetches and compiles its modules: a minute or two)..."
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/shoal ./cmd/shoal
+	bin/shoal demo
 
 clean:
 	rm -rf bin
