@@ -29,6 +29,8 @@ type infoJSON struct {
 	Comment     string     `json:"comment,omitempty"`
 	CreatedBy   string     `json:"created_by,omitempty"`
 	Magnet      string     `json:"magnet"`
+	// Warnings says what was skipped or renamed to load the torrent.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 type fileJSON struct {
@@ -65,6 +67,7 @@ func newInfoCmd(e env) *cobra.Command {
 					Name: t.Name, InfoHash: t.InfoHash.HexString(), TotalSize: t.Layout.Total,
 					PieceLength: t.Layout.PieceLength, Pieces: t.Layout.NumPieces, Private: t.Private,
 					Trackers: t.Trackers, WebSeeds: t.WebSeeds, Comment: t.Comment, CreatedBy: t.CreatedBy, Magnet: t.Magnet(),
+					Warnings: t.Warnings,
 				}
 				if out.Trackers == nil {
 					out.Trackers = [][]string{}
@@ -127,6 +130,9 @@ func printInfo(w io.Writer, in *infoJSON) {
 		row(map[bool]string{true: "Peers:", false: ""}[i == 0], p)
 	}
 	row("Magnet:", in.Magnet)
+	for i, w := range in.Warnings {
+		row(map[bool]string{true: "Warnings:", false: ""}[i == 0], w)
+	}
 	tw.Flush()
 	if len(in.Files) > 0 {
 		fmt.Fprintf(w, "Files (%d):\n", len(in.Files))

@@ -53,6 +53,10 @@ type Torrent struct {
 	Comment      string
 	CreatedBy    string
 	CreationDate time.Time
+	// Warnings lists, one line each, what was skipped or changed to load
+	// the torrent as other clients do: fields of the wrong type, bytes
+	// after its end, file names made safe. Each line is printable.
+	Warnings []string
 }
 
 // Load reads and checks a .torrent file.
@@ -85,45 +89,110 @@ func Load(path string) (*Torrent, error) {
 // Parse checks and decodes the bytes of a .torrent file. The torrent
 // keeps its info dictionary as a part of data, so the caller must not
 // change data afterwards.
+//
+// Like libtorrent, it loads what is harmless although not by the book:
+// bytes after the top-level dictionary and optional fields of the wrong
+// type are skipped, and unsafe file names made safe, each noted in
+// Torrent.Warnings. Only what downloading needs must be right.
 func Parse(data []byte) (*Torrent, error) {
 	if len(data) > MaxTorrentSize {
 		return nil, fmt.Errorf("%w: larger than %d MiB", ErrInvalidTorrent, MaxTorrentSize>>20)
 	}
-	if err := CheckBencode(data, MaxDepth); err != nil {
+	end, err := ValueLen(data, MaxDepth)
+	if err != nil {
 		return nil, fmt.Errorf("%w: not a torrent file: %v", ErrInvalidTorrent, err)
 	}
-	start, end, n := dictEntry(data, "info")
-	if n > 1 {
+	if data[0] != 'd' {
+		return nil, fmt.Errorf("%w: not a torrent file: %s, not a dictionary", ErrInvalidTorrent, typeName(data))
+	}
+	var warnings []string
+	if end < len(data) {
+		// A trailing newline, or a second copy from a bad download: the
+		// infohash covers only the info, so nothing depends on them.
+		warnings = append(warnings, fmt.Sprintf("ignored %s after the end of the torrent", plural(len(data)-end, "byte", "bytes")))
+		data = data[:end:end]
+	}
+	start, iend, n := dictEntry(data, "info")
+	switch {
+	case n > 1:
 		// Clients would disagree on which one the infohash covers.
 		return nil, fmt.Errorf("%w: %d info dictionaries", ErrInvalidTorrent, n)
-	}
-	info := data[start:end:end]
-	if err := checkPieceCount(info); err != nil {
-		return nil, err
-	}
-	// The rest is decoded with an empty dictionary in the info's place, and
-	// the info is kept as the bytes it is: the decoder would copy it
-	// several times over, and it is most of a big torrent.
-	rest := data
-	if n > 0 {
-		rest = make([]byte, 0, len(data)-len(info)+2)
-		rest = append(append(append(rest, data[:start]...), "de"...), data[end:]...)
-	}
-	var mi metainfo.MetaInfo
-	if err := bencode.Unmarshal(rest, &mi); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidTorrent, err)
-	}
-	if n > 0 {
-		mi.InfoBytes = info
-	}
-	if len(mi.InfoBytes) == 0 {
+	case n == 0:
 		return nil, fmt.Errorf("%w: no info dictionary", ErrInvalidTorrent)
 	}
-	t, err := FromInfoBytes(mi.InfoBytes)
+	t, err := FromInfoBytes(data[start:iend:iend])
 	if err != nil {
 		return nil, err
 	}
-	t.Meta = &mi
+	mi := t.Meta
+	t.Warnings = append(warnings, t.Warnings...)
+	warn := func(format string, args ...any) { t.Warnings = append(t.Warnings, fmt.Sprintf(format, args...)) }
+	skip := func(key string, v []byte, want string) {
+		warn("ignored %s: %s, not %s", key, typeName(v), want)
+	}
+	eachEntry(data, func(key string, v []byte) {
+		switch key {
+		case "announce":
+			if s, ok := rawString(v); ok {
+				mi.Announce = s
+			} else {
+				skip(key, v, "a URL")
+			}
+		case "announce-list":
+			var bad int
+			if !eachItem(v, func(tier []byte) {
+				urls, b, ok := rawStrings(tier)
+				if !ok {
+					bad++
+					return
+				}
+				bad += b
+				if len(urls) > 0 {
+					mi.AnnounceList = append(mi.AnnounceList, urls)
+				}
+			}) {
+				skip(key, v, "a list of tiers")
+			} else if bad > 0 {
+				warn("ignored %s of announce-list that %s not a URL", plural(bad, "entry", "entries"), map[bool]string{true: "is", false: "are"}[bad == 1])
+			}
+		case "url-list":
+			if s, ok := rawString(v); ok {
+				if s != "" {
+					mi.UrlList = []string{s}
+				}
+			} else if urls, bad, ok := rawStrings(v); ok {
+				mi.UrlList = urls
+				if bad > 0 {
+					warn("ignored %s of url-list that %s not a URL", plural(bad, "entry", "entries"), map[bool]string{true: "is", false: "are"}[bad == 1])
+				}
+			} else {
+				skip(key, v, "a URL or a list of URLs")
+			}
+		case "comment", "created by", "encoding":
+			s, ok := rawString(v)
+			switch {
+			case !ok:
+				skip(key, v, "a string")
+			case key == "comment":
+				mi.Comment = s
+			case key == "created by":
+				mi.CreatedBy = s
+			default:
+				mi.Encoding = s
+			}
+		case "creation date":
+			if d, ok := rawInt(v); ok {
+				mi.CreationDate = d
+			} else {
+				skip(key, v, "an integer")
+			}
+		case "nodes":
+			if err := bencode.Unmarshal(v, &mi.Nodes); err != nil {
+				mi.Nodes = nil
+				skip(key, v, "a list of DHT nodes")
+			}
+		}
+	})
 	for _, tier := range mi.UpvertedAnnounceList() {
 		var urls []string
 		for _, u := range tier {
@@ -150,37 +219,38 @@ func FromInfoBytes(infoBytes []byte) (*Torrent, error) {
 	if err := CheckBencode(infoBytes, MaxDepth); err != nil {
 		return nil, fmt.Errorf("%w: info dictionary: %v", ErrInvalidTorrent, err)
 	}
+	if infoBytes[0] != 'd' {
+		return nil, fmt.Errorf("%w: info is %s, not a dictionary", ErrInvalidTorrent, typeName(infoBytes))
+	}
 	if err := checkPieceCount(infoBytes); err != nil {
 		return nil, err
 	}
-	var info metainfo.Info
-	if err := bencode.Unmarshal(infoBytes, &info); err != nil {
-		return nil, fmt.Errorf("%w: info dictionary: %v", ErrInvalidTorrent, err)
-	}
 	t := &Torrent{
 		Meta:     &metainfo.MetaInfo{InfoBytes: infoBytes},
-		Info:     info,
 		InfoHash: metainfo.HashBytes(infoBytes),
-		Name:     info.BestName(),
-		Private:  info.Private != nil && *info.Private,
 	}
+	info, err := decodeInfo(infoBytes, &t.Warnings)
+	if err != nil {
+		return nil, err
+	}
+	t.Info = info.Info
+	t.Name = info.BestName()
+	t.Private = info.Private != nil && *info.Private
 	switch {
-	case len(info.Pieces) == 0:
+	case !info.hasPieces && info.MetaVersion == 2:
 		return nil, fmt.Errorf("%w: no v1 piece hashes (v2-only torrents are not supported)", ErrInvalidTorrent)
+	case !info.hasPieces:
+		return nil, fmt.Errorf("%w: no piece hashes (the info has no \"pieces\")", ErrInvalidTorrent)
+	case len(info.Pieces) == 0:
+		return nil, fmt.Errorf("%w: no piece hashes (\"pieces\" is empty)", ErrInvalidTorrent)
 	case info.PieceLength <= 0 || info.PieceLength > MaxPieceLength:
 		return nil, fmt.Errorf("%w: piece length %d outside 1 B .. %d MiB", ErrInvalidTorrent, info.PieceLength, MaxPieceLength>>20)
 	case len(info.Pieces)%piece.HashSize != 0:
 		return nil, fmt.Errorf("%w: piece hashes are %d bytes, not a multiple of 20", ErrInvalidTorrent, len(info.Pieces))
 	case len(info.Pieces)/piece.HashSize > MaxPieces:
 		return nil, tooManyPieces(len(info.Pieces) / piece.HashSize)
-	case len(info.Files) > 0 && info.Length != 0:
-		return nil, fmt.Errorf("%w: both a length and a file list", ErrInvalidTorrent)
 	}
-	files, err := layoutFiles(&info)
-	if err != nil {
-		return nil, err
-	}
-	l, err := piece.NewLayout(info.PieceLength, files)
+	l, err := piece.NewLayout(info.PieceLength, info.layout)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidTorrent, err)
 	}
@@ -189,14 +259,6 @@ func FromInfoBytes(infoBytes []byte) (*Torrent, error) {
 	}
 	if got := len(info.Pieces) / piece.HashSize; got != l.NumPieces {
 		return nil, fmt.Errorf("%w: %d piece hashes for %d pieces of data", ErrInvalidTorrent, got, l.NumPieces)
-	}
-	// The decoder copied the hashes out of infoBytes, which the torrent
-	// keeps anyway: share them instead, 20 bytes a piece.
-	if v, ok := dictValue(infoBytes, "pieces"); ok {
-		if raw := v[bytes.IndexByte(v, ':')+1:]; bytes.Equal(raw, info.Pieces) {
-			info.Pieces = raw[:len(raw):len(raw)]
-			t.Info.Pieces = info.Pieces
-		}
 	}
 	t.Layout = l
 	t.Hashes = info.Pieces
@@ -261,47 +323,6 @@ func dictEntry(d []byte, key string) (start, end, n int) {
 		pos += vl
 	}
 	return start, end, n
-}
-
-// layoutFiles turns the info's file list into checked layout files. The
-// top folder of a multi-file torrent is its name, as every client does it.
-func layoutFiles(info *metainfo.Info) ([]piece.File, error) {
-	name := info.BestName()
-	if _, err := piece.CheckPath([]string{name}); err != nil {
-		return nil, fmt.Errorf("%w: name: %v", ErrInvalidTorrent, err)
-	}
-	if len(info.Files) == 0 {
-		return []piece.File{{Path: []string{name}, Length: info.Length}}, nil
-	}
-	files := make([]piece.File, 0, len(info.Files))
-	seenFiles := map[string]bool{}
-	seenDirs := map[string]bool{}
-	for i := range info.Files {
-		fi := &info.Files[i]
-		path := append([]string{name}, fi.BestPath()...)
-		if _, err := piece.CheckPath(path); err != nil {
-			return nil, fmt.Errorf("%w: file %d: %v", ErrInvalidTorrent, i, err)
-		}
-		pad := strings.Contains(fi.Attr, "p")
-		if !pad {
-			// Two files at one path, or a file where another needs a
-			// folder, would overwrite each other's pieces.
-			key := strings.Join(path, "/")
-			if seenFiles[key] || seenDirs[key] {
-				return nil, fmt.Errorf("%w: path %q is used twice", ErrInvalidTorrent, key)
-			}
-			seenFiles[key] = true
-			for j := 1; j < len(path); j++ {
-				dir := strings.Join(path[:j], "/")
-				if seenFiles[dir] {
-					return nil, fmt.Errorf("%w: %q is both a file and a folder", ErrInvalidTorrent, dir)
-				}
-				seenDirs[dir] = true
-			}
-		}
-		files = append(files, piece.File{Path: path, Length: fi.Length, Pad: pad})
-	}
-	return files, nil
 }
 
 // Magnet returns the torrent's magnet link, with its trackers and name.
