@@ -233,7 +233,7 @@ func TestParseRefusesHostileTorrents(t *testing.T) {
 				t.Fatalf("accepted: %+v", tor.Layout.Files)
 			} else if !printableLine(err.Error()) {
 				t.Fatalf("error is not one printable line: %q", err)
-			} else if name == "no pieces" && strings.Contains(err.Error(), "v2") {
+			} else if name == "no pieces" && strings.Contains(err.Error(), "v2-only") {
 				t.Fatalf("a torrent without hashes blamed on v2: %v", err)
 			}
 		})

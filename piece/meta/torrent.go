@@ -37,9 +37,17 @@ var ErrInvalidTorrent = errors.New("invalid torrent")
 // never re-checks paths or sizes.
 type Torrent struct {
 	// Meta is the whole decoded file, kept so it can be written back.
-	Meta     *metainfo.MetaInfo
-	Info     metainfo.Info
+	Meta *metainfo.MetaInfo
+	Info metainfo.Info
+	// InfoHash is the 20-byte hash the swarm knows the torrent by: the
+	// SHA-1 of the info for v1 and hybrid torrents, the truncated v2
+	// infohash for v2-only ones (as libtorrent's best hash).
 	InfoHash metainfo.Hash
+	// HasV1 tells v1 and hybrid torrents from v2-only ones, which have no
+	// v1 piece hashes (Hashes is empty).
+	HasV1 bool
+	// V2 is set for v2-only and hybrid torrents.
+	V2 *V2
 	// Name is the torrent's display name, and for a multi-file torrent the
 	// name of its top folder.
 	Name   string
@@ -60,7 +68,10 @@ type Torrent struct {
 }
 
 // Load reads and checks a .torrent file.
-func Load(path string) (*Torrent, error) {
+func Load(path string) (*Torrent, error) { return LoadWith(path, ParseOptions{}) }
+
+// readTorrentFile reads a .torrent within MaxTorrentSize.
+func readTorrentFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -83,7 +94,7 @@ func Load(path string) (*Torrent, error) {
 	if len(data) > MaxTorrentSize {
 		return nil, fmt.Errorf("%w: %s is larger than %d MiB", ErrInvalidTorrent, path, MaxTorrentSize>>20)
 	}
-	return Parse(data)
+	return data, nil
 }
 
 // Parse checks and decodes the bytes of a .torrent file. The torrent
@@ -95,6 +106,27 @@ func Load(path string) (*Torrent, error) {
 // type are skipped, and unsafe file names made safe, each noted in
 // Torrent.Warnings. Only what downloading needs must be right.
 func Parse(data []byte) (*Torrent, error) {
+	return ParseWith(data, ParseOptions{})
+}
+
+// ParseOptions widens what Parse accepts.
+type ParseOptions struct {
+	// AllowV2Only accepts v2-only torrents, for the commands that show
+	// and verify them; downloading needs v1 piece hashes so far.
+	AllowV2Only bool
+}
+
+// LoadWith is Load with options.
+func LoadWith(path string, opts ParseOptions) (*Torrent, error) {
+	data, err := readTorrentFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseWith(data, opts)
+}
+
+// ParseWith is Parse with options.
+func ParseWith(data []byte, opts ParseOptions) (*Torrent, error) {
 	if len(data) > MaxTorrentSize {
 		return nil, fmt.Errorf("%w: larger than %d MiB", ErrInvalidTorrent, MaxTorrentSize>>20)
 	}
@@ -120,7 +152,11 @@ func Parse(data []byte) (*Torrent, error) {
 	case n == 0:
 		return nil, fmt.Errorf("%w: no info dictionary", ErrInvalidTorrent)
 	}
-	t, err := FromInfoBytes(data[start:iend:iend])
+	rawLayers, _ := dictValue(data, "piece layers")
+	if _, hasLayers := dictValue(data, "piece layers"); !hasLayers {
+		rawLayers = nil
+	}
+	t, err := fromInfo(data[start:iend:iend], opts, rawLayers)
 	if err != nil {
 		return nil, err
 	}
@@ -214,8 +250,19 @@ func Parse(data []byte) (*Torrent, error) {
 }
 
 // FromInfoBytes checks a bencoded info dictionary, as found in a .torrent
-// or fetched from peers for a magnet link, and lays it out.
+// or fetched from peers for a magnet link, and lays it out. A v2-only info
+// is refused, since only v1 and hybrid torrents can be downloaded.
 func FromInfoBytes(infoBytes []byte) (*Torrent, error) {
+	return fromInfo(infoBytes, ParseOptions{}, nil)
+}
+
+// errV2Only refuses a v2-only torrent where it would have to be
+// downloaded.
+var errV2Only = fmt.Errorf("%w: v2-only torrent: shoal info and shoal verify read it, but shoal downloads only v1 and hybrid torrents so far", ErrInvalidTorrent)
+
+// fromInfo is FromInfoBytes with options and, for a .torrent with v2
+// content, its raw "piece layers" (nil when there are none).
+func fromInfo(infoBytes []byte, opts ParseOptions, rawLayers []byte) (*Torrent, error) {
 	if err := CheckBencode(infoBytes, MaxDepth); err != nil {
 		return nil, fmt.Errorf("%w: info dictionary: %v", ErrInvalidTorrent, err)
 	}
@@ -228,6 +275,7 @@ func FromInfoBytes(infoBytes []byte) (*Torrent, error) {
 	t := &Torrent{
 		Meta:     &metainfo.MetaInfo{InfoBytes: infoBytes},
 		InfoHash: metainfo.HashBytes(infoBytes),
+		HasV1:    true,
 	}
 	info, err := decodeInfo(infoBytes, &t.Warnings)
 	if err != nil {
@@ -236,32 +284,92 @@ func FromInfoBytes(infoBytes []byte) (*Torrent, error) {
 	t.Info = info.Info
 	t.Name = info.BestName()
 	t.Private = info.Private != nil && *info.Private
-	switch {
-	case !info.hasPieces && info.MetaVersion == 2:
-		return nil, fmt.Errorf("%w: no v1 piece hashes (v2-only torrents are not supported)", ErrInvalidTorrent)
-	case !info.hasPieces:
-		return nil, fmt.Errorf("%w: no piece hashes (the info has no \"pieces\")", ErrInvalidTorrent)
-	case len(info.Pieces) == 0:
-		return nil, fmt.Errorf("%w: no piece hashes (\"pieces\" is empty)", ErrInvalidTorrent)
-	case info.PieceLength <= 0 || info.PieceLength > MaxPieceLength:
-		return nil, fmt.Errorf("%w: piece length %d outside 1 B .. %d MiB", ErrInvalidTorrent, info.PieceLength, MaxPieceLength>>20)
-	case len(info.Pieces)%piece.HashSize != 0:
-		return nil, fmt.Errorf("%w: piece hashes are %d bytes, not a multiple of 20", ErrInvalidTorrent, len(info.Pieces))
-	case len(info.Pieces)/piece.HashSize > MaxPieces:
-		return nil, tooManyPieces(len(info.Pieces) / piece.HashSize)
+	var tree []treeFile
+	rawTree, hasTree := dictValue(infoBytes, "file tree")
+	switch mv := info.MetaVersion; {
+	case mv > MaxMetaVersion:
+		return nil, fmt.Errorf("%w: meta version %d is newer than shoal reads (%d)", ErrInvalidTorrent, mv, MaxMetaVersion)
+	case mv == 2 && !hasTree:
+		return nil, fmt.Errorf("%w: meta version 2 but no file tree", ErrInvalidTorrent)
+	case mv == 2:
+		if tree, err = readFileTree(rawTree); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidTorrent, err)
+		}
+	case hasTree:
+		t.Warnings = append(t.Warnings, "ignored the v2 file tree: meta version is not 2")
 	}
-	l, err := piece.NewLayout(info.PieceLength, info.layout)
+	if pl := info.PieceLength; pl <= 0 || pl > MaxPieceLength {
+		return nil, fmt.Errorf("%w: piece length %d outside 1 B .. %d MiB", ErrInvalidTorrent, pl, MaxPieceLength>>20)
+	}
+	files := info.layout
+	switch {
+	case info.hasPieces:
+		switch {
+		case len(info.Pieces) == 0:
+			return nil, fmt.Errorf("%w: no piece hashes (\"pieces\" is empty)", ErrInvalidTorrent)
+		case len(info.Pieces)%piece.HashSize != 0:
+			return nil, fmt.Errorf("%w: piece hashes are %d bytes, not a multiple of 20", ErrInvalidTorrent, len(info.Pieces))
+		case len(info.Pieces)/piece.HashSize > MaxPieces:
+			return nil, tooManyPieces(len(info.Pieces) / piece.HashSize)
+		}
+		if tree != nil {
+			if err := checkHybrid(info, tree); err != nil {
+				return nil, err
+			}
+		}
+	case tree != nil:
+		if !opts.AllowV2Only {
+			return nil, errV2Only
+		}
+		t.HasV1 = false
+		if info.hasFiles || info.hasLength {
+			t.Warnings = append(t.Warnings, "ignored the v1 file list of a torrent without v1 piece hashes")
+		}
+		if pl := info.PieceLength; pl < piece.BlockSize || pl&(pl-1) != 0 {
+			return nil, fmt.Errorf("%w: piece length %d is not a power of two of at least 16 KiB, as v2 needs", ErrInvalidTorrent, pl)
+		}
+		name, err := safeName(info.BestName())
+		if err != nil {
+			return nil, err
+		}
+		if files, err = v2Layout(tree, name, info.PieceLength, &t.Warnings); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%w: no piece hashes (the info has neither \"pieces\" nor a v2 file tree)", ErrInvalidTorrent)
+	}
+	l, err := piece.NewLayout(info.PieceLength, files)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidTorrent, err)
 	}
 	if l.Total == 0 {
 		return nil, fmt.Errorf("%w: torrent holds no data", ErrInvalidTorrent)
 	}
-	if got := len(info.Pieces) / piece.HashSize; got != l.NumPieces {
+	if got := len(info.Pieces) / piece.HashSize; t.HasV1 && got != l.NumPieces {
 		return nil, fmt.Errorf("%w: %d piece hashes for %d pieces of data", ErrInvalidTorrent, got, l.NumPieces)
 	}
 	t.Layout = l
 	t.Hashes = info.Pieces
+	if tree != nil {
+		var layers map[[32]byte][]byte
+		if rawLayers != nil {
+			if layers, err = readPieceLayers(rawLayers); err != nil {
+				return nil, err
+			}
+		}
+		if t.V2, err = buildV2(infoBytes, l, tree, layers); err != nil {
+			return nil, err
+		}
+		if len(layers) > 0 {
+			t.Meta.PieceLayers = make(map[string]string, len(layers))
+			for root, layer := range layers {
+				t.Meta.PieceLayers[string(root[:])] = string(layer)
+			}
+		}
+		if !t.HasV1 {
+			t.InfoHash = t.V2.Truncated()
+		}
+	}
 	return t, nil
 }
 
