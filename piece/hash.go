@@ -186,14 +186,14 @@ func Verify(ctx context.Context, r io.ReaderAt, l *Layout, hashes []byte, opt Ha
 	if len(hashes) != l.NumPieces*HashSize {
 		return nil, fmt.Errorf("%d bytes of piece hashes for %d pieces", len(hashes), l.NumPieces)
 	}
-	return verifyPass(ctx, r, l, opt, func() pieceHasher { return &sha1Hasher{h: sha1.New()} }, func(i int, sum []byte) bool {
-		return bytes.Equal(sum[:HashSize], hashes[i*HashSize:(i+1)*HashSize])
+	return verifyPass(ctx, r, l, opt, func() pieceHasher { return &sha1Hasher{h: sha1.New()} }, func(i int, res *pieceResult) bool {
+		return bytes.Equal(res.sum[:HashSize], hashes[i*HashSize:(i+1)*HashSize])
 	})
 }
 
 // verifyPass sorts pieces by what hashPass finds and good says of each
 // sum.
-func verifyPass(ctx context.Context, r io.ReaderAt, l *Layout, opt HashOptions, newHasher func() pieceHasher, good func(i int, sum []byte) bool) (*Verification, error) {
+func verifyPass(ctx context.Context, r io.ReaderAt, l *Layout, opt HashOptions, newHasher func() pieceHasher, good func(i int, res *pieceResult) bool) (*Verification, error) {
 	// One byte per piece while workers run: they write distinct
 	// elements, and the bitfields are filled after they finish.
 	const (
@@ -218,7 +218,7 @@ func verifyPass(ctx context.Context, r io.ReaderAt, l *Layout, opt HashOptions, 
 				firstErr, errPiece = s.err, i
 			}
 			mu.Unlock()
-		case good(i, s.sum[:]):
+		case good(i, s):
 			state[i] = have
 		case s.zero:
 			state[i] = missing

@@ -116,7 +116,7 @@ func HashPiecesV2(ctx context.Context, r io.ReaderAt, l *Layout, opt HashOptions
 	errs := make([]error, l.NumPieces)
 	newHasher := newMerkleHasher
 	if v1 {
-		newHasher = func() pieceHasher { return &hybridHasher{m: merkleHasher{h: merkle.NewHash()}, h1: sha1.New()} }
+		newHasher = newHybridHasher
 	}
 	err = hashPass(ctx, r, l, opt, newHasher, func(i int, res *pieceResult) {
 		v2[i], errs[i] = res.sum, res.err
@@ -144,7 +144,26 @@ func VerifyV2(ctx context.Context, r io.ReaderAt, l *Layout, want [][HashSizeV2]
 	if len(want) != l.NumPieces {
 		return nil, fmt.Errorf("%d v2 piece hashes for %d pieces", len(want), l.NumPieces)
 	}
-	return verifyPass(ctx, r, l, opt, newMerkleHasher, func(i int, sum []byte) bool {
-		return [HashSizeV2]byte(sum) == want[i]
+	return verifyPass(ctx, r, l, opt, newMerkleHasher, func(i int, res *pieceResult) bool {
+		return res.sum == want[i]
 	})
+}
+
+// VerifyHybrid checks a hybrid's pieces against both its v1 hashes and
+// its v2 ones in one read; a piece is good only when both agree, so a
+// torrent whose two halves describe different data is caught.
+func VerifyHybrid(ctx context.Context, r io.ReaderAt, l *Layout, v1 []byte, v2 [][HashSizeV2]byte, opt HashOptions) (*Verification, error) {
+	if err := CheckV2Layout(l); err != nil {
+		return nil, err
+	}
+	if len(v2) != l.NumPieces || len(v1) != l.NumPieces*HashSize {
+		return nil, fmt.Errorf("%d v1 and %d v2 piece hashes for %d pieces", len(v1)/HashSize, len(v2), l.NumPieces)
+	}
+	return verifyPass(ctx, r, l, opt, newHybridHasher, func(i int, res *pieceResult) bool {
+		return res.sum == v2[i] && [HashSize]byte(v1[i*HashSize:]) == res.sum1
+	})
+}
+
+func newHybridHasher() pieceHasher {
+	return &hybridHasher{m: merkleHasher{h: merkle.NewHash()}, h1: sha1.New()}
 }

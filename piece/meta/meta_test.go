@@ -377,10 +377,21 @@ func FuzzParseMagnet(f *testing.F) {
 	f.Add("magnet:?xt=urn:btih:0123456789abcdef0123456789abcdef01234567&dn=x&tr=http://127.0.0.1/announce")
 	f.Add("magnet:?xt=urn:btih:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA&x.pe=127.0.0.1:1")
 	f.Add("magnet:?xt=urn:btih:%zz&dn=%1b]52;c;x%07")
+	f.Add("magnet:?xt=urn:btmh:1220caf1e1c30e81cb361b9ee167c4aa64228a7fa4fa9f6105232b28ad099f3a302e&dn=x")
 	f.Fuzz(func(t *testing.T, s string) {
 		m, err := meta.ParseMagnet(s)
 		if err == nil && m == nil {
 			t.Fatal("no magnet and no error")
+		}
+		a, err := meta.ParseAnyMagnet(s)
+		if err != nil {
+			if !printableLine(err.Error()) {
+				t.Fatalf("error is not one printable line: %q", err)
+			}
+			return
+		}
+		if !a.HasV1 && !a.HasV2 {
+			t.Fatal("a magnet with no infohash")
 		}
 	})
 }

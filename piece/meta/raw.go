@@ -95,10 +95,15 @@ func rawStrings(v []byte) (out []string, bad int, ok bool) {
 // but printable UTF-8, so no raw bytes from a torrent reach a terminal or
 // log.
 func printable(s string) string {
-	if utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) < 0 {
+	if isPrintable(s) {
 		return strconv.Quote(s)
 	}
 	return strconv.QuoteToASCII(s)
+}
+
+// isPrintable tells whether s is valid UTF-8 without control characters.
+func isPrintable(s string) bool {
+	return utf8.ValidString(s) && strings.IndexFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) < 0
 }
 
 // typeName names the bencode type of the raw value v, for warnings.

@@ -433,15 +433,6 @@ func dictEntry(d []byte, key string) (start, end, n int) {
 	return start, end, n
 }
 
-// Magnet returns the torrent's magnet link, with its trackers and name.
-func (t *Torrent) Magnet() string {
-	m := metainfo.Magnet{InfoHash: t.InfoHash, DisplayName: t.Name}
-	for _, tier := range t.Trackers {
-		m.Trackers = append(m.Trackers, tier...)
-	}
-	return m.String()
-}
-
 // Write encodes the torrent as a .torrent file.
 func (t *Torrent) Write(w io.Writer) error {
 	return t.Meta.Write(w)

@@ -245,3 +245,68 @@ func FuzzParseV2(f *testing.F) {
 		}
 	})
 }
+
+// Magnet links of created torrents parse back to the same hashes: btih
+// for v1, btmh for v2-only (which ParseMagnet, used to download, refuses
+// with a reason), both for a hybrid.
+func TestV2Magnets(t *testing.T) {
+	dir := writeV2Content(t)
+	for _, ver := range []meta.Version{meta.VersionV1, meta.VersionV2, meta.VersionHybrid} {
+		tor, err := meta.Create(context.Background(), meta.CreateOptions{Path: filepath.Join(dir, "album"), Version: ver,
+			Trackers: []string{"http://127.0.0.1:1/announce"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		link := tor.Magnet()
+		if strings.Contains(link, "urn:btih:") != (ver != meta.VersionV2) || strings.Contains(link, "urn:btmh:1220") != (ver != meta.VersionV1) {
+			t.Fatalf("%v: magnet %s", ver, link)
+		}
+		m, err := meta.ParseAnyMagnet(link)
+		if err != nil {
+			t.Fatalf("%v: %v", ver, err)
+		}
+		if m.InfoHash != tor.InfoHash || m.HasV1 != tor.HasV1 || m.HasV2 != (tor.V2 != nil) || (tor.V2 != nil && m.V2InfoHash != tor.V2.InfoHash) ||
+			m.Name != "album" || len(m.Trackers) != 1 {
+			t.Fatalf("%v: %+v", ver, m)
+		}
+		_, err = meta.ParseMagnet(link)
+		if (err != nil) != (ver == meta.VersionV2) || (err != nil && !errors.Is(err, meta.ErrV2OnlyMagnet)) {
+			t.Fatalf("%v: ParseMagnet: %v", ver, err)
+		}
+	}
+	for _, bad := range []string{
+		"magnet:?xt=urn:btmh:1220zz",
+		"magnet:?xt=urn:btmh:1114" + strings.Repeat("ab", 20), // SHA-1 multihash, not SHA-256
+		"magnet:?xt=urn:btmh:1220" + strings.Repeat("ab", 31),
+	} {
+		if _, err := meta.ParseAnyMagnet(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
+// A hybrid whose v1 hashes describe other bytes than its v2 trees (its
+// structure checks out, its content does not) fails hybrid verification
+// on the pieces where the halves disagree.
+func TestVerifyHybridNeedsBothHalves(t *testing.T) {
+	dir := writeV2Content(t)
+	tor, err := meta.Create(context.Background(), meta.CreateOptions{Path: filepath.Join(dir, "album"), PieceLength: 16 << 10, Version: meta.VersionHybrid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := piece.OpenFileStorage(tor.Layout, piece.FileStorageConfig{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	v, err := piece.VerifyHybrid(context.Background(), st, tor.Layout, tor.Hashes, tor.V2.PieceHashes, piece.HashOptions{})
+	if err != nil || !v.Have.Full() {
+		t.Fatalf("honest hybrid: %v", err)
+	}
+	v1 := bytes.Clone(tor.Hashes)
+	v1[3*20] ^= 1
+	v, err = piece.VerifyHybrid(context.Background(), st, tor.Layout, v1, tor.V2.PieceHashes, piece.HashOptions{})
+	if err != nil || v.Corrupt.Count() != 1 || !v.Corrupt.Has(3) {
+		t.Fatalf("v1 half lies about piece 3: corrupt %d, %v", v.Corrupt.Count(), err)
+	}
+}
