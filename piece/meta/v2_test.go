@@ -56,12 +56,16 @@ sys.stdout.buffer.write(lt.bencode(ct.generate()))
 `
 
 // libtorrentPython finds a python3 that imports libtorrent (Debian's
-// python3-libtorrent), or skips the test.
+// python3-libtorrent), or skips the test; CI sets
+// SHOAL_REQUIRE_LIBTORRENT so that there it fails instead.
 func libtorrentPython(t *testing.T) string {
 	for _, py := range []string{"python3", "/usr/bin/python3"} {
 		if exec.Command(py, "-c", "import libtorrent").Run() == nil {
 			return py
 		}
+	}
+	if os.Getenv("SHOAL_REQUIRE_LIBTORRENT") != "" {
+		t.Fatal("SHOAL_REQUIRE_LIBTORRENT is set but no python3 imports libtorrent")
 	}
 	t.Skip("no python3 with libtorrent (apt-get install python3-libtorrent)")
 	return ""
