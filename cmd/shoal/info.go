@@ -44,6 +44,8 @@ type infoJSON struct {
 type fileJSON struct {
 	Path   string `json:"path"`
 	Length int64  `json:"length"`
+	// Symlink is a BEP 47 link's target, below the save path.
+	Symlink string `json:"symlink,omitempty"`
 }
 
 func newInfoCmd(e env) *cobra.Command {
@@ -94,7 +96,7 @@ func newInfoCmd(e env) *cobra.Command {
 				}
 				for _, f := range t.Layout.Files {
 					if !f.Pad {
-						out.Files = append(out.Files, fileJSON{Path: strings.Join(f.Path, "/"), Length: f.Length})
+						out.Files = append(out.Files, fileJSON{Path: strings.Join(f.Path, "/"), Length: f.Length, Symlink: strings.Join(f.Symlink, "/")})
 					}
 				}
 			}
@@ -164,6 +166,10 @@ func printInfo(w io.Writer, in *infoJSON) {
 	if len(in.Files) > 0 {
 		fmt.Fprintf(w, "Files (%d):\n", len(in.Files))
 		for _, f := range in.Files {
+			if f.Symlink != "" {
+				fmt.Fprintf(w, "  %10s  %s -> %s\n", "link", termsafe.String(f.Path), termsafe.String(f.Symlink))
+				continue
+			}
 			fmt.Fprintf(w, "  %10s  %s\n", humanize.IBytes(uint64(f.Length)), termsafe.String(f.Path))
 		}
 	}

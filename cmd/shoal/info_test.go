@@ -42,7 +42,7 @@ func TestInfoShowsWhatWasMadeSafe(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("info: %d %s", code, stderr)
 	}
-	for _, want := range []string{"Warnings:", "ignored 1 byte after the end", "url-list", "ignored comment", `"bar.txt" saved as "bar.1.txt"`, "t/bar.1.txt"} {
+	for _, want := range []string{"Warnings:", "ignored 1 byte after the end", "url-list", "ignored comment", `"bar.txt" saved as "bar.1.txt"`, "t/bar.1.txt", "t/link -> t/bar.txt"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("info lacks %q:\n%s", want, stdout)
 		}

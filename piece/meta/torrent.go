@@ -152,8 +152,8 @@ func ParseWith(data []byte, opts ParseOptions) (*Torrent, error) {
 	case n == 0:
 		return nil, fmt.Errorf("%w: no info dictionary", ErrInvalidTorrent)
 	}
-	rawLayers, _ := dictValue(data, "piece layers")
-	if _, hasLayers := dictValue(data, "piece layers"); !hasLayers {
+	rawLayers, hasLayers := dictValue(data, "piece layers")
+	if !hasLayers {
 		rawLayers = nil
 	}
 	t, err := fromInfo(data[start:iend:iend], opts, rawLayers)
