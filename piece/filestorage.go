@@ -23,7 +23,8 @@ type FileStorage struct {
 	layout   *Layout
 	root     *os.Root
 	dir      string
-	rel      []string // checked relative path of each file
+	rel      []string       // checked relative path of each file
+	links    map[int]string // link text of each symlink, relative to its folder
 	writable bool
 	maxOpen  int
 
@@ -60,6 +61,7 @@ type FileStorageConfig struct {
 // storage below cfg.Dir. A writable storage creates Dir if it is missing.
 func OpenFileStorage(l *Layout, cfg FileStorageConfig) (*FileStorage, error) {
 	rel := make([]string, len(l.Files))
+	links := map[int]string{}
 	for i, f := range l.Files {
 		if f.Pad {
 			continue
@@ -69,6 +71,11 @@ func OpenFileStorage(l *Layout, cfg FileStorageConfig) (*FileStorage, error) {
 			return nil, err
 		}
 		rel[i] = p
+		if f.Symlink != nil {
+			if links[i], err = linkText(f.Path, f.Symlink); err != nil {
+				return nil, err
+			}
+		}
 	}
 	if cfg.Writable {
 		if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
@@ -81,9 +88,9 @@ func OpenFileStorage(l *Layout, cfg FileStorageConfig) (*FileStorage, error) {
 	}
 	// Special files already in place are refused before any work starts,
 	// with one line naming them; the open path checks again later.
-	for _, p := range rel {
-		if p == "" {
-			continue // pad file
+	for i, p := range rel {
+		if p == "" || l.Files[i].Symlink != nil {
+			continue // pad file, or a link made by CreateFiles
 		}
 		if fi, err := root.Stat(p); err == nil {
 			if err := checkRegular(filepath.Join(cfg.Dir, p), fi); err != nil {
@@ -97,7 +104,7 @@ func OpenFileStorage(l *Layout, cfg FileStorageConfig) (*FileStorage, error) {
 		maxOpen = DefaultMaxOpenFiles
 	}
 	return &FileStorage{
-		layout: l, root: root, dir: cfg.Dir, rel: rel, writable: cfg.Writable,
+		layout: l, root: root, dir: cfg.Dir, rel: rel, links: links, writable: cfg.Writable,
 		maxOpen: maxOpen, open: map[int]*handle{}, created: map[int]bool{},
 	}, nil
 }
@@ -161,11 +168,18 @@ func (s *FileStorage) WriteAt(p []byte, off int64) (int, error) {
 }
 
 // CreateFiles makes every non-pad file exist at its full length (sparse),
-// including zero-length ones that no piece ever writes. A finished download
-// calls it so the save directory matches the torrent exactly.
+// including zero-length ones that no piece ever writes, and every symlink.
+// A finished download calls it so the save directory matches the torrent
+// exactly.
 func (s *FileStorage) CreateFiles() error {
 	for i, f := range s.layout.Files {
 		if f.Pad {
+			continue
+		}
+		if f.Symlink != nil {
+			if err := s.createLink(i); err != nil {
+				return err
+			}
 			continue
 		}
 		if err := s.fileIO(i, true, func(*os.File) error { return nil }); err != nil {
@@ -237,7 +251,7 @@ func (s *FileStorage) Stats() ([]FileStat, error) {
 	}
 	out := make([]FileStat, len(s.layout.Files))
 	for i, f := range s.layout.Files {
-		if f.Pad {
+		if f.Pad || f.Symlink != nil {
 			continue
 		}
 		fi, err := s.root.Stat(s.rel[i])

@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"runtime"
@@ -61,12 +62,48 @@ func HashPieces(ctx context.Context, r io.ReaderAt, l *Layout, opt HashOptions) 
 	return out, nil
 }
 
+// sha1Hasher hashes whole v1 pieces.
+type sha1Hasher struct{ h hash.Hash }
+
+func (s *sha1Hasher) start(l *Layout, i int) int64 { s.h.Reset(); return l.PieceSize(i) }
+func (s *sha1Hasher) write(b []byte)               { s.h.Write(b) }
+func (s *sha1Hasher) sum(res *pieceResult)         { s.h.Sum(res.sum[:0]) }
+
 // hashEach hashes the pieces opt selects and hands each result to done,
 // from the worker that hashed it. done may be called concurrently, never
 // twice for one piece, and must not keep s. Callers that need less than a
 // whole PieceSum per piece (Verify) keep only that, so a pass over a
 // torrent of millions of pieces does not cost 40 bytes for each.
 func hashEach(ctx context.Context, r io.ReaderAt, l *Layout, opt HashOptions, done func(i int, s *PieceSum)) error {
+	return hashPass(ctx, r, l, opt, func() pieceHasher { return &sha1Hasher{h: sha1.New()} }, func(i int, p *pieceResult) {
+		res := PieceSum{Err: p.err, Zero: p.zero, Done: true}
+		copy(res.Sum[:], p.sum[:HashSize])
+		done(i, &res)
+	})
+}
+
+// pieceHasher is one worker's hash state. start resets it for piece i and
+// says how many of the piece's leading bytes it hashes (a v2 piece covers
+// only its file's bytes, not the padding after them); sum stores the
+// result.
+type pieceHasher interface {
+	start(l *Layout, i int) int64
+	write(b []byte)
+	sum(res *pieceResult)
+}
+
+// pieceResult is hashPass's per-piece outcome, big enough for SHA-256.
+type pieceResult struct {
+	sum  [32]byte
+	sum1 [HashSize]byte // a hybrid's v1 hash, beside the v2 one in sum
+	err  error
+	zero bool
+}
+
+// hashPass runs the worker pool for hashEach and its v2 counterpart.
+// done gets each worker's own pieceResult, reused after done returns; it
+// is called from a worker and must be safe for concurrent use.
+func hashPass(ctx context.Context, r io.ReaderAt, l *Layout, opt HashOptions, newHasher func() pieceHasher, done func(i int, res *pieceResult)) error {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for w := 0; w < min(opt.workers(), max(l.NumPieces, 1)); w++ {
@@ -78,8 +115,8 @@ func hashEach(ctx context.Context, r io.ReaderAt, l *Layout, opt HashOptions, do
 			// a whole-piece buffer would stream every byte through RAM
 			// twice.
 			buf := make([]byte, min(hashChunk, l.PieceLength))
-			h := sha1.New()
-			var res PieceSum // one per worker: done only borrows it
+			h := newHasher()
+			var res pieceResult // one per worker: done only borrows it
 			for ctx.Err() == nil {
 				i := int(next.Add(1) - 1)
 				if i >= l.NumPieces {
@@ -88,20 +125,20 @@ func hashEach(ctx context.Context, r io.ReaderAt, l *Layout, opt HashOptions, do
 				if opt.Only != nil && !opt.Only.Has(i) {
 					continue
 				}
-				res = PieceSum{Done: true, Zero: true}
-				h.Reset()
-				off, end := l.PieceOffset(i), l.PieceOffset(i)+l.PieceSize(i)
-				for ; off < end && res.Err == nil; off += int64(len(buf)) {
+				res = pieceResult{zero: true}
+				n := h.start(l, i)
+				off, end := l.PieceOffset(i), l.PieceOffset(i)+n
+				for ; off < end && res.err == nil; off += int64(len(buf)) {
 					b := buf[:min(int64(len(buf)), end-off)]
 					if _, err := r.ReadAt(b, off); err != nil {
-						res.Err = err
+						res.err = err
 						break
 					}
-					h.Write(b)
-					res.Zero = res.Zero && allZero(b)
+					h.write(b)
+					res.zero = res.zero && allZero(b)
 				}
-				if res.Err == nil {
-					h.Sum(res.Sum[:0])
+				if res.err == nil {
+					h.sum(&res)
 				}
 				done(i, &res)
 				if opt.Progress != nil {
@@ -149,6 +186,14 @@ func Verify(ctx context.Context, r io.ReaderAt, l *Layout, hashes []byte, opt Ha
 	if len(hashes) != l.NumPieces*HashSize {
 		return nil, fmt.Errorf("%d bytes of piece hashes for %d pieces", len(hashes), l.NumPieces)
 	}
+	return verifyPass(ctx, r, l, opt, func() pieceHasher { return &sha1Hasher{h: sha1.New()} }, func(i int, res *pieceResult) bool {
+		return bytes.Equal(res.sum[:HashSize], hashes[i*HashSize:(i+1)*HashSize])
+	})
+}
+
+// verifyPass sorts pieces by what hashPass finds and good says of each
+// sum.
+func verifyPass(ctx context.Context, r io.ReaderAt, l *Layout, opt HashOptions, newHasher func() pieceHasher, good func(i int, res *pieceResult) bool) (*Verification, error) {
 	// One byte per piece while workers run: they write distinct
 	// elements, and the bitfields are filled after they finish.
 	const (
@@ -163,19 +208,19 @@ func Verify(ctx context.Context, r io.ReaderAt, l *Layout, hashes []byte, opt Ha
 		firstErr error
 		errPiece int
 	)
-	err := hashEach(ctx, r, l, opt, func(i int, s *PieceSum) {
+	err := hashPass(ctx, r, l, opt, newHasher, func(i int, s *pieceResult) {
 		switch {
-		case s.Err != nil && (errors.Is(s.Err, fs.ErrNotExist) || errors.Is(s.Err, io.ErrUnexpectedEOF)):
+		case s.err != nil && (errors.Is(s.err, fs.ErrNotExist) || errors.Is(s.err, io.ErrUnexpectedEOF)):
 			state[i] = missing
-		case s.Err != nil:
+		case s.err != nil:
 			mu.Lock()
 			if firstErr == nil || i < errPiece {
-				firstErr, errPiece = s.Err, i
+				firstErr, errPiece = s.err, i
 			}
 			mu.Unlock()
-		case bytes.Equal(s.Sum[:], hashes[i*HashSize:(i+1)*HashSize]):
+		case good(i, s):
 			state[i] = have
-		case s.Zero:
+		case s.zero:
 			state[i] = missing
 		default:
 			state[i] = corrupt

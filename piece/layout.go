@@ -21,6 +21,11 @@ type File struct {
 	// Pad marks a BEP 47 padding file: its bytes are zeros by definition,
 	// are never written to disk and never read from it.
 	Pad bool
+	// Symlink, when set, makes this a BEP 47 symbolic link to the file or
+	// folder at these components below the save directory (the same root
+	// Path is relative to). A link holds no bytes of the torrent, so its
+	// Length must be zero; storage creates it when the files are created.
+	Symlink []string
 }
 
 // Span is the part of one file that a range of the torrent's byte stream
@@ -57,10 +62,16 @@ func NewLayout(pieceLength int64, files []File) (*Layout, error) {
 		if f.Length < 0 {
 			return nil, fmt.Errorf("file %d has negative length %d", i, f.Length)
 		}
+		if f.Symlink != nil && (f.Length != 0 || f.Pad) {
+			return nil, fmt.Errorf("file %d is a symlink but holds data", i)
+		}
 		if off > maxTotal-f.Length {
 			return nil, errors.New("torrent is larger than shoal supports")
 		}
 		f.Path = append([]string(nil), f.Path...)
+		if f.Symlink != nil {
+			f.Symlink = append([]string{}, f.Symlink...)
+		}
 		f.Offset = off
 		l.Files[i] = f
 		l.starts[i] = off

@@ -25,12 +25,22 @@ func newCreateCmd(e env) *cobra.Command {
 		private   bool
 		comment   string
 		force     bool
+		v2, hyb   bool
 		pieceSize = sizeValue{allowAuto: true}
 	)
 	cmd := &cobra.Command{
 		Use:   "create PATH",
 		Short: "Make a .torrent of a file or directory",
-		Long: `Hash a file or directory into a v1 .torrent, using every core.
+		Long: `Hash a file or directory into a .torrent, using every core.
+
+The torrent is v1 (BEP 3) unless asked otherwise, because every client,
+tracker and DHT node understands v1, and shoal downloads v1 and hybrid
+torrents but not yet v2-only ones. --hybrid adds BEP 52 v2 metadata
+(per-file SHA-256 merkle trees, with pad files so both views agree): v2
+clients join its v2 swarm and everyone else its v1 swarm. --v2 makes a
+v2-only torrent, which clients before libtorrent 2.0 cannot read at all.
+v2 and hybrid output matches libtorrent 2.0's for the same files and
+piece size.
 
 Each --tracker is its own tier, tried in order. --piece-size auto picks the
 smallest power of two that keeps the torrent under about 2,000 pieces.
@@ -38,12 +48,21 @@ An existing output file is kept unless --force is given.`,
 		Example: `  shoal create ~/videos/holiday.mkv
   shoal create ./album --tracker http://tracker.example:6969/announce -o album.torrent
   shoal create ./data --piece-size 1MiB --private --comment "team share"
-  shoal create ./iso --web-seed https://mirror.example/iso/`,
+  shoal create ./iso --web-seed https://mirror.example/iso/
+  shoal create ./release --hybrid --tracker udp://tracker.example:6969`,
 		Args: exactArgs(1, "a file or directory to share"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := meta.CreateOptions{
 				Path: args[0], Trackers: trackers, WebSeeds: webSeeds, Private: private, Comment: comment,
 				PieceLength: pieceSize.n, CreatedBy: "shoal/" + version, Now: time.Now(),
+			}
+			switch {
+			case v2 && hyb:
+				return usageError{errors.New("--v2 and --hybrid exclude each other: --hybrid already includes v2")}
+			case v2:
+				opts.Version = meta.VersionV2
+			case hyb:
+				opts.Version = meta.VersionHybrid
 			}
 			if err := opts.Validate(); err != nil {
 				return usageError{err}
@@ -76,11 +95,22 @@ An existing output file is kept unless --force is given.`,
 			if err := writeFileAtomic(out, buf.Bytes()); err != nil {
 				return err
 			}
+			files := 0 // pad files are not the user's
+			for _, f := range t.Layout.Files {
+				if !f.Pad {
+					files++
+				}
+			}
 			fmt.Fprintf(e.stdout, "created %s: %s, %s in %d files, %d pieces of %s, hashed in %s (%s/s)\n",
-				termsafe.String(out), termsafe.String(t.Name), humanize.IBytes(uint64(t.Layout.Total)), len(t.Layout.Files), t.Layout.NumPieces,
+				termsafe.String(out), termsafe.String(t.Name), humanize.IBytes(uint64(total)), files, t.Layout.NumPieces,
 				humanize.IBytes(uint64(t.Layout.PieceLength)), took.Round(time.Millisecond),
 				humanize.IBytes(uint64(float64(total)/max(took.Seconds(), 0.001))))
-			fmt.Fprintf(e.stdout, "info hash %s\n", t.InfoHash.HexString())
+			if t.HasV1 {
+				fmt.Fprintf(e.stdout, "info hash %s\n", t.InfoHash.HexString())
+			}
+			if t.V2 != nil {
+				fmt.Fprintf(e.stdout, "info hash v2 %x (truncated %s)\n", t.V2.InfoHash, t.V2.Truncated().HexString())
+			}
 			return nil
 		},
 	}
@@ -92,6 +122,8 @@ An existing output file is kept unless --force is given.`,
 	f.BoolVar(&private, "private", false, "mark private (BEP 27): peers only from trackers")
 	f.StringVarP(&comment, "comment", "c", "", "free-text comment stored in the torrent")
 	f.BoolVarP(&force, "force", "f", false, "replace an existing output file")
+	f.BoolVar(&v2, "v2", false, "make a v2-only torrent (BEP 52); older clients cannot read it")
+	f.BoolVar(&hyb, "hybrid", false, "make a hybrid v1+v2 torrent that every client can join")
 	return cmd
 }
 

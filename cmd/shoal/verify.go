@@ -27,14 +27,21 @@ and how complete each file is.
 
 DIR is the save path, as in other clients: it holds a single-file torrent's
 file, or a multi-file torrent's top folder. Exit status is 0 only when every
-piece is present and correct, 3 when some are missing or corrupt.`,
+piece is present and correct, 3 when some are missing or corrupt.
+
+v2 torrents are checked by their BEP 52 merkle roots; hybrids against both
+their v1 and v2 hashes in one read, so a piece is good only when both
+halves of the torrent agree on it.`,
 		Example: `  shoal verify album.torrent --dir ~/Downloads
   shoal verify --dir /srv/seed big.torrent --workers 1`,
 		Args: exactArgs(1, "a .torrent file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			t, err := meta.Load(args[0])
+			t, err := meta.LoadWith(args[0], meta.ParseOptions{AllowV2Only: true})
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			if !t.HasV1 && t.V2.PieceHashes == nil {
+				return fmt.Errorf("%s: the torrent has no piece layers, so its v2 data cannot be checked", args[0])
 			}
 			st, err := piece.OpenFileStorage(t.Layout, piece.FileStorageConfig{Dir: dir})
 			if err != nil {
@@ -43,7 +50,16 @@ piece is present and correct, 3 when some are missing or corrupt.`,
 			defer st.Close()
 			var hashed atomic.Int64
 			bar := startProgress(e, "verifying", t.Layout.Total, &hashed)
-			v, err := piece.Verify(cmd.Context(), st, t.Layout, t.Hashes, piece.HashOptions{Workers: workers, Progress: &hashed})
+			opts := piece.HashOptions{Workers: workers, Progress: &hashed}
+			var v *piece.Verification
+			switch {
+			case t.V2 == nil || t.V2.PieceHashes == nil:
+				v, err = piece.Verify(cmd.Context(), st, t.Layout, t.Hashes, opts)
+			case t.HasV1:
+				v, err = piece.VerifyHybrid(cmd.Context(), st, t.Layout, t.Hashes, t.V2.PieceHashes, opts)
+			default:
+				v, err = piece.VerifyV2(cmd.Context(), st, t.Layout, t.V2.PieceHashes, opts)
+			}
 			took := bar.stop()
 			if err != nil {
 				return err
@@ -60,9 +76,17 @@ func reportVerify(e env, t *meta.Torrent, dir string, v *piece.Verification, too
 	l := t.Layout
 	w := e.stdout
 	name := termsafe.String(t.Name) // from the torrent: may hold escapes
-	fmt.Fprintf(w, "%s: %d of %d pieces good (%.1f%%), %d missing, %d corrupt; %s hashed in %s\n",
+	by := "v1 SHA-1"
+	switch {
+	case t.V2 == nil || t.V2.PieceHashes == nil:
+	case t.HasV1:
+		by = "v1 SHA-1 and v2 merkle roots"
+	default:
+		by = "v2 merkle roots"
+	}
+	fmt.Fprintf(w, "%s: %d of %d pieces good (%.1f%%), %d missing, %d corrupt; %s hashed in %s, checked by %s\n",
 		name, v.Have.Count(), l.NumPieces, 100*float64(v.Have.Count())/float64(l.NumPieces),
-		v.Missing.Count(), v.Corrupt.Count(), humanize.IBytes(uint64(l.Total)), took.Round(time.Millisecond))
+		v.Missing.Count(), v.Corrupt.Count(), humanize.IBytes(uint64(l.Total)), took.Round(time.Millisecond), by)
 	if v.Corrupt.Count() > 0 {
 		fmt.Fprintf(w, "corrupt pieces: %s\n", listPieces(v.Corrupt, 20))
 	}

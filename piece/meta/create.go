@@ -49,6 +49,8 @@ type CreateOptions struct {
 	WebSeeds    []string
 	CreatedBy   string
 	Now         time.Time
+	// Version picks v1 (the default), v2 or hybrid metadata.
+	Version Version
 	// Workers and Progress are passed to the hashing pass.
 	Workers  int
 	Progress *atomic.Int64
@@ -59,6 +61,9 @@ type CreateOptions struct {
 func (o *CreateOptions) Validate() error {
 	if pl := o.PieceLength; pl != 0 && (pl < MinCreatePieceLength || pl > MaxCreatePieceLength || pl&(pl-1) != 0) {
 		return fmt.Errorf("piece size %d must be a power of two from 16 KiB to 16 MiB", pl)
+	}
+	if o.Version < VersionV1 || o.Version > VersionHybrid {
+		return fmt.Errorf("unknown torrent version %v", o.Version)
 	}
 	for _, u := range append(append([]string(nil), o.Trackers...), o.WebSeeds...) {
 		if !strings.Contains(u, "://") {
@@ -75,7 +80,12 @@ type Content struct {
 	// Name is the file's or top folder's name; Dir holds it.
 	Name, Dir string
 	Files     []piece.File
+	// executable marks files with an execute bit, by index into Files;
+	// v2 and hybrid torrents carry it as attribute "x", as libtorrent's.
+	executable map[int]bool
 }
+
+func (c *Content) exec(i int) bool { return c.executable[i] }
 
 // Total is the content's size in bytes.
 func (c *Content) Total() int64 {
@@ -100,8 +110,10 @@ func Scan(path string) (*Content, error) {
 	if _, err := piece.CheckPath([]string{c.Name}); err != nil {
 		return nil, fmt.Errorf("cannot share %s: %w", path, err)
 	}
+	c.executable = map[int]bool{}
 	if fi.Mode().IsRegular() {
 		c.Files = []piece.File{{Path: []string{c.Name}, Length: fi.Size()}}
+		c.executable[0] = fi.Mode()&0o111 != 0
 		return c, nil
 	}
 	if !fi.IsDir() {
@@ -125,6 +137,7 @@ func Scan(path string) (*Content, error) {
 		if _, err := piece.CheckPath(comps); err != nil {
 			return fmt.Errorf("cannot share %s: %w", p, err)
 		}
+		c.executable[len(c.Files)] = info.Mode()&0o111 != 0
 		c.Files = append(c.Files, piece.File{Path: comps, Length: info.Size()})
 		return nil
 	})
@@ -161,6 +174,9 @@ func CreateFrom(ctx context.Context, c *Content, o CreateOptions) (*Torrent, err
 	pl := o.PieceLength
 	if pl == 0 {
 		pl = AutoPieceLength(c.Total())
+	}
+	if o.Version != VersionV1 {
+		return createV2(ctx, c, o, pl)
 	}
 	l, err := piece.NewLayout(pl, files)
 	if err != nil {
@@ -199,6 +215,19 @@ func CreateFrom(ctx context.Context, c *Content, o CreateOptions) (*Torrent, err
 	if err != nil {
 		return nil, fmt.Errorf("encode info: %w", err)
 	}
+	mi := o.metaInfo(infoBytes)
+	var buf bytes.Buffer
+	if err := mi.Write(&buf); err != nil {
+		return nil, fmt.Errorf("encode torrent: %w", err)
+	}
+	// Parse our own output: what we hand out passes the checks we apply
+	// to everyone else's.
+	return Parse(buf.Bytes())
+}
+
+// metaInfo wraps an encoded info dictionary in the options' top-level
+// fields.
+func (o *CreateOptions) metaInfo(infoBytes []byte) metainfo.MetaInfo {
 	mi := metainfo.MetaInfo{InfoBytes: infoBytes, Comment: o.Comment, CreatedBy: o.CreatedBy, UrlList: o.WebSeeds}
 	if !o.Now.IsZero() {
 		mi.CreationDate = o.Now.Unix()
@@ -211,11 +240,5 @@ func CreateFrom(ctx context.Context, c *Content, o CreateOptions) (*Torrent, err
 			mi.AnnounceList = append(mi.AnnounceList, []string{u})
 		}
 	}
-	var buf bytes.Buffer
-	if err := mi.Write(&buf); err != nil {
-		return nil, fmt.Errorf("encode torrent: %w", err)
-	}
-	// Parse our own output: what we hand out passes the checks we apply
-	// to everyone else's.
-	return Parse(buf.Bytes())
+	return mi
 }

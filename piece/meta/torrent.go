@@ -37,9 +37,17 @@ var ErrInvalidTorrent = errors.New("invalid torrent")
 // never re-checks paths or sizes.
 type Torrent struct {
 	// Meta is the whole decoded file, kept so it can be written back.
-	Meta     *metainfo.MetaInfo
-	Info     metainfo.Info
+	Meta *metainfo.MetaInfo
+	Info metainfo.Info
+	// InfoHash is the 20-byte hash the swarm knows the torrent by: the
+	// SHA-1 of the info for v1 and hybrid torrents, the truncated v2
+	// infohash for v2-only ones (as libtorrent's best hash).
 	InfoHash metainfo.Hash
+	// HasV1 tells v1 and hybrid torrents from v2-only ones, which have no
+	// v1 piece hashes (Hashes is empty).
+	HasV1 bool
+	// V2 is set for v2-only and hybrid torrents.
+	V2 *V2
 	// Name is the torrent's display name, and for a multi-file torrent the
 	// name of its top folder.
 	Name   string
@@ -53,10 +61,17 @@ type Torrent struct {
 	Comment      string
 	CreatedBy    string
 	CreationDate time.Time
+	// Warnings lists, one line each, what was skipped or changed to load
+	// the torrent as other clients do: fields of the wrong type, bytes
+	// after its end, file names made safe. Each line is printable.
+	Warnings []string
 }
 
 // Load reads and checks a .torrent file.
-func Load(path string) (*Torrent, error) {
+func Load(path string) (*Torrent, error) { return LoadWith(path, ParseOptions{}) }
+
+// readTorrentFile reads a .torrent within MaxTorrentSize.
+func readTorrentFile(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -79,51 +94,141 @@ func Load(path string) (*Torrent, error) {
 	if len(data) > MaxTorrentSize {
 		return nil, fmt.Errorf("%w: %s is larger than %d MiB", ErrInvalidTorrent, path, MaxTorrentSize>>20)
 	}
-	return Parse(data)
+	return data, nil
 }
 
 // Parse checks and decodes the bytes of a .torrent file. The torrent
 // keeps its info dictionary as a part of data, so the caller must not
 // change data afterwards.
+//
+// Like libtorrent, it loads what is harmless although not by the book:
+// bytes after the top-level dictionary and optional fields of the wrong
+// type are skipped, and unsafe file names made safe, each noted in
+// Torrent.Warnings. Only what downloading needs must be right.
 func Parse(data []byte) (*Torrent, error) {
-	if len(data) > MaxTorrentSize {
-		return nil, fmt.Errorf("%w: larger than %d MiB", ErrInvalidTorrent, MaxTorrentSize>>20)
-	}
-	if err := CheckBencode(data, MaxDepth); err != nil {
-		return nil, fmt.Errorf("%w: not a torrent file: %v", ErrInvalidTorrent, err)
-	}
-	start, end, n := dictEntry(data, "info")
-	if n > 1 {
-		// Clients would disagree on which one the infohash covers.
-		return nil, fmt.Errorf("%w: %d info dictionaries", ErrInvalidTorrent, n)
-	}
-	info := data[start:end:end]
-	if err := checkPieceCount(info); err != nil {
-		return nil, err
-	}
-	// The rest is decoded with an empty dictionary in the info's place, and
-	// the info is kept as the bytes it is: the decoder would copy it
-	// several times over, and it is most of a big torrent.
-	rest := data
-	if n > 0 {
-		rest = make([]byte, 0, len(data)-len(info)+2)
-		rest = append(append(append(rest, data[:start]...), "de"...), data[end:]...)
-	}
-	var mi metainfo.MetaInfo
-	if err := bencode.Unmarshal(rest, &mi); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidTorrent, err)
-	}
-	if n > 0 {
-		mi.InfoBytes = info
-	}
-	if len(mi.InfoBytes) == 0 {
-		return nil, fmt.Errorf("%w: no info dictionary", ErrInvalidTorrent)
-	}
-	t, err := FromInfoBytes(mi.InfoBytes)
+	return ParseWith(data, ParseOptions{})
+}
+
+// ParseOptions widens what Parse accepts.
+type ParseOptions struct {
+	// AllowV2Only accepts v2-only torrents, for the commands that show
+	// and verify them; downloading needs v1 piece hashes so far.
+	AllowV2Only bool
+}
+
+// LoadWith is Load with options.
+func LoadWith(path string, opts ParseOptions) (*Torrent, error) {
+	data, err := readTorrentFile(path)
 	if err != nil {
 		return nil, err
 	}
-	t.Meta = &mi
+	return ParseWith(data, opts)
+}
+
+// ParseWith is Parse with options.
+func ParseWith(data []byte, opts ParseOptions) (*Torrent, error) {
+	if len(data) > MaxTorrentSize {
+		return nil, fmt.Errorf("%w: larger than %d MiB", ErrInvalidTorrent, MaxTorrentSize>>20)
+	}
+	end, err := ValueLen(data, MaxDepth)
+	if err != nil {
+		return nil, fmt.Errorf("%w: not a torrent file: %v", ErrInvalidTorrent, err)
+	}
+	if data[0] != 'd' {
+		return nil, fmt.Errorf("%w: not a torrent file: %s, not a dictionary", ErrInvalidTorrent, typeName(data))
+	}
+	var warnings []string
+	if end < len(data) {
+		// A trailing newline, or a second copy from a bad download: the
+		// infohash covers only the info, so nothing depends on them.
+		warnings = append(warnings, fmt.Sprintf("ignored %s after the end of the torrent", plural(len(data)-end, "byte", "bytes")))
+		data = data[:end:end]
+	}
+	start, iend, n := dictEntry(data, "info")
+	switch {
+	case n > 1:
+		// Clients would disagree on which one the infohash covers.
+		return nil, fmt.Errorf("%w: %d info dictionaries", ErrInvalidTorrent, n)
+	case n == 0:
+		return nil, fmt.Errorf("%w: no info dictionary", ErrInvalidTorrent)
+	}
+	rawLayers, hasLayers := dictValue(data, "piece layers")
+	if !hasLayers {
+		rawLayers = nil
+	}
+	t, err := fromInfo(data[start:iend:iend], opts, rawLayers)
+	if err != nil {
+		return nil, err
+	}
+	mi := t.Meta
+	t.Warnings = append(warnings, t.Warnings...)
+	warn := func(format string, args ...any) { t.Warnings = append(t.Warnings, fmt.Sprintf(format, args...)) }
+	skip := func(key string, v []byte, want string) {
+		warn("ignored %s: %s, not %s", key, typeName(v), want)
+	}
+	eachEntry(data, func(key string, v []byte) {
+		switch key {
+		case "announce":
+			if s, ok := rawString(v); ok {
+				mi.Announce = s
+			} else {
+				skip(key, v, "a URL")
+			}
+		case "announce-list":
+			var bad int
+			if !eachItem(v, func(tier []byte) {
+				urls, b, ok := rawStrings(tier)
+				if !ok {
+					bad++
+					return
+				}
+				bad += b
+				if len(urls) > 0 {
+					mi.AnnounceList = append(mi.AnnounceList, urls)
+				}
+			}) {
+				skip(key, v, "a list of tiers")
+			} else if bad > 0 {
+				warn("ignored %s of announce-list that %s not a URL", plural(bad, "entry", "entries"), map[bool]string{true: "is", false: "are"}[bad == 1])
+			}
+		case "url-list":
+			if s, ok := rawString(v); ok {
+				if s != "" {
+					mi.UrlList = []string{s}
+				}
+			} else if urls, bad, ok := rawStrings(v); ok {
+				mi.UrlList = urls
+				if bad > 0 {
+					warn("ignored %s of url-list that %s not a URL", plural(bad, "entry", "entries"), map[bool]string{true: "is", false: "are"}[bad == 1])
+				}
+			} else {
+				skip(key, v, "a URL or a list of URLs")
+			}
+		case "comment", "created by", "encoding":
+			s, ok := rawString(v)
+			switch {
+			case !ok:
+				skip(key, v, "a string")
+			case key == "comment":
+				mi.Comment = s
+			case key == "created by":
+				mi.CreatedBy = s
+			default:
+				mi.Encoding = s
+			}
+		case "creation date":
+			if d, ok := rawInt(v); ok {
+				mi.CreationDate = d
+			} else {
+				skip(key, v, "an integer")
+			}
+		case "nodes":
+			if err := bencode.Unmarshal(v, &mi.Nodes); err != nil {
+				mi.Nodes = nil
+				skip(key, v, "a list of DHT nodes")
+			}
+		}
+	})
 	for _, tier := range mi.UpvertedAnnounceList() {
 		var urls []string
 		for _, u := range tier {
@@ -145,40 +250,93 @@ func Parse(data []byte) (*Torrent, error) {
 }
 
 // FromInfoBytes checks a bencoded info dictionary, as found in a .torrent
-// or fetched from peers for a magnet link, and lays it out.
+// or fetched from peers for a magnet link, and lays it out. A v2-only info
+// is refused, since only v1 and hybrid torrents can be downloaded.
 func FromInfoBytes(infoBytes []byte) (*Torrent, error) {
+	return fromInfo(infoBytes, ParseOptions{}, nil)
+}
+
+// errV2Only refuses a v2-only torrent where it would have to be
+// downloaded.
+var errV2Only = fmt.Errorf("%w: v2-only torrent: shoal info and shoal verify read it, but shoal downloads only v1 and hybrid torrents so far", ErrInvalidTorrent)
+
+// fromInfo is FromInfoBytes with options and, for a .torrent with v2
+// content, its raw "piece layers" (nil when there are none).
+func fromInfo(infoBytes []byte, opts ParseOptions, rawLayers []byte) (*Torrent, error) {
 	if err := CheckBencode(infoBytes, MaxDepth); err != nil {
 		return nil, fmt.Errorf("%w: info dictionary: %v", ErrInvalidTorrent, err)
+	}
+	if infoBytes[0] != 'd' {
+		return nil, fmt.Errorf("%w: info is %s, not a dictionary", ErrInvalidTorrent, typeName(infoBytes))
 	}
 	if err := checkPieceCount(infoBytes); err != nil {
 		return nil, err
 	}
-	var info metainfo.Info
-	if err := bencode.Unmarshal(infoBytes, &info); err != nil {
-		return nil, fmt.Errorf("%w: info dictionary: %v", ErrInvalidTorrent, err)
-	}
 	t := &Torrent{
 		Meta:     &metainfo.MetaInfo{InfoBytes: infoBytes},
-		Info:     info,
 		InfoHash: metainfo.HashBytes(infoBytes),
-		Name:     info.BestName(),
-		Private:  info.Private != nil && *info.Private,
+		HasV1:    true,
 	}
-	switch {
-	case len(info.Pieces) == 0:
-		return nil, fmt.Errorf("%w: no v1 piece hashes (v2-only torrents are not supported)", ErrInvalidTorrent)
-	case info.PieceLength <= 0 || info.PieceLength > MaxPieceLength:
-		return nil, fmt.Errorf("%w: piece length %d outside 1 B .. %d MiB", ErrInvalidTorrent, info.PieceLength, MaxPieceLength>>20)
-	case len(info.Pieces)%piece.HashSize != 0:
-		return nil, fmt.Errorf("%w: piece hashes are %d bytes, not a multiple of 20", ErrInvalidTorrent, len(info.Pieces))
-	case len(info.Pieces)/piece.HashSize > MaxPieces:
-		return nil, tooManyPieces(len(info.Pieces) / piece.HashSize)
-	case len(info.Files) > 0 && info.Length != 0:
-		return nil, fmt.Errorf("%w: both a length and a file list", ErrInvalidTorrent)
-	}
-	files, err := layoutFiles(&info)
+	info, err := decodeInfo(infoBytes, &t.Warnings)
 	if err != nil {
 		return nil, err
+	}
+	t.Info = info.Info
+	t.Name = info.BestName()
+	t.Private = info.Private != nil && *info.Private
+	var tree []treeFile
+	rawTree, hasTree := dictValue(infoBytes, "file tree")
+	switch mv := info.MetaVersion; {
+	case mv > MaxMetaVersion:
+		return nil, fmt.Errorf("%w: meta version %d is newer than shoal reads (%d)", ErrInvalidTorrent, mv, MaxMetaVersion)
+	case mv == 2 && !hasTree:
+		return nil, fmt.Errorf("%w: meta version 2 but no file tree", ErrInvalidTorrent)
+	case mv == 2:
+		if tree, err = readFileTree(rawTree); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrInvalidTorrent, err)
+		}
+	case hasTree:
+		t.Warnings = append(t.Warnings, "ignored the v2 file tree: meta version is not 2")
+	}
+	if pl := info.PieceLength; pl <= 0 || pl > MaxPieceLength {
+		return nil, fmt.Errorf("%w: piece length %d outside 1 B .. %d MiB", ErrInvalidTorrent, pl, MaxPieceLength>>20)
+	}
+	files := info.layout
+	switch {
+	case info.hasPieces:
+		switch {
+		case len(info.Pieces) == 0:
+			return nil, fmt.Errorf("%w: no piece hashes (\"pieces\" is empty)", ErrInvalidTorrent)
+		case len(info.Pieces)%piece.HashSize != 0:
+			return nil, fmt.Errorf("%w: piece hashes are %d bytes, not a multiple of 20", ErrInvalidTorrent, len(info.Pieces))
+		case len(info.Pieces)/piece.HashSize > MaxPieces:
+			return nil, tooManyPieces(len(info.Pieces) / piece.HashSize)
+		}
+		if tree != nil {
+			if err := checkHybrid(info, tree); err != nil {
+				return nil, err
+			}
+		}
+	case tree != nil:
+		if !opts.AllowV2Only {
+			return nil, errV2Only
+		}
+		t.HasV1 = false
+		if info.hasFiles || info.hasLength {
+			t.Warnings = append(t.Warnings, "ignored the v1 file list of a torrent without v1 piece hashes")
+		}
+		if pl := info.PieceLength; pl < piece.BlockSize || pl&(pl-1) != 0 {
+			return nil, fmt.Errorf("%w: piece length %d is not a power of two of at least 16 KiB, as v2 needs", ErrInvalidTorrent, pl)
+		}
+		name, err := safeName(info.BestName())
+		if err != nil {
+			return nil, err
+		}
+		if files, err = v2Layout(tree, name, info.PieceLength, &t.Warnings); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%w: no piece hashes (the info has neither \"pieces\" nor a v2 file tree)", ErrInvalidTorrent)
 	}
 	l, err := piece.NewLayout(info.PieceLength, files)
 	if err != nil {
@@ -187,19 +345,31 @@ func FromInfoBytes(infoBytes []byte) (*Torrent, error) {
 	if l.Total == 0 {
 		return nil, fmt.Errorf("%w: torrent holds no data", ErrInvalidTorrent)
 	}
-	if got := len(info.Pieces) / piece.HashSize; got != l.NumPieces {
+	if got := len(info.Pieces) / piece.HashSize; t.HasV1 && got != l.NumPieces {
 		return nil, fmt.Errorf("%w: %d piece hashes for %d pieces of data", ErrInvalidTorrent, got, l.NumPieces)
-	}
-	// The decoder copied the hashes out of infoBytes, which the torrent
-	// keeps anyway: share them instead, 20 bytes a piece.
-	if v, ok := dictValue(infoBytes, "pieces"); ok {
-		if raw := v[bytes.IndexByte(v, ':')+1:]; bytes.Equal(raw, info.Pieces) {
-			info.Pieces = raw[:len(raw):len(raw)]
-			t.Info.Pieces = info.Pieces
-		}
 	}
 	t.Layout = l
 	t.Hashes = info.Pieces
+	if tree != nil {
+		var layers map[[32]byte][]byte
+		if rawLayers != nil {
+			if layers, err = readPieceLayers(rawLayers); err != nil {
+				return nil, err
+			}
+		}
+		if t.V2, err = buildV2(infoBytes, l, tree, layers); err != nil {
+			return nil, err
+		}
+		if len(layers) > 0 {
+			t.Meta.PieceLayers = make(map[string]string, len(layers))
+			for root, layer := range layers {
+				t.Meta.PieceLayers[string(root[:])] = string(layer)
+			}
+		}
+		if !t.HasV1 {
+			t.InfoHash = t.V2.Truncated()
+		}
+	}
 	return t, nil
 }
 
@@ -261,56 +431,6 @@ func dictEntry(d []byte, key string) (start, end, n int) {
 		pos += vl
 	}
 	return start, end, n
-}
-
-// layoutFiles turns the info's file list into checked layout files. The
-// top folder of a multi-file torrent is its name, as every client does it.
-func layoutFiles(info *metainfo.Info) ([]piece.File, error) {
-	name := info.BestName()
-	if _, err := piece.CheckPath([]string{name}); err != nil {
-		return nil, fmt.Errorf("%w: name: %v", ErrInvalidTorrent, err)
-	}
-	if len(info.Files) == 0 {
-		return []piece.File{{Path: []string{name}, Length: info.Length}}, nil
-	}
-	files := make([]piece.File, 0, len(info.Files))
-	seenFiles := map[string]bool{}
-	seenDirs := map[string]bool{}
-	for i := range info.Files {
-		fi := &info.Files[i]
-		path := append([]string{name}, fi.BestPath()...)
-		if _, err := piece.CheckPath(path); err != nil {
-			return nil, fmt.Errorf("%w: file %d: %v", ErrInvalidTorrent, i, err)
-		}
-		pad := strings.Contains(fi.Attr, "p")
-		if !pad {
-			// Two files at one path, or a file where another needs a
-			// folder, would overwrite each other's pieces.
-			key := strings.Join(path, "/")
-			if seenFiles[key] || seenDirs[key] {
-				return nil, fmt.Errorf("%w: path %q is used twice", ErrInvalidTorrent, key)
-			}
-			seenFiles[key] = true
-			for j := 1; j < len(path); j++ {
-				dir := strings.Join(path[:j], "/")
-				if seenFiles[dir] {
-					return nil, fmt.Errorf("%w: %q is both a file and a folder", ErrInvalidTorrent, dir)
-				}
-				seenDirs[dir] = true
-			}
-		}
-		files = append(files, piece.File{Path: path, Length: fi.Length, Pad: pad})
-	}
-	return files, nil
-}
-
-// Magnet returns the torrent's magnet link, with its trackers and name.
-func (t *Torrent) Magnet() string {
-	m := metainfo.Magnet{InfoHash: t.InfoHash, DisplayName: t.Name}
-	for _, tier := range t.Trackers {
-		m.Trackers = append(m.Trackers, tier...)
-	}
-	return m.String()
 }
 
 // Write encodes the torrent as a .torrent file.
