@@ -210,8 +210,10 @@ func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd) {
 	case key.Matches(msg, k.Filter) && !m.detail:
 		m.filtering = true
 	case key.Matches(msg, k.Enter):
-		if m.selected() != nil {
+		if m.selected() != nil && !m.detail {
+			// A torrent's lists start at their tops.
 			m.detail = true
+			m.peers, m.files, m.trackers, m.peerAddr = scroller{}, scroller{}, scroller{}, ""
 		}
 	case key.Matches(msg, k.Back):
 		if m.detail {

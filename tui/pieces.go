@@ -186,7 +186,7 @@ func availabilityStats(s *swarm.Snapshot, skipped []bool) []string {
 	out := []string{}
 	if len(want) > 0 {
 		slices.Sort(want)
-		out = append(out, fmt.Sprintf("%d pieces to get: rarest on %d peers, median %d", len(want), want[0], want[len(want)/2]))
+		out = append(out, fmt.Sprintf("%d pieces to get: the rarest on %s, median %d", len(want), plural(want[0], "peer"), want[len(want)/2]))
 		if want[0] == 0 {
 			zero := 0
 			for _, a := range want {
