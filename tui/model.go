@@ -3,7 +3,6 @@ package tui
 import (
 	"time"
 
-	"github.com/charmbracelet/bubbles/help"
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 )
@@ -20,40 +19,69 @@ const (
 
 var tabNames = [numTabs]string{"Peers", "Pieces", "Trackers", "Files", "Swarm"}
 
-// historyLen is how many samples the rate sparklines keep (one a tick).
-const historyLen = 120
+// historyLen is how many samples the rate graphs keep (one a poll).
+const historyLen = 240
 
 // Model is the UI's state. Update returns a new state for each message;
 // it holds copies of snapshots, never engine objects.
 type Model struct {
 	engine   Engine
 	keys     keyMap
-	help     help.Model
 	interval time.Duration
 
-	items    []Item
-	cursor   int
+	items []Item
+	// order holds the indices into items the list shows, filtered and
+	// sorted; the cursor moves over it. Engine commands take items'
+	// index, never the cursor.
+	order    []int
+	torrents scroller
+	// selKey keeps the cursor on the same torrent when a re-sort or a
+	// new torrent moves it.
+	selKey    string
+	listSort  int
+	filter    string
+	filtering bool
+
 	detail   bool
 	tab      int
 	peerSort int
-	fileSel  int
+	peers    scroller
+	peerAddr string
+	files    scroller
+	trackers scroller
+	// digits draws the piece map as rtorrent's 0–F availability digits
+	// rather than shaded blocks.
+	blocks bool
+
 	showHelp bool
-	// confirm holds the index of a torrent awaiting "y" to be removed.
+	// confirm holds the items index of a torrent awaiting "y" to be
+	// removed.
 	confirm int
 	limDown int64
 	limUp   int64
+	// limWait counts the snapshots the limits just set are kept before
+	// the engine's word wins (it should agree by then).
+	limWait int
 	width   int
 	height  int
-	// down and up hold recent rates per torrent, for sparklines.
+	// down and up hold recent rates per torrent, for the graphs.
 	down, up map[string][]float64
+	pending  pending
+	slots    map[string]slotChange
 	quitting bool
+}
+
+// slotChange remembers when a torrent's upload slots last changed.
+type slotChange struct {
+	set string
+	at  time.Time
 }
 
 // New returns a model polling engine every interval.
 func New(engine Engine, interval time.Duration) Model {
-	h := help.New()
-	return Model{engine: engine, keys: defaultKeys(), help: h, interval: interval, width: 80, height: 24,
-		down: map[string][]float64{}, up: map[string][]float64{}, confirm: -1}
+	return Model{engine: engine, keys: defaultKeys(), interval: interval, width: 80, height: 24,
+		down: map[string][]float64{}, up: map[string][]float64{}, confirm: -1,
+		pending: newPending(), slots: map[string]slotChange{}}
 }
 
 // tickMsg asks the model to read fresh snapshots.
@@ -75,28 +103,64 @@ func (m Model) poll() tea.Msg { return ItemsMsg(m.engine.Items()) }
 
 // Update implements tea.Model.
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	var cmd tea.Cmd
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
-		m.help.Width = msg.Width
 	case tickMsg:
 		return m, tea.Batch(m.poll, m.tick())
 	case ItemsMsg:
-		m.items = msg
-		m.limDown, m.limUp = m.engine.Limits()
-		for _, it := range m.items {
-			if it.Snap == nil {
-				continue
-			}
-			k := it.Snap.InfoHash + it.Label
-			m.down[k] = appendHistory(m.down[k], it.Snap.DownRate)
-			m.up[k] = appendHistory(m.up[k], it.Snap.UpRate)
-		}
-		m.cursor = min(m.cursor, max(len(m.items)-1, 0))
+		m = m.receive(msg)
+	case tea.MouseMsg:
+		m = m.mouse(msg)
 	case tea.KeyMsg:
-		return m.key(msg)
+		// Keys typed quickly arrive in one read and bubbletea hands them
+		// over as one message of several runes ("jj"): each is a key.
+		if msg.Type == tea.KeyRunes && !msg.Paste && len(msg.Runes) > 1 && !m.filtering {
+			for _, r := range msg.Runes {
+				var c tea.Cmd
+				m, c = m.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+				cmd = tea.Batch(cmd, c)
+			}
+		} else {
+			m, cmd = m.key(msg)
+		}
 	}
-	return m, nil
+	return m.settle(), cmd
+}
+
+func (m Model) receive(items []Item) Model {
+	m.items = items
+	down, up := m.engine.Limits()
+	if m.limWait > 0 && (down != m.limDown || up != m.limUp) {
+		m.limWait--
+	} else {
+		m.limDown, m.limUp, m.limWait = down, up, 0
+	}
+	m.pending = m.pending.confirm(items)
+	for _, it := range m.items {
+		if it.Snap == nil {
+			continue
+		}
+		k := itemKey(it)
+		m.down[k] = appendHistory(m.down[k], it.Snap.DownRate)
+		m.up[k] = appendHistory(m.up[k], it.Snap.UpRate)
+		set := ""
+		for _, a := range it.Snap.UploadSlots {
+			set += a + " "
+		}
+		if sc, ok := m.slots[k]; !ok || sc.set != set {
+			m.slots[k] = slotChange{set: set, at: it.Snap.At}
+		}
+	}
+	return m
+}
+
+func itemKey(it Item) string {
+	if it.Snap == nil {
+		return it.Label
+	}
+	return it.Snap.InfoHash + " " + it.Label
 }
 
 func appendHistory(h []float64, v float64) []float64 {
@@ -107,17 +171,33 @@ func appendHistory(h []float64, v float64) []float64 {
 	return h
 }
 
-func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
+// mouse scrolls the list under the wheel.
+func (m Model) mouse(msg tea.MouseMsg) Model {
+	if msg.Action != tea.MouseActionPress {
+		return m
+	}
+	switch msg.Button {
+	case tea.MouseButtonWheelUp:
+		m = m.move(-3)
+	case tea.MouseButtonWheelDown:
+		m = m.move(3)
+	}
+	return m
+}
+
+func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd) {
 	k := m.keys
 	if m.confirm >= 0 {
 		if msg.String() == "y" && m.confirm < len(m.items) {
 			m.engine.Remove(m.confirm)
 			m.items = append(m.items[:m.confirm:m.confirm], m.items[m.confirm+1:]...)
-			m.cursor = min(m.cursor, max(len(m.items)-1, 0))
 			m.detail = false
 		}
 		m.confirm = -1 // any other key cancels
 		return m, nil
+	}
+	if m.filtering {
+		return m.filterKey(msg), nil
 	}
 	switch {
 	case key.Matches(msg, k.Quit):
@@ -127,64 +207,130 @@ func (m Model) key(msg tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.showHelp = !m.showHelp
 	case m.showHelp:
 		m.showHelp = false // any other key closes the overlay
+	case key.Matches(msg, k.Filter) && !m.detail:
+		m.filtering = true
 	case key.Matches(msg, k.Enter):
-		if len(m.items) > 0 {
+		if m.selected() != nil && !m.detail {
+			// A torrent's lists start at their tops.
 			m.detail = true
+			m.peers, m.files, m.trackers, m.peerAddr = scroller{}, scroller{}, scroller{}, ""
 		}
 	case key.Matches(msg, k.Back):
-		m.detail = false
+		if m.detail {
+			m.detail = false
+		} else {
+			m.filter = ""
+		}
 	case key.Matches(msg, k.NextTab) && m.detail:
 		m.tab = (m.tab + 1) % numTabs
 	case key.Matches(msg, k.PrevTab) && m.detail:
 		m.tab = (m.tab + numTabs - 1) % numTabs
 	case key.Matches(msg, k.Up):
-		if m.detail && m.tab == tabFiles {
-			m.fileSel = max(m.fileSel-1, 0)
-		} else if !m.detail {
-			m.cursor = max(m.cursor-1, 0)
-		}
+		m = m.move(-1)
 	case key.Matches(msg, k.Down):
-		if m.detail && m.tab == tabFiles {
-			if s := m.selected(); s != nil {
-				m.fileSel = min(m.fileSel+1, max(len(s.Snap.Files)-1, 0))
-			}
+		m = m.move(1)
+	case key.Matches(msg, k.PageUp):
+		m = m.move(-max(m.listRows()-1, 1))
+	case key.Matches(msg, k.PageDown):
+		m = m.move(max(m.listRows()-1, 1))
+	case key.Matches(msg, k.Home):
+		m = m.move(-1 << 30)
+	case key.Matches(msg, k.End):
+		m = m.move(1 << 30)
+	case key.Matches(msg, k.Sort):
+		if m.detail && m.tab == tabPeers {
+			m.peerSort = (m.peerSort + 1) % len(peerSorts)
 		} else if !m.detail {
-			m.cursor = min(m.cursor+1, max(len(m.items)-1, 0))
+			m.listSort = (m.listSort + 1) % len(listSorts)
 		}
-	case key.Matches(msg, k.Sort) && m.detail && m.tab == tabPeers:
-		m.peerSort = (m.peerSort + 1) % len(peerSorts)
+	case key.Matches(msg, k.Blocks) && m.detail && m.tab == tabPieces:
+		m.blocks = !m.blocks
 	case key.Matches(msg, k.Pause):
-		if s := m.selected(); s != nil {
-			if s.Snap.State == "paused" {
-				m.engine.Resume(m.cursor)
+		if it, i := m.selected(), m.selectedIndex(); it != nil {
+			if m.pending.state(*it) == "paused" {
+				m.engine.Resume(i)
+				m.pending = m.pending.setState(itemKey(*it), stateResuming)
 			} else {
-				m.engine.Pause(m.cursor)
+				m.engine.Pause(i)
+				m.pending = m.pending.setState(itemKey(*it), "paused")
 			}
 		}
 	case key.Matches(msg, k.Remove):
 		if m.selected() != nil {
-			m.confirm = m.cursor
+			m.confirm = m.selectedIndex()
 		}
 	case key.Matches(msg, k.UpLimit):
-		m.limUp = nextLimit(m.limUp)
+		m.limUp, m.limWait = nextLimit(m.limUp), pendingPolls
 		m.engine.SetLimits(m.limDown, m.limUp)
 	case key.Matches(msg, k.DownLimit):
-		m.limDown = nextLimit(m.limDown)
+		m.limDown, m.limWait = nextLimit(m.limDown), pendingPolls
 		m.engine.SetLimits(m.limDown, m.limUp)
 	case key.Matches(msg, k.Priority) && m.detail && m.tab == tabFiles:
-		if s := m.selected(); s != nil && m.fileSel < len(s.Snap.Files) {
-			next := map[string]string{"normal": "high", "high": "skip", "skip": "normal"}[s.Snap.Files[m.fileSel].Priority]
-			m.engine.SetFilePriority(m.cursor, m.fileSel, next)
+		if it := m.selected(); it != nil && m.files.cursor < len(it.Snap.Files) {
+			f := m.files.cursor
+			// The next priority follows what the screen shows, which
+			// includes presses the engine has not confirmed yet.
+			cur := m.pending.filePriority(*it, f)
+			next := map[string]string{"normal": "high", "high": "skip", "skip": "normal"}[cur]
+			m.engine.SetFilePriority(m.selectedIndex(), f, next)
+			m.pending = m.pending.setFile(itemKey(*it), f, next)
 		}
 	}
 	return m, nil
 }
 
+func (m Model) filterKey(msg tea.KeyMsg) Model {
+	switch msg.Type {
+	case tea.KeyEnter:
+		m.filtering = false
+	case tea.KeyEsc:
+		m.filtering, m.filter = false, ""
+	case tea.KeyBackspace:
+		if r := []rune(m.filter); len(r) > 0 {
+			m.filter = string(r[:len(r)-1])
+		}
+	case tea.KeyRunes, tea.KeySpace:
+		m.filter += string(msg.Runes)
+	}
+	m.torrents.cursor = 0
+	return m
+}
+
+// move moves the cursor of the list on screen by n rows.
+func (m Model) move(n int) Model {
+	switch {
+	case !m.detail:
+		m.torrents.cursor += n
+		m.selKey = ""
+		if c := m.torrents.cursor; c >= 0 && c < len(m.order) {
+			m.selKey = itemKey(m.items[m.order[c]])
+		}
+	case m.tab == tabPeers:
+		m.peers.cursor += n
+		m.peerAddr = ""
+	case m.tab == tabFiles:
+		m.files.cursor += n
+	case m.tab == tabTrackers:
+		m.trackers.cursor += n
+	}
+	return m
+}
+
+// selected is the torrent under the cursor.
 func (m Model) selected() *Item {
-	if m.cursor < len(m.items) && m.items[m.cursor].Snap != nil {
-		return &m.items[m.cursor]
+	if i := m.selectedIndex(); i >= 0 && m.items[i].Snap != nil {
+		return &m.items[i]
 	}
 	return nil
+}
+
+// selectedIndex is the engine's index of the torrent under the cursor,
+// or -1.
+func (m Model) selectedIndex() int {
+	if c := m.torrents.cursor; c >= 0 && c < len(m.order) && m.order[c] < len(m.items) {
+		return m.order[c]
+	}
+	return -1
 }
 
 // limitSteps are the presets U and D cycle through (0: unlimited).

@@ -43,7 +43,7 @@ func snapshot(name string, state swarm.State, progress float64) *swarm.Snapshot 
 	}
 	return &swarm.Snapshot{
 		Name: name, InfoHash: "ih-" + name, State: state, Size: 64 << 20, NumPieces: 64, PieceLength: 1 << 20,
-		Progress: progress, DownRate: 3 << 20, UpRate: 1 << 20, ETA: 42 * time.Second, Pieces: pieces, Availability: avail,
+		Progress: progress, Left: int64((1 - progress) * (64 << 20)), DownRate: 3 << 20, UpRate: 1 << 20, ETA: 42 * time.Second, Pieces: pieces, Availability: avail,
 		Peers: []swarm.PeerSnapshot{
 			{Addr: "127.0.0.1:6881", Client: "qBittorrent 4.6.5", AmInterested: true, PeerInterested: true, Optimistic: true, Incoming: true, DownRate: 2 << 20, Progress: 1},
 			{Addr: "127.0.0.1:6882", Client: "Transmission 4.0.6", AmInterested: true, PeerChoking: true, Snubbed: true, Source: "tracker"},
@@ -115,7 +115,7 @@ func TestListShowsTorrents(t *testing.T) {
 func TestDetailTabs(t *testing.T) {
 	eng, m := fixture()
 	m = update(t, m, tea.WindowSizeMsg{Width: 80, Height: 24}, ItemsMsg(eng.Items()), keyMsg("down"), keyMsg("enter"))
-	if !m.detail || m.cursor != 1 {
+	if !m.detail || m.torrents.cursor != 1 {
 		t.Fatal("enter did not open the second torrent")
 	}
 	checks := []struct {
@@ -126,7 +126,7 @@ func TestDetailTabs(t *testing.T) {
 		{"Pieces", []string{"█", "▓", "have", "64 pieces of 1.0 MiB"}},
 		{"Trackers", []string{"udp://127.0.0.1:6969/announce", "connection refused"}},
 		{"Files", []string{"album/a.flac", "normal"}},
-		{"Swarm", []string{"upload slots (1): 127.0.0.1:6881", "optimistic: 127.0.0.1:6881", "DHT nodes: 42"}},
+		{"Swarm", []string{"upload slots (1)", "127.0.0.1:6881 optimistic", "DHT: 42 nodes"}},
 	}
 	for i, c := range checks {
 		if i > 0 {
@@ -150,8 +150,8 @@ func TestCommandsGoToTheEngine(t *testing.T) {
 	}
 	// Files tab: f cycles the selected file's priority.
 	m = update(t, m, keyMsg("enter"), keyMsg("tab"), keyMsg("tab"), keyMsg("tab"), keyMsg("down"), keyMsg("f"))
-	if len(eng.priority) != 1 || eng.priority[0] != "high" || m.fileSel != 1 {
-		t.Fatalf("priority: %v (file %d)", eng.priority, m.fileSel)
+	if len(eng.priority) != 1 || eng.priority[0] != "high" || m.files.cursor != 1 {
+		t.Fatalf("priority: %v (file %d)", eng.priority, m.files.cursor)
 	}
 	eng.items[0].Snap.State = swarm.StatePaused
 	m = update(t, m, ItemsMsg(eng.Items()), keyMsg("p"))

@@ -1,16 +1,12 @@
 package tui
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/charmbracelet/lipgloss"
-	"github.com/dustin/go-humanize"
+	"github.com/charmbracelet/x/ansi"
 
-	"github.com/shoal-torrent/shoal/internal/termsafe"
 	"github.com/shoal-torrent/shoal/swarm"
 )
 
@@ -26,306 +22,262 @@ var (
 	faint    = lipgloss.NewStyle().Foreground(dim)
 	tabOn    = lipgloss.NewStyle().Bold(true).Underline(true).Foreground(accent)
 	tabOff   = lipgloss.NewStyle().Foreground(dim)
+	badText  = lipgloss.NewStyle().Foreground(bad)
+	goodText = lipgloss.NewStyle().Foreground(good)
+	warnText = lipgloss.NewStyle().Foreground(warn)
 )
 
-// View implements tea.Model.
+// View implements tea.Model. It draws exactly the terminal's size: a
+// header, a status line, the screen's body and a footer.
 func (m Model) View() string {
 	if m.quitting {
 		return ""
 	}
-	var b strings.Builder
-	b.WriteString(title.Render("shoal") + faint.Render(fmt.Sprintf("  %d torrents   limits ↓ %s  ↑ %s", len(m.items), limitText(m.limDown), limitText(m.limUp))) + "\n")
-	if m.confirm >= 0 && m.confirm < len(m.items) {
-		b.WriteString(lipgloss.NewStyle().Foreground(bad).Render(fmt.Sprintf("remove %s? its files stay on disk. y to remove, any other key to keep", safe(m.items[m.confirm].Label))) + "\n")
-	}
-	body := ""
+	var body string
 	switch {
 	case m.showHelp:
-		m.help.ShowAll = true
-		body = "\n" + title.Render("Keys") + "\n\n" + m.help.View(m.keys) + "\n"
+		body = m.viewHelp()
 	case m.detail && m.selected() != nil:
 		body = m.viewDetail(m.selected())
 	default:
 		body = m.viewList()
 	}
-	b.WriteString(body)
-	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
-	limit := max(m.height-1, 3)
-	if len(lines) > limit {
-		lines = lines[:limit]
+	lines := []string{m.viewHeader(), m.viewStatus()}
+	bl := strings.Split(strings.TrimRight(body, "\n"), "\n")
+	n := m.bodyLines()
+	if len(bl) > n {
+		bl = bl[:n]
+	}
+	for len(bl) < n {
+		bl = append(bl, "")
+	}
+	lines = append(lines, bl...)
+	lines = append(lines, m.viewFooter())
+	if len(lines) > m.height && m.height > 0 {
+		lines = lines[len(lines)-m.height:]
 	}
 	for i, l := range lines {
 		lines[i] = clip(l, m.width)
 	}
-	m.help.ShowAll = false
-	return strings.Join(lines, "\n") + "\n" + clip(m.help.View(m.keys), m.width)
+	return strings.Join(lines, "\n")
 }
 
-// clip cuts a line to the terminal width so resizing never wraps.
+// clip cuts a line to the terminal width so resizing never wraps; text
+// is fitted with an ellipsis before, so this only guards.
 func clip(s string, w int) string {
-	if w <= 0 || lipgloss.Width(s) <= w {
+	if w <= 0 || ansi.StringWidth(s) <= w {
 		return s
 	}
-	return lipgloss.NewStyle().MaxWidth(w).Render(s)
+	return ansi.Truncate(s, w, "…")
 }
 
-func bar(frac float64, width int) string {
-	width = max(width, 4)
-	filled := int(frac*float64(width) + 0.5)
-	filled = min(max(filled, 0), width)
-	st := lipgloss.NewStyle().Foreground(warn)
-	if frac >= 1 {
-		st = lipgloss.NewStyle().Foreground(good)
+// joinFit joins parts, most important first, with sep, leaving out the
+// parts that do not fit in width.
+func joinFit(parts []string, sep string, width int) string {
+	out := ""
+	for _, p := range parts {
+		if p == "" {
+			continue
+		}
+		next := p
+		if out != "" {
+			next = out + sep + p
+		}
+		if ansi.StringWidth(next) <= width {
+			out = next
+		}
 	}
-	return st.Render(strings.Repeat("█", filled)) + faint.Render(strings.Repeat("░", width-filled))
+	return out
 }
 
-func rate(r float64) string { return humanize.IBytes(uint64(r)) + "/s" }
-
-func limitText(l int64) string {
-	if l <= 0 {
-		return "unlimited"
+// viewHeader is the session's line: totals, limits and reachability.
+func (m Model) viewHeader() string {
+	var down, up float64
+	var net *swarm.NetworkSnapshot
+	for _, it := range m.items {
+		if it.Snap != nil {
+			down += it.Snap.DownRate
+			up += it.Snap.UpRate
+			if net == nil {
+				net = &it.Snap.Network
+			}
+		}
 	}
-	return rate(float64(l))
+	parts := []string{
+		title.Render("shoal"),
+		fmt.Sprintf("↓ %s ↑ %s", rate(down), rate(up)),
+		networkText(net, true),
+		faint.Render(fmt.Sprintf("limits ↓ %s ↑ %s", limitText(m.limDown), limitText(m.limUp))),
+		faint.Render(plural(len(m.items), "torrent")),
+	}
+	return joinFit(parts, "  ", m.width)
 }
 
-func eta(d time.Duration) string {
-	if d <= 0 {
-		return "-"
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
 	}
-	now := time.Now()
-	return strings.TrimSpace(humanize.RelTime(now, now.Add(d), "", ""))
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// networkText says whether peers can reach us: the listen port and what
+// the port mapping did.
+func networkText(n *swarm.NetworkSnapshot, short bool) string {
+	if n == nil || n.ListenPort == 0 {
+		return ""
+	}
+	port := fmt.Sprintf("port %d", n.ListenPort)
+	switch {
+	case n.PortOpen:
+		ext := ""
+		if n.ExternalIP != "" {
+			ext = fmt.Sprintf(" as %s:%d", safe(n.ExternalIP), n.ExternalPort)
+		}
+		return goodText.Render(port + " open via " + safe(n.Forwarding) + ext)
+	case n.Forwarding == "" || n.Forwarding == "off":
+		if short {
+			return faint.Render(port + ", no port mapping")
+		}
+		return port + ", no port mapping (peers behind NAT can reach us only if the router forwards it)"
+	}
+	return warnText.Render(port + " not mapped: " + safe(n.Forwarding))
+}
+
+// viewStatus is the second line: a question, the filter being typed, or
+// how the list is ordered.
+func (m Model) viewStatus() string {
+	switch {
+	case m.confirm >= 0 && m.confirm < len(m.items):
+		return badText.Render(fit(fmt.Sprintf("remove %s? its files stay on disk. y removes, any other key keeps it",
+			safe(m.items[m.confirm].Label)), m.width, false, false))
+	case m.filtering:
+		return "/" + safe(m.filter) + "▏" + faint.Render("  enter keeps the filter, esc clears it")
+	case m.showHelp:
+		return faint.Render("any key closes the help")
+	case m.detail && m.tab == tabPeers:
+		return faint.Render("peers sorted by " + peerSorts[m.peerSort].name + " (s changes)")
+	case m.detail:
+		return ""
+	}
+	s := "sorted by " + listSorts[m.listSort].name + " (s changes)"
+	if m.filter != "" {
+		s = fmt.Sprintf("filter %q: %d of %d (esc clears) · %s", safe(m.filter), len(m.order), len(m.items), s)
+	}
+	return faint.Render(s)
+}
+
+// viewFooter is the key reminder and, at the right, where the cursor is
+// in the list on screen.
+func (m Model) viewFooter() string {
+	var keys []string
+	for _, b := range m.keys.short() {
+		keys = append(keys, b.Help().Key+" "+b.Help().Desc)
+	}
+	pos := ""
+	switch {
+	case m.showHelp:
+	case !m.detail:
+		pos = m.torrents.position(len(m.order))
+	case m.tab == tabPeers:
+		pos = m.peers.position(len(m.selected().Snap.Peers))
+	case m.tab == tabFiles:
+		pos = m.files.position(len(m.selected().Snap.Files))
+	case m.tab == tabTrackers:
+		pos = m.trackers.position(len(m.selected().Snap.Trackers))
+	}
+	room := m.width - len(pos) - 1
+	left := joinFit(keys, " · ", room)
+	return faint.Render(left) + strings.Repeat(" ", max(m.width-ansi.StringWidth(left)-len(pos), 1)) + pos
 }
 
 func stateStyle(s swarm.State) lipgloss.Style {
 	switch s {
 	case swarm.StateSeeding:
-		return lipgloss.NewStyle().Foreground(good)
+		return goodText
 	case swarm.StateError:
-		return lipgloss.NewStyle().Foreground(bad)
-	case swarm.StatePaused, swarm.StateChecking:
-		return lipgloss.NewStyle().Foreground(dim)
+		return badText
+	case swarm.StatePaused, swarm.StateChecking, swarm.StateStopped, stateResuming:
+		return faint
 	}
-	return lipgloss.NewStyle().Foreground(warn)
+	return warnText
 }
 
-func (m Model) viewList() string {
-	var b strings.Builder
-	b.WriteString(faint.Render(fmt.Sprintf("%-18s %9s %-12s %-11s %10s %10s %5s %7s %s", "NAME", "SIZE", "PROGRESS", "STATE", "DOWN", "UP", "RATIO", "PEERS", "ETA")) + "\n")
-	if len(m.items) == 0 {
-		b.WriteString(faint.Render("no torrents yet") + "\n")
-	}
-	for i, it := range m.items {
-		s := it.Snap
-		if s == nil {
-			continue
-		}
-		line := fmt.Sprintf("%-18s %9s %s %-11s %10s %10s %5.2f %3d/%-3d %s",
-			truncate(safe(it.Label), 18), humanize.IBytes(uint64(s.Size)), bar(s.Progress, 12), stateStyle(s.State).Render(fmt.Sprintf("%-11s", s.State)),
-			rate(s.DownRate), rate(s.UpRate), s.Ratio, s.Seeds, len(s.Peers), eta(s.ETA))
-		if i == m.cursor {
-			line = selected.Render(">") + line
-		} else {
-			line = " " + line
-		}
-		b.WriteString(line + "\n")
-	}
-	return b.String()
-}
-
-// safe escapes text that came from a torrent, a peer or a tracker, so
-// it cannot drive the terminal; see termsafe.
-func safe(s string) string { return termsafe.String(s) }
-
-func truncate(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
-}
-
-func (m Model) viewDetail(it *Item) string {
-	s := it.Snap
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s  %s  %s  %5.1f%%  ↓%s ↑%s  ratio %.2f  %d peers (%d seeds)\n", title.Render(truncate(safe(it.Label), 24)),
-		stateStyle(s.State).Render(string(s.State)), humanize.IBytes(uint64(s.Size)), s.Progress*100,
-		rate(s.DownRate), rate(s.UpRate), s.Ratio, len(s.Peers), s.Seeds)
-	var tabs []string
-	for i, n := range tabNames {
-		if i == m.tab {
-			tabs = append(tabs, tabOn.Render(n))
-		} else {
-			tabs = append(tabs, tabOff.Render(n))
-		}
-	}
-	b.WriteString(strings.Join(tabs, "  ") + "\n")
-	switch m.tab {
-	case tabPeers:
-		b.WriteString(m.viewPeers(s))
-	case tabPieces:
-		b.WriteString(m.viewPieces(s))
-	case tabTrackers:
-		b.WriteString(viewTrackers(s))
-	case tabFiles:
-		b.WriteString(m.viewFiles(s))
-	case tabSwarm:
-		b.WriteString(m.viewSwarm(it))
-	}
-	return b.String()
-}
-
-var peerSorts = []struct {
-	name string
-	less func(a, b swarm.PeerSnapshot) int
-}{
-	{"down rate", func(a, b swarm.PeerSnapshot) int { return cmp.Compare(b.DownRate, a.DownRate) }},
-	{"up rate", func(a, b swarm.PeerSnapshot) int { return cmp.Compare(b.UpRate, a.UpRate) }},
-	{"progress", func(a, b swarm.PeerSnapshot) int { return cmp.Compare(b.Progress, a.Progress) }},
-	{"address", func(a, b swarm.PeerSnapshot) int { return strings.Compare(a.Addr, b.Addr) }},
-}
-
-func (m Model) viewPeers(s *swarm.Snapshot) string {
-	var b strings.Builder
-	peers := slices.Clone(s.Peers)
-	slices.SortStableFunc(peers, peerSorts[m.peerSort].less)
-	b.WriteString(faint.Render(fmt.Sprintf("%-22s %-18s %-6s %6s %10s %10s   sorted by %s", "ADDRESS", "CLIENT", "FLAGS", "HAS", "DOWN", "UP", peerSorts[m.peerSort].name)) + "\n")
-	for _, p := range peers {
-		fmt.Fprintf(&b, "%-22s %-18s %-6s %5.0f%% %10s %10s\n", truncate(safe(p.Addr), 22), truncate(safe(p.Client), 18), p.Flags(),
-			p.Progress*100, rate(p.DownRate), rate(p.UpRate))
-	}
-	if len(peers) == 0 {
-		b.WriteString(faint.Render("no peers connected") + "\n")
-	}
-	b.WriteString(faint.Render("D/d downloading/want  U/u uploading/want  O optimistic  S snubbed  E encrypted  T uTP  I incoming  X pex  H dht  L lsd") + "\n")
-	return b.String()
-}
-
-// viewPieces draws the piece map: one cell per piece (or per group of
-// pieces on a big torrent), green when we have it, yellow while it
-// downloads, and for missing pieces a shade by how many peers have it, so
-// rarest-first shows as the pale (rare) cells filling first.
-func (m Model) viewPieces(s *swarm.Snapshot) string {
-	width := max(m.width-2, 20)
-	rows := max(m.height-8, 3)
-	cells := min(len(s.Pieces), width*rows)
-	if cells == 0 {
-		return faint.Render("no pieces") + "\n"
-	}
-	maxAvail := uint16(1)
-	for _, a := range s.Availability {
-		maxAvail = max(maxAvail, a)
-	}
-	have := lipgloss.NewStyle().Foreground(good)
-	busy := lipgloss.NewStyle().Foreground(warn)
-	rare := lipgloss.NewStyle().Foreground(bad)
-	var b strings.Builder
-	per := float64(len(s.Pieces)) / float64(cells)
-	for c := 0; c < cells; c++ {
-		lo, hi := int(float64(c)*per), max(int(float64(c+1)*per), int(float64(c)*per)+1)
-		state, avail := swarm.PieceHave, 0
-		for i := lo; i < hi && i < len(s.Pieces); i++ {
-			state = min(state, s.Pieces[i])
-			avail += int(s.Availability[i])
-		}
-		avail /= hi - lo
+// flow lays items out in lines of at most width cells, sep between them.
+func flow(items []string, sep string, width int) []string {
+	var lines []string
+	cur := ""
+	for _, it := range items {
 		switch {
-		case state == swarm.PieceHave:
-			b.WriteString(have.Render("█"))
-		case state == swarm.PieceDownloading:
-			b.WriteString(busy.Render("▓"))
-		case avail == 0:
-			b.WriteString(rare.Render("·"))
-		case avail*3 <= int(maxAvail):
-			b.WriteString(faint.Render("░"))
+		case cur == "":
+			cur = it
+		case ansi.StringWidth(cur+sep+it) <= width:
+			cur += sep + it
 		default:
-			b.WriteString(faint.Render("▒"))
-		}
-		if (c+1)%width == 0 {
-			b.WriteByte('\n')
+			lines = append(lines, cur)
+			cur = it
 		}
 	}
-	fmt.Fprintf(&b, "\n%s have  %s downloading  ░ rare  ▒ common  %s nobody has it   %d pieces of %s, %d per cell\n",
-		have.Render("█"), busy.Render("▓"), rare.Render("·"), s.NumPieces, humanize.IBytes(uint64(s.PieceLength)), int(per+0.5))
-	return b.String()
+	if cur != "" {
+		lines = append(lines, cur)
+	}
+	return lines
 }
 
-func viewTrackers(s *swarm.Snapshot) string {
-	var b strings.Builder
-	if len(s.Trackers) == 0 {
-		return faint.Render("no trackers (peers from --peer, the DHT or other peers)") + "\n"
-	}
-	b.WriteString(faint.Render(fmt.Sprintf("%-4s %-38s %-10s %6s %6s %s", "TIER", "URL", "STATUS", "SEEDS", "LEECH", "NEXT")) + "\n")
-	for _, t := range s.Trackers {
-		next := "-"
-		if !t.NextAnnounce.IsZero() {
-			next = humanize.Time(t.NextAnnounce)
-		}
-		fmt.Fprintf(&b, "%-4d %-38s %-10s %6d %6d %s\n", t.Tier, truncate(safe(t.URL), 38), safe(t.Status), t.Seeders, t.Leechers, next)
-		if t.LastError != "" {
-			b.WriteString(lipgloss.NewStyle().Foreground(bad).Render("     "+truncate(safe(t.LastError), 70)) + "\n")
-		}
-	}
-	return b.String()
+// flagMeanings spell out Transmission's peer flags, as PeerSnapshot.Flags
+// writes them.
+var flagMeanings = []struct{ letter, meaning string }{
+	{"D", "downloading from it"},
+	{"d", "we want to, it chokes us"},
+	{"U", "uploading to it"},
+	{"u", "it wants to, we choke it"},
+	{"O", "optimistic unchoke"},
+	{"S", "snubbed (sent nothing lately)"},
+	{"E", "encrypted"},
+	{"T", "uTP"},
+	{"I", "it connected to us"},
+	{"X", "from peer exchange"},
+	{"H", "from the DHT"},
+	{"L", "from local discovery"},
 }
 
-func (m Model) viewFiles(s *swarm.Snapshot) string {
+func (m Model) viewHelp() string {
 	var b strings.Builder
-	b.WriteString(faint.Render(fmt.Sprintf("%-40s %9s %-12s %s", "FILE", "SIZE", "PROGRESS", "PRIORITY")) + "\n")
-	for i, f := range s.Files {
-		line := fmt.Sprintf("%-40s %9s %s %s", truncate(safe(f.Path), 40), humanize.IBytes(uint64(f.Size)), bar(f.Progress, 12), f.Priority)
-		if i == m.fileSel {
-			line = selected.Render(">") + line
-		} else {
-			line = " " + line
+	b.WriteString(title.Render(" Keys") + "\n")
+	all := m.keys.all()
+	cols := 2
+	if m.width < 60 {
+		cols = 1
+	}
+	rows := (len(all) + cols - 1) / cols
+	colW := (m.width - 1) / cols
+	for r := 0; r < rows; r++ {
+		line := " "
+		for c := 0; c < cols; c++ {
+			i := c*rows + r
+			if i >= len(all) {
+				break
+			}
+			h := all[i].Help()
+			line += fit(fit(h.Key, 8, false, false)+" "+h.Desc, colW-1, false, false) + " "
 		}
-		b.WriteString(line + "\n")
+		b.WriteString(strings.TrimRight(line, " ") + "\n")
 	}
-	b.WriteString(faint.Render("f cycles the selected file's priority: normal → high → skip") + "\n")
+	b.WriteString("\n")
+	w := m.width - 2
+	for _, l := range flow([]string{"PEERS 12 (3):", "12 peers connected,", "3 of them seeds", "(they have every piece)."}, " ", w) {
+		b.WriteString(" " + l + "\n")
+	}
+	var flags []string
+	for _, f := range flagMeanings {
+		flags = append(flags, f.letter+" "+f.meaning)
+	}
+	flags[0] = "Peer flags: " + flags[0]
+	flags = append(flags, "no letter: from a tracker or --peer")
+	for _, l := range flow(flags, " · ", w) {
+		b.WriteString(" " + l + "\n")
+	}
+	for _, l := range flow([]string{"Pieces:", "█ have", "▓ in flight", "- skipped file", "0–F how many peers have it (0 red: nobody)"}, "  ", w) {
+		b.WriteString(" " + l + "\n")
+	}
 	return b.String()
-}
-
-func (m Model) viewSwarm(it *Item) string {
-	s := it.Snap
-	k := s.InfoHash + it.Label
-	width := max(m.width-16, 10)
-	var b strings.Builder
-	fmt.Fprintf(&b, "down %s %s\n", sparkline(m.down[k], width), rate(s.DownRate))
-	fmt.Fprintf(&b, "up   %s %s\n", sparkline(m.up[k], width), rate(s.UpRate))
-	fmt.Fprintf(&b, "\nupload slots (%d): %s\n", len(s.UploadSlots), strings.Join(s.UploadSlots, ", "))
-	for _, p := range s.Peers {
-		if p.Optimistic {
-			fmt.Fprintf(&b, "optimistic: %s\n", p.Addr)
-		}
-	}
-	switch {
-	case s.Private:
-		b.WriteString("private torrent: peers from trackers only (no DHT, PEX or LSD)\n")
-	case s.DHTNodes > 0:
-		fmt.Fprintf(&b, "DHT nodes: %d\n", s.DHTNodes)
-	default:
-		b.WriteString("DHT: off or not yet joined\n")
-	}
-	fmt.Fprintf(&b, "downloaded %s, uploaded %s, wasted %s; %d protocol violations, %d failed pieces, %d banned\n",
-		humanize.IBytes(uint64(s.Downloaded)), humanize.IBytes(uint64(s.Uploaded)), humanize.IBytes(uint64(s.Wasted)),
-		s.Violations, s.HashFails, s.Banned)
-	return b.String()
-}
-
-// sparkline draws the last width samples with eighth-block characters.
-func sparkline(h []float64, width int) string {
-	if len(h) > width {
-		h = h[len(h)-width:]
-	}
-	top := 1.0
-	for _, v := range h {
-		top = max(top, v)
-	}
-	levels := []rune("▁▂▃▄▅▆▇█")
-	var b strings.Builder
-	b.WriteString(strings.Repeat(" ", width-len(h)))
-	for _, v := range h {
-		b.WriteRune(levels[min(int(v/top*float64(len(levels)-1)+0.5), len(levels)-1)])
-	}
-	return lipgloss.NewStyle().Foreground(accent).Render(b.String())
 }

@@ -89,6 +89,12 @@ func shoalBinary(t *testing.T) string {
 // startTmux runs command in a fresh tmux server of its own, 100x30.
 func startTmux(t *testing.T, command string) *tmuxSession {
 	t.Helper()
+	return startTmuxSized(t, command, 100, 30)
+}
+
+// startTmuxSized runs command in a fresh tmux server, w×h.
+func startTmuxSized(t *testing.T, command string, w, h int) *tmuxSession {
+	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
 		if os.Getenv("SHOAL_REQUIRE_TMUX") != "" {
 			t.Fatal("tmux is required (SHOAL_REQUIRE_TMUX is set) but not installed")
@@ -96,7 +102,7 @@ func startTmux(t *testing.T, command string) *tmuxSession {
 		t.Skip("tmux not installed: skipping the terminal UI end-to-end test (apt-get install tmux)")
 	}
 	s := &tmuxSession{t: t, socket: fmt.Sprintf("shoal-test-%d-%s", os.Getpid(), t.Name())}
-	s.tmux("new-session", "-d", "-s", "shoal", "-x", "100", "-y", "30", command)
+	s.tmux("new-session", "-d", "-s", "shoal", "-x", fmt.Sprint(w), "-y", fmt.Sprint(h), command)
 	t.Cleanup(func() { exec.Command("tmux", "-L", s.socket, "kill-server").Run() })
 	return s
 }
@@ -139,6 +145,46 @@ func TestDemoUnderTmux(t *testing.T) {
 	s.tmux("send-keys", "-t", "shoal", "Escape")
 	s.waitFor("completion of every leecher", 60*time.Second, func(scr string) bool {
 		return strings.Count(scr, "seeding") == 4
+	})
+	s.tmux("send-keys", "-t", "shoal", "q")
+	if code := s.waitExit(exitFile); code != "0" {
+		t.Fatalf("shoal demo exited %s after q", code)
+	}
+}
+
+// TestUITmuxScrollAndResize: 33 torrents in an 80×24 terminal scroll
+// with the cursor; a resize to 200×60 in the middle re-lays out at once
+// (wider columns come back), and back to 80×24 they go again.
+func TestUITmuxScrollAndResize(t *testing.T) {
+	bin := shoalBinary(t)
+	exitFile := filepath.Join(t.TempDir(), "exit")
+	s := startTmuxSized(t, fmt.Sprintf("%s demo --size 1MiB --rate 1MiB --leechers 32; echo $? > %s; sleep 60", bin, exitFile), 80, 24)
+	s.waitFor("the list at 80x24", 30*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "leecher 1 ") && strings.Contains(scr, "PEERS") && strings.Contains(scr, "ETA") && strings.Contains(scr, "1/33")
+	})
+	s.tmux("send-keys", "-t", "shoal", "G")
+	s.waitFor("the last torrent, selected and on screen", 10*time.Second, func(scr string) bool {
+		return strings.Contains(scr, ">leecher 32") && strings.Contains(scr, "33/33")
+	})
+	s.tmux("send-keys", "-t", "shoal", "-l", "kkk")
+	s.waitFor("three up, typed in one go", 10*time.Second, func(scr string) bool {
+		return strings.Contains(scr, ">leecher 29") && strings.Contains(scr, "30/33")
+	})
+	s.tmux("send-keys", "-t", "shoal", "Enter")
+	s.waitFor("the detail of the torrent on screen", 10*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "leecher 29") && strings.Contains(scr, "Peers  Pieces")
+	})
+	s.tmux("resize-window", "-t", "shoal", "-x", "200", "-y", "60")
+	s.waitFor("the detail re-laid out at 200x60", 10*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "pieces of") && strings.Count(scr, "\n") >= 59
+	})
+	s.tmux("send-keys", "-t", "shoal", "Escape")
+	s.waitFor("the wide list", 10*time.Second, func(scr string) bool {
+		return strings.Contains(scr, "RATIO") && strings.Contains(scr, "DONE/SIZE") && strings.Contains(scr, ">leecher 29")
+	})
+	s.tmux("resize-window", "-t", "shoal", "-x", "80", "-y", "24")
+	s.waitFor("the narrow list again", 10*time.Second, func(scr string) bool {
+		return !strings.Contains(scr, "RATIO") && strings.Contains(scr, ">leecher 29") && strings.Contains(scr, "30/33")
 	})
 	s.tmux("send-keys", "-t", "shoal", "q")
 	if code := s.waitExit(exitFile); code != "0" {

@@ -116,7 +116,7 @@ func (e *liveEngine) SetLimits(down, up int64) {
 // runUI shows the UI until the person quits or ctx ends (a completed
 // --no-seed download, say).
 func runUI(ctx context.Context, eng tui.Engine) error {
-	p := tea.NewProgram(tui.New(eng, 500*time.Millisecond), tea.WithAltScreen(), tea.WithContext(ctx))
+	p := tea.NewProgram(tui.New(eng, 500*time.Millisecond), tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
 	_, err := p.Run()
 	if err != nil && ctx.Err() != nil {
 		return nil // ended by the caller, not by a failure

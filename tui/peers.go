@@ -1,0 +1,133 @@
+package tui
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/shoal-torrent/shoal/swarm"
+)
+
+var peerSorts = []struct {
+	name string
+	less func(a, b swarm.PeerSnapshot) int
+}{
+	{"down rate", func(a, b swarm.PeerSnapshot) int { return cmp.Compare(b.DownRate, a.DownRate) }},
+	{"up rate", func(a, b swarm.PeerSnapshot) int { return cmp.Compare(b.UpRate, a.UpRate) }},
+	{"progress", func(a, b swarm.PeerSnapshot) int { return cmp.Compare(b.Progress, a.Progress) }},
+	{"address", func(a, b swarm.PeerSnapshot) int { return strings.Compare(a.Addr, b.Addr) }},
+}
+
+func (m Model) sortedPeers(s *swarm.Snapshot) []swarm.PeerSnapshot {
+	peers := slices.Clone(s.Peers)
+	slices.SortStableFunc(peers, func(a, b swarm.PeerSnapshot) int {
+		if c := peerSorts[m.peerSort].less(a, b); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Addr, b.Addr)
+	})
+	return peers
+}
+
+// peerTable: as the terminal narrows UP goes, then HAS, then DOWN; the
+// client takes the rest.
+var peerTable = table{
+	cols: []column{
+		{title: "ADDRESS", widths: []int{22, 16}},
+		{title: "CLIENT", flex: true, flexMin: 12, flexMax: 40},
+		{title: "FLAGS", widths: []int{7}},
+		{title: "HAS", widths: []int{6}, right: true},
+		{title: "DOWN", widths: []int{10}, right: true},
+		{title: "UP", widths: []int{10}, right: true},
+	},
+	steps: []step{0, 5, 3, 4},
+}
+
+func (m Model) viewPeers(s *swarm.Snapshot) string {
+	var b strings.Builder
+	peers := m.sortedPeers(s)
+	widths := peerTable.layout(m.width)
+	b.WriteString(peerTable.header(widths) + "\n")
+	if len(peers) == 0 {
+		return b.String() + faint.Render(" no peers connected") + "\n"
+	}
+	rows := m.listRows()
+	lo, hi := m.peers.window(len(peers), rows)
+	for i := lo; i < hi; i++ {
+		p := peers[i]
+		addr := txt(safe(p.Addr))
+		addr.left = true
+		cells := []cell{addr, txt(safe(p.Client)), txt(p.Flags()), txt(pct(p.Progress)), txt(rate(p.DownRate)), txt(rate(p.UpRate))}
+		b.WriteString(peerTable.row(widths, cells, i == m.peers.cursor) + "\n")
+	}
+	if !m.peerPane() || m.peers.cursor >= len(peers) {
+		return b.String()
+	}
+	for i := hi - lo; i < rows; i++ {
+		b.WriteString("\n")
+	}
+	for _, l := range m.peerDetail(s, peers[m.peers.cursor]) {
+		b.WriteString(" " + l + "\n")
+	}
+	return b.String()
+}
+
+// peerDetail spells out one peer: who it is, every flag in words, what
+// it has and what went each way.
+func (m Model) peerDetail(s *swarm.Snapshot, p swarm.PeerSnapshot) []string {
+	w := m.width - 1
+	client := safe(p.Client)
+	if client == "" {
+		client = "unknown client"
+	}
+	lines := []string{title.Render(fit(safe(p.Addr)+" · "+client, w, false, false))}
+	var words []string
+	flags := p.Flags()
+	for _, f := range flagMeanings {
+		if strings.Contains(flags, f.letter) {
+			words = append(words, f.letter+" "+f.meaning)
+		}
+	}
+	if len(words) == 0 {
+		words = append(words, "no flags: neither side is transferring")
+	}
+	words[0] = "flags: " + words[0]
+	fl := flow(words, " · ", w)
+	if len(fl) > 2 {
+		fl = fl[:2]
+	}
+	lines = append(lines, fl...)
+	source := map[string]string{"tracker": "from a tracker", "pex": "from peer exchange", "dht": "from the DHT",
+		"lsd": "from local discovery", "manual": "given with --peer", "incoming": "it connected to us",
+		"outgoing": "we dialled it"}[p.Source]
+	switch {
+	case source == "" && p.Source != "":
+		source = "from " + safe(p.Source)
+	case source == "":
+		source = "source unknown"
+	}
+	if p.Incoming {
+		source = "it connected to us"
+	}
+	transport := "TCP"
+	if p.UTP {
+		transport = "uTP"
+	}
+	if p.Encrypted {
+		transport += ", encrypted"
+	} else {
+		transport += ", plain"
+	}
+	havePieces := int(p.Progress*float64(s.NumPieces) + 0.5)
+	lines = append(lines, joinFit([]string{
+		fmt.Sprintf("has %s (%d of %d pieces)", pct(p.Progress), havePieces, s.NumPieces),
+		source, transport,
+	}, " · ", w))
+	lines = append(lines, joinFit([]string{
+		fmt.Sprintf("received %s at %s", size(p.Downloaded), rate(p.DownRate)),
+		fmt.Sprintf("sent %s at %s", size(p.Uploaded), rate(p.UpRate)),
+	}, " · ", w))
+	lines = append(lines, faint.Render(fit("which pieces it has: the engine's snapshot gives only how many", w, false, false)))
+	return lines
+}
