@@ -193,7 +193,9 @@ func TestSSDPHostileAnswers(t *testing.T) {
 		{"hostname", func(string) []byte { return ssdpAnswer(strings.Replace(igd.rootURL(), "127.0.0.1", "localhost", 1)) }},
 		{"not-http", func(string) []byte { return ssdpAnswer("file:///etc/passwd") }},
 		{"garbage", func(string) []byte { return []byte("\x00\xff garbage") }},
-		{"not-200", func(string) []byte { return []byte(strings.Replace(string(ssdpAnswer(igd.rootURL())), "200 OK", "404 Not Found", 1)) }},
+		{"not-200", func(string) []byte {
+			return []byte(strings.Replace(string(ssdpAnswer(igd.rootURL())), "200 OK", "404 Not Found", 1))
+		}},
 		{"oversize", func(string) []byte {
 			return []byte(strings.Replace(string(ssdpAnswer(igd.rootURL())), "EXT:", "X-Pad: "+strings.Repeat("p", 3000)+"\r\nEXT:", 1))
 		}},
