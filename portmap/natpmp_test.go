@@ -1,6 +1,7 @@
 package portmap
 
 import (
+	"github.com/shoal-torrent/shoal/portmap/portmaptest"
 	"net/netip"
 	"strings"
 	"testing"
@@ -10,12 +11,12 @@ import (
 // TestNATPMPMapsRenewsAndRemoves: the gateway grants other external
 // ports than asked; renewals ask for those, Close deletes both.
 func TestNATPMPMapsRenewsAndRemoves(t *testing.T) {
-	pmp := newFakeNATPMP(t, nil)
+	pmp := portmaptest.NewNATPMP(t, nil)
 	cfg, statuses := testConfig(t)
-	cfg.NATPMP, cfg.NATPMPGateway, cfg.Lease = true, pmp.ip, 2*time.Second
+	cfg.NATPMP, cfg.NATPMPGateway, cfg.Lease = true, pmp.IP, 2*time.Second
 	m := start(t, cfg)
 	s := waitStatus(t, statuses, isState(StateMapped))
-	if s.Method != NATPMP || s.Gateway != pmp.ip.String() || s.ExternalIP != netip.MustParseAddr("198.51.100.9") {
+	if s.Method != NATPMP || s.Gateway != pmp.IP.String() || s.ExternalIP != netip.MustParseAddr("198.51.100.9") {
 		t.Fatalf("status %+v", s)
 	}
 	for _, p := range []Protocol{TCP, UDP} {
@@ -25,15 +26,15 @@ func TestNATPMPMapsRenewsAndRemoves(t *testing.T) {
 	}
 	// Discovery, then two rounds: external address, UDP (op 1) and TCP
 	// (op 2) in the order of the ports, the second asking for 7881.
-	if r := pmp.next(t); r.op != 0 {
+	if r := pmp.Next(t); r.Op != 0 {
 		t.Fatalf("first request %+v", r)
 	}
 	for round, ext := range []uint16{6881, 7881} {
-		if r := pmp.next(t); r.op != 0 {
+		if r := pmp.Next(t); r.Op != 0 {
 			t.Fatalf("round %d: %+v", round, r)
 		}
 		for _, op := range []byte{2, 1} {
-			if r := pmp.next(t); r != (natpmpRequest{op: op, internal: 6881, external: ext, lifetime: 2}) {
+			if r := pmp.Next(t); r != (portmaptest.NATPMPRequest{Op: op, Internal: 6881, External: ext, Lifetime: 2}) {
 				t.Fatalf("round %d: %+v", round, r)
 			}
 		}
@@ -41,9 +42,9 @@ func TestNATPMPMapsRenewsAndRemoves(t *testing.T) {
 	m.Close()
 	deleted := map[byte]bool{}
 	for len(deleted) < 2 {
-		r := pmp.next(t)
-		if r.lifetime == 0 && r.external == 0 && r.internal == 6881 {
-			deleted[r.op] = true
+		r := pmp.Next(t)
+		if r.Lifetime == 0 && r.External == 0 && r.Internal == 6881 {
+			deleted[r.Op] = true
 		}
 	}
 }
@@ -64,13 +65,13 @@ func TestNATPMPHostileGateway(t *testing.T) {
 		{"oversize", func([]byte) []byte { return make([]byte, 1000) }, "Unexpected opcode 0"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			pmp := newFakeNATPMP(t, c.reply)
+			pmp := portmaptest.NewNATPMP(t, c.reply)
 			cfg, statuses := testConfig(t)
-			cfg.NATPMP, cfg.NATPMPGateway = true, pmp.ip
+			cfg.NATPMP, cfg.NATPMPGateway = true, pmp.IP
 			began := time.Now()
 			m := start(t, cfg)
 			s := waitStatus(t, statuses, isState(StateFailed))
-			if !strings.Contains(s.Err, c.want) || !strings.HasPrefix(s.Err, "NAT-PMP gateway "+pmp.ip.String()) {
+			if !strings.Contains(s.Err, c.want) || !strings.HasPrefix(s.Err, "NAT-PMP gateway "+pmp.IP.String()) {
 				t.Fatalf("err %q lacks %q", s.Err, c.want)
 			}
 			if d := time.Since(began); d > cfg.RequestTimeout+time.Second {
@@ -84,14 +85,14 @@ func TestNATPMPHostileGateway(t *testing.T) {
 // TestNATPMPRefusesNoMapping: a gateway granting lifetime 0 or for
 // another port has not mapped ours.
 func TestNATPMPRefusesNoMapping(t *testing.T) {
-	pmp := newFakeNATPMP(t, func(req []byte) []byte {
+	pmp := portmaptest.NewNATPMP(t, func(req []byte) []byte {
 		if req[1] == 0 {
 			return []byte{0, 128, 0, 0, 0, 0, 0, 1, 198, 51, 100, 9}
 		}
 		return []byte{0, 128 + req[1], 0, 0, 0, 0, 0, 1, 0x1a, 0xe1, 0x1a, 0xe1, 0, 0, 0, 0}
 	})
 	cfg, statuses := testConfig(t)
-	cfg.NATPMP, cfg.NATPMPGateway = true, pmp.ip
+	cfg.NATPMP, cfg.NATPMPGateway = true, pmp.IP
 	start(t, cfg)
 	s := waitStatus(t, statuses, isState(StateFailed))
 	if !strings.Contains(s.Err, "could not forward TCP 6881, UDP 6881: the gateway granted no mapping") {

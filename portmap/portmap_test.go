@@ -1,6 +1,7 @@
 package portmap
 
 import (
+	"github.com/shoal-torrent/shoal/portmap/portmaptest"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -16,13 +17,13 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // through SSDP: both ports mapped to this host, renewed before the lease
 // ends, deleted on Close before Close returns.
 func TestUPnPMapsRenewsAndRemoves(t *testing.T) {
-	igd := newFakeIGD(t, "", nil)
-	ssdpSrv := newFakeSSDP(t, igd.rootURL(), nil)
+	igd := portmaptest.NewIGD(t, "", nil)
+	ssdpSrv := portmaptest.NewSSDP(t, igd.RootURL(), nil)
 	cfg, statuses := testConfig(t)
-	cfg.UPnP, cfg.SSDPAddr, cfg.Lease = true, ssdpSrv.addr(), 2*time.Second
+	cfg.UPnP, cfg.SSDPAddr, cfg.Lease = true, ssdpSrv.Addr(), 2*time.Second
 	m := start(t, cfg)
 
-	search := <-ssdpSrv.searches
+	search := <-ssdpSrv.Searches
 	for _, want := range []string{"M-SEARCH * HTTP/1.1\r\n", "ST: " + searchTarget + "\r\n", "MAN: \"ssdp:discover\"\r\n", "MX: 1\r\n"} {
 		if !strings.Contains(search, want) {
 			t.Errorf("search lacks %q:\n%s", want, search)
@@ -37,36 +38,36 @@ func TestUPnPMapsRenewsAndRemoves(t *testing.T) {
 			t.Errorf("%s not mapped: %+v", p, s)
 		}
 	}
-	if got := s.String(); got != "forwarded via UPnP at "+igd.srv.Listener.Addr().String()+": TCP 6881 → 203.0.113.7:6881, UDP 6881 → 203.0.113.7:6881" {
+	if got := s.String(); got != "forwarded via UPnP at "+igd.Addr()+": TCP 6881 → 203.0.113.7:6881, UDP 6881 → 203.0.113.7:6881" {
 		t.Errorf("String() = %q", got)
 	}
 	// First round, then the renewal: the same requests again.
 	for round := range 2 {
-		if c := igd.nextCall(t); c.action != "GetExternalIPAddress" {
-			t.Fatalf("round %d: %s first", round, c.action)
+		if c := igd.NextCall(t); c.Action != "GetExternalIPAddress" {
+			t.Fatalf("round %d: %s first", round, c.Action)
 		}
 		for _, proto := range []string{"TCP", "UDP"} {
-			c := igd.nextCall(t)
+			c := igd.NextCall(t)
 			want := map[string]string{"NewRemoteHost": "", "NewExternalPort": "6881", "NewProtocol": proto, "NewInternalPort": "6881",
 				"NewInternalClient": "127.0.0.1", "NewEnabled": "1", "NewPortMappingDescription": "shoal", "NewLeaseDuration": "2"}
-			if c.action != "AddPortMapping" || len(c.args) != len(want) {
-				t.Fatalf("round %d: %s %v", round, c.action, c.args)
+			if c.Action != "AddPortMapping" || len(c.Args) != len(want) {
+				t.Fatalf("round %d: %s %v", round, c.Action, c.Args)
 			}
 			for k, v := range want {
-				if c.args[k] != v {
-					t.Errorf("round %d: %s = %q, want %q", round, k, c.args[k], v)
+				if c.Args[k] != v {
+					t.Errorf("round %d: %s = %q, want %q", round, k, c.Args[k], v)
 				}
 			}
 		}
 	}
 	m.Close()
-	if held := igd.held(); len(held) != 0 {
+	if held := igd.Held(); len(held) != 0 {
 		t.Fatalf("mappings left after Close: %v", held)
 	}
 	deleted := map[string]bool{}
 	for len(deleted) < 2 {
-		if c := igd.nextCall(t); c.action == "DeletePortMapping" {
-			deleted[c.args["NewProtocol"]+" "+c.args["NewExternalPort"]] = true
+		if c := igd.NextCall(t); c.Action == "DeletePortMapping" {
+			deleted[c.Args["NewProtocol"]+" "+c.Args["NewExternalPort"]] = true
 		}
 	}
 	if !deleted["TCP 6881"] || !deleted["UDP 6881"] {
@@ -77,22 +78,22 @@ func TestUPnPMapsRenewsAndRemoves(t *testing.T) {
 // TestUPnPPermanentLeaseOnly: a router answering 725 to a timed lease
 // gets a permanent one, which Close removes.
 func TestUPnPPermanentLeaseOnly(t *testing.T) {
-	igd := newFakeIGD(t, "", func(w http.ResponseWriter, r *http.Request, c soapCall) bool {
-		if c.action == "AddPortMapping" && c.args["NewLeaseDuration"] != "0" {
-			soapFault(w, 725, "OnlyPermanentLeasesSupported")
+	igd := portmaptest.NewIGD(t, "", func(w http.ResponseWriter, r *http.Request, c portmaptest.SOAPCall) bool {
+		if c.Action == "AddPortMapping" && c.Args["NewLeaseDuration"] != "0" {
+			portmaptest.SOAPFault(w, 725, "OnlyPermanentLeasesSupported")
 			return true
 		}
 		return false
 	})
 	cfg, statuses := testConfig(t)
-	cfg.UPnP, cfg.RootURL = true, igd.rootURL()
+	cfg.UPnP, cfg.RootURL = true, igd.RootURL()
 	m := start(t, cfg)
 	waitStatus(t, statuses, isState(StateMapped))
-	if held := igd.held(); len(held) != 2 {
+	if held := igd.Held(); len(held) != 2 {
 		t.Fatalf("held %v", held)
 	}
 	m.Close()
-	if held := igd.held(); len(held) != 0 {
+	if held := igd.Held(); len(held) != 0 {
 		t.Fatalf("left %v", held)
 	}
 }
@@ -100,13 +101,13 @@ func TestUPnPPermanentLeaseOnly(t *testing.T) {
 // TestUPnPRefusedFallsBackToNATPMP: a router with UPnP switched off (606)
 // but NAT-PMP on is used through NAT-PMP.
 func TestUPnPRefusedFallsBackToNATPMP(t *testing.T) {
-	igd := newFakeIGD(t, "", func(w http.ResponseWriter, r *http.Request, c soapCall) bool {
-		soapFault(w, 606, "Action not authorized")
+	igd := portmaptest.NewIGD(t, "", func(w http.ResponseWriter, r *http.Request, c portmaptest.SOAPCall) bool {
+		portmaptest.SOAPFault(w, 606, "Action not authorized")
 		return true
 	})
-	pmp := newFakeNATPMP(t, nil)
+	pmp := portmaptest.NewNATPMP(t, nil)
 	cfg, statuses := testConfig(t)
-	cfg.UPnP, cfg.RootURL, cfg.NATPMP, cfg.NATPMPGateway = true, igd.rootURL(), true, pmp.ip
+	cfg.UPnP, cfg.RootURL, cfg.NATPMP, cfg.NATPMPGateway = true, igd.RootURL(), true, pmp.IP
 	start(t, cfg)
 	s := waitStatus(t, statuses, isState(StateMapped))
 	if s.Method != NATPMP {
@@ -118,40 +119,40 @@ func TestUPnPRefusedFallsBackToNATPMP(t *testing.T) {
 // nothing at all gives a failed status that says so, is retried with
 // backoff, and does not hold up Close.
 func TestUPnPHostileAnswers(t *testing.T) {
-	huge := strings.Replace(rootXML, "fake gateway", strings.Repeat("A", 1<<20), 1)
+	huge := strings.Replace(portmaptest.RootXML, "fake gateway", strings.Repeat("A", 1<<20), 1)
 	for _, c := range []struct {
 		name   string
 		root   string
-		answer func(w http.ResponseWriter, r *http.Request, c soapCall) bool
+		answer func(w http.ResponseWriter, r *http.Request, c portmaptest.SOAPCall) bool
 		want   string
 	}{
 		{name: "garbage-soap", want: "could not forward TCP 6881, UDP 6881: AddPortMapping: error decoding response body: XML syntax error",
-			answer: func(w http.ResponseWriter, r *http.Request, c soapCall) bool {
+			answer: func(w http.ResponseWriter, r *http.Request, c portmaptest.SOAPCall) bool {
 				w.Write([]byte("\x00\x01 not xml at all <<<"))
 				return true
 			}},
 		{name: "garbage-root", root: "<html>router login</html>", want: "root description: expected element type <root>"},
 		{name: "huge-root", root: huge, want: "answer too large"},
 		{name: "huge-soap", want: "answer too large",
-			answer: func(w http.ResponseWriter, r *http.Request, c soapCall) bool {
-				soapOK(w, c.action, "<NewExternalIPAddress>"+strings.Repeat("9", 1<<20)+"</NewExternalIPAddress>")
+			answer: func(w http.ResponseWriter, r *http.Request, c portmaptest.SOAPCall) bool {
+				portmaptest.SOAPOK(w, c.Action, "<NewExternalIPAddress>"+strings.Repeat("9", 1<<20)+"</NewExternalIPAddress>")
 				return true
 			}},
 		{name: "silent-soap", want: "could not forward TCP 6881, UDP 6881: no answer in time",
-			answer: func(w http.ResponseWriter, r *http.Request, c soapCall) bool {
+			answer: func(w http.ResponseWriter, r *http.Request, c portmaptest.SOAPCall) bool {
 				<-r.Context().Done()
 				return true
 			}},
 		{name: "soap-fault-text", want: "UPnP error 501 Action Failed \u009b",
-			answer: func(w http.ResponseWriter, r *http.Request, c soapCall) bool {
-				soapFault(w, 501, "Action Failed \u009b31m"+strings.Repeat("x", 500))
+			answer: func(w http.ResponseWriter, r *http.Request, c portmaptest.SOAPCall) bool {
+				portmaptest.SOAPFault(w, 501, "Action Failed \u009b31m"+strings.Repeat("x", 500))
 				return true
 			}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			igd := newFakeIGD(t, c.root, c.answer)
+			igd := portmaptest.NewIGD(t, c.root, c.answer)
 			cfg, statuses := testConfig(t)
-			cfg.UPnP, cfg.RootURL = true, igd.rootURL()
+			cfg.UPnP, cfg.RootURL = true, igd.RootURL()
 			m := start(t, cfg)
 			s := waitStatus(t, statuses, isState(StateFailed))
 			if strings.HasSuffix(c.want, "\u009b") {
@@ -165,7 +166,7 @@ func TestUPnPHostileAnswers(t *testing.T) {
 			// Retried with backoff: the description is fetched again.
 			for range 2 {
 				select {
-				case <-igd.fetches:
+				case <-igd.Fetches:
 				case <-time.After(wait):
 					t.Fatal("not retried")
 				}
@@ -182,28 +183,30 @@ func TestUPnPHostileAnswers(t *testing.T) {
 // TestSSDPHostileAnswers: answers that are not a gateway's location on
 // the answering host are ignored, and the search ends in SearchWait.
 func TestSSDPHostileAnswers(t *testing.T) {
-	igd := newFakeIGD(t, "", nil)
-	elsewhere := strings.Replace(igd.rootURL(), "127.0.0.1", "127.0.0.2", 1)
+	igd := portmaptest.NewIGD(t, "", nil)
+	elsewhere := strings.Replace(igd.RootURL(), "127.0.0.1", "127.0.0.2", 1)
 	for _, c := range []struct {
 		name  string
 		reply func(string) []byte
 	}{
 		{"silent", func(string) []byte { return nil }},
-		{"other-host", func(string) []byte { return ssdpAnswer(elsewhere) }},
-		{"hostname", func(string) []byte { return ssdpAnswer(strings.Replace(igd.rootURL(), "127.0.0.1", "localhost", 1)) }},
-		{"not-http", func(string) []byte { return ssdpAnswer("file:///etc/passwd") }},
+		{"other-host", func(string) []byte { return portmaptest.SSDPAnswer(elsewhere) }},
+		{"hostname", func(string) []byte {
+			return portmaptest.SSDPAnswer(strings.Replace(igd.RootURL(), "127.0.0.1", "localhost", 1))
+		}},
+		{"not-http", func(string) []byte { return portmaptest.SSDPAnswer("file:///etc/passwd") }},
 		{"garbage", func(string) []byte { return []byte("\x00\xff garbage") }},
 		{"not-200", func(string) []byte {
-			return []byte(strings.Replace(string(ssdpAnswer(igd.rootURL())), "200 OK", "404 Not Found", 1))
+			return []byte(strings.Replace(string(portmaptest.SSDPAnswer(igd.RootURL())), "200 OK", "404 Not Found", 1))
 		}},
 		{"oversize", func(string) []byte {
-			return []byte(strings.Replace(string(ssdpAnswer(igd.rootURL())), "EXT:", "X-Pad: "+strings.Repeat("p", 3000)+"\r\nEXT:", 1))
+			return []byte(strings.Replace(string(portmaptest.SSDPAnswer(igd.RootURL())), "EXT:", "X-Pad: "+strings.Repeat("p", 3000)+"\r\nEXT:", 1))
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			srv := newFakeSSDP(t, "", c.reply)
+			srv := portmaptest.NewSSDP(t, "", c.reply)
 			cfg, statuses := testConfig(t)
-			cfg.UPnP, cfg.SSDPAddr = true, srv.addr()
+			cfg.UPnP, cfg.SSDPAddr = true, srv.Addr()
 			began := time.Now()
 			m := start(t, cfg)
 			s := waitStatus(t, statuses, isState(StateFailed))
@@ -215,7 +218,7 @@ func TestSSDPHostileAnswers(t *testing.T) {
 			}
 			m.Close()
 			select {
-			case <-igd.fetches:
+			case <-igd.Fetches:
 				t.Fatal("fetched a location it should have ignored")
 			default:
 			}
