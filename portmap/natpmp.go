@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"syscall"
 	"time"
 
 	natpmp "github.com/jackpal/go-nat-pmp"
@@ -90,6 +91,8 @@ func natpmpError(err error) error {
 		return nil
 	case strings.Contains(err.Error(), "Timed out"):
 		return errors.New("no NAT-PMP answer")
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return errors.New("refused: no NAT-PMP server there")
 	case strings.Contains(err.Error(), "PCP"):
 		// PCP (RFC 6887) servers are meant to answer NAT-PMP too;
 		// one that does not is beyond this client.

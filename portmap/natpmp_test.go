@@ -82,6 +82,21 @@ func TestNATPMPHostileGateway(t *testing.T) {
 	}
 }
 
+// TestNATPMPNoServer: a gateway with nothing on port 5351 (ICMP port
+// unreachable) is said to be so at once, not after the timeout.
+func TestNATPMPNoServer(t *testing.T) {
+	pmp := portmaptest.NewNATPMP(t, nil)
+	pmp.Close()
+	cfg, statuses := testConfig(t)
+	cfg.NATPMP, cfg.NATPMPGateway, cfg.RequestTimeout = true, pmp.IP, 5*time.Second
+	began := time.Now()
+	start(t, cfg)
+	s := waitStatus(t, statuses, isState(StateFailed))
+	if !strings.HasSuffix(s.Err, "refused: no NAT-PMP server there") || time.Since(began) > 4*time.Second {
+		t.Fatalf("err %q after %v", s.Err, time.Since(began))
+	}
+}
+
 // TestNATPMPRefusesNoMapping: a gateway granting lifetime 0 or for
 // another port has not mapped ours.
 func TestNATPMPRefusesNoMapping(t *testing.T) {

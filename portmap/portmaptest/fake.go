@@ -245,6 +245,7 @@ type NATPMPRequest struct {
 // fixed by the protocol and the library). It grants external port
 // internal+1000 and the lifetime asked for.
 type NATPMP struct {
+	done     chan struct{}
 	IP       netip.Addr
 	conn     *net.UDPConn
 	Requests chan NATPMPRequest
@@ -281,8 +282,15 @@ func NewNATPMP(t testing.TB, reply func(req []byte) []byte) *NATPMP {
 			}
 		}
 	}()
-	t.Cleanup(func() { conn.Close(); <-done })
+	g.done = done
+	t.Cleanup(g.Close)
 	return g
+}
+
+// Close stops the fake: nothing listens on its port any more.
+func (g *NATPMP) Close() {
+	g.conn.Close()
+	<-g.done
 }
 
 func (g *NATPMP) answer(req []byte) []byte {
