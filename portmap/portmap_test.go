@@ -185,23 +185,25 @@ func TestUPnPHostileAnswers(t *testing.T) {
 func TestSSDPHostileAnswers(t *testing.T) {
 	igd := portmaptest.NewIGD(t, "", nil)
 	elsewhere := strings.Replace(igd.RootURL(), "127.0.0.1", "127.0.0.2", 1)
+	const silent, ignored = "no gateway answered the SSDP search within 300ms", "SSDP answers ignored: their location is not an http URL on the answering host"
 	for _, c := range []struct {
 		name  string
 		reply func(string) []byte
+		want  string
 	}{
-		{"silent", func(string) []byte { return nil }},
-		{"other-host", func(string) []byte { return portmaptest.SSDPAnswer(elsewhere) }},
+		{"silent", func(string) []byte { return nil }, silent},
+		{"other-host", func(string) []byte { return portmaptest.SSDPAnswer(elsewhere) }, ignored},
 		{"hostname", func(string) []byte {
 			return portmaptest.SSDPAnswer(strings.Replace(igd.RootURL(), "127.0.0.1", "localhost", 1))
-		}},
-		{"not-http", func(string) []byte { return portmaptest.SSDPAnswer("file:///etc/passwd") }},
-		{"garbage", func(string) []byte { return []byte("\x00\xff garbage") }},
+		}, ignored},
+		{"not-http", func(string) []byte { return portmaptest.SSDPAnswer("file:///etc/passwd") }, ignored},
+		{"garbage", func(string) []byte { return []byte("\x00\xff garbage") }, silent},
 		{"not-200", func(string) []byte {
 			return []byte(strings.Replace(string(portmaptest.SSDPAnswer(igd.RootURL())), "200 OK", "404 Not Found", 1))
-		}},
+		}, silent},
 		{"oversize", func(string) []byte {
 			return []byte(strings.Replace(string(portmaptest.SSDPAnswer(igd.RootURL())), "EXT:", "X-Pad: "+strings.Repeat("p", 3000)+"\r\nEXT:", 1))
-		}},
+		}, silent},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			srv := portmaptest.NewSSDP(t, "", c.reply)
@@ -210,7 +212,7 @@ func TestSSDPHostileAnswers(t *testing.T) {
 			began := time.Now()
 			m := start(t, cfg)
 			s := waitStatus(t, statuses, isState(StateFailed))
-			if !strings.Contains(s.Err, "no gateway answered the SSDP search within 300ms") {
+			if !strings.Contains(s.Err, c.want) {
 				t.Fatalf("err %q", s.Err)
 			}
 			if d := time.Since(began); d > cfg.SearchWait+time.Second {

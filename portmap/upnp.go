@@ -81,23 +81,34 @@ func (m *Mapper) search(ctx context.Context) ([]*url.URL, error) {
 	}
 	var locs []*url.URL
 	for _, r := range resps {
-		loc, err := r.Location()
-		if err != nil {
-			continue
+		if loc, ok := usableLocation(r); ok {
+			locs = append(locs, loc)
+		} else {
+			m.cfg.Logger.Debug("SSDP: ignoring a location not on the answering host", "location", r.Header.Get("Location"), "from", r.Header.Get(fromHeader))
 		}
-		// A device may only point at itself: an answer naming another
-		// host (or a name to resolve) would have shoal fetch from it.
-		host, err := netip.ParseAddr(loc.Hostname())
-		if loc.Scheme != "http" || err != nil || host.Unmap().String() != r.Header.Get(fromHeader) {
-			m.cfg.Logger.Debug("SSDP: ignoring a location not on the answering host", "location", loc.Redacted(), "from", r.Header.Get(fromHeader))
-			continue
-		}
-		locs = append(locs, loc)
 	}
-	if len(locs) == 0 {
-		return nil, fmt.Errorf("no gateway answered the SSDP search within %v", m.cfg.SearchWait)
+	switch {
+	case len(locs) > 0:
+		return locs, nil
+	case len(resps) > 0:
+		return nil, fmt.Errorf("%d SSDP answers ignored: their location is not an http URL on the answering host", len(resps))
 	}
-	return locs, nil
+	return nil, fmt.Errorf("no gateway answered the SSDP search within %v", m.cfg.SearchWait)
+}
+
+// usableLocation is an SSDP answer's location if it is one to fetch: a
+// device may only point at itself, by address. An answer naming another
+// host, or a name to resolve, would have shoal fetch from anywhere.
+func usableLocation(r *http.Response) (*url.URL, bool) {
+	loc, err := r.Location()
+	if err != nil || loc.Scheme != "http" {
+		return nil, false
+	}
+	host, err := netip.ParseAddr(loc.Hostname())
+	if err != nil || host.Unmap().String() != r.Header.Get(fromHeader) {
+		return nil, false
+	}
+	return loc, true
 }
 
 // upnpAt reads the root description at loc and picks its WAN connection
@@ -344,7 +355,7 @@ func (c *ssdpClient) Do(req *http.Request, timeout time.Duration, sends int) ([]
 		resp.Header.Set(fromHeader, from.AddrPort().Addr().Unmap().String())
 		out = append(out, resp)
 		// goupnp sets the request's headers uncanonicalised.
-		if st := req.Header["ST"]; len(st) == 1 && resp.Header.Get("ST") == st[0] && resp.Header.Get("Location") != "" {
+		if _, ok := usableLocation(resp); ok && len(req.Header["ST"]) == 1 && resp.Header.Get("ST") == req.Header["ST"][0] {
 			break // a gateway: no need to wait out the others
 		}
 	}
