@@ -118,7 +118,11 @@ func networkText(n swarm.NetworkSnapshot) string {
 		if n.ExternalIP != "" {
 			ext = fmt.Sprintf("external %s:%d", n.ExternalIP, n.ExternalPort)
 		}
-		return fmt.Sprintf("port %d forwarded via %s, %s", n.ListenPort, portmap.Method(n.Forwarding).Label(), ext)
+		line := fmt.Sprintf("port %d forwarded via %s, %s", n.ListenPort, portmap.Method(n.Forwarding).Label(), ext)
+		if ip, err := netip.ParseAddr(n.ExternalIP); err == nil && !publicAddr(ip) {
+			line += " (a private address: another NAT beyond the router, e.g. the ISP's, may still keep peers out)"
+		}
+		return line
 	case n.Forwarding == forwardingOff:
 		return fmt.Sprintf("port %d: port forwarding off", n.ListenPort)
 	case n.Forwarding == "searching":
@@ -145,4 +149,13 @@ func (r *reporter) network(snaps []*swarm.Snapshot) {
 	}
 	r.event("port_forwarding", map[string]any{"listen_port": n.ListenPort, "forwarding": n.Forwarding,
 		"external_ip": n.ExternalIP, "external_port": n.ExternalPort, "port_open": n.PortOpen}, networkText(n))
+}
+
+// cgnat is the shared address space ISPs put customers' routers in (RFC
+// 6598): a mapping there opens the port only as far as the ISP's NAT.
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// publicAddr says whether ip is reachable from the internet at large.
+func publicAddr(ip netip.Addr) bool {
+	return ip.IsGlobalUnicast() && !ip.IsPrivate() && !cgnat.Contains(ip)
 }
