@@ -21,7 +21,7 @@ func boundedHTTP(timeout time.Duration, maxBody int64) *http.Client {
 		Proxy:                  nil,
 		DialContext:            (&net.Dialer{Timeout: timeout}).DialContext,
 		DisableKeepAlives:      true,
-		ResponseHeaderTimeout:  timeout,
+		ResponseHeaderTimeout:  2 * timeout, // the context's deadline comes first
 		MaxResponseHeaderBytes: 16 << 10,
 		DisableCompression:     true,
 	}

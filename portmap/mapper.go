@@ -23,6 +23,9 @@ type gateway interface {
 	remove(ctx context.Context, p Port, external uint16) error
 }
 
+// errNoAnswer is a gateway that let a request time out.
+var errNoAnswer = errors.New("no answer in time")
+
 // finder looks for a gateway by one method.
 type finder func(ctx context.Context) (gateway, error)
 
@@ -164,7 +167,7 @@ func (m *Mapper) mapAll(ctx context.Context, gw gateway, held []Mapping) (time.T
 	st := Status{State: StateMapped, Method: gw.method(), Gateway: gw.where()}
 	rctx, cancel := context.WithTimeout(ctx, m.cfg.RequestTimeout)
 	ip, err := gw.externalIP(rctx)
-	silent := rctx.Err() != nil
+	silent := rctx.Err() != nil || errors.Is(err, errNoAnswer)
 	cancel()
 	if err != nil {
 		m.cfg.Logger.Debug("port forwarding: no external address", "gateway", gw.where(), "err", err)
@@ -188,7 +191,7 @@ func (m *Mapper) mapAll(ctx context.Context, gw gateway, held []Mapping) (time.T
 		}
 		rctx, cancel := context.WithTimeout(ctx, m.cfg.RequestTimeout)
 		ext, lease, err := gw.add(rctx, p, want, m.cfg.Lease)
-		silent = rctx.Err() != nil
+		silent = rctx.Err() != nil || errors.Is(err, errNoAnswer)
 		cancel()
 		if ctx.Err() != nil {
 			return time.Time{}, ctx.Err()
@@ -203,6 +206,14 @@ func (m *Mapper) mapAll(ctx context.Context, gw gateway, held []Mapping) (time.T
 			}
 		}
 		st.Mappings = append(st.Mappings, held[i])
+	}
+	if !st.ExternalIP.IsValid() && !silent && !next.IsZero() {
+		// PCP tells the address only in a mapping's answer.
+		rctx, cancel := context.WithTimeout(ctx, m.cfg.RequestTimeout)
+		if ip, err := gw.externalIP(rctx); err == nil {
+			st.ExternalIP = ip
+		}
+		cancel()
 	}
 	if next.IsZero() {
 		return time.Time{}, fmt.Errorf("%s gateway %s could not forward %s", gw.method().Label(), gw.where(), failures(failed))

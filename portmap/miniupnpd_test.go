@@ -1,6 +1,7 @@
 package portmap
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -129,6 +130,39 @@ deny 0-65535 0.0.0.0/0 0-65535
 		b, _ := os.ReadFile(leases)
 		return string(b)
 	}
+
+	// PCP, which miniupnpd speaks beside NAT-PMP: the Mapper would use
+	// NAT-PMP here, so the PCP client is driven directly.
+	t.Run("pcp", func(t *testing.T) {
+		g, err := newPCPGateway(netip.MustParseAddr("192.168.77.1"), 2*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, p := range []Port{{TCP, 6881}, {UDP, 6881}} {
+			ext, lease, err := g.add(ctx, p, 6881, time.Hour)
+			if err != nil || ext != 6881 || lease != time.Hour {
+				t.Fatalf("%s: %d %v %v", p.Protocol, ext, lease, err)
+			}
+		}
+		if ip, _ := g.externalIP(ctx); ip != netip.MustParseAddr("11.22.33.44") {
+			t.Errorf("external address %v", ip)
+		}
+		for _, want := range []string{"TCP:6881:192.168.77.1:6881", "UDP:6881:192.168.77.1:6881"} {
+			if !strings.Contains(leased(), want) {
+				t.Errorf("miniupnpd's leases lack %s:\n%s", want, leased())
+			}
+		}
+		for _, p := range []Port{{TCP, 6881}, {UDP, 6881}} {
+			if err := g.remove(ctx, p, 6881); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if l := leased(); strings.Contains(l, ":6881:") {
+			t.Errorf("leases left after removal:\n%s", l)
+		}
+	})
 
 	for _, c := range []struct {
 		name   string

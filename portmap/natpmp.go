@@ -26,7 +26,15 @@ func (m *Mapper) findNATPMP(ctx context.Context) (gateway, error) {
 	g := &natpmpGateway{ip: ip.Unmap(), timeout: m.cfg.RequestTimeout}
 	rctx, cancel := context.WithTimeout(ctx, m.cfg.RequestTimeout)
 	defer cancel()
-	if _, err := g.externalIP(rctx); err != nil {
+	_, err := g.externalIP(rctx)
+	if errors.Is(err, errSpeaksPCP) {
+		pg, perr := newPCPGateway(g.ip, m.cfg.RequestTimeout)
+		if perr == nil {
+			return pg, nil
+		}
+		err = perr
+	}
+	if err != nil {
 		return nil, fmt.Errorf("NAT-PMP gateway %s: %w", ip, err)
 	}
 	return g, nil
@@ -90,13 +98,15 @@ func natpmpError(err error) error {
 	case err == nil:
 		return nil
 	case strings.Contains(err.Error(), "Timed out"):
-		return errors.New("no NAT-PMP answer")
+		return errNoAnswer
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return errors.New("refused: no NAT-PMP server there")
 	case strings.Contains(err.Error(), "PCP"):
-		// PCP (RFC 6887) servers are meant to answer NAT-PMP too;
-		// one that does not is beyond this client.
-		return errors.New("the gateway speaks only PCP, which shoal does not")
+		return errSpeaksPCP
 	}
 	return err
 }
+
+// errSpeaksPCP is a NAT-PMP request answered in PCP's version: the
+// gateway is asked with PCP instead.
+var errSpeaksPCP = errors.New("the gateway speaks PCP, not NAT-PMP")

@@ -69,7 +69,7 @@ func (s Status) Mapped(proto Protocol, internal uint16) (Mapping, bool) {
 func (s Status) String() string {
 	switch s.State {
 	case StateSearching:
-		return "looking for a UPnP or NAT-PMP gateway"
+		return "looking for a UPnP, NAT-PMP or PCP gateway"
 	case StateFailed:
 		return "port forwarding failed: " + s.Err
 	}
@@ -99,6 +99,8 @@ func (m Method) Label() string {
 		return "UPnP"
 	case NATPMP:
 		return "NAT-PMP"
+	case PCP:
+		return "PCP"
 	}
 	return string(m)
 }

@@ -126,7 +126,7 @@ func networkText(n swarm.NetworkSnapshot) string {
 	case n.Forwarding == forwardingOff:
 		return fmt.Sprintf("port %d: port forwarding off", n.ListenPort)
 	case n.Forwarding == "searching":
-		return fmt.Sprintf("port %d: looking for a UPnP or NAT-PMP gateway to forward it", n.ListenPort)
+		return fmt.Sprintf("port %d: looking for a UPnP, NAT-PMP or PCP gateway to forward it", n.ListenPort)
 	}
 	return fmt.Sprintf("port %d not forwarded: %s", n.ListenPort, n.Forwarding)
 }

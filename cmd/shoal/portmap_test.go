@@ -87,7 +87,7 @@ func TestNetworkText(t *testing.T) {
 		st   portmap.Status
 		want string
 	}{
-		{portmap.Status{State: portmap.StateSearching}, "port 6881: looking for a UPnP or NAT-PMP gateway to forward it"},
+		{portmap.Status{State: portmap.StateSearching}, "port 6881: looking for a UPnP, NAT-PMP or PCP gateway to forward it"},
 		{portmap.Status{State: portmap.StateFailed, Err: "UPnP: no gateway answered"}, "port 6881 not forwarded: UPnP: no gateway answered"},
 		{portmap.Status{State: portmap.StateMapped, Method: portmap.UPnP, ExternalIP: netip.MustParseAddr("203.0.113.7"),
 			Mappings: []portmap.Mapping{{Protocol: portmap.TCP, Internal: 6881, External: 6881}}}, "port 6881 forwarded via UPnP, external 203.0.113.7:6881"},

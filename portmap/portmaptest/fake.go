@@ -236,7 +236,9 @@ func (s *SSDP) Addr() string { return s.conn.LocalAddr().String() }
 
 // NATPMPRequest is one request the fake NAT-PMP gateway received.
 type NATPMPRequest struct {
-	Op                 byte
+	Version, Op byte
+	// Raw is the whole datagram (a PCP request's fields are elsewhere).
+	Raw                []byte
 	Internal, External uint16
 	Lifetime           uint32
 }
@@ -294,10 +296,10 @@ func (g *NATPMP) Close() {
 }
 
 func (g *NATPMP) answer(req []byte) []byte {
-	if len(req) < 2 || req[0] != 0 {
+	if len(req) < 2 {
 		return nil
 	}
-	r := NATPMPRequest{Op: req[1]}
+	r := NATPMPRequest{Version: req[0], Op: req[1], Raw: append([]byte(nil), req...)}
 	if len(req) >= 12 {
 		r.Internal = binary.BigEndian.Uint16(req[4:6])
 		r.External = binary.BigEndian.Uint16(req[6:8])
@@ -306,6 +308,9 @@ func (g *NATPMP) answer(req []byte) []byte {
 	g.Requests <- r
 	if g.reply != nil {
 		return g.reply(req)
+	}
+	if r.Version != 0 {
+		return nil
 	}
 	switch {
 	case r.Op == 0:
@@ -340,3 +345,32 @@ func (g *NATPMP) Next(t testing.TB) NATPMPRequest {
 
 // Addr is the IGD's HTTP host:port.
 func (g *IGD) Addr() string { return g.srv.Listener.Addr().String() }
+
+// PCPOnly answers as a gateway that speaks only PCP (RFC 6887) on the
+// NAT-PMP port: NAT-PMP requests get UNSUPP_VERSION in PCP's version; MAP
+// requests are granted from ip, at the internal port plus 2000, for the
+// lifetime asked (a lifetime of 0 deletes).
+func PCPOnly(ip [4]byte) func(req []byte) []byte {
+	return func(req []byte) []byte {
+		if len(req) < 2 {
+			return nil
+		}
+		if req[0] != 2 {
+			return []byte{2, 0x80 | req[1], 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+		}
+		if len(req) != 60 || req[1] != 1 {
+			return []byte{2, 0x80 | req[1], 0, 3, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+		}
+		b := make([]byte, 60)
+		b[0], b[1] = 2, 0x81
+		copy(b[4:8], req[4:8]) // the lifetime asked
+		binary.BigEndian.PutUint32(b[8:12], 1)
+		copy(b[24:42], req[24:42]) // nonce, protocol, internal port
+		if lifetime := binary.BigEndian.Uint32(req[4:8]); lifetime != 0 {
+			binary.BigEndian.PutUint16(b[42:44], binary.BigEndian.Uint16(req[40:42])+2000)
+		}
+		mapped := netip.AddrFrom4(ip).As16()
+		copy(b[44:60], mapped[:])
+		return b
+	}
+}
