@@ -1,6 +1,7 @@
 // Package portmap asks the home router to forward shoal's ports, so peers
 // on the internet can dial in: UPnP IGD (SSDP discovery, then SOAP
-// AddPortMapping) and NAT-PMP, as Transmission and qBittorrent do. A
+// AddPortMapping) and NAT-PMP, or PCP where the gateway speaks only that,
+// as Transmission and qBittorrent do. A
 // Mapper keeps the mappings alive while it runs, renewing them before their
 // lease ends, and removes them when closed.
 //
@@ -52,6 +53,7 @@ type Config struct {
 	Lease time.Duration
 
 	// UPnP and NATPMP switch the two protocols on; UPnP is tried first.
+	// NATPMP covers PCP, which answers on the same port.
 	UPnP, NATPMP bool
 	// SSDPAddr is where the SSDP search is sent (the multicast group by
 	// default).
