@@ -36,6 +36,9 @@ type announcer struct {
 	status map[string]*TrackerSnapshot
 	// completedSent is owned by the run goroutine.
 	completedSent bool
+	// portMoved closes when the announce port changes after the last
+	// announce; owned by the run goroutine.
+	portMoved <-chan struct{}
 }
 
 func (l *loop) startAnnouncers() {
@@ -95,6 +98,7 @@ func (a *announcer) run(ctx context.Context) {
 	event := tracker.Started
 	failures := 0
 	for {
+		a.portMoved = a.t.s.portMoved.wait()
 		interval, err := a.announceOnce(ctx, event)
 		var wait time.Duration
 		if err != nil {
@@ -133,7 +137,8 @@ func (a *announcer) run(ctx context.Context) {
 	}
 }
 
-// sleep waits d, or until the download completes; false when stopping.
+// sleep waits d, or until the download completes or the announce port
+// moves; false when stopping.
 func (a *announcer) sleep(ctx context.Context, d time.Duration) bool {
 	if ctx.Err() != nil {
 		// A zero wait must not win the race against the stop.
@@ -146,6 +151,7 @@ func (a *announcer) sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	case <-timer.C:
 	case <-a.wake:
+	case <-a.portMoved:
 	}
 	return true
 }

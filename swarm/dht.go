@@ -299,7 +299,7 @@ func (t *Torrent) dhtLoop(ctx context.Context, d *DHT) {
 					t.addPeers(batch, "dht")
 				}
 			}()
-			if err := d.Lookup(ctx, t.m.InfoHash, int(t.s.port), found); err != nil && ctx.Err() == nil {
+			if err := d.Lookup(ctx, t.m.InfoHash, int(t.s.announcePort()), found); err != nil && ctx.Err() == nil {
 				t.log.Debug("dht lookup", "err", err)
 			}
 			close(found)

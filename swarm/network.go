@@ -1,5 +1,7 @@
 package swarm
 
+import "sync"
+
 // NetworkSnapshot is what the session knows about being reachable from the
 // internet: a peer behind a home router can be dialled only through a port
 // mapping, and people want to see whether theirs worked. Whatever maps the
@@ -22,10 +24,41 @@ type NetworkSnapshot struct {
 // SetNetwork records the session's reachability: every torrent's next
 // snapshot shows it, and announces carry the mapped external port once
 // there is one, so peers the tracker hands us can reach us through the
-// gateway.
+// gateway. When that port changes every torrent announces again at once,
+// as Transmission and libtorrent do: the first announce went out before
+// the router had answered.
 func (s *Session) SetNetwork(n NetworkSnapshot) {
 	n.ListenPort = s.port
+	before := s.announcePort()
 	s.network.Store(&n)
+	if s.announcePort() != before {
+		s.portMoved.fire()
+	}
+}
+
+// portWatch is a broadcast: wait's channel closes at the next fire. The
+// zero value is ready.
+type portWatch struct {
+	mu sync.Mutex
+	ch chan struct{}
+}
+
+func (w *portWatch) wait() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ch == nil {
+		w.ch = make(chan struct{})
+	}
+	return w.ch
+}
+
+func (w *portWatch) fire() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ch != nil {
+		close(w.ch)
+		w.ch = nil
+	}
 }
 
 // Network returns the latest reachability SetNetwork recorded.

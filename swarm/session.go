@@ -95,6 +95,7 @@ type Session struct {
 	dht       *DHT // nil without a DHT
 	lsd       *lsd // nil without local service discovery
 	network   atomic.Pointer[NetworkSnapshot]
+	portMoved portWatch // fires when announcePort changes
 	ctx       context.Context
 	cancel    context.CancelFunc
 	wg        sync.WaitGroup

@@ -176,9 +176,9 @@ func newFixture(t *testing.T, bin string) *fixture {
 // needs, then checks the download and the victim.
 func (fx *fixture) run(t *testing.T, s scale, c attackCase) {
 	dl := t.TempDir()
-	seedArgs := append([]string{"seed", fx.torrent, "--dir", fx.src, "--no-tui", "--no-dht", "--port", "0",
+	seedArgs := append([]string{"seed", fx.torrent, "--dir", fx.src, "--no-tui", "--no-dht", "--no-port-forwarding", "--port", "0",
 		"--state-dir", t.TempDir()}, c.seedArgs...)
-	getArgs := append([]string{"get", fx.torrent, "--dir", dl, "--no-seed", "--no-tui", "--no-dht", "--port", "0",
+	getArgs := append([]string{"get", fx.torrent, "--dir", dl, "--no-seed", "--no-tui", "--no-dht", "--no-port-forwarding", "--port", "0",
 		"--state-dir", t.TempDir()}, c.getArgs...)
 	attack := append(append([]string(nil), c.attack...), "-torrent", fx.torrent)
 	var seed, get *proc

@@ -70,7 +70,7 @@ func TestMagnetOverPrivateDHTWithStaleTable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	var out, errb bytes.Buffer
-	code := run(ctx, []string{"get", link, "--dir", t.TempDir(), "--no-seed", "--port", "0", "--state-dir", state, "--dht-bootstrap", bootAddr},
+	code := run(ctx, hermetic([]string{"get", link, "--dir", t.TempDir(), "--no-seed", "--port", "0", "--state-dir", state, "--dht-bootstrap", bootAddr}),
 		env{stdout: &out, stderr: &errb})
 	if code != 0 || !strings.Contains(out.String(), "download complete") {
 		t.Fatalf("get by infohash with a stale routing table: %d\n%s\n%s", code, out.String(), errb.String())

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -209,17 +210,22 @@ func TestDemoWithoutTerminal(t *testing.T) {
 	}
 }
 
-// hermetic keeps tests off the public DHT: get and seed run without it
-// unless a test names its own bootstrap nodes (the default routers would
-// mean DNS lookups and traffic off this machine).
+// hermetic keeps tests off the public DHT and the real router: get and
+// seed run without the DHT unless a test names its own bootstrap nodes
+// (the default routers would mean DNS lookups and traffic off this
+// machine), and never forward ports (SSDP multicast and NAT-PMP to the
+// default gateway) unless a test points both methods at its own fakes.
 func hermetic(args []string) []string {
 	if len(args) == 0 || args[0] != "get" && args[0] != "seed" {
 		return args
 	}
-	for _, a := range args {
-		if a == "--dht-bootstrap" || a == "--no-dht" {
-			return args
-		}
+	out := append([]string(nil), args...)
+	if !slices.Contains(args, "--dht-bootstrap") && !slices.Contains(args, "--no-dht") {
+		out = append(out, "--no-dht")
 	}
-	return append(append([]string(nil), args...), "--no-dht")
+	faked := slices.Contains(args, "--upnp-url") && slices.Contains(args, "--natpmp-gateway")
+	if !faked && !slices.Contains(args, "--no-port-forwarding") {
+		out = append(out, "--no-port-forwarding")
+	}
+	return out
 }

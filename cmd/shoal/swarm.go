@@ -43,6 +43,10 @@ type swarmFlags struct {
 	dhtBoot   []string
 	// encryption is the MSE/PE policy, in Transmission's words.
 	encryption string
+	// noPortForwarding: no UPnP or NAT-PMP mapping is asked of the router;
+	// upnpURL and natpmpGateway name the gateway instead of discovery.
+	noPortForwarding       bool
+	upnpURL, natpmpGateway string
 	// logger, when set, replaces the stderr logger (the UI logs to a file).
 	logger *slog.Logger
 }
@@ -66,6 +70,8 @@ func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.lsd, "lsd", false, "find peers on the local network (BEP 14 multicast)")
 	fl.IntVar(&f.dhtPort, "dht-port", -1, "UDP port of the DHT node (default: the TCP port)")
 	fl.StringVar(&f.encryption, "encryption", string(swarm.EncryptionPreferred), "peer encryption (MSE/PE): preferred (try encrypted, fall back to plain), required (never plain) or tolerated (dial plain, accept encrypted)")
+	fl.BoolVar(&f.noPortForwarding, "no-port-forwarding", false, "do not ask the router to forward the ports (UPnP, NAT-PMP, PCP)")
+	f.registerPortForwarding(cmd)
 	fl.StringArrayVar(&f.dhtBoot, "dht-bootstrap", nil, "HOST:PORT of a DHT node to join through; may repeat (default: the public routers)")
 }
 
@@ -90,6 +96,9 @@ func (f *swarmFlags) validate() error {
 	}
 	if f.dhtPort > 65535 {
 		return usageError{fmt.Errorf("--dht-port %d is not 0..65535", f.dhtPort)}
+	}
+	if err := f.validatePortForwarding(); err != nil {
+		return err
 	}
 	if err := swarm.Encryption(f.encryption).Validate(); err != nil {
 		return usageError{fmt.Errorf("--encryption %q: want preferred, required or tolerated", f.encryption)}
@@ -169,7 +178,8 @@ func (f *swarmFlags) open(e env, ui bool) (s *swarm.Session, r *reporter, close 
 		unlock()
 		return nil, nil, nil, err
 	}
-	return s, newReporter(e, f.jsonOut), func() { s.Close(); closeLog(); unlock() }, nil
+	stopForwarding := f.startPortForwarding(e, s)
+	return s, newReporter(e, f.jsonOut), func() { stopForwarding(); s.Close(); closeLog(); unlock() }, nil
 }
 
 func (f *swarmFlags) torrentConfig(peers []netip.AddrPort) swarm.TorrentConfig {
@@ -199,6 +209,8 @@ type reporter struct {
 	json     bool
 	lastLine time.Time
 	enc      *json.Encoder
+	// lastNet is the reachability last told of.
+	lastNet swarm.NetworkSnapshot
 }
 
 func newReporter(e env, asJSON bool) *reporter {
@@ -224,13 +236,14 @@ func (r *reporter) event(kind string, fields map[string]any, text string) {
 // progress prints the state of the torrents.
 func (r *reporter) progress(snaps []*swarm.Snapshot) {
 	now := time.Now()
+	r.network(snaps)
 	if r.json {
 		for _, s := range snaps {
 			r.enc.Encode(map[string]any{
 				"event": "progress", "time": now.UTC().Format(time.RFC3339), "name": s.Name, "info_hash": s.InfoHash,
 				"state": s.State, "have": s.Have, "pieces": s.NumPieces, "progress": s.Progress, "left": s.Left,
 				"downloaded": s.Downloaded, "uploaded": s.Uploaded, "down_rate": s.DownRate, "up_rate": s.UpRate,
-				"peers": len(s.Peers), "seeds": s.Seeds, "ratio": s.Ratio, "eta_seconds": int(s.ETA.Seconds()),
+				"peers": len(s.Peers), "seeds": s.Seeds, "ratio": s.Ratio, "eta_seconds": int(s.ETA.Seconds()), "network": s.Network,
 			})
 		}
 		return

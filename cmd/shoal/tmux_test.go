@@ -198,7 +198,7 @@ func TestWatchAttachesAndDetaches(t *testing.T) {
 	bin := shoalBinary(t)
 	src, tor := seedFixture(t, 1<<20, "32KiB")
 	state := t.TempDir()
-	seed := exec.Command(bin, "seed", tor, "--dir", src, "--port", "0", "--state-dir", state, "--daemon", "--no-dht")
+	seed := exec.Command(bin, "seed", tor, "--dir", src, "--port", "0", "--state-dir", state, "--daemon", "--no-dht", "--no-port-forwarding")
 	out, err := seed.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -266,7 +266,7 @@ func TestGetUIExitsWhenDone(t *testing.T) {
 	src, tor := seedFixture(t, 2<<20, "32KiB")
 	seeder := startShoal(t, "seed", tor, "--dir", src, "--port", "0", "--state-dir", t.TempDir(), "--up-limit", "1MiB")
 	dl, exitFile := t.TempDir(), filepath.Join(t.TempDir(), "exit")
-	s := startTmux(t, fmt.Sprintf("%s get %s --dir %s --peer 127.0.0.1:%s --no-seed --no-dht --port 0 --state-dir %s; echo $? > %s; sleep 60",
+	s := startTmux(t, fmt.Sprintf("%s get %s --dir %s --peer 127.0.0.1:%s --no-seed --no-dht --no-port-forwarding --port 0 --state-dir %s; echo $? > %s; sleep 60",
 		bin, tor, dl, seeder.port, t.TempDir(), exitFile))
 	s.waitFor("the UI", 15*time.Second, func(scr string) bool { return strings.Contains(scr, "pack") })
 	if code := s.waitExit(exitFile); code != "0" {

@@ -228,10 +228,10 @@ type shoalImpl struct{ bin string }
 
 func (shoalImpl) name() string { return "shoal" }
 func (s shoalImpl) seeder(tor, dir string, port int) *exec.Cmd {
-	return exec.Command(s.bin, "seed", tor, "--dir", dir, "--port", strconv.Itoa(port), "--json", "--state-dir", filepath.Join(dir, ".state"), "--max-peers", "200", "--no-dht")
+	return exec.Command(s.bin, "seed", tor, "--dir", dir, "--port", strconv.Itoa(port), "--json", "--state-dir", filepath.Join(dir, ".state"), "--max-peers", "200", "--no-dht", "--no-port-forwarding")
 }
 func (s shoalImpl) leecher(tor, dir string, port int, peers []string, state string) *exec.Cmd {
-	args := []string{"get", tor, "--dir", dir, "--no-seed", "--port", strconv.Itoa(port), "--json", "--state-dir", state, "--no-dht"}
+	args := []string{"get", tor, "--dir", dir, "--no-seed", "--port", strconv.Itoa(port), "--json", "--state-dir", state, "--no-dht", "--no-port-forwarding"}
 	for _, p := range peers {
 		args = append(args, "--peer", p)
 	}
