@@ -1,0 +1,198 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/shoal-torrent/shoal/piece/meta"
+	"github.com/shoal-torrent/shoal/piece/piecetest"
+	"github.com/shoal-torrent/shoal/swarm"
+)
+
+// fixture writes a two-file torrent's data under dir and returns its
+// metainfo bytes.
+func fixture(t *testing.T, dir string) []byte {
+	return fixtureSized(t, dir, 200<<10)
+}
+
+// fixtureSized makes torrents that differ by the first file's size.
+func fixtureSized(t *testing.T, dir string, size int64) []byte {
+	t.Helper()
+	piecetest.WriteFiles(t, dir, []piecetest.FileSpec{{Path: "pack/a.bin", Size: size}, {Path: "pack/b.bin", Size: 70 << 10}})
+	m, err := meta.Create(context.Background(), meta.CreateOptions{Path: filepath.Join(dir, "pack"), PieceLength: 32 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := m.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// startDaemon runs a daemon on a loopback session of its own.
+func startDaemon(t *testing.T, stateDir, dir string, tune func(*Config)) *Daemon {
+	t.Helper()
+	scfg := swarm.DefaultSessionConfig()
+	scfg.ListenAddr = "127.0.0.1:0"
+	s, err := swarm.NewSession(scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := DefaultConfig(stateDir, dir)
+	cfg.Torrent.DisableTrackers = true
+	cfg.Tick = 20 * time.Millisecond
+	if tune != nil {
+		tune(&cfg)
+	}
+	d, err := New(cfg, s)
+	if err != nil {
+		s.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close(); s.Close() })
+	return d
+}
+
+// waitState polls until torrent id reaches state, or fails the test.
+func waitState(t *testing.T, d *Daemon, id int, state string) Status {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, err := d.Torrents([]int{id}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st) == 1 && st[0].State == state {
+			return st[0]
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("torrent %d never became %s: %+v", id, state, st)
+		}
+		time.Sleep(5 * time.Millisecond) // polling, not synchronisation
+	}
+}
+
+func TestDaemonRestartTrustsResumeState(t *testing.T) {
+	state, data := t.TempDir(), t.TempDir()
+	raw := fixture(t, data)
+	d := startDaemon(t, state, data, nil)
+	st, dup, err := d.Add(AddRequest{Metainfo: raw})
+	if err != nil || dup {
+		t.Fatal(err, dup)
+	}
+	if st.ID != 1 {
+		t.Fatalf("first torrent got id %d", st.ID)
+	}
+	waitState(t, d, 1, string(swarm.StateSeeding))
+	if err := d.Stop([]int{1}); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, d, 1, StateStopped)
+	d.Close()
+
+	// Corrupt a byte without changing size or mtime: a daemon that
+	// trusts its resume state still seeds every piece; one that hashed
+	// again would not.
+	p := filepath.Join(data, "pack", "a.bin")
+	fi, _ := os.Stat(p)
+	b, _ := os.ReadFile(p)
+	b[0] ^= 0xff
+	os.WriteFile(p, b, 0o644)
+	os.Chtimes(p, fi.ModTime(), fi.ModTime())
+
+	d2 := startDaemon(t, state, data, nil)
+	got := waitState(t, d2, 1, StateStopped)
+	if !got.Paused || got.Left != 0 || got.Name != "pack" {
+		t.Fatalf("after restart: %+v", got)
+	}
+	if err := d2.Start([]int{1}); err != nil {
+		t.Fatal(err)
+	}
+	if got := waitState(t, d2, 1, string(swarm.StateSeeding)); got.Left != 0 {
+		t.Fatalf("seeding with %d left", got.Left)
+	}
+	// A recheck hashes everything and finds the corrupt piece.
+	if err := d2.Verify([]int{1}); err != nil {
+		t.Fatal(err)
+	}
+	got = waitState(t, d2, 1, string(swarm.StateDownloading))
+	if got.Left != 32<<10 {
+		t.Fatalf("after recheck %d bytes left, want one piece", got.Left)
+	}
+	// Ids keep counting after a restart; a duplicate is found, not added.
+	if st, dup, err := d2.Add(AddRequest{Metainfo: raw}); err != nil || !dup || st.ID != 1 {
+		t.Fatalf("duplicate add: %+v %v %v", st, dup, err)
+	}
+}
+
+func TestDaemonQueueAndRemove(t *testing.T) {
+	state, data := t.TempDir(), t.TempDir()
+	var raws [][]byte
+	for i := range 3 {
+		dir := filepath.Join(data, string(rune('a'+i)))
+		raws = append(raws, fixtureSized(t, dir, int64(100+i)<<10))
+	}
+	d := startDaemon(t, state, data, func(c *Config) { c.Queue.Downloads = 1 })
+	for i, raw := range raws {
+		// The data sits in a subdirectory per torrent; nothing in the
+		// save path of the second and third, so they download.
+		dir := filepath.Join(data, string(rune('a'+i)))
+		if i > 0 {
+			dir = filepath.Join(data, "empty", string(rune('a'+i)))
+		}
+		if _, _, err := d.Add(AddRequest{Metainfo: raw, Dir: dir}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitState(t, d, 1, string(swarm.StateSeeding))
+	waitState(t, d, 2, string(swarm.StateDownloading))
+	waitState(t, d, 3, StateQueued)
+	// Removing the running download lets the queued one start; its
+	// files go with --delete-data, the folder beside them stays.
+	keep := filepath.Join(data, "empty", "b", "keep.txt")
+	os.MkdirAll(filepath.Dir(keep), 0o755)
+	os.WriteFile(keep, []byte("mine"), 0o644)
+	if err := d.Remove([]int{2}, true); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, d, 3, string(swarm.StateDownloading))
+	if _, err := os.Stat(keep); err != nil {
+		t.Fatalf("delete-data removed a file that was not the torrent's: %v", err)
+	}
+	if err := d.Remove([]int{1}, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(data, "a", "pack")); !os.IsNotExist(err) {
+		t.Fatalf("torrent 1's data is still there: %v", err)
+	}
+	if err := d.Remove([]int{1}, false); err == nil {
+		t.Fatal("removing a removed torrent succeeded")
+	}
+	all, _ := d.Torrents(nil, false)
+	if len(all) != 1 || all[0].ID != 3 {
+		t.Fatalf("left: %+v", all)
+	}
+}
+
+func TestDaemonRefusesDirsOutsideItsRoots(t *testing.T) {
+	state, data, other := t.TempDir(), t.TempDir(), t.TempDir()
+	raw := fixture(t, data)
+	d := startDaemon(t, state, data, nil)
+	os.Symlink(other, filepath.Join(data, "link"))
+	for _, dir := range []string{other, filepath.Join(data, "..", filepath.Base(other)), filepath.Join(data, "link", "x"), "relative/dir"} {
+		if _, _, err := d.Add(AddRequest{Metainfo: raw, Dir: dir}); err == nil {
+			t.Errorf("added with save path %s", dir)
+		}
+	}
+	if _, _, err := d.Add(AddRequest{Metainfo: []byte("d4:infoe")}); err == nil {
+		t.Error("added garbage")
+	}
+	if all, _ := d.Torrents(nil, false); len(all) != 0 {
+		t.Fatalf("refused adds left torrents: %+v", all)
+	}
+}
