@@ -1,0 +1,26 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestDaemonWatchDir(t *testing.T) {
+	src, torrent := seedFixture(t, 100<<10, "32KiB")
+	watch := t.TempDir()
+	addr := startDaemon(t, src, t.TempDir(), "--watch-dir", watch)
+	raw, _ := os.ReadFile(torrent)
+	os.WriteFile(filepath.Join(watch, "good.torrent"), raw, 0o644)
+	os.WriteFile(filepath.Join(watch, "bad.torrent"), []byte("not bencode"), 0o644)
+	exists := func(name string) bool { _, err := os.Stat(filepath.Join(watch, name)); return err == nil }
+	eventually(t, "the watch dir renames", func() (bool, string) {
+		return exists("good.torrent.added") && exists("bad.torrent.invalid"), ""
+	})
+	if exists("good.torrent") || exists("bad.torrent") {
+		t.Fatal("originals left in the watch dir")
+	}
+	if l := ls(t, addr); len(l) != 1 || l[0].Name != "pack" {
+		t.Fatalf("after the watch dir: %+v", l)
+	}
+}
