@@ -156,3 +156,43 @@ func (d *Daemon) status(e *entry, detail bool) Status {
 func sortByID(s []Status) {
 	slices.SortFunc(s, func(a, b Status) int { return a.ID - b.ID })
 }
+
+// Item is one torrent's live snapshot, for the terminal UI.
+type Item struct {
+	ID   int
+	Snap *swarm.Snapshot
+}
+
+// Snapshots returns every torrent's latest snapshot by id: the swarm's
+// while it runs, else one made from its status (state stopped, queued,
+// metadata or error).
+func (d *Daemon) Snapshots() ([]Item, error) {
+	var out []Item
+	err := d.call(func() error {
+		for _, e := range d.sorted() {
+			if e.removing {
+				continue
+			}
+			if e.t != nil {
+				if s := e.t.Snapshot(); s.State != swarm.StateChecking || e.have == 0 {
+					out = append(out, Item{ID: e.ID, Snap: s})
+					continue
+				}
+			}
+			st := d.status(e, true)
+			s := &swarm.Snapshot{Name: st.Name, InfoHash: st.InfoHash, State: swarm.State(st.State), Error: st.Error,
+				Size: st.Size, Left: st.Left, Progress: st.Progress, NumPieces: st.PieceCount, PieceLength: st.PieceSize,
+				Uploaded: st.Uploaded, Downloaded: st.Downloaded, Ratio: st.Ratio, Private: st.Private}
+			for _, f := range st.Files {
+				p := 1.0
+				if f.Size > 0 {
+					p = float64(f.Done) / float64(f.Size)
+				}
+				s.Files = append(s.Files, swarm.FileSnapshot{Path: f.Path, Size: f.Size, Progress: p, Priority: f.Priority})
+			}
+			out = append(out, Item{ID: e.ID, Snap: s})
+		}
+		return nil
+	})
+	return out, err
+}

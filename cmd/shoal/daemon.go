@@ -117,6 +117,9 @@ Remote callers may save only under --dir and the --allowed-dir roots.`,
 				ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug)}
 			served := make(chan struct{})
 			go func() { defer close(served); hs.Serve(ln) }()
+			// shoal watch attaches as it does to get and seed; without the
+			// socket the daemon still runs.
+			defer startControl(r, f.stateDir, s.Port(), &daemonEngine{d: d})()
 			if df.watchDir != "" {
 				go watchDir(ctx, cfg.Logger, df.watchDir, d)
 			}

@@ -24,3 +24,28 @@ func TestDaemonWatchDir(t *testing.T) {
 		t.Fatalf("after the watch dir: %+v", l)
 	}
 }
+
+func TestDaemonWatchAttaches(t *testing.T) {
+	src, torrent := seedFixture(t, 100<<10, "32KiB")
+	state := t.TempDir()
+	addr := startDaemon(t, src, state)
+	shoal(t, "add", torrent, "--rpc", addr)
+	eventually(t, "seeding", func() (bool, string) { s := statusOf(t, addr, 1); return s == "seeding", s })
+	path, err := findControl(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := dialControl(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.conn.Close()
+	if items := eng.Items(); len(items) != 1 || items[0].Label != "1 pack" || items[0].Snap.State != "seeding" {
+		t.Fatalf("items over the socket: %+v", items)
+	}
+	eng.Pause(0)
+	eventually(t, "pause from shoal watch", func() (bool, string) { s := statusOf(t, addr, 1); return s == "stopped", s })
+	if items := eng.Items(); len(items) != 1 || items[0].Snap.State != "stopped" || items[0].Snap.Progress != 1 {
+		t.Fatalf("a stopped torrent over the socket: %+v", items[0].Snap)
+	}
+}
