@@ -29,6 +29,9 @@ type Config struct {
 	// AllowedDirs are further roots a remote caller may save under; Dir
 	// is always allowed. Nothing is ever written outside them.
 	AllowedDirs []string
+	// CompleteDir, when set, is where a finished download moves; it
+	// seeds from there.
+	CompleteDir string
 	// Queue bounds how many torrents run at once.
 	Queue QueueLimits
 	// Torrent is the template every torrent runs with; Dir and StateDir
@@ -60,6 +63,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Queue.Downloads < 0 || c.Queue.Seeds < 0 {
 		return errors.New("daemon: queue sizes cannot be negative")
+	}
+	if c.CompleteDir != "" && !filepath.IsAbs(c.CompleteDir) {
+		return errors.New("daemon: the complete directory must be an absolute path")
 	}
 	if c.Tick < 0 {
 		return errors.New("daemon: tick cannot be negative")
@@ -109,6 +115,7 @@ type entry struct {
 	have     int64            // verified bytes known without running
 	activeAt time.Time
 	recheck  bool
+	moving   bool // stopping or moving to the complete dir
 	removing bool
 	delete   bool
 	deleted  chan error // told when a removal is finished

@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -194,5 +195,62 @@ func TestDaemonRefusesDirsOutsideItsRoots(t *testing.T) {
 	}
 	if all, _ := d.Torrents(nil, false); len(all) != 0 {
 		t.Fatalf("refused adds left torrents: %+v", all)
+	}
+}
+
+func TestDaemonCompleteDirMovesAndSeedsFromThere(t *testing.T) {
+	srcDir := t.TempDir()
+	raw := fixture(t, srcDir)
+	seeder := startDaemon(t, t.TempDir(), srcDir, nil)
+	if _, _, err := seeder.Add(AddRequest{Metainfo: raw}); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, seeder, 1, string(swarm.StateSeeding))
+	incoming, complete := t.TempDir(), t.TempDir()
+	leecher := startDaemon(t, t.TempDir(), incoming, func(c *Config) {
+		c.CompleteDir = complete
+		c.Torrent.Peers = []netip.AddrPort{netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), seeder.s.Port())}
+	})
+	if _, _, err := leecher.Add(AddRequest{Metainfo: raw}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, _ := leecher.Torrents([]int{1}, false)
+		if len(st) == 1 && st[0].State == string(swarm.StateSeeding) && st[0].Dir == complete {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never seeding from the complete dir: %+v", st)
+		}
+		time.Sleep(5 * time.Millisecond) // polling, not synchronisation
+	}
+	want, _ := os.ReadFile(filepath.Join(srcDir, "pack", "a.bin"))
+	got, err := os.ReadFile(filepath.Join(complete, "pack", "a.bin"))
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("moved file: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(incoming, "pack")); !os.IsNotExist(err) {
+		t.Fatalf("the download's folder is still in the incoming dir: %v", err)
+	}
+}
+
+func TestCopyFileKeepsMtimeAndContent(t *testing.T) {
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	os.WriteFile(src, bytes.Repeat([]byte("shoal"), 300000), 0o644)
+	old := time.Unix(1e9, 0)
+	os.Chtimes(src, old, old)
+	if err := copyFile(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(src)
+	b, _ := os.ReadFile(dst)
+	fi, _ := os.Stat(dst)
+	if !bytes.Equal(a, b) || !fi.ModTime().Equal(old) {
+		t.Fatalf("copy differs or mtime %v", fi.ModTime())
+	}
+	if err := copyFile(src, dst); err == nil {
+		t.Fatal("copy over an existing file succeeded")
 	}
 }

@@ -214,7 +214,6 @@ func (d *Daemon) finishRemove(e *entry) {
 // leave empty, never anything else a person put beside them.
 func deleteData(dir string, m *meta.Torrent) error {
 	var errs []error
-	dirs := map[string]bool{}
 	for _, f := range m.Layout.Files {
 		if f.Pad {
 			continue
@@ -223,11 +222,21 @@ func deleteData(dir string, m *meta.Torrent) error {
 		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
+	}
+	removeEmptyDirs(dir, m)
+	return errors.Join(errs...)
+}
+
+// removeEmptyDirs removes the torrent's folders under dir that its files
+// left empty, deepest first; a folder holding anything else stays.
+func removeEmptyDirs(dir string, m *meta.Torrent) {
+	dirs := map[string]bool{}
+	for _, f := range m.Layout.Files {
+		p := filepath.Join(append([]string{dir}, f.Path...)...)
 		for q := filepath.Dir(p); q != dir && strings.HasPrefix(q, dir); q = filepath.Dir(q) {
 			dirs[q] = true
 		}
 	}
-	// Deepest first, so a parent is tried once its children are gone.
 	var list []string
 	for q := range dirs {
 		list = append(list, q)
@@ -240,7 +249,6 @@ func deleteData(dir string, m *meta.Torrent) error {
 			}
 		}
 	}
-	return errors.Join(errs...)
 }
 
 // Settings are per-torrent changes; nil fields stay as they are.

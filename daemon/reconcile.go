@@ -72,6 +72,11 @@ func (d *Daemon) reconcile(now time.Time) {
 		if isClosed(t.Completed()) && e.Done.IsZero() {
 			e.Done = now
 			d.dirty = true
+			if c := d.cfg.CompleteDir; c != "" && e.Dir != c {
+				e.moving = true
+				d.stop(e)
+				continue
+			}
 		}
 		if e.SeedRatio > 0 && snap.State == swarm.StateSeeding &&
 			float64(e.Uploaded+snap.Uploaded)/float64(max(snap.Size, 1)) >= e.SeedRatio {
@@ -82,7 +87,7 @@ func (d *Daemon) reconcile(now time.Time) {
 	}
 	items := make([]QueueItem, 0, len(d.entries))
 	for _, e := range d.entries {
-		items = append(items, QueueItem{ID: e.ID, Pos: e.QueuePos, Paused: e.Paused || e.removing || e.recheck,
+		items = append(items, QueueItem{ID: e.ID, Pos: e.QueuePos, Paused: e.Paused || e.removing || e.recheck || e.moving,
 			Failed: e.failed != "", Complete: e.complete(), Running: e.t != nil || e.fetch != nil, ActiveAt: e.activeAt})
 	}
 	plan := Plan(items, d.queue, now)
@@ -157,7 +162,39 @@ func (d *Daemon) finishStop(e *entry) {
 	}
 	if e.removing {
 		d.finishRemove(e)
+		return
 	}
+	if e.moving {
+		d.moveToComplete(e)
+	}
+}
+
+// moveToComplete moves a stopped, finished download to the complete
+// directory in the background; it starts again from there, its resume
+// state still valid (a rename, or a copy that keeps mtimes).
+func (d *Daemon) moveToComplete(e *entry) {
+	id, m, from, to := e.ID, e.m, e.Dir, d.cfg.CompleteDir
+	d.fetches.Add(1)
+	go func() {
+		defer d.fetches.Done()
+		err := moveData(m, from, to)
+		d.call(func() error {
+			e := d.entries[id]
+			if e == nil {
+				return nil
+			}
+			e.moving = false
+			if err != nil {
+				e.failed = "move to the complete directory: " + err.Error()
+				d.log.Warn("move to the complete directory", "id", id, "err", err)
+				return nil
+			}
+			d.log.Info("moved to the complete directory", "id", id, "name", e.Name, "dir", to)
+			e.Dir = to
+			d.dirty = true
+			return nil
+		})
+	}()
 }
 
 // forgetPieces drops resume state so the next start hashes everything.

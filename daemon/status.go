@@ -15,6 +15,7 @@ const (
 	StateQueued   = "queued"
 	StateMetadata = "metadata" // fetching a magnet's metainfo
 	StateError    = "error"
+	StateMoving   = "moving" // to the complete directory
 )
 
 // Status is a torrent as callers see it: its settings, and its live state
@@ -119,6 +120,8 @@ func (d *Daemon) status(e *entry, detail bool) Status {
 		st.State = StateMetadata
 	case e.recheck && e.stopping != nil:
 		st.State = string(swarm.StateChecking)
+	case e.moving:
+		st.State = StateMoving
 	case e.Paused || e.stopping != nil:
 		st.State = StateStopped
 	default:

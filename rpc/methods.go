@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -200,12 +201,14 @@ func readTorrentFile(path string) ([]byte, error) {
 	if err != nil || !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", truncate(path, 200))
 	}
-	b := make([]byte, min(fi.Size(), maxTorrentFile+1))
-	n, _ := f.Read(b)
-	if int64(n) > maxTorrentFile {
+	b, err := io.ReadAll(io.LimitReader(f, maxTorrentFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", truncate(path, 200), err)
+	}
+	if len(b) > maxTorrentFile {
 		return nil, fmt.Errorf("%s is larger than %d bytes", truncate(path, 200), maxTorrentFile)
 	}
-	return b[:n], nil
+	return b, nil
 }
 
 func (s *Server) torrentSet(raw json.RawMessage) (any, error) {

@@ -28,6 +28,7 @@ type daemonFlags struct {
 	maxDownloads int
 	maxSeeds     int
 	watchDir     string
+	completeDir  string
 }
 
 func newDaemonCmd(e env) *cobra.Command {
@@ -84,6 +85,14 @@ Remote callers may save only under --dir and the --allowed-dir roots.`,
 			cfg := daemon.DefaultConfig(f.stateDir, dir)
 			cfg.Torrent = f.torrentConfig(peers)
 			cfg.Queue.Downloads, cfg.Queue.Seeds = df.maxDownloads, df.maxSeeds
+			if df.completeDir != "" {
+				if cfg.CompleteDir, err = filepath.Abs(df.completeDir); err != nil {
+					return err
+				}
+				if err := os.MkdirAll(cfg.CompleteDir, 0o755); err != nil {
+					return err
+				}
+			}
 			for _, a := range df.allowedDirs {
 				abs, err := filepath.Abs(a)
 				if err != nil {
@@ -143,6 +152,7 @@ Remote callers may save only under --dir and the --allowed-dir roots.`,
 	fl.StringArrayVar(&df.allowedDirs, "allowed-dir", nil, "a further directory remote callers may save under; may repeat")
 	fl.IntVar(&df.maxDownloads, "max-active-downloads", 5, "downloads running at once, the rest queued (0: no limit)")
 	fl.IntVar(&df.maxSeeds, "max-active-seeds", 0, "seeds running at once, the rest queued (0: no limit)")
+	fl.StringVar(&df.completeDir, "complete-dir", "", "move each finished download here and seed it from here")
 	fl.StringVar(&df.watchDir, "watch-dir", "", "add each .torrent that appears here, renamed NAME.torrent.added (or .invalid)")
 	return cmd
 }
