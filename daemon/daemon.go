@@ -88,8 +88,12 @@ type Daemon struct {
 	quit      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
-	// fetches tracks metadata fetches so Close waits for them.
+	// fetches tracks metadata fetches and moves so Close waits for them.
 	fetches sync.WaitGroup
+	// late holds what background work finished while the loop was
+	// closing, for shutdown to apply before the last save.
+	lateMu sync.Mutex
+	late   []func()
 
 	// Owned by the loop goroutine.
 	entries  map[int]*entry
@@ -170,6 +174,12 @@ func New(cfg Config, s *swarm.Session) (*Daemon, error) {
 			}
 		}
 		d.entries[e.ID] = en
+	}
+	for _, e := range d.entries {
+		if e.MoveTo != "" && e.m != nil {
+			e.moving = true // killed during a move: finish it first
+			d.moveToComplete(e)
+		}
 	}
 	go d.run()
 	return d, nil
@@ -266,6 +276,9 @@ func (d *Daemon) shutdown() {
 	}
 	wg.Wait()
 	d.fetches.Wait()
+	for _, fn := range d.late {
+		fn()
+	}
 	for _, e := range d.entries {
 		if e.t != nil {
 			d.account(e, e.t.Snapshot())

@@ -254,3 +254,33 @@ func TestCopyFileKeepsMtimeAndContent(t *testing.T) {
 		t.Fatal("copy over an existing file succeeded")
 	}
 }
+
+func TestDaemonFinishesAMoveCutShort(t *testing.T) {
+	state, data, complete := t.TempDir(), t.TempDir(), t.TempDir()
+	raw := fixture(t, data)
+	d := startDaemon(t, state, data, nil)
+	d.Add(AddRequest{Metainfo: raw})
+	waitState(t, d, 1, string(swarm.StateSeeding))
+	d.Close()
+	// As if killed halfway: the target saved, one file moved.
+	st, err := loadState(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Torrents[0].MoveTo = complete
+	if err := saveState(state, st); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(complete, "pack"), 0o755)
+	if err := os.Rename(filepath.Join(data, "pack", "a.bin"), filepath.Join(complete, "pack", "a.bin")); err != nil {
+		t.Fatal(err)
+	}
+	d2 := startDaemon(t, state, data, func(c *Config) { c.CompleteDir = complete })
+	got := waitState(t, d2, 1, string(swarm.StateSeeding))
+	if got.Dir != complete || got.Left != 0 {
+		t.Fatalf("after the move: %+v", got)
+	}
+	if _, err := os.Stat(filepath.Join(complete, "pack", "b.bin")); err != nil {
+		t.Fatal("the rest was not moved")
+	}
+}

@@ -171,40 +171,45 @@ func (d *Daemon) finishStop(e *entry) {
 
 // moveToComplete moves a stopped, finished download to the complete
 // directory in the background; it starts again from there, its resume
-// state still valid (a rename, or a copy that keeps mtimes).
+// state still valid (a rename, or a copy that keeps mtimes). The target is
+// saved first, so a daemon killed during the move finishes it on restart
+// (files already moved are skipped).
 func (d *Daemon) moveToComplete(e *entry) {
-	id, m, from, to := e.ID, e.m, e.Dir, d.cfg.CompleteDir
+	if e.MoveTo == "" {
+		e.MoveTo = d.cfg.CompleteDir
+		if err := d.save(); err != nil {
+			d.log.Error("save the torrent list", "err", err)
+		}
+	}
+	id, m, from, to := e.ID, e.m, e.Dir, e.MoveTo
 	d.fetches.Add(1)
 	go func() {
 		defer d.fetches.Done()
 		err := moveData(m, from, to)
-		d.call(func() error {
-			e := d.entries[id]
-			if e == nil {
-				return nil
-			}
-			e.moving = false
-			if err != nil {
-				e.failed = "move to the complete directory: " + err.Error()
-				d.log.Warn("move to the complete directory", "id", id, "err", err)
-				return nil
-			}
-			d.log.Info("moved to the complete directory", "id", id, "name", e.Name, "dir", to)
-			e.Dir = to
-			d.dirty = true
-			return nil
-		})
+		if d.call(func() error { d.moved(id, to, err); return nil }) != nil {
+			// The daemon is closing: it applies this before its last save.
+			d.lateMu.Lock()
+			d.late = append(d.late, func() { d.moved(id, to, err) })
+			d.lateMu.Unlock()
+		}
 	}()
 }
 
-// forgetPieces drops resume state so the next start hashes everything.
-func (d *Daemon) forgetPieces(e *entry) {
-	e.recheck = false
-	if err := os.Remove(d.resumePath(e.InfoHash)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		d.log.Warn("remove resume state", "id", e.ID, "err", err)
+// moved records the end of a move, on the loop.
+func (d *Daemon) moved(id int, to string, err error) {
+	e := d.entries[id]
+	if e == nil {
+		return
 	}
-	e.last, e.have, e.Done = nil, 0, time.Time{}
+	e.moving = false
 	d.dirty = true
+	if err != nil {
+		e.failed = "move to the complete directory: " + err.Error()
+		d.log.Warn("move to the complete directory", "id", id, "err", err)
+		return
+	}
+	d.log.Info("moved to the complete directory", "id", id, "name", e.Name, "dir", to)
+	e.Dir, e.MoveTo = to, ""
 }
 
 // fetchMetadata asks peers for a magnet's metainfo in the background.
@@ -290,4 +295,14 @@ func isClosed(c <-chan struct{}) bool {
 	default:
 		return false
 	}
+}
+
+// forgetPieces drops resume state so the next start hashes everything.
+func (d *Daemon) forgetPieces(e *entry) {
+	e.recheck = false
+	if err := os.Remove(d.resumePath(e.InfoHash)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		d.log.Warn("remove resume state", "id", e.ID, "err", err)
+	}
+	e.last, e.have, e.Done = nil, 0, time.Time{}
+	d.dirty = true
 }

@@ -31,8 +31,10 @@ type Entry struct {
 	// arrives.
 	Name string `json:"name"`
 	// Magnet is set while the metadata is still to be fetched.
-	Magnet   string `json:"magnet,omitempty"`
-	Dir      string `json:"dir"`
+	Magnet string `json:"magnet,omitempty"`
+	Dir    string `json:"dir"`
+	// MoveTo is set while the data moves to the complete directory.
+	MoveTo   string `json:"move_to,omitempty"`
 	Paused   bool   `json:"paused"`
 	QueuePos int    `json:"queue_pos"`
 	// Priorities holds skip, normal or high per file (pad files not
