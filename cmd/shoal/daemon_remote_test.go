@@ -3,12 +3,16 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/shoal-torrent/shoal/piece/meta"
 )
 
 func TestDaemonRemoteCommands(t *testing.T) {
@@ -147,5 +151,36 @@ func TestDaemonKill9ResumesEveryTorrent(t *testing.T) {
 	if len(after) != 2 || after[0].Hash != before[0].Hash || after[1].Hash != before[1].Hash ||
 		after[1].Status != "stopped" || after[0].Prog != 1 {
 		t.Fatalf("before kill -9: %+v\nafter restart: %+v", before, after)
+	}
+}
+
+func TestDaemonAddByURLAndMagnet(t *testing.T) {
+	src, torrent := seedFixture(t, 100<<10, "32KiB")
+	raw, _ := os.ReadFile(torrent)
+	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/pack.torrent" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(raw)
+	}))
+	defer web.Close()
+	addr := startDaemon(t, src, t.TempDir())
+	if code, out, stderr := shoal(t, "add", web.URL+"/pack.torrent", "--rpc", addr); code != 0 || !strings.Contains(out, "added: pack") {
+		t.Fatalf("add by URL: %d %q %q", code, out, stderr)
+	}
+	if code, _, stderr := shoal(t, "add", web.URL+"/missing.torrent", "--rpc", addr); code != 1 || !strings.Contains(stderr, "404") {
+		t.Fatalf("add of a missing URL: %d %q", code, stderr)
+	}
+	m, err := meta.Load(torrent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same torrent by magnet is found, not added twice.
+	if code, out, _ := shoal(t, "add", m.Magnet(), "--rpc", addr, "--json"); code != 0 || !strings.Contains(out, `"already there"`) {
+		t.Fatalf("add by magnet: %d %q", code, out)
+	}
+	if l := ls(t, addr); len(l) != 1 {
+		t.Fatalf("torrents: %+v", l)
 	}
 }
