@@ -232,9 +232,6 @@ func (s *Server) torrentSet(raw json.RawMessage) (any, error) {
 	if a.DownLimited != nil && *a.DownLimited || a.UpLimited != nil && *a.UpLimited {
 		return nil, errors.New("per-torrent speed limits are not supported by shoal; set the session's with session-set")
 	}
-	if a.Location != nil {
-		return nil, errors.New("changing a torrent's location is not supported by shoal yet")
-	}
 	var set daemon.Settings
 	files := map[int]string{}
 	// Transmission keeps wanted and priority apart; shoal has one scale,
@@ -273,6 +270,11 @@ func (s *Server) torrentSet(raw json.RawMessage) (any, error) {
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
+	if a.Location != nil {
+		if err := s.cfg.Engine.Relocate(ids, *a.Location, false); err != nil {
+			return nil, err
+		}
+	}
 	return nil, s.cfg.Engine.Set(ids, set)
 }
 
@@ -291,4 +293,23 @@ func (s *Server) freeSpace(raw json.RawMessage) (any, error) {
 		return nil, fmt.Errorf("free-space %s: %w", truncate(a.Path, 200), err)
 	}
 	return map[string]any{"path": a.Path, "size-bytes": int64(st.Bavail) * st.Bsize, "total_size": int64(st.Blocks) * st.Bsize}, nil
+}
+
+func (s *Server) torrentSetLocation(raw json.RawMessage) (any, error) {
+	var a struct {
+		IDs      idSelector `json:"ids"`
+		Location string     `json:"location"`
+		Move     bool       `json:"move"`
+	}
+	if err := decodeArgs(raw, &a); err != nil {
+		return nil, err
+	}
+	if a.Location == "" {
+		return nil, errors.New("torrent-set-location needs a location")
+	}
+	ids, _, err := s.resolve(a.IDs)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	return nil, s.cfg.Engine.Relocate(ids, a.Location, a.Move)
 }

@@ -25,6 +25,7 @@ type Engine interface {
 	Verify(ids []int) error
 	Remove(ids []int, deleteData bool) error
 	Set(ids []int, s daemon.Settings) error
+	Relocate(ids []int, dir string, move bool) error
 	Session() (daemon.SessionInfo, error)
 	SetSession(daemon.SessionSettings) error
 	Stats() (daemon.Stats, error)
@@ -202,7 +203,7 @@ func (s *Server) call(req request) (any, error) {
 	case "torrent-set":
 		return s.torrentSet(req.Arguments)
 	case "torrent-set-location":
-		return nil, errors.New("torrent-set-location is not supported by shoal yet")
+		return s.torrentSetLocation(req.Arguments)
 	case "session-get":
 		return s.sessionGet(req.Arguments)
 	case "session-set":

@@ -54,8 +54,9 @@ func (f *fakeEngine) Stop(ids []int) error {
 	f.stopped = append(f.stopped, ids...)
 	return nil
 }
-func (f *fakeEngine) Remove([]int, bool) error         { return nil }
-func (f *fakeEngine) Set([]int, daemon.Settings) error { return nil }
+func (f *fakeEngine) Remove([]int, bool) error           { return nil }
+func (f *fakeEngine) Set([]int, daemon.Settings) error   { return nil }
+func (f *fakeEngine) Relocate([]int, string, bool) error { return nil }
 func (f *fakeEngine) Session() (daemon.SessionInfo, error) {
 	return daemon.SessionInfo{Dir: "/data"}, nil
 }

@@ -162,6 +162,22 @@ func TestDaemonWithTransmissionRemote(t *testing.T) {
 	if out := tr(t, bin, leecher, "-st"); !strings.Contains(out, "Downloaded:") {
 		t.Fatalf("-st:\n%s", out)
 	}
+	// --move carries the data to another place under the daemon's roots;
+	// anywhere else is refused with the reason.
+	moved := filepath.Join(dst, "moved")
+	tr(t, bin, leecher, "-t", "1", "--move", moved)
+	eventually(t, "--move", func() (bool, string) {
+		out := tr(t, bin, leecher, "-t", "1", "-i")
+		return strings.Contains(out, "Location: "+moved) && statusOf(t, leecher, 1) == "seeding", out
+	})
+	if _, err := os.Stat(filepath.Join(moved, "pack", "a.bin")); err != nil {
+		t.Fatalf("--move: %v", err)
+	}
+	dst = moved
+	cmd := exec.Command(bin, leecher, "-t", "1", "--move", t.TempDir())
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "outside the allowed directories") {
+		t.Fatalf("--move outside the roots: %v %s", err, out)
+	}
 
 	// -r keeps the data, --remove-and-delete does not.
 	tr(t, bin, seeder, "-t", "1", "-r")
