@@ -119,6 +119,9 @@ type entry struct {
 	have     int64            // verified bytes known without running
 	activeAt time.Time
 	recheck  bool
+	// checkOnly runs a stopped torrent just long enough to hash its
+	// data (a verify asked of a stopped torrent).
+	checkOnly bool
 	moving   bool // stopping or moving to the complete dir
 	removing bool
 	delete   bool

@@ -125,6 +125,29 @@ func TestDaemonRestartTrustsResumeState(t *testing.T) {
 	if got.Left != 32<<10 {
 		t.Fatalf("after recheck %d bytes left, want one piece", got.Left)
 	}
+	// A stopped torrent is checked, then stopped again, its progress
+	// known: all but the two corrupt pieces.
+	if err := d2.Stop([]int{1}); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, d2, 1, StateStopped)
+	b, _ = os.ReadFile(p)
+	b[32<<10] ^= 0xff // a second piece goes bad
+	os.WriteFile(p, b, 0o644)
+	if err := d2.Verify([]int{1}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, _ := d2.Torrents([]int{1}, false)
+		if st[0].State == StateStopped && st[0].Left == 64<<10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a verify of a stopped torrent left %+v", st[0])
+		}
+		time.Sleep(5 * time.Millisecond) // polling, not synchronisation
+	}
 	// Ids keep counting after a restart; a duplicate is found, not added.
 	if st, dup, err := d2.Add(AddRequest{Metainfo: raw}); err != nil || !dup || st.ID != 1 {
 		t.Fatalf("duplicate add: %+v %v %v", st, dup, err)

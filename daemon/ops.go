@@ -143,7 +143,7 @@ func (d *Daemon) forEach(ids []int, fn func(e *entry)) error {
 // Start lets torrents run (when the queue has room), and clears a
 // failure so a fixed torrent can try again.
 func (d *Daemon) Start(ids []int) error {
-	return d.forEach(ids, func(e *entry) { e.Paused, e.failed = false, "" })
+	return d.forEach(ids, func(e *entry) { e.Paused, e.failed, e.checkOnly = false, "", false })
 }
 
 // Stop stops torrents: peers are closed, trackers told, resume saved.
@@ -152,19 +152,20 @@ func (d *Daemon) Stop(ids []int) error {
 }
 
 // Verify hashes torrents' data again from scratch. A running torrent is
-// stopped and started again; a stopped one forgets its pieces and hashes
-// them when it next starts.
+// stopped and started again; a stopped one runs until it is checked,
+// then stops again.
 func (d *Daemon) Verify(ids []int) error {
 	return d.forEach(ids, func(e *entry) {
 		if e.m == nil {
 			return
 		}
 		if e.t != nil || e.stopping != nil {
-			e.recheck = true
+			e.recheck, e.checkOnly = true, e.Paused
 			d.stop(e)
 			return
 		}
 		d.forgetPieces(e)
+		e.checkOnly = e.Paused
 	})
 }
 

@@ -66,6 +66,9 @@ func (d *Daemon) reconcile(now time.Time) {
 			d.stop(e)
 			continue
 		}
+		if e.checkOnly && snap.State != swarm.StateChecking {
+			e.checkOnly = false // checked: stopped again below
+		}
 		if snap.DownRate > 0 || snap.UpRate > 0 || snap.State == swarm.StateChecking {
 			e.activeAt = now
 		}
@@ -87,7 +90,7 @@ func (d *Daemon) reconcile(now time.Time) {
 	}
 	items := make([]QueueItem, 0, len(d.entries))
 	for _, e := range d.entries {
-		items = append(items, QueueItem{ID: e.ID, Pos: e.QueuePos, Paused: e.Paused || e.removing || e.recheck || e.moving,
+		items = append(items, QueueItem{ID: e.ID, Pos: e.QueuePos, Paused: e.Paused && !e.checkOnly || e.removing || e.recheck || e.moving,
 			Failed: e.failed != "", Complete: e.complete(), Running: e.t != nil || e.fetch != nil, ActiveAt: e.activeAt})
 	}
 	plan := Plan(items, d.queue, now)

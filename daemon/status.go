@@ -118,7 +118,7 @@ func (d *Daemon) status(e *entry, detail bool) Status {
 		st.State = string(snap.State)
 	case e.fetch != nil:
 		st.State = StateMetadata
-	case e.recheck && e.stopping != nil:
+	case e.recheck && e.stopping != nil, e.checkOnly:
 		st.State = string(swarm.StateChecking)
 	case e.moving:
 		st.State = StateMoving
