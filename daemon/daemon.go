@@ -122,10 +122,10 @@ type entry struct {
 	// checkOnly runs a stopped torrent just long enough to hash its
 	// data (a verify asked of a stopped torrent).
 	checkOnly bool
-	moving   bool // stopping or moving to the complete dir
-	removing bool
-	delete   bool
-	deleted  chan error // told when a removal is finished
+	moving    bool // stopping or moving to the complete dir
+	removing  bool
+	delete    bool
+	deleted   chan error // told when a removal is finished
 }
 
 // New loads the torrent list from cfg.StateDir and starts every torrent
