@@ -125,19 +125,38 @@ func TestDaemonWithTransmissionRemote(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	dst := t.TempDir()
-	leecher := startDaemon(t, dst, t.TempDir(), "--peer", fmt.Sprintf("127.0.0.1:%d", sess.Port))
+	dst, leecherState := t.TempDir(), t.TempDir()
+	leecher := startDaemon(t, dst, leecherState, "--peer", fmt.Sprintf("127.0.0.1:%d", sess.Port))
 	// A download limit slow enough to see the peer connected.
 	tr(t, bin, leecher, "-d", "100")
-	if out := tr(t, bin, leecher, "-si"); !strings.Contains(out, "Download speed limit: 100 kB/s") {
-		t.Fatalf("-si after -d 100:\n%s", out)
+	tr(t, bin, leecher, "-u", "50")
+	if out := tr(t, bin, leecher, "-si"); !strings.Contains(out, "Download speed limit: 100 kB/s") || !strings.Contains(out, "Upload speed limit: 50 kB/s") {
+		t.Fatalf("-si after -d 100 -u 50:\n%s", out)
+	}
+	// The session's own limits, read beside the RPC (shoal watch's socket).
+	path, err := findControl(leecherState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := dialControl(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.conn.Close()
+	eng.Items()
+	if down, up := eng.Limits(); down != 100_000 || up != 50_000 {
+		t.Fatalf("after -d 100 -u 50 the session limits are %d, %d B/s", down, up)
 	}
 	tr(t, bin, leecher, "-a", m.Magnet())
 	eventually(t, "the leecher in the seeder's peers (-pi)", func() (bool, string) {
 		out := tr(t, bin, seeder, "-t", "1", "-pi")
 		return strings.Contains(out, "127.0.0.1"), out
 	})
-	tr(t, bin, leecher, "-D")
+	tr(t, bin, leecher, "-D", "-U")
+	eng.Items()
+	if down, up := eng.Limits(); down != 0 || up != 0 {
+		t.Fatalf("after -D -U the session limits are %d, %d B/s", down, up)
+	}
 	eventually(t, "the download complete", func() (bool, string) { s := statusOf(t, leecher, 1); return s == "seeding", s })
 	for _, f := range []string{"pack/a.bin", "pack/b.bin"} {
 		a, _ := os.ReadFile(filepath.Join(src, f))
