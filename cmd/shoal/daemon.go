@@ -146,7 +146,7 @@ Remote callers may save only under --dir and the --allowed-dir roots.`,
 	}
 	f.register(cmd)
 	fl := cmd.Flags()
-	fl.StringVar(&df.rpcAddr, "rpc", "127.0.0.1:9091", "address of Transmission's RPC (HTTP)")
+	fl.StringVar(&df.rpcAddr, "rpc", defaultRPC, "address of Transmission's RPC (HTTP)")
 	fl.StringVar(&df.rpcAuth, "rpc-auth", "", "USER:PASSWORD-FILE: require HTTP basic auth, the password read from the file")
 	fl.StringArrayVar(&df.allowedHosts, "rpc-allowed-host", nil, "host name the RPC may be reached by besides IP addresses and localhost; may repeat")
 	fl.StringArrayVar(&df.allowedDirs, "allowed-dir", nil, "a further directory remote callers may save under; may repeat")

@@ -184,3 +184,15 @@ func TestDaemonAddByURLAndMagnet(t *testing.T) {
 		t.Fatalf("torrents: %+v", l)
 	}
 }
+
+func TestDaemonProbe(t *testing.T) {
+	addr := startDaemon(t, t.TempDir(), t.TempDir())
+	if !runningDaemon(t.Context(), addr) {
+		t.Fatal("a running daemon was not found")
+	}
+	web := httptest.NewServer(http.NotFoundHandler())
+	defer web.Close()
+	if runningDaemon(t.Context(), strings.TrimPrefix(web.URL, "http://")) || runningDaemon(t.Context(), "127.0.0.1:1") {
+		t.Fatal("found a daemon where there is none")
+	}
+}
