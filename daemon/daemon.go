@@ -37,6 +37,9 @@ type Config struct {
 	// Torrent is the template every torrent runs with; Dir and StateDir
 	// are set per torrent.
 	Torrent swarm.TorrentConfig
+	// Encryption and LSD are the session's, for callers to read.
+	Encryption swarm.Encryption
+	LSD        bool
 	// Tick is how often the daemon looks at its torrents (completion,
 	// seed ratio, queue); 0 means a second.
 	Tick time.Duration

@@ -367,7 +367,8 @@ func (d *Daemon) Session() (SessionInfo, error) {
 	err := d.call(func() error {
 		down, up := d.s.RateLimits()
 		info = SessionInfo{Dir: d.dir, Port: d.s.Port(), DownLimit: down, UpLimit: up,
-			MaxDownloads: d.queue.Downloads, MaxSeeds: d.queue.Seeds, DHT: d.s.DHT() != nil, StateDir: d.cfg.StateDir}
+			MaxDownloads: d.queue.Downloads, MaxSeeds: d.queue.Seeds, DHT: d.s.DHT() != nil, StateDir: d.cfg.StateDir,
+			Encryption: d.cfg.Encryption, LSD: d.cfg.LSD}
 		return nil
 	})
 	return info, err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/shoal-torrent/shoal/daemon"
 	"github.com/shoal-torrent/shoal/rpc"
+	"github.com/shoal-torrent/shoal/swarm"
 )
 
 // daemonFlags are the daemon's own flags, beside the swarm's.
@@ -85,6 +86,7 @@ Remote callers may save only under --dir and the --allowed-dir roots.`,
 			cfg := daemon.DefaultConfig(f.stateDir, dir)
 			cfg.Torrent = f.torrentConfig(peers)
 			cfg.Queue.Downloads, cfg.Queue.Seeds = df.maxDownloads, df.maxSeeds
+			cfg.Encryption, cfg.LSD = swarm.Encryption(f.encryption), f.lsd
 			if df.completeDir != "" {
 				if cfg.CompleteDir, err = filepath.Abs(df.completeDir); err != nil {
 					return err
