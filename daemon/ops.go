@@ -18,8 +18,9 @@ type AddRequest struct {
 	Magnet   string
 	// Dir is the save path; empty means the daemon's default. It must lie
 	// under one of the daemon's roots.
-	Dir    string
-	Paused bool
+	Dir        string
+	Paused     bool
+	Sequential bool // pieces in order, to play media while downloading
 }
 
 // ErrNotFound is returned for an id the daemon does not have.
@@ -73,6 +74,7 @@ func (d *Daemon) Add(req AddRequest) (st Status, duplicate bool, err error) {
 			}
 		}
 		e.ID, e.InfoHash, e.Dir, e.Paused, e.Added = d.nextID, hash, dir, req.Paused, d.now()
+		e.Sequential = req.Sequential
 		e.QueuePos = len(d.entries)
 		for _, o := range d.entries {
 			e.QueuePos = max(e.QueuePos, o.QueuePos+1)
@@ -256,9 +258,10 @@ func removeEmptyDirs(dir string, m *meta.Torrent) {
 type Settings struct {
 	// Files sets priorities (skip, normal, high) by file index as List
 	// shows them.
-	Files     map[int]string
-	SeedRatio *float64
-	QueuePos  *int
+	Files      map[int]string
+	SeedRatio  *float64
+	QueuePos   *int
+	Sequential *bool
 }
 
 // Set changes torrents' settings, checked first: a bad value changes
@@ -300,6 +303,12 @@ func (d *Daemon) Set(ids []int, s Settings) error {
 		}
 		if s.QueuePos != nil {
 			e.QueuePos = *s.QueuePos
+		}
+		if s.Sequential != nil {
+			e.Sequential = *s.Sequential
+			if t := e.t; t != nil {
+				go t.SetSequential(e.Sequential)
+			}
 		}
 		if len(s.Files) > 0 {
 			files := fileIndexes(e.m)

@@ -127,6 +127,9 @@ func (d *Daemon) start(e *entry, now time.Time) {
 		return
 	}
 	e.t, e.last = t, nil
+	if e.Sequential {
+		go t.SetSequential(true) // waits for the data check: not on the loop
+	}
 	if prios := e.Priorities; len(prios) > 0 {
 		// SetFilePriority waits for the data check: not on the loop.
 		files := fileIndexes(e.m)

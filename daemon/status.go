@@ -41,6 +41,7 @@ type Status struct {
 	Downloaded int64
 	Ratio      float64 // Uploaded / Size
 	SeedRatio  float64
+	Sequential bool
 	Error      string
 	Added      time.Time
 	DoneAt     time.Time
@@ -72,7 +73,7 @@ func (s Status) Complete() bool { return s.Size > 0 && s.Left == 0 }
 // status builds a Status on the loop.
 func (d *Daemon) status(e *entry, detail bool) Status {
 	st := Status{ID: e.ID, InfoHash: e.InfoHash, Name: e.Name, Magnet: e.Magnet, Dir: e.Dir, Paused: e.Paused,
-		QueuePos: e.QueuePos, Uploaded: e.Uploaded, Downloaded: e.Downloaded, SeedRatio: e.SeedRatio,
+		QueuePos: e.QueuePos, Sequential: e.Sequential, Uploaded: e.Uploaded, Downloaded: e.Downloaded, SeedRatio: e.SeedRatio,
 		Added: e.Added, DoneAt: e.Done, Error: e.failed}
 	if m := e.m; m != nil {
 		st.Size, st.PieceCount, st.PieceSize = m.Layout.Total, m.Layout.NumPieces, m.Layout.PieceLength

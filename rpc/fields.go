@@ -186,6 +186,8 @@ func torrentFields(t daemon.Status, fields []string) map[string]any {
 			v = t.PieceCount
 		case "pieceSize":
 			v = t.PieceSize
+		case "sequential_download":
+			v = t.Sequential
 		case "queuePosition":
 			v = t.QueuePos
 		case "seedRatioLimit":

@@ -144,11 +144,12 @@ func (s *Server) torrentAdd(raw json.RawMessage) (any, error) {
 		Metainfo    string `json:"metainfo"`
 		DownloadDir string `json:"download-dir"`
 		Paused      *bool  `json:"paused"`
+		Sequential  bool   `json:"sequential_download"`
 	}
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	req := daemon.AddRequest{Dir: a.DownloadDir, Paused: a.Paused != nil && *a.Paused}
+	req := daemon.AddRequest{Dir: a.DownloadDir, Paused: a.Paused != nil && *a.Paused, Sequential: a.Sequential}
 	switch {
 	case a.Metainfo != "":
 		b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(a.Metainfo))
@@ -225,6 +226,7 @@ func (s *Server) torrentSet(raw json.RawMessage) (any, error) {
 		UpLimited      *bool      `json:"uploadLimited"`
 		QueuePosition  *int       `json:"queuePosition"`
 		Location       *string    `json:"location"`
+		Sequential     *bool      `json:"sequential_download"`
 	}
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
@@ -265,7 +267,7 @@ func (s *Server) torrentSet(raw json.RawMessage) (any, error) {
 	if a.SeedRatioLimit != nil && (a.SeedRatioMode == nil || *a.SeedRatioMode == 1) {
 		set.SeedRatio = a.SeedRatioLimit
 	}
-	set.QueuePos = a.QueuePosition
+	set.QueuePos, set.Sequential = a.QueuePosition, a.Sequential
 	ids, _, err := s.resolve(a.IDs)
 	if err != nil || len(ids) == 0 {
 		return nil, err

@@ -17,7 +17,7 @@ import (
 func newAddCmd(e env) *cobra.Command {
 	var rf remoteFlags
 	var dir string
-	var paused bool
+	var paused, sequential bool
 	cmd := &cobra.Command{
 		Use:   "add FILE|MAGNET|URL...",
 		Short: "Add torrents to the running daemon",
@@ -25,7 +25,8 @@ func newAddCmd(e env) *cobra.Command {
 running shoal daemon. A file is read here and sent; a URL is fetched by the
 daemon. One line per torrent: its id and name.`,
 		Example: `  shoal add ubuntu.iso.torrent
-  shoal add 'magnet:?xt=urn:btih:...' --dir /srv/torrents/iso --paused`,
+  shoal add 'magnet:?xt=urn:btih:...' --dir /srv/torrents/iso --paused
+  shoal add film.torrent --sequential`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return usageError{errors.New("add needs a .torrent file, magnet link or URL (see 'shoal add --help')")}
@@ -43,6 +44,9 @@ daemon. One line per torrent: its id and name.`,
 			var failed error
 			for _, a := range args {
 				req := map[string]any{"paused": paused}
+				if sequential {
+					req["sequential_download"] = true
+				}
 				if dir != "" {
 					req["download-dir"] = dir
 				}
@@ -90,5 +94,6 @@ daemon. One line per torrent: its id and name.`,
 	rf.register(cmd)
 	cmd.Flags().StringVarP(&dir, "dir", "d", "", "save path (default: the daemon's --dir)")
 	cmd.Flags().BoolVar(&paused, "paused", false, "add stopped; start with shoal resume")
+	cmd.Flags().BoolVar(&sequential, "sequential", false, "download pieces in order (to play media while it downloads)")
 	return cmd
 }

@@ -28,8 +28,26 @@ func TestDaemonRemoteCommands(t *testing.T) {
 		}
 		return out
 	}
-	if out := run("add", torrent, "--paused"); !strings.HasPrefix(out, "1: added: pack") {
+	if out := run("add", torrent, "--paused", "--sequential"); !strings.HasPrefix(out, "1: added: pack") {
 		t.Fatalf("add: %q", out)
+	}
+	sequential := func() bool {
+		var got struct {
+			Torrents []struct {
+				Seq bool `json:"sequential_download"`
+			} `json:"torrents"`
+		}
+		if err := (&remoteFlags{rpc: addr}).call(t.Context(), "torrent-get", map[string]any{"fields": []string{"sequential_download"}}, &got); err != nil || len(got.Torrents) != 1 {
+			t.Fatalf("torrent-get: %v %+v", err, got)
+		}
+		return got.Torrents[0].Seq
+	}
+	if !sequential() {
+		t.Fatal("add --sequential is not sequential")
+	}
+	run("set", "1", "--sequential=false")
+	if sequential() {
+		t.Fatal("set --sequential=false left it sequential")
 	}
 	if out := run("add", torrent); !strings.Contains(out, "already there") {
 		t.Fatalf("second add: %q", out)

@@ -14,6 +14,7 @@ func newSetCmd(e env) *cobra.Command {
 	var seedRatio float64
 	var files []string
 	var queuePos int
+	var sequential bool
 	cmd := &cobra.Command{
 		Use:   "set ID... [--seed-ratio X] [--file N=high|normal|skip]... [--queue-pos N]",
 		Short: "Change torrents' settings in the daemon",
@@ -31,6 +32,9 @@ Speed limits are the daemon's, for all torrents: see transmission-remote -d/-u.`
 				if seedRatio == 0 {
 					req["seedRatioMode"] = 2
 				}
+			}
+			if cmd.Flags().Changed("sequential") {
+				req["sequential_download"] = sequential
 			}
 			if cmd.Flags().Changed("queue-pos") {
 				req["queuePosition"] = queuePos
@@ -52,7 +56,7 @@ Speed limits are the daemon's, for all torrents: see transmission-remote -d/-u.`
 				req[k] = v
 			}
 			if len(req) == 0 {
-				return usageError{errors.New("nothing to set: give --seed-ratio, --file or --queue-pos")}
+				return usageError{errors.New("nothing to set: give --seed-ratio, --file, --sequential or --queue-pos")}
 			}
 			ids, err := rf.resolveIDs(cmd.Context(), args, false)
 			if err != nil {
@@ -76,5 +80,6 @@ Speed limits are the daemon's, for all torrents: see transmission-remote -d/-u.`
 	cmd.Flags().Float64Var(&seedRatio, "seed-ratio", 0, "stop seeding at this uploaded/size ratio (0: never)")
 	cmd.Flags().StringArrayVar(&files, "file", nil, "N=high|normal|skip: a file's priority; may repeat")
 	cmd.Flags().IntVar(&queuePos, "queue-pos", 0, "queue position (0 first)")
+	cmd.Flags().BoolVar(&sequential, "sequential", false, "download pieces in order (--sequential=false: rarest first)")
 	return cmd
 }
