@@ -20,8 +20,11 @@ test:
 # Benchmarks print figures side by side with their baselines; run on an idle
 # machine and compare ratios, not absolute times. swarmbench moves a 1 GiB
 # file between separate processes, shoal's and anacrolix's, in the same run.
+# DaemonScale restarts a daemon with 10 and with 10,000 seeding torrents
+# (SHOAL_SCALE_N picks one size) and prints start-up, idle CPU, KiB/torrent.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./piece/...
+	$(GO) test -run '^$$' -bench DaemonScale -benchtime 1x -timeout 30m ./daemon/
 	$(GO) build -o bin/anacrolix-peer ./cmd/anacrolix-peer
 	$(GO) build -o bin/swarmbench ./cmd/swarmbench
 	bin/swarmbench -size 1GiB -piece 1MiB -runs 3

@@ -129,6 +129,7 @@ Exit status:
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newCreateCmd(e), newInfoCmd(e), newVerifyCmd(e), newGetCmd(e), newSeedCmd(e), newTrackerCmd(e), newWatchCmd(e), newDHTCmd(e), newDemoCmd(e))
+	root.AddCommand(newDaemonCmd(e), newAddCmd(e), newLsCmd(e), newShowCmd(e), newPauseCmd(e), newResumeCmd(e), newRmCmd(e), newRecheckCmd(e), newSetCmd(e), newStopCmd(e))
 	return root
 }
 

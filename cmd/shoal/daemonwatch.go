@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/shoal-torrent/shoal/daemon"
+	"github.com/shoal-torrent/shoal/tui"
+)
+
+// daemonEngine lets shoal watch attach to the daemon through the control
+// socket, as it attaches to get and seed: the UI's row numbers map to the
+// daemon's ids as of the last Items.
+type daemonEngine struct {
+	d   *daemon.Daemon
+	mu  sync.Mutex // guards ids
+	ids []int
+}
+
+func (e *daemonEngine) Items() []tui.Item {
+	items, err := e.d.Snapshots()
+	if err != nil {
+		return nil
+	}
+	out := make([]tui.Item, len(items))
+	ids := make([]int, len(items))
+	for i, it := range items {
+		out[i] = tui.Item{Label: fmt.Sprintf("%d %s", it.ID, it.Snap.Name), Snap: it.Snap}
+		ids[i] = it.ID
+	}
+	e.mu.Lock()
+	e.ids = ids
+	e.mu.Unlock()
+	return out
+}
+
+// id maps a UI row to a daemon id; false when the row is gone.
+func (e *daemonEngine) id(i int) ([]int, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if i < 0 || i >= len(e.ids) {
+		return nil, false
+	}
+	return []int{e.ids[i]}, true
+}
+
+// The commands run in their own goroutines: the UI never waits.
+
+func (e *daemonEngine) Pause(i int) {
+	if ids, ok := e.id(i); ok {
+		go e.d.Stop(ids)
+	}
+}
+
+func (e *daemonEngine) Resume(i int) {
+	if ids, ok := e.id(i); ok {
+		go e.d.Start(ids)
+	}
+}
+
+func (e *daemonEngine) SetFilePriority(i, f int, p string) {
+	if ids, ok := e.id(i); ok {
+		go e.d.Set(ids, daemon.Settings{Files: map[int]string{f: p}})
+	}
+}
+
+func (e *daemonEngine) Remove(i int) {
+	if ids, ok := e.id(i); ok {
+		go e.d.Remove(ids, false)
+	}
+}
+
+func (e *daemonEngine) Limits() (int64, int64) {
+	info, err := e.d.Session()
+	if err != nil {
+		return 0, 0
+	}
+	return info.DownLimit, info.UpLimit
+}
+
+func (e *daemonEngine) SetLimits(down, up int64) {
+	go e.d.SetSession(daemon.SessionSettings{DownLimit: &down, UpLimit: &up})
+}

@@ -1,0 +1,68 @@
+package daemon
+
+import (
+	"slices"
+	"time"
+)
+
+// QueueItem is what the queue policy knows of one torrent.
+type QueueItem struct {
+	ID  int
+	Pos int // queue position, lower runs first
+	// Paused torrents never run; Failed ones wait for a person to start
+	// them again (their files changed, the disk failed).
+	Paused, Failed bool
+	// Complete torrents are seeds and count against the seed limit;
+	// the others (magnets still fetching metadata too) are downloads.
+	Complete bool
+	// Running says the torrent runs now; ActiveAt is when it last moved
+	// data (or started), for the stalled rule.
+	Running  bool
+	ActiveAt time.Time
+}
+
+// QueueLimits bounds how many torrents run at once; 0 means no bound.
+type QueueLimits struct {
+	Downloads, Seeds int
+	// StalledAfter frees a download's slot when it has moved nothing for
+	// this long, so a dead torrent does not hold the queue (Transmission's
+	// queue-stalled-minutes); 0 disables the rule.
+	StalledAfter time.Duration
+}
+
+// Plan decides which torrents run: by queue position, the first
+// Downloads downloads and the first Seeds seeds. A running download that
+// has stalled keeps running but does not count, so the next one starts.
+func Plan(items []QueueItem, lim QueueLimits, now time.Time) map[int]bool {
+	sorted := slices.Clone(items)
+	slices.SortStableFunc(sorted, func(a, b QueueItem) int {
+		if a.Pos != b.Pos {
+			return a.Pos - b.Pos
+		}
+		return a.ID - b.ID
+	})
+	run := map[int]bool{}
+	downs, seeds := 0, 0
+	for _, it := range sorted {
+		if it.Paused || it.Failed {
+			continue
+		}
+		if it.Complete {
+			if lim.Seeds == 0 || seeds < lim.Seeds {
+				seeds++
+				run[it.ID] = true
+			}
+			continue
+		}
+		stalled := it.Running && lim.StalledAfter > 0 && now.Sub(it.ActiveAt) > lim.StalledAfter
+		if stalled {
+			run[it.ID] = true
+			continue
+		}
+		if lim.Downloads == 0 || downs < lim.Downloads {
+			downs++
+			run[it.ID] = true
+		}
+	}
+	return run
+}

@@ -1,0 +1,225 @@
+package rpc
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/shoal-torrent/shoal/daemon"
+)
+
+// Engine is what the RPC needs from the daemon.
+type Engine interface {
+	Add(daemon.AddRequest) (daemon.Status, bool, error)
+	Torrents(ids []int, detail bool) ([]daemon.Status, error)
+	Start(ids []int) error
+	Stop(ids []int) error
+	Verify(ids []int) error
+	Remove(ids []int, deleteData bool) error
+	Set(ids []int, s daemon.Settings) error
+	Relocate(ids []int, dir string, move bool) error
+	Session() (daemon.SessionInfo, error)
+	SetSession(daemon.SessionSettings) error
+	Stats() (daemon.Stats, error)
+}
+
+// Path is where Transmission's clients send requests.
+const Path = "/transmission/rpc"
+
+// SessionIDHeader carries the CSRF token of the 409 handshake.
+const SessionIDHeader = "X-Transmission-Session-Id"
+
+// DefaultMaxBody bounds a request: room for a large torrent's metainfo
+// in base64, and no more.
+const DefaultMaxBody = 16 << 20
+
+// Config configures a Server.
+type Config struct {
+	Engine Engine
+	// User and Password, when User is set, are required by HTTP basic
+	// auth.
+	User, Password string
+	// AllowedHosts are host names the Host header may carry besides IP
+	// literals and localhost, against DNS rebinding; "*" allows any.
+	AllowedHosts []string
+	// MaxBody bounds a request body in bytes.
+	MaxBody int64
+	// Version is shoal's version, reported by session-get.
+	Version string
+	// Shutdown, when set, is called by session-close.
+	Shutdown func()
+	// FetchURL fetches a torrent-add filename that is an http(s) URL;
+	// nil refuses such filenames.
+	FetchURL func(url string) ([]byte, error)
+	Logger   *slog.Logger
+}
+
+// Validate reports settings the server cannot run with.
+func (c *Config) Validate() error {
+	if c.Engine == nil {
+		return errors.New("rpc: no engine")
+	}
+	if c.MaxBody < 0 {
+		return errors.New("rpc: negative body limit")
+	}
+	return nil
+}
+
+// Server answers Transmission RPC requests.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	sessionID string
+
+	// The limits Transmission keeps beside their on/off switches: shoal's
+	// session has only "limit or 0", so the values set while a limit is
+	// off live here, in Transmission's kB/s.
+	mu                 sync.Mutex
+	downKBps, upKBps   int64
+	downQueue, seedQue int
+}
+
+// NewServer makes a server; serve it with http.Serve or as a handler.
+func NewServer(cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.MaxBody == 0 {
+		cfg.MaxBody = DefaultMaxBody
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	id := make([]byte, 24)
+	rand.Read(id)
+	return &Server{cfg: cfg, log: cfg.Logger, sessionID: base64.RawURLEncoding.EncodeToString(id),
+		downKBps: 100, upKBps: 100, downQueue: 5, seedQue: 10}, nil
+}
+
+// ServeHTTP checks, in Transmission's order, the credentials (401), the
+// Host header (421) and the session id (409), then answers the call.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != Path && r.URL.Path != Path+"/" {
+		http.NotFound(w, r)
+		return
+	}
+	if s.cfg.User != "" {
+		u, p, ok := r.BasicAuth()
+		if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(s.cfg.User))&
+			subtle.ConstantTimeCompare([]byte(p), []byte(s.cfg.Password)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="Transmission"`)
+			http.Error(w, "401: Unauthorized", http.StatusUnauthorized)
+			return
+		}
+	}
+	if !s.hostAllowed(r.Host) {
+		http.Error(w, "421: Misdirected Request: this host name is not in the allowed hosts", http.StatusMisdirectedRequest)
+		return
+	}
+	w.Header().Set(SessionIDHeader, s.sessionID)
+	if subtle.ConstantTimeCompare([]byte(r.Header.Get(SessionIDHeader)), []byte(s.sessionID)) != 1 {
+		http.Error(w, "409: Conflict: resend with the "+SessionIDHeader+" header of this answer", http.StatusConflict)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		http.Error(w, "405: use POST", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "413: request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "400: unreadable body", http.StatusBadRequest)
+		return
+	}
+	resp := s.handle(body)
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	json.NewEncoder(w).Encode(resp)
+}
+
+// hostAllowed guards against DNS rebinding: a web page cannot reach the
+// RPC through a name it controls that resolves to us.
+func (s *Server) hostAllowed(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if host == "" || net.ParseIP(host) != nil || strings.EqualFold(host, "localhost") || strings.EqualFold(host, "localhost.") {
+		return true
+	}
+	for _, a := range s.cfg.AllowedHosts {
+		if a == "*" || strings.EqualFold(a, host) {
+			return true
+		}
+	}
+	return false
+}
+
+// handle answers one request body; nothing in it can fail the server.
+func (s *Server) handle(body []byte) response {
+	req, err := decodeRequest(body)
+	if err != nil {
+		return response{Result: err.Error(), Arguments: struct{}{}}
+	}
+	args, err := s.call(req)
+	if err != nil {
+		return response{Result: oneLine(err), Arguments: struct{}{}, Tag: req.Tag}
+	}
+	if args == nil {
+		args = struct{}{}
+	}
+	return response{Result: "success", Arguments: args, Tag: req.Tag}
+}
+
+// errUnknownMethod is answered for methods shoal does not speak.
+var errUnknownMethod = errors.New("method name not recognized")
+
+func (s *Server) call(req request) (any, error) {
+	switch req.Method {
+	case "torrent-get":
+		return s.torrentGet(req.Arguments)
+	case "torrent-add":
+		return s.torrentAdd(req.Arguments)
+	case "torrent-start", "torrent-start-now":
+		return s.onIDs(req.Arguments, s.cfg.Engine.Start)
+	case "torrent-stop":
+		return s.onIDs(req.Arguments, s.cfg.Engine.Stop)
+	case "torrent-verify":
+		return s.onIDs(req.Arguments, s.cfg.Engine.Verify)
+	case "torrent-remove":
+		return s.torrentRemove(req.Arguments)
+	case "torrent-set":
+		return s.torrentSet(req.Arguments)
+	case "torrent-set-location":
+		return s.torrentSetLocation(req.Arguments)
+	case "session-get":
+		return s.sessionGet(req.Arguments)
+	case "session-set":
+		return s.sessionSet(req.Arguments)
+	case "session-stats":
+		return s.sessionStats()
+	case "session-close":
+		if s.cfg.Shutdown == nil {
+			return nil, errors.New("session-close is not allowed here")
+		}
+		go s.cfg.Shutdown()
+		return nil, nil
+	case "free-space":
+		return s.freeSpace(req.Arguments)
+	case "port-test":
+		return nil, errors.New("port-test is not supported: shoal cannot test its own port from outside")
+	}
+	return nil, errUnknownMethod
+}
