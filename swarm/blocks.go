@@ -260,6 +260,7 @@ func (l *loop) pieceDone(r hashResult) {
 	l.blame.Verified(r.piece)
 	l.webPieceDone(r.piece, true)
 	l.picker.PieceVerified(r.piece)
+	l.wakeReaders(r.piece)
 	delete(l.lost, r.piece)
 	l.t.left.Add(-l.layout.PieceSize(r.piece))
 	for _, c := range l.conns {

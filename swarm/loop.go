@@ -67,6 +67,11 @@ type loop struct {
 	webEvents  chan webEvent
 	webPieces  map[int]*webSeed
 	webDropped int
+	// readers are the open streaming readers' windows (stream.go) and
+	// waiters the readers blocked until a piece is verified.
+	readers    map[uint64]*readerPos
+	nextReader uint64
+	waiters    map[int][]chan struct{}
 	// optimistic is the peer in the optimistic slot, for snapshots.
 	optimistic    picker.PeerID
 	hasOptimistic bool

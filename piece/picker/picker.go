@@ -242,6 +242,9 @@ func (p *Picker) SetWindows(w []Window) {
 	}
 }
 
+// Windows is the read-ahead windows in force, most urgent first.
+func (p *Picker) Windows() []Window { return p.windows }
+
 // Verified is the set of verified pieces, for those that must send or
 // save it whole (bitfield messages, resume state, file progress). The
 // picker owns it: callers read and never change it.
