@@ -41,6 +41,7 @@ type swarmFlags struct {
 	lsd       bool
 	dhtPort   int
 	dhtBoot   []string
+	noWeb     bool
 	// encryption is the MSE/PE policy, in Transmission's words.
 	encryption string
 	// logger, when set, replaces the stderr logger (the UI logs to a file).
@@ -66,6 +67,7 @@ func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.lsd, "lsd", false, "find peers on the local network (BEP 14 multicast)")
 	fl.IntVar(&f.dhtPort, "dht-port", -1, "UDP port of the DHT node (default: the TCP port)")
 	fl.StringVar(&f.encryption, "encryption", string(swarm.EncryptionPreferred), "peer encryption (MSE/PE): preferred (try encrypted, fall back to plain), required (never plain) or tolerated (dial plain, accept encrypted)")
+	fl.BoolVar(&f.noWeb, "no-web-seeds", false, "do not download from the torrent's HTTP servers (url-list, BEP 19)")
 	fl.StringArrayVar(&f.dhtBoot, "dht-bootstrap", nil, "HOST:PORT of a DHT node to join through; may repeat (default: the public routers)")
 }
 
@@ -177,6 +179,7 @@ func (f *swarmFlags) torrentConfig(peers []netip.AddrPort) swarm.TorrentConfig {
 	cfg.StateDir, cfg.MaxPeers, cfg.UploadSlots, cfg.Peers = f.stateDir, f.maxPeers, f.slots, peers
 	cfg.MaxPeersPerIP = f.perIP
 	cfg.DisableTrackers = f.noTracker
+	cfg.WebSeeds.Disable = f.noWeb
 	return cfg
 }
 
