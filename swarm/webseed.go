@@ -46,6 +46,11 @@ type WebSeedConfig struct {
 	// StallTimeout is how long a request may go without a byte (the
 	// response header included) before it is given up.
 	StallTimeout time.Duration
+	// HandBack: a server that has held pieces this long and would take
+	// longer again to send them gives them to peers when they are what
+	// the download waits for (end-game, or a streaming reader), and
+	// rests as long.
+	HandBack time.Duration
 }
 
 // DefaultWebSeedConfig uses web seeds as libtorrent does, with a few
@@ -53,7 +58,7 @@ type WebSeedConfig struct {
 func DefaultWebSeedConfig() WebSeedConfig {
 	return WebSeedConfig{Concurrency: 4, MaxRedirects: 5, MaxFailures: 5, MinBackoff: 2 * time.Second,
 		MaxBackoff: 5 * time.Minute, MaxRetryAfter: 10 * time.Minute, ConnectTimeout: 15 * time.Second,
-		StallTimeout: 30 * time.Second}
+		StallTimeout: 30 * time.Second, HandBack: 10 * time.Second}
 }
 
 // Validate reports settings web seeds cannot work with.
@@ -67,7 +72,7 @@ func (c WebSeedConfig) Validate() error {
 		return errors.New("web seed redirect and failure limits cannot be negative")
 	case c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff || c.MaxRetryAfter <= 0:
 		return errors.New("web seed backoff must be positive, its maximum at least its minimum")
-	case c.ConnectTimeout <= 0 || c.StallTimeout <= 0:
+	case c.ConnectTimeout <= 0 || c.StallTimeout <= 0 || c.HandBack <= 0:
 		return errors.New("web seed timeouts must be positive")
 	}
 	return nil
@@ -236,7 +241,11 @@ func (f *webFetcher) work(ctx context.Context, jobs <-chan webJob) {
 		case <-ctx.Done():
 			return
 		case j := <-jobs:
-			n, err := f.fetch(j)
+			var n int64
+			err := j.ctx.Err() // taken back before it started
+			if err == nil {
+				n, err = f.fetch(j)
+			}
 			select {
 			case f.events <- webEvent{ws: f.ws, gen: j.gen, seq: j.seq, done: true, err: err, bytes: n}:
 			case <-ctx.Done():

@@ -1,6 +1,7 @@
 package swarm
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -11,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/shoal-torrent/shoal/piece"
 	"github.com/shoal-torrent/shoal/piece/piecetest"
@@ -162,7 +165,9 @@ func TestWebSeedLies(t *testing.T) {
 	tor.AddPeers([]netip.AddrPort{seedS.Addr()})
 	waitComplete(t, tor, 20*time.Second)
 	sameContent(t, f, dir)
-	if n := srv.requests.Load(); n != before {
+	// Requests on their way when it was dropped may still arrive; no
+	// new ones are sent.
+	if n := srv.requests.Load(); n-before > int64(DefaultWebSeedConfig().Concurrency) {
 		t.Fatalf("the dropped web seed was asked %d more times", n-before)
 	}
 }
@@ -413,4 +418,54 @@ func TestWebFileURLs(t *testing.T) {
 	if _, err := url.Parse("http://h/"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// trickleWriter sends a body at a fixed rate, as a slow server does.
+type trickleWriter struct {
+	http.ResponseWriter
+	lim *rate.Limiter
+	ctx context.Context
+}
+
+func (w *trickleWriter) Write(b []byte) (int, error) {
+	n := 0
+	for len(b) > 0 {
+		k := min(len(b), 512)
+		if err := w.lim.WaitN(w.ctx, k); err != nil {
+			return n, err
+		}
+		m, err := w.ResponseWriter.Write(b[:k])
+		n += m
+		if err != nil {
+			return n, err
+		}
+		w.ResponseWriter.(http.Flusher).Flush()
+		b = b[k:]
+	}
+	return n, nil
+}
+
+// A server that sends, but slowly, hands its pieces to a fast peer when
+// they are all the download waits for: the download takes the peer's
+// time, not the server's (alone, ~10 s).
+func TestWebSeedTrickle(t *testing.T) {
+	f := newFixture(t, 32<<10, piecetest.FileSpec{Path: "trickle.bin", Size: 1 << 20})
+	srv := newWebServer(t, f, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			h.ServeHTTP(&trickleWriter{ResponseWriter: w, lim: rate.NewLimiter(25<<10, 512), ctx: r.Context()}, r)
+		})
+	})
+	seedS, _ := startSeeder(t, f)
+	start := time.Now()
+	tor, dir := webLeecher(t, f, []string{srv.URL + "/"}, func(c *TorrentConfig) { c.WebSeeds.HandBack = 300 * time.Millisecond }, seedS.Addr())
+	waitComplete(t, tor, 6*time.Second)
+	sameContent(t, f, dir)
+	s := waitFor(t, tor, 5*time.Second, "snapshot", func(*Snapshot) bool { return true })
+	if webPeer(s) == nil {
+		t.Fatal("a slow but honest server was dropped")
+	}
+	if s.HashFails != 0 {
+		t.Fatalf("%d hash failures", s.HashFails)
+	}
+	t.Logf("done in %v", time.Since(start))
 }

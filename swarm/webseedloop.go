@@ -31,6 +31,8 @@ type webSeed struct {
 	requests   map[picker.Block]uint64
 	downloaded int64
 	meter      meter
+	// heldSince is when it last went from holding no blocks to some.
+	heldSince time.Time
 	failures   int
 	nextTry    time.Time
 	lastErr    string
@@ -113,6 +115,9 @@ func (l *loop) webRequest(ws *webSeed, now time.Time) {
 			return a.Index - b.Index
 		})
 		ws.seq++
+		if len(ws.requests) == 0 {
+			ws.heldSince = now
+		}
 		for _, b := range blocks {
 			ws.requests[b] = ws.seq
 		}
@@ -244,12 +249,52 @@ func (l *loop) webPieceDone(p int, ok bool) {
 	}
 }
 
-// webTick samples rates and retries rested web seeds.
+// webTick samples rates, hands back what slow servers hold when it is
+// holding the download up, and retries rested web seeds.
 func (l *loop) webTick(now time.Time) {
 	for _, ws := range slices.Clone(l.webSeeds) {
 		ws.meter.sample(ws.downloaded, now)
+		if l.webTooSlow(ws, now) && l.webHoldsUp(ws) && l.peerCanServe() {
+			l.t.log.Debug("web seed too slow; its pieces go to peers", "url", ws.url, "rate", ws.meter.rate(5))
+			ws.nextTry = now.Add(l.t.cfg.WebSeeds.HandBack)
+			l.webRelease(ws)
+			continue
+		}
 		l.webRequest(ws, now)
 	}
+}
+
+// webTooSlow reports a web seed that has held blocks for HandBack and
+// would take longer than that again to send them at its rate.
+func (l *loop) webTooSlow(ws *webSeed, now time.Time) bool {
+	hb := l.t.cfg.WebSeeds.HandBack
+	held := float64(len(ws.requests) * wire.MaxBlock)
+	return held > 0 && now.Sub(ws.heldSince) >= hb && held > ws.meter.rate(5)*hb.Seconds()
+}
+
+// webHoldsUp reports the download waiting on the web seed: every block
+// is out (end-game, where its pieces cannot be shared), or a streaming
+// reader waits for a piece it holds.
+func (l *loop) webHoldsUp(ws *webSeed) bool {
+	if l.picker.Endgame() {
+		return true
+	}
+	for p := range l.waiters {
+		if owner, ok := l.picker.Exclusive(p); ok && owner == ws.id {
+			return true
+		}
+	}
+	return false
+}
+
+// peerCanServe reports a peer that unchoked us and has something we want.
+func (l *loop) peerCanServe() bool {
+	for _, c := range l.conns {
+		if !c.peerChoking && c.amInterested && !c.closing {
+			return true
+		}
+	}
+	return false
 }
 
 // webRequestAll tops up every web seed, after blocks came free.
