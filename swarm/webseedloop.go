@@ -33,9 +33,9 @@ type webSeed struct {
 	meter      meter
 	// heldSince is when it last went from holding no blocks to some.
 	heldSince time.Time
-	failures   int
-	nextTry    time.Time
-	lastErr    string
+	failures  int
+	nextTry   time.Time
+	lastErr   string
 }
 
 // webJobMin and webJobMax bound one request's size; in between it covers
