@@ -1,7 +1,9 @@
 package swarm
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -16,6 +18,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/shoal-torrent/shoal/piece"
+	"github.com/shoal-torrent/shoal/piece/picker"
 	"github.com/shoal-torrent/shoal/piece/piecetest"
 )
 
@@ -468,4 +471,100 @@ func TestWebSeedTrickle(t *testing.T) {
 		t.Fatalf("%d hash failures", s.HashFails)
 	}
 	t.Logf("done in %v", time.Since(start))
+}
+
+// Hostile or broken answers to one ranged GET: each is refused as it
+// should be (dropped for good, or retried), and no byte beyond what was
+// asked is taken.
+func TestWebSeedHostileAnswers(t *testing.T) {
+	f := newFixture(t, 32<<10, piecetest.FileSpec{Path: "h.bin", Size: 256 << 10})
+	content := piecetest.Content("h.bin", 256<<10)
+	cfg := DefaultWebSeedConfig()
+	cfg.StallTimeout = 200 * time.Millisecond
+	job := []picker.Block{{Piece: 2, Index: 0}, {Piece: 2, Index: 1}} // bytes 64 KiB - 96 KiB
+	for _, tc := range []struct {
+		name      string
+		h         http.HandlerFunc
+		permanent bool
+		ok        bool
+	}{
+		{"honest", func(w http.ResponseWriter, r *http.Request) {
+			http.ServeContent(w, r, "h.bin", time.Time{}, bytes.NewReader(content))
+		}, false, true},
+		{"range ignored", func(w http.ResponseWriter, r *http.Request) { w.Write(content) }, true, false},
+		{"wrong range", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Range", "bytes 0-32767/262144")
+			w.WriteHeader(http.StatusPartialContent)
+			w.Write(content[:32<<10])
+		}, true, false},
+		{"garbled range", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Range", "bytes 65536-x/y")
+			w.WriteHeader(http.StatusPartialContent)
+		}, true, false},
+		{"binary header", func(w http.ResponseWriter, r *http.Request) { // a broken answer: retried
+			w.Header().Set("Content-Range", "bytes \x00-1")
+			w.WriteHeader(http.StatusPartialContent)
+		}, false, false},
+		{"more than asked", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Range", "bytes 65536-262143/262144")
+			w.WriteHeader(http.StatusPartialContent)
+			w.Write(content[64<<10:])
+		}, false, true},
+		{"short body", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Range", "bytes 65536-98303/262144")
+			w.Header().Set("Content-Length", "32768")
+			w.WriteHeader(http.StatusPartialContent)
+			w.Write(content[64<<10 : 70<<10])
+		}, false, false},
+		{"forbidden", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusForbidden) }, true, false},
+		{"server error", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "oops", http.StatusBadGateway) }, false, false},
+		{"silent", func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(tc.h)
+			defer srv.Close()
+			u, _ := parseWebSeed(srv.URL + "/h.bin")
+			events := make(chan webEvent, 8)
+			fe := &webFetcher{client: newWebClient(cfg), layout: f.m.Layout, urls: webFileURLs(u, f.m.Layout, false),
+				credit: make(diskCredit, 8), events: events, cfg: cfg, agent: "test"}
+			_, err := fe.fetch(webJob{ctx: context.Background(), blocks: job})
+			close(events)
+			var got []byte
+			for ev := range events {
+				got = append(got, (*ev.buf)[:ev.n]...)
+			}
+			if tc.ok {
+				if err != nil || !bytes.Equal(got, content[64<<10:96<<10]) {
+					t.Fatalf("err %v, %d bytes (right: %v)", err, len(got), bytes.Equal(got, content[64<<10:96<<10]))
+				}
+				return
+			}
+			var we *webError
+			if err == nil || !errors.As(err, &we) && tc.permanent {
+				t.Fatalf("err %v", err)
+			}
+			if p := we != nil && we.permanent; p != tc.permanent {
+				t.Fatalf("err %v: permanent %v, want %v", err, p, tc.permanent)
+			}
+			if strings.ContainsAny(err.Error(), "\x00\n") {
+				t.Fatalf("error carries raw bytes: %q", err)
+			}
+		})
+	}
+}
+
+// The header decoders take anything a server sends.
+func FuzzWebSeedHeaders(f *testing.F) {
+	for _, s := range []string{"bytes 0-1/2", "bytes 5-4/9", "bytes */100", "bytes -1-2/3", "120", "Wed, 21 Oct 2015 07:28:00 GMT", ""} {
+		f.Add(s)
+	}
+	now := time.Unix(1_700_000_000, 0)
+	f.Fuzz(func(t *testing.T, v string) {
+		if first, last, ok := parseContentRange(v); ok && (first < 0 || last < first) {
+			t.Fatalf("%q: %d-%d accepted", v, first, last)
+		}
+		if d := parseRetryAfter(v, now); d < 0 {
+			t.Fatalf("%q: negative wait %v", v, d)
+		}
+	})
 }
