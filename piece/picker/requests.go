@@ -32,10 +32,17 @@ func (p *Picker) Pick(dst []Block, id PeerID, n int) []Block {
 			if i < 0 {
 				break
 			}
-			dst = p.takeFree(dst, id, i, want)
-			if ps.alone() {
-				pp := p.partial[i]
-				pp.exclusive, pp.owner = true, id
+			for {
+				dst = p.takeFree(dst, id, i, want)
+				if ps.alone() {
+					pp := p.partial[i]
+					pp.exclusive, pp.owner = true, id
+				}
+				// A web seed goes on with the pieces after: one ranged
+				// request instead of one per piece.
+				if i++; !ps.whole || len(dst) >= want || !p.freshAt(ps, i, level) {
+					break
+				}
 			}
 		}
 	}
@@ -89,6 +96,12 @@ func (p *Picker) duplicate(dst []Block, id PeerID, i int, pp *partialPiece, want
 		dst = append(dst, blk)
 	}
 	return dst
+}
+
+// freshAt reports piece i as wanted at the level, unstarted and the
+// peer's.
+func (p *Picker) freshAt(ps *peerState, i, level int) bool {
+	return i < p.layout.NumPieces && p.pos[i] >= 0 && levelOf(p.prio[i]) == level && p.partial[i] == nil && ps.has.Has(i)
 }
 
 // restartStranded lets a parole peer with nothing else to take start over

@@ -102,3 +102,22 @@ func TestWholePieces(t *testing.T) {
 	}
 	p.check(t)
 }
+
+// A web seed's new pieces run on from the first one picked, so one
+// ranged request covers them.
+func TestWholePiecesContiguous(t *testing.T) {
+	p := newTest(t, 0, 40*pieceSize)
+	p.AddPeer(1)
+	p.PeerHaveAll(1)
+	p.SetWholePieces(1, true)
+	got := piecesOf(p.Pick(nil, 1, 8))
+	if len(got) != 4 {
+		t.Fatalf("picked %v", got)
+	}
+	for k := 1; k < len(got); k++ {
+		if got[k] != got[k-1]+1 && got[k-1] != 39 {
+			t.Fatalf("picked %v: not a run", got)
+		}
+	}
+	p.check(t)
+}
