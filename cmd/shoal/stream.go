@@ -104,8 +104,9 @@ shows it. Ctrl-C stops; the torrent is seeded until then.`,
 					r.event("file", map[string]any{"index": i, "url": u}, "  "+u)
 				}
 			}
+			announced := false
 			err = runSwarm(cmd.Context(), r, false, eng, []*swarm.Torrent{t}, t.Completed(),
-				func(*reporter) (bool, error) {
+				func(rep *reporter) (bool, error) {
 					select {
 					case err := <-served:
 						return true, fmt.Errorf("http server: %w", err)
@@ -113,6 +114,10 @@ shows it. Ctrl-C stops; the torrent is seeded until then.`,
 					}
 					if snap := t.Snapshot(); snap.State == swarm.StateError {
 						return true, errors.New(snap.Error)
+					}
+					if !announced && isClosed(t.Completed()) {
+						announced = true
+						rep.event("complete", map[string]any{"name": m.Name}, fmt.Sprintf("%s: download complete; still streaming and seeding", m.Name))
 					}
 					return false, nil
 				})
