@@ -377,8 +377,9 @@ func (r *rangeReader) close() {
 // further than asked).
 func (f *webFetcher) get(ctx context.Context, i int, off, n int64) (*stallBody, error) {
 	u := f.urls[i]
+	shown := redactedURL(u) // errors are logged: no passwords in them
 	ctx, cancel := context.WithCancel(ctx)
-	b := &stallBody{url: u, cancel: cancel, stall: f.cfg.StallTimeout}
+	b := &stallBody{url: shown, cancel: cancel, stall: f.cfg.StallTimeout}
 	b.timer = time.AfterFunc(b.stall, func() { b.stalled.Store(true); cancel() })
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
@@ -391,14 +392,14 @@ func (f *webFetcher) get(ctx context.Context, i int, off, n int64) (*stallBody, 
 	if err != nil {
 		b.Close()
 		if b.stalled.Load() {
-			return nil, &webError{err: fmt.Errorf("%s: no answer within %v", u, b.stall)}
+			return nil, &webError{err: fmt.Errorf("%s: no answer within %v", shown, b.stall)}
 		}
 		return nil, &webError{err: err, permanent: errors.Is(err, errTooManyRedirects)}
 	}
 	b.ReadCloser = resp.Body
 	fail := func(permanent bool, format string, args ...any) (*stallBody, error) {
 		b.Close()
-		return nil, &webError{err: fmt.Errorf("%s: "+format, append([]any{u}, args...)...), permanent: permanent,
+		return nil, &webError{err: fmt.Errorf("%s: "+format, append([]any{shown}, args...)...), permanent: permanent,
 			retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
 	}
 	switch code := resp.StatusCode; {

@@ -568,3 +568,25 @@ func FuzzWebSeedHeaders(f *testing.F) {
 		}
 	})
 }
+
+// A web seed's password stays out of its errors and the peer list.
+func TestWebSeedHidesPassword(t *testing.T) {
+	f := newFixture(t, 32<<10, piecetest.FileSpec{Path: "pw.bin", Size: 64 << 10})
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	u.User = url.UserPassword("me", "s3cret")
+	cfg := DefaultWebSeedConfig()
+	ws, _ := parseWebSeed(u.String() + "/")
+	fe := &webFetcher{client: newWebClient(cfg), layout: f.m.Layout, urls: webFileURLs(ws, f.m.Layout, false),
+		credit: make(diskCredit, 8), events: make(chan webEvent, 8), cfg: cfg}
+	_, err := fe.fetch(webJob{ctx: context.Background(), blocks: []picker.Block{{Piece: 0, Index: 0}}})
+	if err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Fatalf("error %v", err)
+	}
+	tor, _ := webLeecher(t, f, []string{u.String() + "/"}, func(c *TorrentConfig) { c.WebSeeds.MaxFailures = 1000 })
+	s := waitFor(t, tor, 5*time.Second, "web seed listed", func(s *Snapshot) bool { return webPeer(s) != nil || s.State == StateDownloading })
+	if p := webPeer(s); p != nil && strings.Contains(p.Addr, "s3cret") {
+		t.Fatalf("peer list shows %s", p.Addr)
+	}
+}

@@ -88,7 +88,7 @@ shows it. Ctrl-C stops; the torrent is seeded until then.`,
 			}
 			eng := newLiveEngine([]string{m.Name}, []*swarm.Torrent{t})
 			defer startControl(r, f.stateDir, s.Port(), eng)()
-			srv := &http.Server{Handler: newStreamHandler(t), ReadHeaderTimeout: 10 * time.Second,
+			srv := &http.Server{Handler: newStreamHandler(t), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 				BaseContext: func(net.Listener) context.Context { return cmd.Context() }}
 			served := make(chan error, 1)
 			go func() { served <- srv.Serve(ln) }()
