@@ -5,7 +5,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 30s
 
-.PHONY: build install test bench bench-tracker lint demo fuzz soak clean
+.PHONY: build install test bench bench-tracker bench-stream lint demo fuzz soak clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/shoal ./cmd/shoal
@@ -28,6 +28,13 @@ bench: build
 	$(GO) build -o bin/anacrolix-peer ./cmd/anacrolix-peer
 	$(GO) build -o bin/swarmbench ./cmd/swarmbench
 	bin/swarmbench -size 1GiB -piece 1MiB -runs 3
+
+# shoal stream: time to the first byte and to a 1 MiB read at a random
+# offset of a 1 GiB torrent from a seeder capped at 20 MiB/s, next to the
+# whole download's time.
+bench-stream: build
+	$(GO) build -o bin/streambench ./cmd/streambench
+	bin/streambench -shoal bin/shoal -size 1GiB -piece 1MiB -rate 20MiB
 
 # The tracker under load, against opentracker (apt-get install opentracker)
 # in the same run: servers on CPU 0, the load generator on CPU 1.

@@ -133,6 +133,7 @@ func (l *loop) abandon(c *conn) {
 func (l *loop) startOver(p int) {
 	l.attempt[p]++
 	l.blame.Forget(p)
+	delete(l.webPieces, p)
 }
 
 // maxUnrequested is how many blocks nobody asked for a peer may send
@@ -230,6 +231,9 @@ func (l *loop) pieceDone(r hashResult) {
 			for _, c := range l.conns {
 				l.releaseAll(c)
 			}
+			for _, ws := range l.webSeeds {
+				l.webRelease(ws)
+			}
 		}
 		l.blame.Forget(r.piece) // no verdict on data never checked
 		l.picker.PieceFailed(r.piece)
@@ -238,6 +242,7 @@ func (l *loop) pieceDone(r hashResult) {
 	if !r.ok {
 		l.hashFails++
 		l.picker.PieceFailed(r.piece)
+		l.webPieceDone(r.piece, false)
 		defer l.requestAll() // its blocks are wanted again
 		v := l.blame.Failed(r.piece)
 		for _, ip := range v.Ban {
@@ -253,7 +258,9 @@ func (l *loop) pieceDone(r hashResult) {
 		return
 	}
 	l.blame.Verified(r.piece)
+	l.webPieceDone(r.piece, true)
 	l.picker.PieceVerified(r.piece)
+	l.wakeReaders(r.piece)
 	delete(l.lost, r.piece)
 	l.t.left.Add(-l.layout.PieceSize(r.piece))
 	for _, c := range l.conns {

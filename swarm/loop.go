@@ -60,6 +60,18 @@ type loop struct {
 	results              []hashResult
 	trackers             []*announcer
 	paused               bool
+	// webSeeds are the url-list servers in use; webEvents carries their
+	// workers' blocks; webPieces names the web seed that sent each
+	// unverified piece, to drop it if the piece fails.
+	webSeeds   []*webSeed
+	webEvents  chan webEvent
+	webPieces  map[int]*webSeed
+	webDropped int
+	// readers are the open streaming readers' windows (stream.go) and
+	// waiters the readers blocked until a piece is verified.
+	readers    map[uint64]*readerPos
+	nextReader uint64
+	waiters    map[int][]chan struct{}
 	// optimistic is the peer in the optimistic slot, for snapshots.
 	optimistic    picker.PeerID
 	hasOptimistic bool
@@ -99,7 +111,8 @@ func (t *Torrent) run(ctx context.Context) {
 	defer close(t.done)
 	l := &loop{t: t, ctx: ctx, layout: t.m.Layout, conns: map[picker.PeerID]*conn{}, byPeer: map[[20]byte]*conn{},
 		known: map[netip.AddrPort]*knownPeer{}, ipConns: map[netip.Addr]int{}, lost: map[int]bool{},
-		attempt: map[int]uint32{}, dialingIP: map[netip.Addr]int{}}
+		attempt: map[int]uint32{}, dialingIP: map[netip.Addr]int{},
+		webEvents: make(chan webEvent, 64), webPieces: map[int]*webSeed{}}
 	defer func() {
 		if r := recover(); r != nil {
 			t.log.Error("torrent stopped by an internal error", "panic", r, "stack", string(debug.Stack()))
@@ -143,6 +156,7 @@ func (l *loop) serve() error {
 		return err
 	}
 	l.hasher = newHasher(l.layout, t.m.Hashes, st)
+	l.startWebSeeds()
 	t.state = l
 	l.updateLeft()
 	if l.picker.Wanted() == 0 {
@@ -173,6 +187,7 @@ func (l *loop) serve() error {
 		tickC, snapC = tick.C, snapTick.C
 	}
 	l.fillPeers(l.now())
+	l.webRequestAll()
 	l.publish(l.now())
 	for {
 		select {
@@ -180,6 +195,8 @@ func (l *loop) serve() error {
 			return l.shutdown()
 		case ev := <-t.events:
 			l.handle(ev)
+		case ev := <-l.webEvents:
+			l.webEvent(ev)
 		case c := <-t.conns:
 			l.adopt(c)
 		case d := <-t.dialed:
@@ -245,6 +262,9 @@ func (l *loop) shutdown() error {
 			done = true
 		}
 	}
+	for _, ws := range l.webSeeds {
+		ws.client.CloseIdleConnections()
+	}
 	l.results = l.hasher.results.take(l.results)
 	for _, r := range l.results {
 		if r.ok && r.err == nil {
@@ -305,7 +325,7 @@ func (l *loop) markComplete(announce bool) {
 // tick runs once a second: rates, snubbing, interest, choking, dialling.
 // storeTotals publishes the session's block totals for announcers.
 func (l *loop) storeTotals() {
-	down, up := l.closedDown, l.closedUp
+	down, up := l.closedDown+l.webDownloaded(), l.closedUp
 	for _, c := range l.conns {
 		down += c.downloaded.Load()
 		up += c.uploaded.Load()
@@ -342,6 +362,7 @@ func (l *loop) tick(now time.Time) {
 	for _, c := range l.conns {
 		l.request(c)
 	}
+	l.webTick(now)
 	l.sendPex(now)
 	l.t.wantPeers.Store(!l.seeding() && len(l.conns) < l.t.cfg.MaxPeers/2)
 }

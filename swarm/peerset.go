@@ -330,6 +330,7 @@ func (l *loop) requestAll() {
 	for _, o := range l.conns {
 		l.request(o)
 	}
+	l.webRequestAll()
 }
 
 // ban drops a banned IP's connections; the ledger refuses it from now on.

@@ -106,7 +106,7 @@ type PeerSnapshot struct {
 // Flags renders the connection state in the letters Transmission uses:
 // D/d we download or want to, U/u we upload or they want to, O optimistic,
 // S snubbed, E encrypted, T over uTP, I incoming, X from peer exchange, H
-// from the DHT, L from local peer discovery. A peer from a tracker has no
+// from the DHT, L from local peer discovery, W a web seed (BEP 19). A peer from a tracker has no
 // letter, as in Transmission, so T keeps the meaning its users know.
 func (p PeerSnapshot) Flags() string {
 	var b strings.Builder
@@ -144,6 +144,8 @@ func (p PeerSnapshot) Flags() string {
 		b.WriteByte('H')
 	case "lsd":
 		b.WriteByte('L')
+	case "webseed":
+		b.WriteByte('W')
 	}
 	return b.String()
 }
@@ -224,6 +226,7 @@ func (l *loop) publish(now time.Time) {
 		}
 		s.Peers = append(s.Peers, p)
 	}
+	s.Peers = append(s.Peers, l.webSnapshots(now)...)
 	slices.SortFunc(s.Peers, func(a, b PeerSnapshot) int { return strings.Compare(a.Addr, b.Addr) })
 	slices.Sort(s.UploadSlots)
 	for _, a := range l.trackers {

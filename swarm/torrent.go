@@ -38,6 +38,8 @@ type TorrentConfig struct {
 	Peers []netip.AddrPort
 	// DisableTrackers skips the torrent's trackers (tests, --peer only).
 	DisableTrackers bool
+	// WebSeeds says how the torrent's url-list servers are used.
+	WebSeeds WebSeedConfig
 	// Picker and Choke tune the two policies; zero values take defaults.
 	Picker picker.Config
 	Choke  choke.Config
@@ -52,7 +54,7 @@ type TorrentConfig struct {
 // several clients behind one NAT from the same swarm).
 func DefaultTorrentConfig(dir string) TorrentConfig {
 	return TorrentConfig{Dir: dir, MaxPeers: 80, MaxPeersPerIP: 4, UploadSlots: 4, Evict: evict.DefaultConfig(),
-		Picker: picker.DefaultConfig(), Choke: choke.DefaultConfig()}
+		Picker: picker.DefaultConfig(), Choke: choke.DefaultConfig(), WebSeeds: DefaultWebSeedConfig()}
 }
 
 // Validate reports settings the engine cannot run with.
@@ -70,6 +72,9 @@ func (c *TorrentConfig) Validate() error {
 		return errors.New("max peers per IP must be at least 1")
 	}
 	if err := c.Evict.Validate(); err != nil {
+		return err
+	}
+	if err := c.WebSeeds.Validate(); err != nil {
 		return err
 	}
 	if c.Picker == (picker.Config{}) {

@@ -128,7 +128,7 @@ Exit status:
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newCreateCmd(e), newInfoCmd(e), newVerifyCmd(e), newGetCmd(e), newSeedCmd(e), newTrackerCmd(e), newWatchCmd(e), newDHTCmd(e), newDemoCmd(e))
+	root.AddCommand(newCreateCmd(e), newInfoCmd(e), newVerifyCmd(e), newGetCmd(e), newSeedCmd(e), newTrackerCmd(e), newWatchCmd(e), newDHTCmd(e), newDemoCmd(e), newStreamCmd(e))
 	root.AddCommand(newDaemonCmd(e), newAddCmd(e), newLsCmd(e), newShowCmd(e), newPauseCmd(e), newResumeCmd(e), newRmCmd(e), newRecheckCmd(e), newSetCmd(e), newStopCmd(e))
 	return root
 }

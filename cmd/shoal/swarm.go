@@ -41,6 +41,7 @@ type swarmFlags struct {
 	lsd       bool
 	dhtPort   int
 	dhtBoot   []string
+	noWeb     bool
 	// encryption is the MSE/PE policy, in Transmission's words.
 	encryption string
 	// noPortForwarding: no UPnP or NAT-PMP mapping is asked of the router;
@@ -72,6 +73,7 @@ func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.encryption, "encryption", string(swarm.EncryptionPreferred), "peer encryption (MSE/PE): preferred (try encrypted, fall back to plain), required (never plain) or tolerated (dial plain, accept encrypted)")
 	fl.BoolVar(&f.noPortForwarding, "no-port-forwarding", false, "do not ask the router to forward the ports (UPnP, NAT-PMP, PCP)")
 	f.registerPortForwarding(cmd)
+	fl.BoolVar(&f.noWeb, "no-web-seeds", false, "do not download from the torrent's HTTP servers (url-list, BEP 19)")
 	fl.StringArrayVar(&f.dhtBoot, "dht-bootstrap", nil, "HOST:PORT of a DHT node to join through; may repeat (default: the public routers)")
 }
 
@@ -187,6 +189,7 @@ func (f *swarmFlags) torrentConfig(peers []netip.AddrPort) swarm.TorrentConfig {
 	cfg.StateDir, cfg.MaxPeers, cfg.UploadSlots, cfg.Peers = f.stateDir, f.maxPeers, f.slots, peers
 	cfg.MaxPeersPerIP = f.perIP
 	cfg.DisableTrackers = f.noTracker
+	cfg.WebSeeds.Disable = f.noWeb
 	return cfg
 }
 

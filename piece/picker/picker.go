@@ -82,7 +82,14 @@ type peerState struct {
 	// parole peers contributed to a piece that failed alongside others;
 	// they only download whole pieces of their own until cleared.
 	parole bool
+	// whole peers (web seeds) download whole pieces of their own, as on
+	// parole, for good: a piece that fails then names its one sender,
+	// and a ranged request is not split between sources.
+	whole bool
 }
+
+// alone reports whether the peer only takes pieces no one else shares.
+func (ps *peerState) alone() bool { return ps.parole || ps.whole }
 
 // Picker holds the download's piece-selection state. It is not safe for
 // concurrent use: the torrent's owner goroutine drives it.
@@ -115,6 +122,9 @@ type Picker struct {
 	unrequested int // blocks of wanted pieces neither received nor requested
 	sequential  bool
 	seqCursor   int // no wanted piece below it
+	// windows are the streaming readers' read-ahead ranges, most urgent
+	// first: their pieces are picked before any other.
+	windows []Window
 }
 
 // New returns a picker for a torrent laid out as l, of which the pieces in
@@ -208,6 +218,32 @@ func (p *Picker) SetFilePriority(f int, pr Priority) {
 // SetSequential switches between rarest-first and in-order picking (for
 // streaming media while it downloads).
 func (p *Picker) SetSequential(on bool) { p.sequential = on }
+
+// SetWholePieces makes a peer (a web seed) take only whole pieces nobody
+// else has blocks of, and keeps others off its pieces, as parole does.
+func (p *Picker) SetWholePieces(id PeerID, on bool) { p.peer(id).whole = on }
+
+// Window is a half-open range of pieces a streaming reader needs soon:
+// First is where it reads now.
+type Window struct{ First, End int }
+
+// SetWindows replaces the streaming readers' read-ahead windows, most
+// urgent first. Their wanted pieces are picked before every other, in
+// order, and the piece at each reader's position may be asked of a second
+// peer before end-game, so one slow peer cannot stall playback; rarest
+// first fills the rest. An empty list drops the priority.
+func (p *Picker) SetWindows(w []Window) {
+	p.windows = p.windows[:0]
+	for _, x := range w {
+		x.First, x.End = max(x.First, 0), min(x.End, p.layout.NumPieces)
+		if x.First < x.End {
+			p.windows = append(p.windows, x)
+		}
+	}
+}
+
+// Windows is the read-ahead windows in force, most urgent first.
+func (p *Picker) Windows() []Window { return p.windows }
 
 // Verified is the set of verified pieces, for those that must send or
 // save it whole (bitfield messages, resume state, file progress). The

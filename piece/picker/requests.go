@@ -13,6 +13,7 @@ func (p *Picker) Pick(dst []Block, id PeerID, n int) []Block {
 		return p.pickEndgame(dst, id, ps, n)
 	}
 	want := len(dst) + n
+	dst = p.pickWindows(dst, id, ps, want)
 	for level := 0; level < 2 && len(dst) < want; level++ {
 		// Finish what is started before starting more.
 		for _, i := range p.partials {
@@ -21,7 +22,7 @@ func (p *Picker) Pick(dst []Block, id PeerID, n int) []Block {
 			}
 			if pp := p.partial[i]; p.pos[i] >= 0 && levelOf(p.prio[i]) == level && ps.has.Has(i) && p.mayShare(ps, id, pp) {
 				dst = p.takeFree(dst, id, i, want)
-				if ps.parole {
+				if ps.alone() {
 					pp.exclusive, pp.owner = true, id
 				}
 			}
@@ -31,17 +32,76 @@ func (p *Picker) Pick(dst []Block, id PeerID, n int) []Block {
 			if i < 0 {
 				break
 			}
-			dst = p.takeFree(dst, id, i, want)
-			if ps.parole {
-				pp := p.partial[i]
-				pp.exclusive, pp.owner = true, id
+			for {
+				dst = p.takeFree(dst, id, i, want)
+				if ps.alone() {
+					pp := p.partial[i]
+					pp.exclusive, pp.owner = true, id
+				}
+				// A web seed goes on with the pieces after: one ranged
+				// request instead of one per piece.
+				if i++; !ps.whole || len(dst) >= want || !p.freshAt(ps, i, level) {
+					break
+				}
 			}
 		}
 	}
-	if ps.parole && len(dst) < want {
+	if ps.alone() && len(dst) < want {
 		dst = p.restartStranded(dst, id, ps, want)
 	}
 	return dst
+}
+
+// pickWindows takes blocks of the streaming readers' windows first, in
+// order of urgency. The piece at a reader's position, once every block of
+// it is out, may go to a second peer too (as in end-game), so a reader
+// waits for the faster of the two.
+func (p *Picker) pickWindows(dst []Block, id PeerID, ps *peerState, want int) []Block {
+	for _, w := range p.windows {
+		for i := w.First; i < w.End && len(dst) < want; i++ {
+			if !p.wanted.Has(i) || p.pos[i] < 0 || !ps.has.Has(i) {
+				continue
+			}
+			switch pp := p.partial[i]; {
+			case pp != nil && pp.free == 0:
+				if i == w.First && !pp.exclusive && !ps.alone() {
+					dst = p.duplicate(dst, id, i, pp, want)
+				}
+			case pp == nil || p.mayShare(ps, id, pp):
+				dst = p.takeFree(dst, id, i, want)
+				if ps.alone() {
+					np := p.partial[i]
+					np.exclusive, np.owner = true, id
+				}
+			}
+		}
+	}
+	return dst
+}
+
+// duplicate asks peer id too for the blocks of piece i that one other peer
+// alone was asked for and that have not come yet.
+func (p *Picker) duplicate(dst []Block, id PeerID, i int, pp *partialPiece, want int) []Block {
+	for b := range pp.blocks {
+		if len(dst) >= want {
+			break
+		}
+		bs := &pp.blocks[b]
+		blk := Block{i, b}
+		if bs.received || bs.nreq != 1 || p.requestedBy(id, blk, bs) {
+			continue
+		}
+		bs.nreq++
+		p.dups[blk] = append(p.dups[blk], id)
+		dst = append(dst, blk)
+	}
+	return dst
+}
+
+// freshAt reports piece i as wanted at the level, unstarted and the
+// peer's.
+func (p *Picker) freshAt(ps *peerState, i, level int) bool {
+	return i < p.layout.NumPieces && p.pos[i] >= 0 && levelOf(p.prio[i]) == level && p.partial[i] == nil && ps.has.Has(i)
 }
 
 // restartStranded lets a parole peer with nothing else to take start over
@@ -79,7 +139,7 @@ func (p *Picker) anyRequested(pp *partialPiece) bool {
 // finish it as it is.
 func (p *Picker) someoneFreeHas(i int) bool {
 	for _, ps := range p.peers {
-		if !ps.parole && ps.has.Has(i) {
+		if !ps.alone() && ps.has.Has(i) {
 			return true
 		}
 	}
@@ -103,7 +163,7 @@ func (p *Picker) mayShare(ps *peerState, id PeerID, pp *partialPiece) bool {
 	if pp.exclusive {
 		return pp.owner == id
 	}
-	if !ps.parole {
+	if !ps.alone() {
 		return true
 	}
 	if pp.received > 0 {
@@ -182,7 +242,7 @@ func (p *Picker) pickEndgame(dst []Block, id PeerID, ps *peerState, n int) []Blo
 	for limit := 1; limit < p.cfg.EndgameRequesters && len(dst) < want; limit++ {
 		for _, i := range p.partials {
 			pp := p.partial[i]
-			if p.pos[i] < 0 || !ps.has.Has(i) || pp.exclusive || ps.parole {
+			if p.pos[i] < 0 || !ps.has.Has(i) || pp.exclusive || ps.alone() {
 				continue
 			}
 			for b := range pp.blocks {

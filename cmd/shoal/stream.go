@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"mime"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/cobra"
+
+	"github.com/shoal-torrent/shoal/piece/meta"
+	"github.com/shoal-torrent/shoal/swarm"
+)
+
+func newStreamCmd(e env) *cobra.Command {
+	var (
+		f    swarmFlags
+		addr string
+	)
+	cmd := &cobra.Command{
+		Use:   "stream TORRENT|MAGNET",
+		Short: "Download a torrent and serve its files over HTTP while it downloads",
+		Long: `Download a torrent into --dir, as get does, and serve each of its files over
+HTTP at once: a player pointed at a file's URL plays it while it downloads.
+The pieces at and just after where each open request reads are fetched
+first (a read-ahead window sized to the read rate), the rest rarest first;
+a request waits only until the bytes it asked for are verified. Range
+requests work, so players can seek.
+
+The index page (http://ADDR/) lists the files; each is at /INDEX/NAME.
+The terminal UI does not open here (the URLs stay on screen); shoal watch
+shows it. Ctrl-C stops; the torrent is seeded until then.`,
+		Example: `  shoal stream movie.torrent --dir ~/Videos
+  mpv http://127.0.0.1:8888/0/movie.mkv
+  shoal stream 'magnet:?xt=urn:btih:...' --http 127.0.0.1:9000 --dir /tmp/m`,
+		Args: exactArgs(1, "a .torrent file or magnet link"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.validate(); err != nil {
+				return err
+			}
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				return usageError{fmt.Errorf("--http %q: want HOST:PORT, e.g. 127.0.0.1:8888", addr)}
+			}
+			peers, err := f.peerAddrs()
+			if err != nil {
+				return err
+			}
+			isMagnet := meta.IsMagnet(args[0])
+			var m *meta.Torrent
+			if isMagnet {
+				if _, err := meta.ParseMagnet(args[0]); err != nil {
+					return err
+				}
+			} else if m, err = loadTorrent(args[0]); err != nil {
+				return err
+			}
+			// Listen before anything slow, so a busy port fails at once.
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("--http: %w", err)
+			}
+			defer ln.Close()
+			s, r, closeSession, err := f.open(e, false)
+			if err != nil {
+				return err
+			}
+			defer closeSession()
+			if isMagnet {
+				var found []netip.AddrPort
+				if m, found, err = resolveMagnet(cmd.Context(), r, s, args[0], f.stateDir, peers, s.DHTLookup()); err != nil {
+					return err
+				}
+				peers = append(peers, found...)
+			}
+			t, err := s.Add(m, f.torrentConfig(peers))
+			if err != nil {
+				return err
+			}
+			eng := newLiveEngine([]string{m.Name}, []*swarm.Torrent{t})
+			defer startControl(r, f.stateDir, s.Port(), eng)()
+			srv := &http.Server{Handler: newStreamHandler(t), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+				BaseContext: func(net.Listener) context.Context { return cmd.Context() }}
+			served := make(chan error, 1)
+			go func() { served <- srv.Serve(ln) }()
+			defer srv.Close() // ends requests still waiting for pieces
+			base := "http://" + ln.Addr().String()
+			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
+			r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.Total},
+				fmt.Sprintf("%s: %s in %d pieces, saving to %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), m.Layout.NumPieces, f.dir))
+			r.event("streaming", map[string]any{"url": base + "/"}, "streaming at "+base+"/")
+			for i, fl := range m.Layout.Files {
+				if !fl.Pad {
+					u := base + fileLink(i, fl.Path)
+					r.event("file", map[string]any{"index": i, "url": u}, "  "+u)
+				}
+			}
+			announced := false
+			err = runSwarm(cmd.Context(), r, false, eng, []*swarm.Torrent{t}, t.Completed(),
+				func(rep *reporter) (bool, error) {
+					select {
+					case err := <-served:
+						return true, fmt.Errorf("http server: %w", err)
+					default:
+					}
+					if snap := t.Snapshot(); snap.State == swarm.StateError {
+						return true, errors.New(snap.Error)
+					}
+					if !announced && isClosed(t.Completed()) {
+						announced = true
+						rep.event("complete", map[string]any{"name": m.Name}, fmt.Sprintf("%s: download complete; still streaming and seeding", m.Name))
+					}
+					return false, nil
+				})
+			srv.Close()
+			complete := isClosed(t.Completed())
+			t.Stop()
+			r.event("stopped", map[string]any{"complete": complete}, stoppedText(m.Name, complete, false))
+			if errors.Is(err, context.Canceled) {
+				return nil // Ctrl-C is how streaming ends
+			}
+			return err
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&addr, "http", "127.0.0.1:8888", "HOST:PORT the HTTP server listens on (port 0 picks a free one)")
+	return cmd
+}
+
+// fileLink is file i's path on the server: /INDEX/NAME, the name there
+// for players and people, the index what counts.
+func fileLink(i int, p []string) string {
+	return "/" + strconv.Itoa(i) + "/" + url.PathEscape(p[len(p)-1])
+}
+
+var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
+<html><head><meta charset="utf-8"><title>{{.Name}}</title></head>
+<body><h1>{{.Name}}</h1><ul>
+{{range .Files}}<li><a href="{{.Link}}">{{.Path}}</a> ({{.Size}}, {{.Progress}}%)</li>
+{{end}}</ul></body></html>
+`))
+
+// newStreamHandler serves the torrent's files: an index page at / and
+// each file at /INDEX/NAME, with Range support, every read waiting only
+// for the pieces it needs.
+func newStreamHandler(t *swarm.Torrent) http.Handler {
+	l := t.Meta().Layout
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		type file struct{ Link, Path, Size, Progress string }
+		var files []file
+		snap := t.Snapshot()
+		k := 0
+		for i, f := range l.Files {
+			if f.Pad {
+				continue
+			}
+			prog := ""
+			if snap != nil && k < len(snap.Files) {
+				prog = strconv.Itoa(int(snap.Files[k].Progress * 100))
+			}
+			k++
+			files = append(files, file{Link: fileLink(i, f.Path), Path: strings.Join(f.Path, "/"),
+				Size: humanize.IBytes(uint64(f.Length)), Progress: prog})
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		indexPage.Execute(w, map[string]any{"Name": t.Meta().Name, "Files": files})
+	})
+	mux.HandleFunc("GET /{index}/{name...}", func(w http.ResponseWriter, r *http.Request) {
+		i, err := strconv.Atoi(r.PathValue("index"))
+		if err != nil || i < 0 || i >= len(l.Files) || l.Files[i].Pad {
+			http.NotFound(w, r)
+			return
+		}
+		rd, err := t.NewReader(r.Context(), i)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		defer rd.Close()
+		name := l.Files[i].Path[len(l.Files[i].Path)-1]
+		// A type from the name: ServeContent would otherwise sniff the
+		// first bytes, and wait for the first piece to do it.
+		ctype := mime.TypeByExtension(path.Ext(name))
+		if ctype == "" {
+			ctype = "application/octet-stream"
+		}
+		w.Header().Set("Content-Type", ctype)
+		http.ServeContent(w, r, name, time.Time{}, rd)
+	})
+	return mux
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/shoal-torrent/shoal/piece/piecetest"
+)
+
+var streamingRe = regexp.MustCompile(`streaming at (http://127\.0\.0\.1:\d+)/`)
+
+// shoal stream serves a downloading torrent over HTTP: the index links
+// every file, and random Range requests get exactly the file's bytes
+// while the rest still arrives from a slow seeder.
+func TestStreamServesRanges(t *testing.T) {
+	src, tor := seedFixture(t, 3<<20, "32KiB")
+	seeder := startShoal(t, "seed", tor, "--dir", src, "--port", "0", "--up-limit", "1MiB", "--state-dir", t.TempDir(), "--no-dht")
+	dl := t.TempDir()
+	st := startShoalUntil(t, streamingRe, "stream", tor, "--http", "127.0.0.1:0", "--dir", dl, "--peer", "127.0.0.1:"+seeder.port,
+		"--port", "0", "--state-dir", t.TempDir(), "--no-dht")
+	base := st.port // the first submatch: the server's URL
+
+	res, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{`href="/0/a.bin"`, `href="/1/b.bin"`, "pack/a.bin"} {
+		if !strings.Contains(string(page), want) {
+			t.Fatalf("index page lacks %s:\n%s", want, page)
+		}
+	}
+
+	files := []string{"a.bin", "b.bin"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	partial := false
+	for i := range 16 {
+		fi := i % 2
+		want, err := os.ReadFile(filepath.Join(src, "pack", files[fi]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		off := rng.Int64N(int64(len(want)))
+		end := min(off+rng.Int64N(200<<10), int64(len(want))-1)
+		req, _ := http.NewRequest("GET", fmt.Sprintf("%s/%d/%s", base, fi, files[fi]), nil)
+		req.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", off, end))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil || res.StatusCode != http.StatusPartialContent {
+			t.Fatalf("range %d-%d of %s: %s, %v", off, end, files[fi], res.Status, err)
+		}
+		if cr := fmt.Sprintf("bytes %d-%d/%d", off, end, len(want)); res.Header.Get("Content-Range") != cr {
+			t.Fatalf("Content-Range %q, want %q", res.Header.Get("Content-Range"), cr)
+		}
+		if !bytes.Equal(got, want[off:end+1]) {
+			t.Fatalf("range %d-%d of %s: wrong bytes", off, end, files[fi])
+		}
+		if verifyCode(t, tor, dl) != 0 {
+			partial = true
+		}
+	}
+	if !partial {
+		t.Fatal("the download was complete before the requests: they tested nothing")
+	}
+	for _, bad := range []string{"/9/x", "/x/a.bin", "/-1/a"} {
+		res, err := http.Get(base + bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusNotFound {
+			t.Errorf("%s: %s, want 404", bad, res.Status)
+		}
+	}
+	if code := st.stop(); code != 0 {
+		t.Fatalf("stream exited %d on Ctrl-C", code)
+	}
+}
+
+// verifyCode runs shoal verify quietly: 0 once the data is complete.
+func verifyCode(t *testing.T, tor, dir string) int {
+	code, _, _ := shoal(t, "verify", tor, "--dir", dir)
+	return code
+}
+
+func TestStreamBadInput(t *testing.T) {
+	_, tor := seedFixture(t, 100_000, "16KiB")
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"stream"}, exitUsage, "needs"},
+		{[]string{"stream", tor, "--http", "nonsense", "--no-dht"}, exitUsage, "HOST:PORT"},
+		{[]string{"stream", filepath.Join(t.TempDir(), "none.torrent"), "--no-dht"}, exitError, "no such file"},
+	} {
+		code, _, stderr := shoal(t, c.args...)
+		oneLineError(t, code, c.code, stderr)
+		if !strings.Contains(stderr, c.want) {
+			t.Errorf("%v: %q lacks %q", c.args, stderr, c.want)
+		}
+	}
+}
+
+// shoal get downloads from a torrent's web seed alone, and ignores it
+// with --no-web-seeds.
+func TestGetWebSeed(t *testing.T) {
+	src := t.TempDir()
+	piecetest.WriteFiles(t, src, []piecetest.FileSpec{{Path: "pack/a.bin", Size: 1 << 20}, {Path: "pack/b c.bin", Size: 70_000}})
+	srv := httptest.NewServer(http.FileServer(http.Dir(src)))
+	defer srv.Close()
+	tor := filepath.Join(t.TempDir(), "pack.torrent")
+	if code, _, stderr := shoal(t, "create", filepath.Join(src, "pack"), "-o", tor, "--web-seed", srv.URL+"/"); code != 0 {
+		t.Fatal(stderr)
+	}
+	// Without web seeds and peers nothing comes, however long the other
+	// get below takes to finish from the web seed.
+	off := t.TempDir()
+	without := startShoal(t, "get", tor, "--dir", off, "--no-seed", "--port", "0", "--state-dir", t.TempDir(), "--no-web-seeds", "--no-trackers")
+	dl := t.TempDir()
+	code, stdout, stderr := shoal(t, "get", tor, "--dir", dl, "--no-seed", "--port", "0", "--state-dir", t.TempDir(), "--no-trackers")
+	if code != 0 || !strings.Contains(stdout, "download complete") {
+		t.Fatalf("get: %d\n%s\n%s", code, stdout, stderr)
+	}
+	if code := verifyCode(t, tor, dl); code != 0 {
+		t.Fatal("downloaded data does not verify")
+	}
+	if code := without.stop(); code != 130 {
+		t.Fatalf("get --no-web-seeds exited %d, want 130 (incomplete)", code)
+	}
+	if code := verifyCode(t, tor, off); code == 0 {
+		t.Fatal("get --no-web-seeds has the data")
+	}
+}
