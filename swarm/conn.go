@@ -144,6 +144,7 @@ type conn struct {
 	incoming bool
 	// encrypted is set when the stream is RC4 after an MSE handshake.
 	encrypted bool
+	utp       bool           // over uTP rather than TCP
 	hs        wire.Handshake // the peer's handshake
 	out       outQueue
 
