@@ -313,3 +313,39 @@ func waitHalfOpen(t *testing.T, s *Session, n int64) {
 		<-tick.C
 	}
 }
+
+// TestUTPHalfOpenIsBounded: silent uTP connections count against the
+// same half-open bound as TCP ones; one address's oldest are closed to
+// make way, so a flood over UDP costs as little as one over TCP.
+func TestUTPHalfOpenIsBounded(t *testing.T) {
+	s := newTestSession(t, func(c *SessionConfig) { c.MaxHalfOpen = 8 }) // 2 per address
+	raw, err := listenUTP("127.0.0.1:0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	var conns []net.Conn
+	for range 6 {
+		nc, err := raw.dial(context.Background(), s.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc.Write([]byte{19}) // a handshake's first byte, and no more
+		conns = append(conns, nc)
+	}
+	// The first four are closed by the session, oldest first, as the
+	// later ones arrive; their reads end.
+	for i, nc := range conns[:4] {
+		// Well inside the 10 s handshake deadline, which would close
+		// them too.
+		nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := nc.Read(make([]byte, 1)); err == nil {
+			t.Fatalf("connection %d got data instead of being closed", i)
+		} else if ne, ok := err.(net.Error); ok && ne.Timeout() {
+			t.Fatalf("connection %d still open after 5 s: half-open connections are not bounded over uTP", i)
+		}
+	}
+	if n := s.halfOpen.Load(); n > 2 {
+		t.Fatalf("%d half-open connections from one address, bound 2", n)
+	}
+}
