@@ -331,3 +331,25 @@ func (u *utpSocket) sharesPort(addr string) bool {
 	_, port, err := net.SplitHostPort(addr)
 	return err == nil && port == strconv.Itoa(int(addrOf(u.s.Addr()).Port()))
 }
+
+// connectMetadata connects to a for a metadata fetch: over TCP and,
+// when that fails, over uTP. The fetch dials many peers with a short
+// patience each: trying uTP first would cost every TCP-only peer a uTP
+// timeout, and racing both leaves the losing uTP handshake open on the
+// peer (libutp abandons a connect in flight without a word). A TCP-only
+// peer is then reached at once and a uTP-only one after a refused (or
+// timed out) TCP connect. TCP's error is the one reported when both fail.
+func (s *Session) connectMetadata(ctx context.Context, a netip.AddrPort, timeout time.Duration) (net.Conn, error) {
+	d := net.Dialer{Timeout: timeout}
+	nc, err := d.DialContext(ctx, "tcp", a.String())
+	if err == nil || ctx.Err() != nil || s.utp == nil || !s.utp.reaches(a) {
+		return nc, err
+	}
+	uctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	unc, uerr := s.utp.dial(uctx, a)
+	if uerr != nil {
+		return nil, err
+	}
+	return unc, nil
+}

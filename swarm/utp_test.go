@@ -349,3 +349,18 @@ func TestUTPHalfOpenIsBounded(t *testing.T) {
 		t.Fatalf("%d half-open connections from one address, bound 2", n)
 	}
 }
+
+// TestMagnetFromUTPOnlyAnacrolix fetches a magnet link's metadata from a
+// peer that speaks uTP alone, plain and encrypted.
+func TestMagnetFromUTPOnlyAnacrolix(t *testing.T) {
+	f := newFixture(t, 64<<10, interopFiles...)
+	for _, tc := range []struct {
+		enc Encryption
+		mod []func(*torrent.ClientConfig)
+	}{{EncryptionPreferred, nil}, {EncryptionRequired, []func(*torrent.ClientConfig){rc4Only}}} {
+		cl := anacrolixSeeding(t, f, tc.mod...)
+		if _, err := fetch(t, newTestSession(t, withEncryption(tc.enc)), f, 20*time.Second, anacrolixUTPAddr(t, cl)); err != nil {
+			t.Fatalf("%s: %v", tc.enc, err)
+		}
+	}
+}
