@@ -22,9 +22,10 @@ import (
 
 // utpDialTimeout bounds the uTP connect (SYN to SYN-ACK) before a dial
 // falls back to TCP. A peer without uTP never answers (Linux does not
-// report ICMP errors on an unconnected UDP socket), so this is what
-// every dial to a TCP-only peer costs; libtorrent waits 3 s, which the
-// issue shows makes connecting slow.
+// report ICMP errors on an unconnected UDP socket), so this is what the
+// first dial to a TCP-only peer costs (noUTP spares the later ones);
+// libtorrent waits 3 s, which is a good part of why it reaches some
+// peers slowly.
 const utpDialTimeout = 2 * time.Second
 
 // utpSocket is the session's UDP socket: uTP connections in and out, and
