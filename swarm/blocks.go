@@ -27,6 +27,13 @@ func (l *loop) request(c *conn) {
 	if n <= 0 {
 		return
 	}
+	// Over uTP a request sent per block received is a packet each way
+	// per block, and libutp's throughput falls to a third of what it
+	// moves without them (measured on loopback): top up a quarter of the
+	// queue at a time instead.
+	if c.utp && len(c.requests) > 0 && n < max(1, depth/4) {
+		return
+	}
 	l.buf = l.picker.Pick(l.buf[:0], c.id, n)
 	l.resetBuf = l.picker.TakeRestarted(l.resetBuf[:0])
 	for _, p := range l.resetBuf {

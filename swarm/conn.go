@@ -144,6 +144,7 @@ type conn struct {
 	incoming bool
 	// encrypted is set when the stream is RC4 after an MSE handshake.
 	encrypted bool
+	utp       bool           // over uTP rather than TCP
 	hs        wire.Handshake // the peer's handshake
 	out       outQueue
 
@@ -293,6 +294,7 @@ func (c *conn) writeLoop(ctx context.Context, st piece.Storage, l *piece.Layout,
 	var ctrl []byte
 	var ups []upload
 	hdr := make([]byte, 0, 13)
+	var frame []byte // uTP only: header and block together
 	keepAlive := time.NewTimer(90 * time.Second)
 	defer keepAlive.Stop()
 	fail := func(error) { c.nc.Close() }
@@ -332,8 +334,16 @@ func (c *conn) writeLoop(ctx context.Context, st piece.Storage, l *piece.Layout,
 				}
 			}
 			hdr = wire.AppendPieceHeader(hdr[:0], u.index, u.begin, len(data))
-			bufs := net.Buffers{hdr, data}
-			_, err := bufs.WriteTo(c.nc)
+			var err error
+			if c.utp {
+				// One write: libutp sends each write's tail at once, so a
+				// header written alone costs a packet of 13 bytes.
+				frame = append(append(frame[:0], hdr...), data...)
+				_, err = c.nc.Write(frame)
+			} else {
+				bufs := net.Buffers{hdr, data}
+				_, err = bufs.WriteTo(c.nc)
+			}
 			putBlock(buf)
 			if err != nil {
 				fail(err)

@@ -2,6 +2,7 @@ package swarm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -34,6 +35,11 @@ type DHTConfig struct {
 	// another DHT) cannot strand the node.
 	NodesFile string
 	Logger    *slog.Logger
+	// Conn, when set, is the UDP socket to use instead of one opened at
+	// Addr: a session hands over its uTP socket, whose non-uTP datagrams
+	// come out of ReadFrom, so one port serves both (as in libtorrent).
+	// The node does not close it; its owner does, after the node.
+	Conn net.PacketConn
 }
 
 // DHT is a session's node in the mainline DHT: it answers other nodes,
@@ -57,9 +63,16 @@ func NewDHT(cfg DHTConfig) (*DHT, error) {
 			return nil, fmt.Errorf("dht: bootstrap node %q: want HOST:PORT", b)
 		}
 	}
-	conn, err := net.ListenPacket("udp", cfg.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("dht: listen on %s: %w", cfg.Addr, err)
+	var conn net.PacketConn
+	owned := cfg.Conn == nil
+	if owned {
+		var err error
+		conn, err = net.ListenPacket("udp", cfg.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("dht: listen on %s: %w", cfg.Addr, err)
+		}
+	} else {
+		conn = sharedConn{cfg.Conn}
 	}
 	store := newDHTPeerStore(10_000, 200, 30*time.Minute)
 	sc := dht.NewDefaultServerConfig()
@@ -86,7 +99,9 @@ func NewDHT(cfg DHTConfig) (*DHT, error) {
 	}
 	srv, err := dht.NewServer(sc)
 	if err != nil {
-		conn.Close()
+		if owned {
+			conn.Close()
+		}
 		return nil, fmt.Errorf("dht: %w", err)
 	}
 	d := &DHT{srv: srv, conn: conn, store: store, cfg: cfg, log: cfg.Logger}
@@ -312,6 +327,16 @@ func (t *Torrent) dhtLoop(ctx context.Context, d *DHT) {
 		}
 	}
 }
+
+// sharedConn is a socket the DHT borrows: closing the node leaves it
+// open, and deadlines (which go-libutp's socket does not support, and
+// panics on) are not set on it.
+type sharedConn struct{ net.PacketConn }
+
+func (sharedConn) Close() error                     { return nil }
+func (sharedConn) SetDeadline(time.Time) error      { return errors.ErrUnsupported }
+func (sharedConn) SetReadDeadline(time.Time) error  { return errors.ErrUnsupported }
+func (sharedConn) SetWriteDeadline(time.Time) error { return errors.ErrUnsupported }
 
 // maxKRPCDepth bounds KRPC nesting; real messages need about four levels.
 const maxKRPCDepth = 16

@@ -13,12 +13,14 @@ import (
 	"github.com/shoal-torrent/shoal/swarm/wire"
 )
 
-func (s *Session) accept() {
+// accept hands ln's connections (TCP or uTP: both take this one path)
+// to incoming.
+func (s *Session) accept(ln net.Listener) {
 	defer s.wg.Done()
 	var backoff time.Duration
 	var lastWarn time.Time
 	for {
-		nc, err := s.ln.Accept()
+		nc, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -65,7 +67,7 @@ func (s *Session) incoming(nc net.Conn) {
 	}
 	defer done()
 	nc.SetDeadline(time.Now().Add(handshakeTimeout))
-	c := &conn{nc: nc, addr: addrOf(nc.RemoteAddr()), incoming: true, source: "incoming"}
+	c := &conn{nc: nc, addr: addrOf(nc.RemoteAddr()), incoming: true, source: "incoming", utp: isUTP(nc)}
 	fail := func(why string, err error) {
 		s.log.Debug("incoming connection dropped", "addr", c.addr, "why", why, "err", err)
 		nc.Close()
@@ -146,37 +148,66 @@ func (s *Session) dial(ctx context.Context, t *Torrent, a netip.AddrPort) {
 	}
 }
 
-// dialHandshake connects to a peer under the session's encryption policy:
-// preferred tries MSE and, when that fails, dials again plain; required
-// stops at the MSE failure; tolerated dials plain.
+// dialHandshake connects to a peer as libtorrent does: over uTP first
+// and, when that fails, over TCP, each under the encryption policy.
 func (s *Session) dialHandshake(ctx context.Context, infoHash [20]byte, a netip.AddrPort) (*conn, error) {
+	if s.utp != nil && s.utp.tryUTP(a, s.now()) {
+		c, err := s.dialPolicy(ctx, infoHash, a, true)
+		if err == nil || ctx.Err() != nil || errors.Is(err, errSelf) {
+			return c, err
+		}
+		if errors.Is(err, errUTPConnect) {
+			s.utp.markNoUTP(a, s.now())
+		}
+		s.log.Debug("uTP dial failed; trying TCP", "addr", a, "err", err)
+	}
+	return s.dialPolicy(ctx, infoHash, a, false)
+}
+
+// dialPolicy connects over one transport under the session's encryption
+// policy: preferred tries MSE and, when that fails, dials again plain;
+// required stops at the MSE failure; tolerated dials plain.
+func (s *Session) dialPolicy(ctx context.Context, infoHash [20]byte, a netip.AddrPort, overUTP bool) (*conn, error) {
 	switch s.cfg.Encryption {
 	case EncryptionTolerated:
-		return s.dialOnce(ctx, infoHash, a, false)
+		return s.dialOnce(ctx, infoHash, a, overUTP, false)
 	case EncryptionRequired:
-		return s.dialOnce(ctx, infoHash, a, true)
+		return s.dialOnce(ctx, infoHash, a, overUTP, true)
 	}
-	c, err := s.dialOnce(ctx, infoHash, a, true)
+	c, err := s.dialOnce(ctx, infoHash, a, overUTP, true)
 	if err == nil || ctx.Err() != nil || !errors.Is(err, errMSE) {
 		return c, err
 	}
-	s.log.Debug("encrypted handshake failed; trying plain", "addr", a, "err", err)
-	return s.dialOnce(ctx, infoHash, a, false)
+	s.log.Debug("encrypted handshake failed; trying plain", "addr", a, "utp", overUTP, "err", err)
+	return s.dialOnce(ctx, infoHash, a, overUTP, false)
 }
+
+// errSelf is a dial that reached this very session: no other transport
+// or policy will do better.
+var errSelf = errors.New("connected to ourselves")
 
 // errMSE marks dial errors of the encrypted handshake itself, after which
 // a preferred policy tries plain.
 var errMSE = errors.New("encrypted handshake failed")
 
-func (s *Session) dialOnce(ctx context.Context, infoHash [20]byte, a netip.AddrPort, encrypt bool) (*conn, error) {
-	d := net.Dialer{Timeout: 10 * time.Second}
-	nc, err := d.DialContext(ctx, "tcp", a.String())
+// tcpDialTimeout bounds a TCP connect; a refused one fails at once.
+const tcpDialTimeout = 10 * time.Second
+
+func (s *Session) dialOnce(ctx context.Context, infoHash [20]byte, a netip.AddrPort, overUTP, encrypt bool) (*conn, error) {
+	var nc net.Conn
+	var err error
+	if overUTP {
+		nc, err = s.utp.dial(ctx, a)
+	} else {
+		d := net.Dialer{Timeout: tcpDialTimeout}
+		nc, err = d.DialContext(ctx, "tcp", a.String())
+	}
 	if err != nil {
 		return nil, err
 	}
 	nc.SetDeadline(time.Now().Add(handshakeTimeout))
 	ours := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: infoHash, PeerID: s.peerID}
-	c := &conn{nc: nc, addr: a, source: "outgoing"}
+	c := &conn{nc: nc, addr: a, source: "outgoing", utp: overUTP}
 	err = func() error {
 		if encrypt {
 			// Our handshake rides in the key exchange's initial payload.
@@ -198,7 +229,7 @@ func (s *Session) dialOnce(ctx context.Context, infoHash [20]byte, a netip.AddrP
 			return err
 		}
 		if c.hs.PeerID == s.peerID {
-			return errors.New("connected to ourselves")
+			return errSelf
 		}
 		return nil
 	}()

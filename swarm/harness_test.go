@@ -73,7 +73,10 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 		o.files = []piecetest.FileSpec{{Path: "h.bin", Size: 8*32<<10 + 5000}}
 	}
 	h := &harness{t: t, f: newFixture(t, o.pieceLen, o.files...), clock: &fakeClock{now: time.Unix(1_700_000_000, 0)}}
-	var mods []func(*SessionConfig)
+	// The loop's tests speak TCP with hand-written peers; dials to
+	// their made-up addresses fail at once over TCP, not after a uTP
+	// timeout.
+	mods := []func(*SessionConfig){withoutUTP}
 	if o.session != nil {
 		mods = append(mods, o.session)
 	}

@@ -400,12 +400,12 @@ func (s *Session) metadataFrom(ctx context.Context, ih [20]byte, a netip.AddrPor
 	}
 }
 
-// metadataHandshake dials a for ih and exchanges handshakes, encrypted or
-// plain; ctx ending closes the connection at once.
+// metadataHandshake dials a for ih (over TCP, else uTP) and exchanges
+// handshakes, encrypted or plain; ctx ending closes
+// the connection at once.
 func (s *Session) metadataHandshake(ctx context.Context, ih [20]byte, a netip.AddrPort, patience time.Duration, encrypt bool) (net.Conn, wire.Handshake, error) {
 	var hs wire.Handshake
-	d := net.Dialer{Timeout: patience}
-	nc, err := d.DialContext(ctx, "tcp", a.String())
+	nc, err := s.connectMetadata(ctx, a, patience)
 	if err != nil {
 		return nil, hs, err
 	}

@@ -239,7 +239,7 @@ func (l *loop) adopt(c *conn) {
 		case <-l.ctx.Done():
 		}
 	})
-	l.t.log.Debug("peer connected", "addr", c.addr, "client", c.clientName, "incoming", c.incoming)
+	l.t.log.Debug("peer connected", "addr", c.addr, "client", c.clientName, "incoming", c.incoming, "utp", c.utp, "encrypted", c.encrypted)
 	// A new interested peer may take a free slot at once.
 	l.rechoke(now)
 }

@@ -44,6 +44,10 @@ type SessionConfig struct {
 	LSD *LSDConfig
 	// Encryption is the MSE/PE policy for dialled and accepted peers.
 	Encryption Encryption
+	// DisableUTP turns uTP (BEP 29) off: no UDP listener beside the TCP
+	// one, and dials go over TCP alone. With uTP on, the DHT shares its
+	// UDP socket, so everything runs on one port number.
+	DisableUTP bool
 }
 
 // DefaultSessionConfig listens on port 6881 of every interface with 500
@@ -78,6 +82,7 @@ func (c *SessionConfig) Validate() error {
 type Session struct {
 	cfg    SessionConfig
 	ln     net.Listener
+	utp    *utpSocket // nil with uTP off
 	port   uint16
 	peerID [20]byte
 	log    *slog.Logger
@@ -115,11 +120,11 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", cfg.ListenAddr, err)
+	s := &Session{cfg: cfg, log: cfg.Logger, torrents: map[[20]byte]*Torrent{}, now: time.Now}
+	if err := s.listen(); err != nil {
+		return nil, err
 	}
-	s := &Session{cfg: cfg, ln: ln, log: cfg.Logger, torrents: map[[20]byte]*Torrent{}, now: time.Now}
+	ln := s.ln
 	s.port = uint16(addrOf(ln.Addr()).Port())
 	copy(s.peerID[:], "-SH"+versionDigits(cfg.Version)+"-")
 	rand.Read(s.peerID[8:])
@@ -134,9 +139,12 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 		if dc.Logger == nil {
 			dc.Logger = cfg.Logger
 		}
+		if s.utp != nil && dc.Conn == nil && s.utp.sharesPort(cfg.DHT.Addr) {
+			dc.Conn = s.utp.packetConn()
+		}
 		d, err := NewDHT(dc)
 		if err != nil {
-			ln.Close()
+			s.closeListeners()
 			return nil, err
 		}
 		s.dht = d
@@ -144,7 +152,7 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	if cfg.LSD != nil {
 		l, err := startLSD(s, *cfg.LSD)
 		if err != nil {
-			ln.Close()
+			s.closeListeners()
 			if s.dht != nil {
 				s.dht.Close()
 			}
@@ -154,7 +162,11 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.wg.Add(1)
-	go s.accept()
+	go s.accept(ln)
+	if s.utp != nil {
+		s.wg.Add(1)
+		go s.accept(s.utp)
+	}
 	return s, nil
 }
 
@@ -241,11 +253,17 @@ func (s *Session) Close() error {
 	}
 	wg.Wait()
 	s.cancel()
-	s.wg.Wait()
+	var err error
 	if s.dht != nil {
-		return s.dht.Close()
+		err = s.dht.Close()
 	}
-	return nil
+	// After the torrents and the DHT, which use the UDP socket; this
+	// ends the uTP accept loop and handshakes still in progress.
+	if s.utp != nil {
+		s.utp.Close()
+	}
+	s.wg.Wait()
+	return err
 }
 
 // DHT is the session's DHT node, or nil.

@@ -211,7 +211,7 @@ func (l *loop) publish(now time.Time) {
 	for _, c := range l.conns {
 		p := PeerSnapshot{
 			Addr: c.addr.String(), Client: c.clientName, Source: c.source, Incoming: c.incoming,
-			Encrypted: c.encrypted,
+			Encrypted: c.encrypted, UTP: c.utp,
 			AmChoking: c.amChoking, AmInterested: c.amInterested, PeerChoking: c.peerChoking,
 			PeerInterested: c.peerInterested, Optimistic: l.optimistic == c.id && l.hasOptimistic, Snubbed: c.snubbed,
 			DownRate: c.downMeter.rate(5), UpRate: c.upMeter.rate(5),

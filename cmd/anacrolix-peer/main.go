@@ -25,20 +25,24 @@ func main() {
 	seed := flag.Bool("seed", false, "seed until SIGINT instead of downloading")
 	peers := flag.String("peers", "", "comma-separated HOST:PORT of peers to download from")
 	port := flag.Int("port", 0, "TCP port to listen on (0 picks one)")
+	utp := flag.Bool("utp", false, "speak uTP only (TCP off): the port is then a UDP one")
 	flag.Parse()
-	if err := run(*torrentPath, *dir, *seed, *peers, *port); err != nil {
+	if err := run(*torrentPath, *dir, *seed, *peers, *port, *utp); err != nil {
 		fmt.Fprintln(os.Stderr, "anacrolix-peer:", err)
 		os.Exit(1)
 	}
 }
 
-func run(torrentPath, dir string, seed bool, peers string, port int) error {
+func run(torrentPath, dir string, seed bool, peers string, port int, utp bool) error {
 	cfg := torrent.NewDefaultClientConfig()
 	cfg.DataDir = dir
 	cfg.ListenHost = torrent.LoopbackListenHost
 	cfg.ListenPort = port
 	cfg.NoDHT, cfg.DisableTrackers, cfg.NoDefaultPortForwarding = true, true, true
 	cfg.DisableUTP, cfg.DisablePEX, cfg.DisableIPv6 = true, true, true
+	if utp {
+		cfg.DisableTCP, cfg.DisableUTP = true, false
+	}
 	cfg.Seed = seed
 	// With its default 1 MiB of request data allocated per connection, an
 	// anacrolix seeder stalls an anacrolix leecher (which keeps more than
@@ -69,7 +73,10 @@ func run(torrentPath, dir string, seed bool, peers string, port int) error {
 		}
 		<-t.Complete().On()
 		for _, a := range cl.ListenAddrs() {
-			if ta, ok := a.(*net.TCPAddr); ok {
+			switch ta := a.(type) {
+			case *net.TCPAddr:
+				fmt.Printf("ready %d\n", ta.Port)
+			case *net.UDPAddr:
 				fmt.Printf("ready %d\n", ta.Port)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -194,5 +195,41 @@ func TestGetMagnet(t *testing.T) {
 	saved := filepath.Join(state, m.InfoHash.HexString()+".torrent")
 	if again, err := meta.Load(saved); err != nil || again.InfoHash != m.InfoHash {
 		t.Fatalf("saved torrent: %v", err)
+	}
+}
+
+// TestGetOverUTPAndWithout: seed and get hold the UDP side of their port
+// for uTP unless told --no-utp, and a download works whichever side has
+// it off (the getter's uTP dial falls back to TCP).
+func TestGetOverUTPAndWithout(t *testing.T) {
+	src, tor := seedFixture(t, 1<<20, "64KiB")
+	for _, tc := range []struct {
+		name              string
+		seedArgs, getArgs []string
+	}{
+		{"seeder without uTP", []string{"--no-utp"}, nil},
+		{"getter without uTP", nil, []string{"--no-utp"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			seeder := startShoal(t, append([]string{"seed", tor, "--dir", src, "--port", "0", "--state-dir", t.TempDir()}, tc.seedArgs...)...)
+			udp, err := net.ListenPacket("udp", "127.0.0.1:"+seeder.port)
+			if tc.seedArgs == nil && err == nil {
+				t.Fatal("the seeder's UDP port is free: it has no uTP socket")
+			}
+			if tc.seedArgs != nil {
+				if err != nil {
+					t.Fatalf("--no-utp still holds the UDP port: %v", err)
+				}
+				udp.Close()
+			}
+			dl := t.TempDir()
+			args := append([]string{"get", tor, "--dir", dl, "--peer", "127.0.0.1:" + seeder.port, "--no-seed", "--port", "0", "--state-dir", t.TempDir()}, tc.getArgs...)
+			if code, stdout, stderr := shoal(t, args...); code != 0 || !strings.Contains(stdout, "download complete") {
+				t.Fatalf("get: %d\n%s\n%s", code, stdout, stderr)
+			}
+			if code, out, _ := shoal(t, "verify", tor, "--dir", dl); code != 0 {
+				t.Fatalf("downloaded data does not verify:\n%s", out)
+			}
+		})
 	}
 }

@@ -48,6 +48,7 @@ type swarmFlags struct {
 	// upnpURL and natpmpGateway name the gateway instead of discovery.
 	noPortForwarding       bool
 	upnpURL, natpmpGateway string
+	noUTP                  bool // TCP only: no uTP (BEP 29) in or out
 	// logger, when set, replaces the stderr logger (the UI logs to a file).
 	logger *slog.Logger
 }
@@ -56,7 +57,7 @@ func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVarP(&f.dir, "dir", "d", ".", "save path holding the torrent's file or top folder")
 	fl.StringVar(&f.stateDir, "state-dir", defaultStateDir(), "where resume state is kept; one get or seed at a time may use it")
-	fl.IntVarP(&f.port, "port", "p", 6881, "TCP port to listen on (0 picks a free one)")
+	fl.IntVarP(&f.port, "port", "p", 6881, "port to listen on, TCP and uTP (UDP) alike (0 picks a free one)")
 	fl.StringArrayVar(&f.peers, "peer", nil, "HOST:PORT of a peer to connect to; may repeat")
 	fl.IntVar(&f.maxPeers, "max-peers", 80, "connections per torrent")
 	fl.IntVar(&f.perIP, "max-peers-per-ip", 4, "connections per torrent from one IP address (peers on one host or behind one NAT share it)")
@@ -69,11 +70,12 @@ func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.noTUI, "no-tui", false, "print progress lines instead of opening the terminal UI")
 	fl.BoolVar(&f.noDHT, "no-dht", false, "do not use the DHT (private torrents never do)")
 	fl.BoolVar(&f.lsd, "lsd", false, "find peers on the local network (BEP 14 multicast)")
-	fl.IntVar(&f.dhtPort, "dht-port", -1, "UDP port of the DHT node (default: the TCP port)")
+	fl.IntVar(&f.dhtPort, "dht-port", -1, "UDP port of the DHT node (default: the listen port, on uTP's socket)")
 	fl.StringVar(&f.encryption, "encryption", string(swarm.EncryptionPreferred), "peer encryption (MSE/PE): preferred (try encrypted, fall back to plain), required (never plain) or tolerated (dial plain, accept encrypted)")
 	fl.BoolVar(&f.noPortForwarding, "no-port-forwarding", false, "do not ask the router to forward the ports (UPnP, NAT-PMP, PCP)")
 	f.registerPortForwarding(cmd)
 	fl.BoolVar(&f.noWeb, "no-web-seeds", false, "do not download from the torrent's HTTP servers (url-list, BEP 19)")
+	fl.BoolVar(&f.noUTP, "no-utp", false, "speak TCP only: no uTP (BEP 29) listener on the port's UDP side, and no dialling over uTP first")
 	fl.StringArrayVar(&f.dhtBoot, "dht-bootstrap", nil, "HOST:PORT of a DHT node to join through; may repeat (default: the public routers)")
 }
 
@@ -133,6 +135,7 @@ func (f *swarmFlags) session(e env) (*swarm.Session, error) {
 	cfg.ListenAddr = fmt.Sprintf(":%d", f.port)
 	cfg.DownloadLimit, cfg.UploadLimit = f.downLimit.n, f.upLimit.n
 	cfg.Encryption = swarm.Encryption(f.encryption)
+	cfg.DisableUTP = f.noUTP
 	level := slog.LevelWarn
 	if f.verbose {
 		level = slog.LevelDebug

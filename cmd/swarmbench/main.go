@@ -1,6 +1,7 @@
 // Command swarmbench measures shoal against anacrolix/torrent on loopback
-// in one run: a 1 seeder -> 1 leecher transfer of a generated file, repeated,
-// and a 1 seeder + 4 leechers swarm. Each peer is a process of its own, so
+// in one run: a 1 seeder -> 1 leecher transfer of a generated file over
+// TCP, repeated, the same over uTP (a smaller file: uTP on loopback is
+// far slower), and a 1 seeder + 4 leechers swarm over TCP. Each peer is a process of its own, so
 // CPU time and memory are measured per side. It prints medians and the
 // ratios shoal/anacrolix; absolute times depend on the machine, ratios much
 // less.
@@ -33,6 +34,7 @@ import (
 
 type config struct {
 	size, piece      int64
+	utpSize          int64 // 0: no uTP transfers
 	runs             int
 	shoal, anacrolix string
 	work             string
@@ -42,8 +44,9 @@ type config struct {
 
 func main() {
 	var c config
-	var size, piece string
+	var size, piece, utpSize string
 	flag.StringVar(&size, "size", "1GiB", "size of the generated file")
+	flag.StringVar(&utpSize, "utp-size", "256MiB", "size of the file moved over uTP (0: no uTP transfers)")
 	flag.StringVar(&piece, "piece", "1MiB", "piece size")
 	flag.IntVar(&c.runs, "runs", 3, "repetitions of the 1 -> 1 transfer")
 	flag.StringVar(&c.shoal, "shoal", "bin/shoal", "shoal binary")
@@ -55,6 +58,9 @@ func main() {
 	var err error
 	if c.size, err = parseSize(size); err == nil {
 		c.piece, err = parseSize(piece)
+	}
+	if err == nil && utpSize != "0" {
+		c.utpSize, err = parseSize(utpSize)
 	}
 	if err == nil {
 		err = run(c)
@@ -97,25 +103,12 @@ func run(c config) error {
 		work = d
 	}
 	src := filepath.Join(work, "src")
-	fmt.Printf("generating %s (pieces of %s) in %s\n", humanize.IBytes(uint64(c.size)), humanize.IBytes(uint64(c.piece)), work)
-	if err := generate(filepath.Join(src, "big.bin"), c.size); err != nil {
-		return err
-	}
-	m, err := meta.Create(context.Background(), meta.CreateOptions{Path: filepath.Join(src, "big.bin"), PieceLength: c.piece})
+	tor, err := makeTorrent(filepath.Join(src, "big.bin"), filepath.Join(work, "big.torrent"), c.size, c.piece)
 	if err != nil {
 		return err
 	}
-	tor := filepath.Join(work, "big.torrent")
-	f, err := os.Create(tor)
-	if err != nil {
-		return err
-	}
-	if err := m.Write(f); err != nil {
-		return err
-	}
-	f.Close()
-
-	impls := []impl{shoalImpl{c.shoal}, anacrolixImpl{c.anacrolix}}
+	// shoal dials uTP first when it has it: the TCP rows turn it off.
+	impls := []impl{shoalImpl{bin: c.shoal}, anacrolixImpl{bin: c.anacrolix}}
 	// A warm-up transfer each, not measured: the first writes after the
 	// file is generated find the kernel short of free pages, and whoever
 	// went first would pay for it.
@@ -124,44 +117,20 @@ func run(c config) error {
 			return fmt.Errorf("%s warm-up: %w", im.name(), err)
 		}
 	}
-	results := map[string][]result{}
-	for r := 1; r <= c.runs; r++ {
-		order := impls
-		if r%2 == 0 {
-			order = []impl{impls[1], impls[0]} // alternate who goes first
+	if err := oneToOne(c, impls, tor, src, work, c.size, "over TCP"); err != nil {
+		return err
+	}
+	if c.utpSize > 0 {
+		usrc := filepath.Join(work, "src-utp")
+		utor, err := makeTorrent(filepath.Join(usrc, "big.bin"), filepath.Join(work, "utp.torrent"), c.utpSize, c.piece)
+		if err != nil {
+			return err
 		}
-		for _, im := range order {
-			res, err := transfer(c, im, tor, src, filepath.Join(work, "dl"))
-			if err != nil {
-				return fmt.Errorf("%s run %d: %w", im.name(), r, err)
-			}
-			fmt.Printf("  run %d %-9s %6.0f MiB/s  %s\n", r, im.name(), mibps(c.size, res.wall), res.wall.Round(time.Millisecond))
-			results[im.name()] = append(results[im.name()], res)
+		uimpls := []impl{shoalImpl{bin: c.shoal, utp: true}, anacrolixImpl{bin: c.anacrolix, utp: true}}
+		if err := oneToOne(c, uimpls, utor, usrc, work, c.utpSize, "over uTP"); err != nil {
+			return err
 		}
 	}
-	gib := float64(c.size) / (1 << 30)
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Printf("\n1 seeder -> 1 leecher, %s, median of %d runs\n", humanize.IBytes(uint64(c.size)), c.runs)
-	fmt.Fprintln(tw, "impl\tMiB/s\tleecher CPU s/GiB\tseeder CPU s/GiB\tleecher peak RSS\tleecher peak anon\t")
-	med := map[string]result{}
-	for _, im := range impls {
-		rs := results[im.name()]
-		m := result{
-			wall:     median(rs, func(r result) float64 { return float64(r.wall) }),
-			leechCPU: median(rs, func(r result) float64 { return float64(r.leechCPU) }),
-			seedCPU:  median(rs, func(r result) float64 { return float64(r.seedCPU) }),
-			peakRSS:  int64(median(rs, func(r result) float64 { return float64(r.peakRSS) })),
-			peakAnon: int64(median(rs, func(r result) float64 { return float64(r.peakAnon) })),
-		}
-		med[im.name()] = m
-		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%s\t%s\t\n", im.name(), mibps(c.size, m.wall), m.leechCPU.Seconds()/gib,
-			m.seedCPU.Seconds()/gib, humanize.IBytes(uint64(m.peakRSS)), humanize.IBytes(uint64(m.peakAnon)))
-	}
-	tw.Flush()
-	s, a := med["shoal"], med["anacrolix"]
-	fmt.Printf("\nratios shoal/anacrolix: throughput %.2fx, leecher CPU %.2fx, seeder CPU %.2fx, leecher anon memory %.2fx\n",
-		float64(a.wall)/float64(s.wall), float64(s.leechCPU)/float64(a.leechCPU), float64(s.seedCPU)/float64(a.seedCPU),
-		float64(s.peakAnon)/float64(max(a.peakAnon, 1)))
 
 	if c.swarm {
 		fmt.Printf("\n1 seeder + 4 leechers, %s\n", humanize.IBytes(uint64(c.size)))
@@ -176,6 +145,73 @@ func run(c config) error {
 		}
 		fmt.Printf("ratio shoal/anacrolix: swarm completion %.2fx faster\n", float64(times[1])/float64(times[0]))
 	}
+	return nil
+}
+
+// makeTorrent generates a file of size at path and a torrent of it.
+func makeTorrent(path, torPath string, size, piece int64) (string, error) {
+	fmt.Printf("generating %s (pieces of %s) in %s\n", humanize.IBytes(uint64(size)), humanize.IBytes(uint64(piece)), filepath.Dir(path))
+	if err := generate(path, size); err != nil {
+		return "", err
+	}
+	m, err := meta.Create(context.Background(), meta.CreateOptions{Path: path, PieceLength: piece})
+	if err != nil {
+		return "", err
+	}
+	f, err := os.Create(torPath)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if err := m.Write(f); err != nil {
+		return "", err
+	}
+	return torPath, f.Close()
+}
+
+// oneToOne times c.runs 1 seeder -> 1 leecher transfers of each impl,
+// alternating who goes first, and prints the medians and the ratios of
+// impls[0] to impls[1].
+func oneToOne(c config, impls []impl, tor, src, work string, size int64, how string) error {
+	results := map[string][]result{}
+	for r := 1; r <= c.runs; r++ {
+		order := impls
+		if r%2 == 0 {
+			order = []impl{impls[1], impls[0]} // alternate who goes first
+		}
+		for _, im := range order {
+			res, err := transfer(c, im, tor, src, filepath.Join(work, "dl"))
+			if err != nil {
+				return fmt.Errorf("%s run %d: %w", im.name(), r, err)
+			}
+			fmt.Printf("  run %d %-13s %6.0f MiB/s  %s\n", r, im.name(), mibps(size, res.wall), res.wall.Round(time.Millisecond))
+			results[im.name()] = append(results[im.name()], res)
+		}
+	}
+	gib := float64(size) / (1 << 30)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Printf("\n1 seeder -> 1 leecher %s, %s, median of %d runs\n", how, humanize.IBytes(uint64(size)), c.runs)
+	fmt.Fprintln(tw, "impl\tMiB/s\tleecher CPU s/GiB\tseeder CPU s/GiB\tleecher peak RSS\tleecher peak anon\t")
+	var med []result
+	for _, im := range impls {
+		rs := results[im.name()]
+		m := result{
+			wall:     median(rs, func(r result) float64 { return float64(r.wall) }),
+			leechCPU: median(rs, func(r result) float64 { return float64(r.leechCPU) }),
+			seedCPU:  median(rs, func(r result) float64 { return float64(r.seedCPU) }),
+			peakRSS:  int64(median(rs, func(r result) float64 { return float64(r.peakRSS) })),
+			peakAnon: int64(median(rs, func(r result) float64 { return float64(r.peakAnon) })),
+		}
+		med = append(med, m)
+		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%s\t%s\t\n", im.name(), mibps(size, m.wall), m.leechCPU.Seconds()/gib,
+			m.seedCPU.Seconds()/gib, humanize.IBytes(uint64(m.peakRSS)), humanize.IBytes(uint64(m.peakAnon)))
+	}
+	tw.Flush()
+	s, a := med[0], med[1]
+	fmt.Printf("\nratios %s/%s: throughput %.2fx, leecher CPU %.2fx, seeder CPU %.2fx, leecher anon memory %.2fx\n\n",
+		impls[0].name(), impls[1].name(),
+		float64(a.wall)/float64(s.wall), float64(s.leechCPU)/float64(a.leechCPU), float64(s.seedCPU)/float64(a.seedCPU),
+		float64(s.peakAnon)/float64(max(a.peakAnon, 1)))
 	return nil
 }
 
@@ -224,32 +260,59 @@ type impl interface {
 	ready(line string) bool
 }
 
-type shoalImpl struct{ bin string }
+// shoalImpl runs shoal over TCP alone, or with utp as it runs by
+// default: its dials then go over uTP first, which on loopback connect.
+type shoalImpl struct {
+	bin string
+	utp bool
+}
 
-func (shoalImpl) name() string { return "shoal" }
+func (s shoalImpl) name() string {
+	if s.utp {
+		return "shoal-utp"
+	}
+	return "shoal"
+}
+func (s shoalImpl) transport() []string {
+	if s.utp {
+		return nil
+	}
+	return []string{"--no-utp"}
+}
 func (s shoalImpl) seeder(tor, dir string, port int) *exec.Cmd {
-	return exec.Command(s.bin, "seed", tor, "--dir", dir, "--port", strconv.Itoa(port), "--json", "--state-dir", filepath.Join(dir, ".state"), "--max-peers", "200", "--no-dht", "--no-port-forwarding")
+	args := []string{"seed", tor, "--dir", dir, "--port", strconv.Itoa(port), "--json", "--state-dir", filepath.Join(dir, ".state"), "--max-peers", "200", "--no-dht", "--no-port-forwarding"}
+	return exec.Command(s.bin, append(args, s.transport()...)...)
 }
 func (s shoalImpl) leecher(tor, dir string, port int, peers []string, state string) *exec.Cmd {
 	args := []string{"get", tor, "--dir", dir, "--no-seed", "--port", strconv.Itoa(port), "--json", "--state-dir", state, "--no-dht", "--no-port-forwarding"}
 	for _, p := range peers {
 		args = append(args, "--peer", p)
 	}
-	return exec.Command(s.bin, args...)
+	return exec.Command(s.bin, append(args, s.transport()...)...)
 }
 func (shoalImpl) ready(line string) bool {
 	var ev struct{ Event, State string }
 	return json.Unmarshal([]byte(line), &ev) == nil && ev.Event == "progress" && ev.State == "seeding"
 }
 
-type anacrolixImpl struct{ bin string }
+// anacrolixImpl runs anacrolix's client over TCP, or with utp over uTP
+// alone.
+type anacrolixImpl struct {
+	bin string
+	utp bool
+}
 
-func (anacrolixImpl) name() string { return "anacrolix" }
+func (a anacrolixImpl) name() string {
+	if a.utp {
+		return "anacrolix-utp"
+	}
+	return "anacrolix"
+}
 func (a anacrolixImpl) seeder(tor, dir string, port int) *exec.Cmd {
-	return exec.Command(a.bin, "-torrent", tor, "-dir", dir, "-seed", "-port", strconv.Itoa(port))
+	return exec.Command(a.bin, "-torrent", tor, "-dir", dir, "-seed", "-port", strconv.Itoa(port), "-utp="+strconv.FormatBool(a.utp))
 }
 func (a anacrolixImpl) leecher(tor, dir string, port int, peers []string, state string) *exec.Cmd {
-	return exec.Command(a.bin, "-torrent", tor, "-dir", dir, "-port", strconv.Itoa(port), "-peers", strings.Join(peers, ","))
+	return exec.Command(a.bin, "-torrent", tor, "-dir", dir, "-port", strconv.Itoa(port), "-peers", strings.Join(peers, ","), "-utp="+strconv.FormatBool(a.utp))
 }
 func (anacrolixImpl) ready(line string) bool { return strings.HasPrefix(line, "ready ") }
 
