@@ -13,7 +13,7 @@ var azureusClients = map[string]string{
 	"UT": "µTorrent", "UM": "µTorrent Mac", "DE": "Deluge", "AZ": "Vuze", "BI": "BiglyBT", "AG": "Ares",
 	"KT": "KTorrent", "FD": "Free Download Manager", "BT": "BitTorrent", "WW": "WebTorrent", "WD": "WebTorrent Desktop",
 	"SH": "shoal", "aria2": "aria2", "GR": "GetRight", "TX": "Tixati", "FW": "FrostWire", "PI": "PicoTorrent",
-	"LW": "LimeWire", "XL": "Xunlei", "SD": "Thunder", "BC": "BitComet", "AR": "Arctic", "RT": "rTorrent",
+	"LW": "LimeWire", "GT": "anacrolix/torrent", "XL": "Xunlei", "SD": "Thunder", "BC": "BitComet", "AR": "Arctic", "RT": "rTorrent",
 }
 
 // ClientName decodes the client name and version from a peer ID, the way

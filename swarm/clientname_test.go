@@ -13,6 +13,7 @@ func TestClientName(t *testing.T) {
 		"-DE13F0-abcdefghijkl": "Deluge 1.3.15",
 		"-SH0100-abcdefghijkl": "shoal 0.1",
 		"A2-1-36-0-abcdefghij": "aria2 1.36.0",
+		"-GT0003-abcdefghijkl": "anacrolix/torrent 0.0.0.3",
 	} {
 		var b [20]byte
 		copy(b[:], id)
