@@ -34,7 +34,7 @@ interrupted before that, 1 on errors (a full disk, say).`,
   shoal get album.torrent --no-seed --peer 192.168.1.20:6881
   shoal get big.torrent --seed-ratio 2 --up-limit 1MiB --port 0
   shoal get data.torrent --json | jq -c 'select(.event=="complete")'`,
-		Args: exactArgs(1, "a .torrent file or magnet link"),
+		Args: exactArgs(1, "one .torrent file or magnet link"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.validate(); err != nil {
 				return err
@@ -45,7 +45,7 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			if seedRatio < 0 {
 				return usageError{errors.New("--seed-ratio cannot be negative")}
 			}
-			peers, err := f.peerAddrs()
+			peers, err := f.peerAddrs(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -80,7 +80,7 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			// Said once everything is in place, shoal watch's socket too.
 			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
 			r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.Total},
-				fmt.Sprintf("%s: %s in %d pieces, saving to %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), m.Layout.NumPieces, f.dir))
+				fmt.Sprintf("%s: %s in %s, saving to %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), plural(m.Layout.NumPieces, "piece", "pieces"), f.dir))
 			announced := false
 			err = runSwarm(cmd.Context(), r, ui, eng, []*swarm.Torrent{t}, t.Completed(),
 				func(rep *reporter) (bool, error) {

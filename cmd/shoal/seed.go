@@ -41,7 +41,7 @@ downloads the rest first.`,
 			if err := f.validate(); err != nil {
 				return err
 			}
-			peers, err := f.peerAddrs()
+			peers, err := f.peerAddrs(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -147,7 +147,7 @@ func torrentFiles(args []string) ([]torrentArg, error) {
 	for _, a := range args {
 		fi, err := os.Stat(a)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %s", a, fileWords(err))
 		}
 		if !fi.IsDir() {
 			out = append(out, torrentArg{path: a})
