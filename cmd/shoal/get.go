@@ -51,8 +51,9 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			}
 			isMagnet := meta.IsMagnet(args[0])
 			var m *meta.Torrent
+			var mag *meta.Magnet
 			if isMagnet {
-				if _, err := meta.ParseMagnet(args[0]); err != nil {
+				if mag, err = meta.ParseMagnet(args[0]); err != nil {
 					return err
 				}
 			} else if m, err = loadTorrent(args[0]); err != nil {
@@ -65,11 +66,19 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			}
 			defer closeSession()
 			if isMagnet {
+				warnNoPeerSource(e, r, magnetName(mag), mag.InfoHash.HexString(), f.magnetSources(mag, peers))
 				var found []netip.AddrPort
-				if m, found, err = resolveMagnet(cmd.Context(), r, s, args[0], f.stateDir, peers, s.DHTLookup()); err != nil {
+				if m, found, err = resolveMagnet(cmd.Context(), r, s, args[0], f.stateDir, peers, s.DHTLookup()); errors.Is(err, context.Canceled) {
+					// Ctrl-C: not an error, and nothing to save yet.
+					return exitCodeError{code: 130, msg: magnetName(mag) + ": stopped before any peer sent the metadata"}
+				} else if err != nil {
 					return err
 				}
 				peers = append(peers, found...)
+				warnTorrent(e, r, m)
+			} else {
+				warnTorrent(e, r, m)
+				warnNoPeerSource(e, r, m.Name, m.InfoHash.HexString(), f.torrentSources(m, peers))
 			}
 			t, err := s.Add(m, f.torrentConfig(peers))
 			if err != nil {

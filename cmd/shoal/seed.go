@@ -72,6 +72,7 @@ downloads the rest first.`,
 					continue
 				}
 				seen[m.InfoHash] = p.path
+				warnTorrent(e, r, m)
 				t, err := s.Add(m, f.torrentConfig(peers))
 				if err != nil {
 					return fmt.Errorf("%s: %w", p.path, err)

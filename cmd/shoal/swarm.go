@@ -375,10 +375,7 @@ func resolveMagnet(ctx context.Context, r *reporter, s *swarm.Session, link, sta
 			peers = append(peers, ap)
 		}
 	}
-	name := mag.Name
-	if name == "" {
-		name = mag.InfoHash.HexString()
-	}
+	name := magnetName(mag)
 	r.event("metadata", map[string]any{"info_hash": mag.InfoHash.HexString()}, fmt.Sprintf("%s: fetching metadata from peers", name))
 	t, found, err := s.FetchMetadata(ctx, swarm.MetadataRequest{InfoHash: mag.InfoHash, Name: mag.Name, Trackers: mag.Trackers, Peers: peers, Lookup: lookup})
 	if err != nil {
