@@ -2,6 +2,9 @@ package swarm
 
 import (
 	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/shoal-torrent/shoal/piece/piecetest"
@@ -67,4 +70,41 @@ func TestSnapshotSaysWhetherTheDHTIsOn(t *testing.T) {
 	if s := on.snapshot(); !s.DHT {
 		t.Errorf("the session runs a DHT, but the snapshot says off")
 	}
+}
+
+// -v logs the name a peer gives itself, which the UI shows, not only the
+// peer ID's guess.
+func TestLogSaysTheClientNameTheUIShows(t *testing.T) {
+	var buf lockedLog
+	h := newHarness(t, harnessOpts{session: func(c *SessionConfig) {
+		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}})
+	p := h.connect(peerOpts{})
+	hs := wire.ExtHandshake{V: "Tixati 3.19", M: map[string]int{}}
+	p.sendExt(0, hs.Encode())
+	p.drain()
+	var shown string
+	for _, ps := range h.snapshot().Peers {
+		shown = ps.Client
+	}
+	if shown != "Tixati 3.19" || !strings.Contains(buf.String(), `msg="peer client"`) || !strings.Contains(buf.String(), `client="Tixati 3.19"`) {
+		t.Errorf("UI shows %q; log:\n%s", shown, buf.String())
+	}
+}
+
+type lockedLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
