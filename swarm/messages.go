@@ -127,8 +127,11 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 			if h.Reqq > 0 {
 				c.reqq = min(h.Reqq, 2000)
 			}
-			if h.V != "" {
-				c.clientName = sanitizeName(h.V)
+			if name := sanitizeName(h.V); h.V != "" && name != c.clientName {
+				// The name the client gives itself is what the UI shows;
+				// the log says it too, not only the peer ID's guess.
+				l.t.log.Debug("peer client", "addr", c.addr, "client", name, "peer_id_says", c.clientName)
+				c.clientName = name
 			}
 			c.peerExt, c.listenPort = h.M, h.P
 		case wire.ExtMetadata:

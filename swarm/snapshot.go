@@ -67,8 +67,10 @@ type Snapshot struct {
 	UploadSlots []string
 	Files       []FileSnapshot
 	// DHTNodes is the session's DHT routing table size (0 without a DHT
-	// or for a private torrent, which never uses it).
+	// or for a private torrent, which never uses it). DHT says whether
+	// the torrent uses a DHT at all, so "no nodes" can be told from "off".
 	DHTNodes int
+	DHT      bool
 	Private  bool
 	// Network is the session's reachability (listen port, port mapping).
 	Network NetworkSnapshot
@@ -101,7 +103,18 @@ type PeerSnapshot struct {
 	Progress       float64
 	Downloaded     int64
 	Uploaded       int64
+	// Have is the peer's set of pieces as a BEP 3 bitfield (piece 0 in
+	// the high bit of byte 0), for the UI to draw beside availability.
+	// It is nil for a peer with all pieces or none (Progress says
+	// which), and for peers past the publish's budget in a huge swarm.
+	Have []byte
 }
+
+// peerBitsBudget bounds the bytes of peer bitfields one publish copies:
+// a peer costs NumPieces/8 bytes (250 for 2,000 pieces, 20 KB for 80
+// such peers), which only torrents of hundreds of thousands of pieces
+// with many partial peers reach.
+const peerBitsBudget = 1 << 20
 
 // Flags renders the connection state in the letters Transmission uses:
 // D/d we download or want to, U/u we upload or they want to, O optimistic,
@@ -177,7 +190,7 @@ func (l *loop) publish(now time.Time) {
 	s.Private = t.m.Private
 	s.Network = t.s.Network()
 	if d := t.s.dht; d != nil && !t.m.Private {
-		s.DHTNodes = d.Nodes()
+		s.DHT, s.DHTNodes = true, d.Nodes()
 	}
 	s.Ratio = float64(s.Uploaded) / float64(max(s.Size, 1))
 	switch {
@@ -208,6 +221,7 @@ func (l *loop) publish(now time.Time) {
 		}
 		s.Availability[i] = uint16(min(l.picker.Availability(i), 65535))
 	}
+	budget := peerBitsBudget
 	for _, c := range l.conns {
 		p := PeerSnapshot{
 			Addr: c.addr.String(), Client: c.clientName, Source: c.source, Incoming: c.incoming,
@@ -217,6 +231,10 @@ func (l *loop) publish(now time.Time) {
 			DownRate: c.downMeter.rate(5), UpRate: c.upMeter.rate(5),
 			Progress:   float64(c.haveCount) / float64(max(l.layout.NumPieces, 1)),
 			Downloaded: c.downloaded.Load(), Uploaded: c.uploaded.Load(),
+		}
+		if bf := l.picker.PeerPieces(c.id); bf != nil && bf.Count() > 0 && !bf.Full() && budget >= (bf.Len()+7)/8 {
+			p.Have = bf.Wire()
+			budget -= len(p.Have)
 		}
 		if c.seed {
 			s.Seeds++

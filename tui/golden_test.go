@@ -48,6 +48,19 @@ func richSnapshot() *swarm.Snapshot {
 			Incoming: i%2 == 1, Source: []string{"tracker", "pex", "dht", "lsd"}[i%4], DownRate: float64(i * 40000), UpRate: float64(i * 1000),
 			Progress: float64(i) / 30, Downloaded: int64(i) << 20, Uploaded: int64(i) << 18})
 	}
+	for i := range s.Peers {
+		// A partial peer's bitfield, about as full as its Progress says.
+		if i == 0 {
+			continue
+		}
+		have := make([]byte, (s.NumPieces+7)/8)
+		for j := range s.NumPieces {
+			if (j*31+i*17)%30 < i {
+				have[j/8] |= 0x80 >> (j % 8)
+			}
+		}
+		s.Peers[i].Have = have
+	}
 	s.Seeds = 4
 	s.Trackers = []swarm.TrackerSnapshot{
 		{URL: "udp://tracker.example.org:6969/announce", Tier: 0, Status: "working", LastAnnounce: goldenAt.Add(-time.Minute), NextAnnounce: goldenAt.Add(4*time.Minute + 10*time.Second), Seeders: 12, Leechers: 40, PeersGot: 50},

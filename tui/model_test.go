@@ -52,6 +52,7 @@ func snapshot(name string, state swarm.State, progress float64) *swarm.Snapshot 
 		Files:       []swarm.FileSnapshot{{Path: "album/a.flac", Size: 40 << 20, Progress: 0.5, Priority: "normal"}, {Path: "album/b.flac", Size: 24 << 20, Priority: "normal"}},
 		UploadSlots: []string{"127.0.0.1:6881"},
 		DHTNodes:    42,
+		DHT:         true,
 	}
 }
 

@@ -128,6 +128,49 @@ func (m Model) peerDetail(s *swarm.Snapshot, p swarm.PeerSnapshot) []string {
 		fmt.Sprintf("received %s at %s", size(p.Downloaded), rate(p.DownRate)),
 		fmt.Sprintf("sent %s at %s", size(p.Uploaded), rate(p.UpRate)),
 	}, " · ", w))
-	lines = append(lines, faint.Render(fit("which pieces it has: the engine's snapshot gives only how many", w, false, false)))
+	lines = append(lines, m.peerPieces(s, p, w))
 	return lines
+}
+
+// peerPieces draws which pieces the peer has in one row, cell for cell
+// like the piece map: what it has that we still need in the colour of
+// its rarity (so the rare pieces it brings stand out), what we have
+// already faint, what it lacks as a dot.
+func (m Model) peerPieces(s *swarm.Snapshot, p swarm.PeerSnapshot, w int) string {
+	const label = "its pieces "
+	n := min(len(s.Pieces), len(s.Availability))
+	has := func(i int) bool { return p.Progress >= 1 }
+	switch {
+	case n == 0:
+		return faint.Render(fit(label+"(none known yet)", w, false, false))
+	case p.Have != nil:
+		has = func(i int) bool { return i/8 < len(p.Have) && p.Have[i/8]&(0x80>>(i%8)) != 0 }
+	case p.Progress > 0 && p.Progress < 1:
+		return faint.Render(fit(label+"not in this snapshot (too many peers and pieces to copy them all)", w, false, false))
+	}
+	cells := min(n, max(w-len(label), 1))
+	var b strings.Builder
+	b.WriteString(faint.Render(label))
+	for c := 0; c < cells; c++ {
+		lo, hi := c*n/cells, max((c+1)*n/cells, c*n/cells+1)
+		any, need, avail := false, false, 1<<30
+		for i := lo; i < hi; i++ {
+			if !has(i) {
+				continue
+			}
+			any = true
+			if s.Pieces[i] != swarm.PieceHave {
+				need, avail = true, min(avail, int(s.Availability[i]))
+			}
+		}
+		switch {
+		case need:
+			b.WriteString(m.pieceGlyph(cellMissing, avail))
+		case any:
+			b.WriteString(faint.Render("█"))
+		default:
+			b.WriteString(faint.Render("·"))
+		}
+	}
+	return b.String()
 }

@@ -78,10 +78,12 @@ func (m Model) viewSwarm(it Item) string {
 	switch {
 	case s.Private:
 		lines = append(lines, " private torrent: peers from trackers only (no DHT, PEX or LSD)")
+	case !s.DHT:
+		lines = append(lines, " DHT: off")
 	case s.DHTNodes > 0:
-		lines = append(lines, fmt.Sprintf(" DHT: %d nodes in the routing table", s.DHTNodes))
+		lines = append(lines, fmt.Sprintf(" DHT: %s in the routing table", plural(s.DHTNodes, "node")))
 	default:
-		lines = append(lines, " DHT: no nodes (off, or still joining)")
+		lines = append(lines, " DHT: joining (no nodes yet)")
 	}
 	if n := networkText(&s.Network, false); n != "" {
 		lines = append(lines, " reachability: "+n)

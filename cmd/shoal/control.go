@@ -204,7 +204,7 @@ type remoteEngine struct {
 func dialControl(path string) (*remoteEngine, error) {
 	c, err := net.DialTimeout("unix", path, 5*time.Second)
 	if err != nil {
-		return nil, fmt.Errorf("attach to %s: %w", path, err)
+		return nil, fmt.Errorf("cannot attach to %s: %s (is shoal get or seed running? without --socket, shoal watch finds it)", path, netWords(err))
 	}
 	return &remoteEngine{conn: c, rd: bufio.NewReaderSize(c, 1<<20)}, nil
 }
@@ -282,5 +282,5 @@ func findControl(stateDir string) (string, error) {
 	case 1:
 		return live[0], nil
 	}
-	return "", fmt.Errorf("several shoal processes are running; choose one with --socket: %v", live)
+	return "", fmt.Errorf("%d shoal processes are running on %s; choose one with --socket %s", len(live), stateDir, joinWords(live))
 }

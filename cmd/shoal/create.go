@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -26,7 +27,7 @@ func newCreateCmd(e env) *cobra.Command {
 		comment   string
 		force     bool
 		v2, hyb   bool
-		pieceSize = sizeValue{allowAuto: true}
+		pieceSize = sizeValue{zero: "auto"}
 	)
 	cmd := &cobra.Command{
 		Use:   "create PATH",
@@ -50,7 +51,7 @@ An existing output file is kept unless --force is given.`,
   shoal create ./data --piece-size 1MiB --private --comment "team share"
   shoal create ./iso --web-seed https://mirror.example/iso/
   shoal create ./release --hybrid --tracker udp://tracker.example:6969`,
-		Args: exactArgs(1, "a file or directory to share"),
+		Args: exactArgs(1, "one file or directory to share"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts := meta.CreateOptions{
 				Path: args[0], Trackers: trackers, WebSeeds: webSeeds, Private: private, Comment: comment,
@@ -64,11 +65,19 @@ An existing output file is kept unless --force is given.`,
 			case hyb:
 				opts.Version = meta.VersionHybrid
 			}
+			if pl := pieceSize.n; pl != 0 && (pl < meta.MinCreatePieceLength || pl > meta.MaxCreatePieceLength || pl&(pl-1) != 0) {
+				return usageError{fmt.Errorf("--piece-size %s (%s bytes): want a power of two from %s to %s, or auto%s",
+					humanize.IBytes(uint64(pl)), humanize.Comma(pl), humanize.IBytes(meta.MinCreatePieceLength),
+					humanize.IBytes(meta.MaxCreatePieceLength), nearPieceSizes(pl))}
+			}
 			if err := opts.Validate(); err != nil {
 				return usageError{err}
 			}
 			content, err := meta.Scan(args[0])
-			if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) && (errors.Is(err, fs.ErrNotExist) || errors.Is(err, fs.ErrPermission)) {
+				return fmt.Errorf("%s: %s", args[0], fileWords(err))
+			} else if err != nil {
 				return err
 			}
 			if out == "" {
@@ -77,7 +86,7 @@ An existing output file is kept unless --force is given.`,
 			if _, err := os.Stat(out); err == nil && !force {
 				return fmt.Errorf("%s already exists (use --force to replace it)", out)
 			} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
+				return fmt.Errorf("cannot write %s: %s", out, fileWords(err))
 			}
 			total := content.Total()
 			var hashed atomic.Int64
@@ -101,8 +110,9 @@ An existing output file is kept unless --force is given.`,
 					files++
 				}
 			}
-			fmt.Fprintf(e.stdout, "created %s: %s, %s in %d files, %d pieces of %s, hashed in %s (%s/s)\n",
-				termsafe.String(out), termsafe.String(t.Name), humanize.IBytes(uint64(total)), files, t.Layout.NumPieces,
+			fmt.Fprintf(e.stdout, "created %s: %s, %s in %s, %s of %s, hashed in %s (%s/s)\n",
+				termsafe.String(out), termsafe.String(t.Name), humanize.IBytes(uint64(total)), plural(files, "file", "files"),
+				plural(t.Layout.NumPieces, "piece", "pieces"),
 				humanize.IBytes(uint64(t.Layout.PieceLength)), took.Round(time.Millisecond),
 				humanize.IBytes(uint64(float64(total)/max(took.Seconds(), 0.001))))
 			if t.HasV1 {
@@ -128,8 +138,19 @@ An existing output file is kept unless --force is given.`,
 }
 
 // writeFileAtomic writes data to path through a temporary file and a
-// rename, so an interrupted write never leaves a truncated .torrent.
+// rename, so an interrupted write never leaves a truncated .torrent. Its
+// errors name path, never the temporary file nobody asked for.
 func writeFileAtomic(path string, data []byte) error {
+	if err := writeFileAtomicErr(path, data); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("cannot write %s: the directory %s does not exist", path, filepath.Dir(path))
+		}
+		return fmt.Errorf("cannot write %s: %s", path, fileWords(err))
+	}
+	return nil
+}
+
+func writeFileAtomicErr(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
@@ -150,4 +171,20 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// nearPieceSizes suggests the valid piece sizes around a wrong one, as
+// they would be typed.
+func nearPieceSizes(pl int64) string {
+	if pl < meta.MinCreatePieceLength || pl > meta.MaxCreatePieceLength {
+		return ""
+	}
+	unit := func(n int64) string {
+		if n >= 1<<20 {
+			return fmt.Sprintf("%dMiB", n>>20)
+		}
+		return fmt.Sprintf("%dKiB", n>>10)
+	}
+	lo := int64(1) << (63 - bits.LeadingZeros64(uint64(pl)))
+	return fmt.Sprintf("; the nearest are %s and %s", unit(lo), unit(2*lo))
 }

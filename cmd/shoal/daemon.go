@@ -66,7 +66,7 @@ Remote callers may save only under --dir and the --allowed-dir roots.`,
 			if err := checkRPCBind(df.rpcAddr, user != ""); err != nil {
 				return err
 			}
-			peers, err := f.peerAddrs()
+			peers, err := f.peerAddrs(cmd.Context())
 			if err != nil {
 				return err
 			}

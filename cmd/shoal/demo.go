@@ -45,7 +45,7 @@ Nothing outside a temporary directory is touched.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if leechers < 1 || leechers > 32 {
-				return usageError{errors.New("--leechers must be 1..32")}
+				return usageError{fmt.Errorf("--leechers %d: want 1 to 32", leechers)}
 			}
 			return runDemo(cmd.Context(), e, size.n, rate.n, leechers, keep, noTUI || !e.tty)
 		},
@@ -136,8 +136,9 @@ func runDemo(ctx context.Context, e env, size, rate int64, leechers int, keep, t
 		}
 	}()
 	if text {
-		fmt.Fprintf(w, "%s in %d pieces of %s; 1 seeder (up %s/s) and %d leechers (up %s/s each), meeting through the tracker\n",
-			m.Name, m.Layout.NumPieces, humanize.IBytes(uint64(m.Layout.PieceLength)), humanize.IBytes(uint64(rate)), leechers, humanize.IBytes(uint64(rate/2)))
+		fmt.Fprintf(w, "%s in %s of %s; 1 seeder (up %s/s) and %s (up %s/s each), meeting through the tracker\n",
+			m.Name, plural(m.Layout.NumPieces, "piece", "pieces"), humanize.IBytes(uint64(m.Layout.PieceLength)), humanize.IBytes(uint64(rate)),
+			plural(leechers, "leecher", "leechers"), humanize.IBytes(uint64(rate/2)))
 		return demoAccount(ctx, e, m, torrents, labels, dirs)
 	}
 	return runUI(ctx, newLiveEngine(labels, torrents))
@@ -191,7 +192,11 @@ func demoAccount(ctx context.Context, e env, m *meta.Torrent, torrents []*swarm.
 			}
 		}
 	}
-	fmt.Fprintf(w, "all %d leechers hold byte-identical copies\n", len(dirs)-1)
+	if len(dirs) == 2 {
+		fmt.Fprintln(w, "the leecher holds a byte-identical copy")
+	} else {
+		fmt.Fprintf(w, "all %d leechers hold byte-identical copies\n", len(dirs)-1)
+	}
 	return nil
 }
 

@@ -30,7 +30,10 @@ traffic every interval, and keeps the table in the state directory.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if port < 0 || port > 65535 {
-				return usageError{fmt.Errorf("port %d is not 0..65535", port)}
+				return usageError{fmt.Errorf("--port %d: want a port number from 0 to 65535 (0 picks a free one)", port)}
+			}
+			if every < time.Second {
+				return usageError{fmt.Errorf("--report %s: want at least 1s, e.g. 10s or 1m", every)}
 			}
 			if err := os.MkdirAll(stateDir, 0o755); err != nil {
 				return err

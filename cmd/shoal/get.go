@@ -34,7 +34,7 @@ interrupted before that, 1 on errors (a full disk, say).`,
   shoal get album.torrent --no-seed --peer 192.168.1.20:6881
   shoal get big.torrent --seed-ratio 2 --up-limit 1MiB --port 0
   shoal get data.torrent --json | jq -c 'select(.event=="complete")'`,
-		Args: exactArgs(1, "a .torrent file or magnet link"),
+		Args: exactArgs(1, "one .torrent file or magnet link"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.validate(); err != nil {
 				return err
@@ -45,14 +45,15 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			if seedRatio < 0 {
 				return usageError{errors.New("--seed-ratio cannot be negative")}
 			}
-			peers, err := f.peerAddrs()
+			peers, err := f.peerAddrs(cmd.Context())
 			if err != nil {
 				return err
 			}
 			isMagnet := meta.IsMagnet(args[0])
 			var m *meta.Torrent
+			var mag *meta.Magnet
 			if isMagnet {
-				if _, err := meta.ParseMagnet(args[0]); err != nil {
+				if mag, err = meta.ParseMagnet(args[0]); err != nil {
 					return err
 				}
 			} else if m, err = loadTorrent(args[0]); err != nil {
@@ -65,11 +66,19 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			}
 			defer closeSession()
 			if isMagnet {
+				warnNoPeerSource(e, r, magnetName(mag), mag.InfoHash.HexString(), f.magnetSources(mag, peers))
 				var found []netip.AddrPort
-				if m, found, err = resolveMagnet(cmd.Context(), r, s, args[0], f.stateDir, peers, s.DHTLookup()); err != nil {
+				if m, found, err = resolveMagnet(cmd.Context(), r, s, args[0], f.stateDir, peers, s.DHTLookup()); errors.Is(err, context.Canceled) {
+					// Ctrl-C: not an error, and nothing to save yet.
+					return exitCodeError{code: 130, msg: magnetName(mag) + ": stopped before any peer sent the metadata"}
+				} else if err != nil {
 					return err
 				}
 				peers = append(peers, found...)
+				warnTorrent(e, r, m)
+			} else {
+				warnTorrent(e, r, m)
+				warnNoPeerSource(e, r, m.Name, m.InfoHash.HexString(), f.torrentSources(m, peers))
 			}
 			t, err := s.Add(m, f.torrentConfig(peers))
 			if err != nil {
@@ -80,7 +89,7 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			// Said once everything is in place, shoal watch's socket too.
 			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
 			r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.Total},
-				fmt.Sprintf("%s: %s in %d pieces, saving to %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), m.Layout.NumPieces, f.dir))
+				fmt.Sprintf("%s: %s in %s, saving to %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), plural(m.Layout.NumPieces, "piece", "pieces"), f.dir))
 			announced := false
 			err = runSwarm(cmd.Context(), r, ui, eng, []*swarm.Torrent{t}, t.Completed(),
 				func(rep *reporter) (bool, error) {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -36,7 +37,9 @@ type infoJSON struct {
 	Files               []fileJSON `json:"files,omitempty"`
 	Comment             string     `json:"comment,omitempty"`
 	CreatedBy           string     `json:"created_by,omitempty"`
-	Magnet              string     `json:"magnet"`
+	// CreationDate is RFC 3339, in UTC; empty when the torrent has none.
+	CreationDate string `json:"creation_date,omitempty"`
+	Magnet       string `json:"magnet"`
 	// Warnings says what was skipped or renamed to load the torrent.
 	Warnings []string `json:"warnings,omitempty"`
 }
@@ -56,7 +59,7 @@ func newInfoCmd(e env) *cobra.Command {
 		Example: `  shoal info album.torrent
   shoal info 'magnet:?xt=urn:btih:c12fe1c06bba254a9dc9f519b335aa7c1367a88a&dn=album'
   shoal info album.torrent --json | jq .files`,
-		Args: exactArgs(1, "a .torrent file or magnet link"),
+		Args: exactArgs(1, "one .torrent file or magnet link"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out infoJSON
 			if meta.IsMagnet(args[0]) {
@@ -72,7 +75,7 @@ func newInfoCmd(e env) *cobra.Command {
 			} else {
 				t, err := meta.LoadWith(args[0], meta.ParseOptions{AllowV2Only: true})
 				if err != nil {
-					return fmt.Errorf("%s: %w", args[0], err)
+					return torrentError(args[0], err)
 				}
 				var size int64 // pad files are not data
 				for _, f := range t.Layout.Files {
@@ -85,6 +88,9 @@ func newInfoCmd(e env) *cobra.Command {
 					PieceLength: t.Layout.PieceLength, Pieces: t.Layout.NumPieces, Private: t.Private,
 					Trackers: t.Trackers, WebSeeds: t.WebSeeds, Comment: t.Comment, CreatedBy: t.CreatedBy, Magnet: t.Magnet(),
 					Warnings: t.Warnings,
+				}
+				if !t.CreationDate.IsZero() {
+					out.CreationDate = t.CreationDate.UTC().Format(time.RFC3339)
 				}
 				if t.V2 != nil {
 					out.setHashes(t.HasV1, t.InfoHash, true, t.V2.InfoHash)
@@ -135,6 +141,13 @@ func printInfo(w io.Writer, in *infoJSON) {
 		row("Size:", fmt.Sprintf("%s (%s bytes)", humanize.IBytes(uint64(in.TotalSize)), humanize.Comma(in.TotalSize)))
 		row("Pieces:", fmt.Sprintf("%s of %s", humanize.Comma(int64(in.Pieces)), humanize.IBytes(uint64(in.PieceLength))))
 		row("Private:", map[bool]string{true: "yes (peers from trackers only)", false: "no"}[in.Private])
+	}
+	if in.CreationDate != "" {
+		created := in.CreationDate
+		if d, err := time.Parse(time.RFC3339, in.CreationDate); err == nil {
+			created = d.Local().Format("2006-01-02 15:04:05 MST")
+		}
+		row("Created:", created)
 	}
 	if in.CreatedBy != "" {
 		row("Created by:", in.CreatedBy)

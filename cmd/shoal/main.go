@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -81,13 +82,13 @@ func run(ctx context.Context, args []string, e env) int {
 	root.SetArgs(args)
 	root.SetOut(e.stdout)
 	root.SetErr(e.stderr)
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
 	// Errors quote torrent names and paths: escaped, they cannot drive
 	// the terminal.
-	msg := termsafe.String(strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", " "))
+	msg := termsafe.String(oneLine(err.Error()))
 	var ec exitCodeError
 	if errors.As(err, &ec) {
 		if msg != "" {
@@ -95,12 +96,14 @@ func run(ctx context.Context, args []string, e env) int {
 		}
 		return ec.code
 	}
-	fmt.Fprintln(e.stderr, "shoal:", msg)
 	var ue usageError
 	if errors.As(err, &ue) || strings.HasPrefix(msg, "unknown command") {
-		fmt.Fprintln(e.stderr, "Run 'shoal help' for usage.")
+		// One line, as the README promises: what was wrong, then where
+		// the right way is written down.
+		fmt.Fprintln(e.stderr, "shoal:", msg+usageHint(msg, cmd))
 		return exitUsage
 	}
+	fmt.Fprintln(e.stderr, "shoal:", msg)
 	if errors.Is(err, context.Canceled) {
 		return 130
 	}
@@ -127,18 +130,56 @@ Exit status:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(newCreateCmd(e), newInfoCmd(e), newVerifyCmd(e), newGetCmd(e), newSeedCmd(e), newTrackerCmd(e), newWatchCmd(e), newDHTCmd(e), newDemoCmd(e), newStreamCmd(e))
 	root.AddCommand(newDaemonCmd(e), newAddCmd(e), newLsCmd(e), newShowCmd(e), newPauseCmd(e), newResumeCmd(e), newRmCmd(e), newRecheckCmd(e), newSetCmd(e), newStopCmd(e))
 	return root
 }
 
-// exactArgs is cobra.ExactArgs, reported as a usage error.
+// oneLine puts an error on one line. cobra's suggestions for a mistyped
+// command come on lines of their own: they become a question.
+func oneLine(msg string) string {
+	if head, alts, ok := strings.Cut(msg, "\n\nDid you mean this?\n"); ok {
+		msg = head + "; did you mean " + strings.Join(strings.Fields(alts), " or ") + "?"
+	}
+	return strings.ReplaceAll(strings.TrimSpace(msg), "\n", " ")
+}
+
+// usageHint points at the help of the command that was misused, unless
+// the message already does.
+func usageHint(msg string, cmd *cobra.Command) string {
+	if strings.Contains(msg, "--help'") || strings.Contains(msg, "'shoal help'") {
+		return ""
+	}
+	if cmd == nil || !cmd.HasParent() {
+		return " (see 'shoal help')"
+	}
+	return fmt.Sprintf(" (see 'shoal %s --help')", cmd.Name())
+}
+
+// exactArgs is cobra.ExactArgs, reported as a usage error that says what
+// the command takes and, when there are too many, what it was given:
+// an unquoted path with a space in it is the usual cause.
 func exactArgs(n int, what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usageError{fmt.Errorf("%s needs %s (see 'shoal %s --help')", cmd.Name(), what, cmd.Name())}
+		switch {
+		case len(args) == n:
+			return nil
+		case len(args) < n:
+			return usageError{fmt.Errorf("%s needs %s", cmd.Name(), what)}
+		case n == 0:
+			return usageError{fmt.Errorf("%s takes no arguments, but was given %s", cmd.Name(), quoteArgs(args))}
 		}
-		return nil
+		return usageError{fmt.Errorf("%s takes %s, but was given %d: %s; quote a path that has spaces in it",
+			cmd.Name(), what, len(args), quoteArgs(args))}
 	}
+}
+
+// quoteArgs lists arguments as the shell would need them typed.
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = strconv.Quote(a)
+	}
+	return strings.Join(q, " ")
 }

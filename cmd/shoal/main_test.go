@@ -33,7 +33,7 @@ func oneLineError(t *testing.T, code, want int, stderr string) {
 		t.Fatalf("exit %d, want %d; stderr %q", code, want, stderr)
 	}
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
-	if len(lines) > 2 || !strings.HasPrefix(lines[0], "shoal: ") || strings.Contains(stderr, "goroutine") {
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "shoal: ") || strings.Contains(stderr, "goroutine") {
 		t.Fatalf("not a one-line error: %q", stderr)
 	}
 }

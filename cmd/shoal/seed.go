@@ -41,7 +41,7 @@ downloads the rest first.`,
 			if err := f.validate(); err != nil {
 				return err
 			}
-			peers, err := f.peerAddrs()
+			peers, err := f.peerAddrs(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -72,6 +72,7 @@ downloads the rest first.`,
 					continue
 				}
 				seen[m.InfoHash] = p.path
+				warnTorrent(e, r, m)
 				t, err := s.Add(m, f.torrentConfig(peers))
 				if err != nil {
 					return fmt.Errorf("%s: %w", p.path, err)
@@ -147,7 +148,7 @@ func torrentFiles(args []string) ([]torrentArg, error) {
 	for _, a := range args {
 		fi, err := os.Stat(a)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %s", a, fileWords(err))
 		}
 		if !fi.IsDir() {
 			out = append(out, torrentArg{path: a})

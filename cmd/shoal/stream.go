@@ -51,7 +51,7 @@ shows it. Ctrl-C stops; the torrent is seeded until then.`,
 			if _, _, err := net.SplitHostPort(addr); err != nil {
 				return usageError{fmt.Errorf("--http %q: want HOST:PORT, e.g. 127.0.0.1:8888", addr)}
 			}
-			peers, err := f.peerAddrs()
+			peers, err := f.peerAddrs(cmd.Context())
 			if err != nil {
 				return err
 			}

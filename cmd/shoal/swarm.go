@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,7 +41,7 @@ type swarmFlags struct {
 	noTUI     bool
 	noDHT     bool
 	lsd       bool
-	dhtPort   int
+	dhtPort   portValue
 	dhtBoot   []string
 	noWeb     bool
 	// encryption is the MSE/PE policy, in Transmission's words.
@@ -58,19 +60,21 @@ func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl.StringVarP(&f.dir, "dir", "d", ".", "save path holding the torrent's file or top folder")
 	fl.StringVar(&f.stateDir, "state-dir", defaultStateDir(), "where resume state is kept; one get or seed at a time may use it")
 	fl.IntVarP(&f.port, "port", "p", 6881, "port to listen on, TCP and uTP (UDP) alike (0 picks a free one)")
-	fl.StringArrayVar(&f.peers, "peer", nil, "HOST:PORT of a peer to connect to; may repeat")
+	fl.StringArrayVar(&f.peers, "peer", nil, "HOST:PORT of a peer to connect to (an IP address or a host name); may repeat")
 	fl.IntVar(&f.maxPeers, "max-peers", 80, "connections per torrent")
 	fl.IntVar(&f.perIP, "max-peers-per-ip", 4, "connections per torrent from one IP address (peers on one host or behind one NAT share it)")
 	fl.IntVar(&f.slots, "upload-slots", 4, "peers uploaded to at once, optimistic slot included")
-	fl.Var(&f.downLimit, "down-limit", "download rate limit per second, e.g. 2MiB (default unlimited)")
-	fl.Var(&f.upLimit, "up-limit", "upload rate limit per second, e.g. 512KiB (default unlimited)")
+	f.downLimit, f.upLimit = sizeValue{zero: "unlimited"}, sizeValue{zero: "unlimited"}
+	fl.Var(&f.downLimit, "down-limit", "download rate limit per second, e.g. 2MiB")
+	fl.Var(&f.upLimit, "up-limit", "upload rate limit per second, e.g. 512KiB")
 	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON event per line instead of progress")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log peer and tracker activity to stderr")
 	fl.BoolVar(&f.noTracker, "no-trackers", false, "do not announce to the torrent's trackers")
 	fl.BoolVar(&f.noTUI, "no-tui", false, "print progress lines instead of opening the terminal UI")
 	fl.BoolVar(&f.noDHT, "no-dht", false, "do not use the DHT (private torrents never do)")
 	fl.BoolVar(&f.lsd, "lsd", false, "find peers on the local network (BEP 14 multicast)")
-	fl.IntVar(&f.dhtPort, "dht-port", -1, "UDP port of the DHT node (default: the listen port, on uTP's socket)")
+	f.dhtPort = portValue{n: -1}
+	fl.Var(&f.dhtPort, "dht-port", "UDP port of the DHT node (default: the listen port, on uTP's socket)")
 	fl.StringVar(&f.encryption, "encryption", string(swarm.EncryptionPreferred), "peer encryption (MSE/PE): preferred (try encrypted, fall back to plain), required (never plain) or tolerated (dial plain, accept encrypted)")
 	fl.BoolVar(&f.noPortForwarding, "no-port-forwarding", false, "do not ask the router to forward the ports (UPnP, NAT-PMP, PCP)")
 	f.registerPortForwarding(cmd)
@@ -96,10 +100,7 @@ func defaultStateDir() string {
 
 func (f *swarmFlags) validate() error {
 	if f.port < 0 || f.port > 65535 {
-		return usageError{fmt.Errorf("port %d is not 0..65535", f.port)}
-	}
-	if f.dhtPort > 65535 {
-		return usageError{fmt.Errorf("--dht-port %d is not 0..65535", f.dhtPort)}
+		return usageError{fmt.Errorf("--port %d: want a port number from 0 to 65535 (0 picks a free one)", f.port)}
 	}
 	if err := f.validatePortForwarding(); err != nil {
 		return err
@@ -118,14 +119,30 @@ func (f *swarmFlags) validate() error {
 	return nil
 }
 
-func (f *swarmFlags) peerAddrs() ([]netip.AddrPort, error) {
+// peerAddrs resolves the --peer flags. A host name stands for every
+// address it has (localhost is 127.0.0.1 and ::1): the peer may listen
+// on either, and the swarm drops a second connection to the same peer.
+func (f *swarmFlags) peerAddrs(ctx context.Context) ([]netip.AddrPort, error) {
 	var out []netip.AddrPort
 	for _, p := range f.peers {
-		ap, err := netip.ParseAddrPort(p)
-		if err != nil {
-			return nil, usageError{fmt.Errorf("--peer %q: want HOST:PORT with an IP address, e.g. 127.0.0.1:6881", p)}
+		if ap, err := netip.ParseAddrPort(p); err == nil {
+			out = append(out, ap)
+			continue
 		}
-		out = append(out, ap)
+		host, portText, err := net.SplitHostPort(p)
+		port, perr := strconv.ParseUint(portText, 10, 16)
+		if err != nil || host == "" || perr != nil || port == 0 {
+			return nil, usageError{fmt.Errorf("--peer %q: want HOST:PORT, e.g. 192.168.1.20:6881, peer.example:6881 or [::1]:6881", p)}
+		}
+		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		ips, err := net.DefaultResolver.LookupNetIP(lctx, "ip", host)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("--peer %q: %s", p, netWords(err))
+		}
+		for _, ip := range ips {
+			out = append(out, netip.AddrPortFrom(ip.Unmap(), uint16(port)))
+		}
 	}
 	return out, nil
 }
@@ -150,8 +167,8 @@ func (f *swarmFlags) session(e env) (*swarm.Session, error) {
 	}
 	if !f.noDHT {
 		cfg.DHT = &swarm.DHTConfig{Bootstrap: f.dhtBoot, NodesFile: filepath.Join(f.stateDir, "dht.nodes")}
-		if f.dhtPort >= 0 {
-			cfg.DHT.Addr = fmt.Sprintf(":%d", f.dhtPort)
+		if f.dhtPort.n >= 0 {
+			cfg.DHT.Addr = fmt.Sprintf(":%d", f.dhtPort.n)
 		}
 		if err := os.MkdirAll(f.stateDir, 0o755); err != nil {
 			return nil, err
@@ -203,7 +220,7 @@ func loadTorrent(arg string) (*meta.Torrent, error) {
 	}
 	t, err := meta.Load(arg)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", arg, err)
+		return nil, torrentError(arg, err)
 	}
 	return t, nil
 }
@@ -271,9 +288,9 @@ func (r *reporter) progress(snaps []*swarm.Snapshot) {
 }
 
 func progressLine(s *swarm.Snapshot, now time.Time) string {
-	line := fmt.Sprintf("%s %s %5.1f%% %s/%s  ↓%s/s ↑%s/s  peers %d (%d seeds)", s.Name, s.State, s.Progress*100,
+	line := fmt.Sprintf("%s %s %5.1f%% %s/%s  ↓%s/s ↑%s/s  %s (%s)", s.Name, s.State, s.Progress*100,
 		humanize.IBytes(uint64(s.Size-s.Left)), humanize.IBytes(uint64(s.Size)),
-		humanize.IBytes(uint64(s.DownRate)), humanize.IBytes(uint64(s.UpRate)), len(s.Peers), s.Seeds)
+		humanize.IBytes(uint64(s.DownRate)), humanize.IBytes(uint64(s.UpRate)), plural(len(s.Peers), "peer", "peers"), plural(s.Seeds, "seed", "seeds"))
 	if s.ETA > 0 {
 		line += "  ETA " + strings.TrimSpace(humanize.RelTime(now, now.Add(s.ETA), "", ""))
 	}
@@ -364,10 +381,7 @@ func resolveMagnet(ctx context.Context, r *reporter, s *swarm.Session, link, sta
 			peers = append(peers, ap)
 		}
 	}
-	name := mag.Name
-	if name == "" {
-		name = mag.InfoHash.HexString()
-	}
+	name := magnetName(mag)
 	r.event("metadata", map[string]any{"info_hash": mag.InfoHash.HexString()}, fmt.Sprintf("%s: fetching metadata from peers", name))
 	t, found, err := s.FetchMetadata(ctx, swarm.MetadataRequest{InfoHash: mag.InfoHash, Name: mag.Name, Trackers: mag.Trackers, Peers: peers, Lookup: lookup})
 	if err != nil {
@@ -381,7 +395,7 @@ func resolveMagnet(ctx context.Context, r *reporter, s *swarm.Session, link, sta
 		return nil, nil, err
 	}
 	if err := writeFileAtomic(saved, buf.Bytes()); err != nil {
-		return nil, nil, fmt.Errorf("save %s: %w", saved, err)
+		return nil, nil, err
 	}
 	r.event("metadata", map[string]any{"saved": saved}, fmt.Sprintf("%s: metadata saved to %s", t.Name, saved))
 	return t, found, nil

@@ -34,11 +34,14 @@ their v1 and v2 hashes in one read, so a piece is good only when both
 halves of the torrent agree on it.`,
 		Example: `  shoal verify album.torrent --dir ~/Downloads
   shoal verify --dir /srv/seed big.torrent --workers 1`,
-		Args: exactArgs(1, "a .torrent file"),
+		Args: exactArgs(1, "one .torrent file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if workers < 0 {
+				return usageError{fmt.Errorf("--workers %d: want a positive number of hashing workers, or 0 for one per core", workers)}
+			}
 			t, err := meta.LoadWith(args[0], meta.ParseOptions{AllowV2Only: true})
 			if err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
+				return torrentError(args[0], err)
 			}
 			if !t.HasV1 && t.V2.PieceHashes == nil {
 				return fmt.Errorf("%s: the torrent has no piece layers, so its v2 data cannot be checked", args[0])
@@ -84,8 +87,8 @@ func reportVerify(e env, t *meta.Torrent, dir string, v *piece.Verification, too
 	default:
 		by = "v2 merkle roots"
 	}
-	fmt.Fprintf(w, "%s: %d of %d pieces good (%.1f%%), %d missing, %d corrupt; %s hashed in %s, checked by %s\n",
-		name, v.Have.Count(), l.NumPieces, 100*float64(v.Have.Count())/float64(l.NumPieces),
+	fmt.Fprintf(w, "%s: %d of %s good (%.1f%%), %d missing, %d corrupt; %s hashed in %s, checked by %s\n",
+		name, v.Have.Count(), plural(l.NumPieces, "piece", "pieces"), 100*float64(v.Have.Count())/float64(l.NumPieces),
 		v.Missing.Count(), v.Corrupt.Count(), humanize.IBytes(uint64(l.Total)), took.Round(time.Millisecond), by)
 	if v.Corrupt.Count() > 0 {
 		fmt.Fprintf(w, "corrupt pieces: %s\n", listPieces(v.Corrupt, 20))
@@ -100,7 +103,7 @@ func reportVerify(e env, t *meta.Torrent, dir string, v *piece.Verification, too
 		fmt.Fprintln(w, "complete")
 		return nil
 	}
-	msg := fmt.Sprintf("%s is incomplete: %d pieces missing, %d corrupt", name, v.Missing.Count(), v.Corrupt.Count())
+	msg := fmt.Sprintf("%s is incomplete: %s missing, %d corrupt", name, plural(v.Missing.Count(), "piece", "pieces"), v.Corrupt.Count())
 	if v.Missing.Full() {
 		msg += fmt.Sprintf(" (nothing of it found in %s; --dir is the folder that contains %s)", termsafe.String(dir), name)
 	}

@@ -70,7 +70,7 @@ func statsURL(base string) (string, error) {
 func fetchTrackerStats(client *http.Client, u string) (tui.TrackerStats, error) {
 	resp, err := client.Get(u)
 	if err != nil {
-		return tui.TrackerStats{}, err
+		return tui.TrackerStats{}, fmt.Errorf("tracker at %s: %s (is it running, and is that its address?)", u, netWords(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -78,7 +78,7 @@ func fetchTrackerStats(client *http.Client, u string) (tui.TrackerStats, error) 
 	}
 	var st tracker.Stats
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&st); err != nil {
-		return tui.TrackerStats{}, fmt.Errorf("%s: %w", u, err)
+		return tui.TrackerStats{}, fmt.Errorf("%s did not answer with a shoal tracker's statistics (is it a shoal tracker?)", u)
 	}
 	out := tui.TrackerStats{Torrents: st.Torrents, Seeders: st.Seeders, Leechers: st.Leechers,
 		AnnouncesPerSecond: st.AnnouncesPerSecond, ScrapesPerSecond: st.ScrapesPerSecond,

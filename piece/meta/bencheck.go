@@ -99,7 +99,7 @@ func ValueLen(data []byte, maxDepth int) (int, error) {
 			}
 			pos = end + 1 + int(n)
 		default:
-			return 0, fmt.Errorf("%w: unexpected byte %q at %d", ErrBadBencode, c, pos)
+			return 0, fmt.Errorf("%w: unexpected byte %s at %d", ErrBadBencode, byteName(c), pos)
 		}
 		if depth == 0 {
 			return pos, nil
@@ -144,4 +144,14 @@ func parseDigits(b []byte) int64 {
 		n = n*10 + int64(c-'0')
 	}
 	return n
+}
+
+// byteName shows a byte of a file as itself when it is printable ASCII
+// and in hex otherwise: %q would show 0xe3 as 'ã', a character the file
+// does not hold.
+func byteName(c byte) string {
+	if c >= 0x20 && c < 0x7f {
+		return fmt.Sprintf("%q", c)
+	}
+	return fmt.Sprintf("0x%02x", c)
 }

@@ -58,3 +58,14 @@ func FuzzCheckBencode(f *testing.F) {
 		}
 	})
 }
+
+// A byte that is no ASCII is named in hex: %q printed 0xe3 as 'ã', a
+// character the file does not hold.
+func TestBencodeErrorNamesBytesInHex(t *testing.T) {
+	for in, want := range map[string]string{"\xe3abc": "unexpected byte 0xe3 at 0", "d1:ax": "unexpected byte 'x' at 4", "\x1f": "unexpected byte 0x1f at 0"} {
+		err := CheckBencode([]byte(in), MaxDepth)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", in, err, want)
+		}
+	}
+}

@@ -418,6 +418,15 @@ func (p *Picker) PeerHas(id PeerID, i int) bool {
 	return ps != nil && ps.has.Has(i)
 }
 
+// PeerPieces is the set of pieces the peer has, or nil for a peer the
+// picker does not know. It is the picker's own: read it, never change it.
+func (p *Picker) PeerPieces(id PeerID) *piece.Bitfield {
+	if ps := p.peers[id]; ps != nil {
+		return ps.has
+	}
+	return nil
+}
+
 // Interesting reports whether the peer has a piece we still want, which is
 // when we should tell it we are interested.
 func (p *Picker) Interesting(id PeerID) bool {
