@@ -164,7 +164,7 @@ func TestHelpShowsDefaultsOnce(t *testing.T) {
 		}
 	}
 	_, stdout, _ := shoal(t, "get", "--help")
-	for _, want := range []string{"download rate limit per second, e.g. 2MiB (default unlimited)\n", "UDP port of the DHT node (default: the TCP port)\n"} {
+	for _, want := range []string{"download rate limit per second, e.g. 2MiB (default unlimited)\n", "UDP port of the DHT node (default: the listen port, on uTP's socket)\n"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("get --help lacks %q", want)
 		}
