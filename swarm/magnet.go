@@ -206,7 +206,7 @@ func (s *Session) magnetAnnounces(ctx context.Context, req MetadataRequest, offe
 					return
 				}
 				res, err := tracker.Announce{TrackerUrl: u, Context: actx, UserAgent: "shoal/" + s.cfg.Version,
-					Request: tracker.AnnounceRequest{InfoHash: req.InfoHash, PeerId: s.peerID, Port: s.port, Left: 1, NumWant: 50, Event: tracker.Started}}.Do()
+					Request: tracker.AnnounceRequest{InfoHash: req.InfoHash, PeerId: s.peerID, Port: s.announcePort(), Left: 1, NumWant: 50, Event: tracker.Started}}.Do()
 				if err != nil {
 					s.log.Debug("magnet announce", "tracker", u, "err", err)
 					return
@@ -310,7 +310,7 @@ func (s *Session) metadataFrom(ctx context.Context, ih [20]byte, a netip.AddrPor
 	}
 
 	step("the extension handshake")
-	ext := wire.ExtHandshake{V: "shoal " + s.cfg.Version, P: int(s.port), E: s.cfg.Encryption.extFlag(), M: map[string]int{"ut_metadata": int(wire.ExtMetadata)}}
+	ext := wire.ExtHandshake{V: "shoal " + s.cfg.Version, P: int(s.announcePort()), E: s.cfg.Encryption.extFlag(), M: map[string]int{"ut_metadata": int(wire.ExtMetadata)}}
 	out := wire.AppendPayload(nil, wire.Extended, 0, ext.Encode())
 	if hs.Reserved.Fast() {
 		out = wire.AppendSimple(out, wire.HaveNone)

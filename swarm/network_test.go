@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/shoal-torrent/shoal/swarm/wire"
 )
 
 // TestAnnounceFollowsMappedPort: once a port mapping opens, the torrent
@@ -55,5 +57,22 @@ func TestAnnounceFollowsMappedPort(t *testing.T) {
 	s.SetNetwork(NetworkSnapshot{Forwarding: "no answer"})
 	if p := next(); p != int(s.Port()) {
 		t.Fatalf("announce after the mapping went: port %d, want %d", p, s.Port())
+	}
+}
+
+// The extension handshake tells peers the port to reach us on: the
+// gateway's once a mapping is open, as libtorrent does, so the peers they
+// pass on through PEX can dial us.
+func TestExtHandshakeCarriesMappedPort(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	h.s.SetNetwork(NetworkSnapshot{Forwarding: "upnp", ExternalIP: "203.0.113.7", ExternalPort: 51413, PortOpen: true})
+	p := h.connect(peerOpts{})
+	m := p.expect("an extension handshake", func(m *wire.Message) bool { return m.ID == wire.Extended && m.ExtID == 0 })
+	eh, err := wire.ParseExtHandshake(m.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eh.P != 51413 {
+		t.Fatalf("extension handshake says p=%d, want the mapped 51413", eh.P)
 	}
 }

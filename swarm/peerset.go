@@ -203,7 +203,7 @@ func (l *loop) adopt(c *conn) {
 	fast := c.hs.Reserved.Fast()
 	c.out.push(func(b []byte) []byte {
 		if c.hs.Reserved.Extended() {
-			ext := wire.ExtHandshake{V: "shoal " + l.t.s.cfg.Version, Reqq: ourReqq, P: int(l.t.s.Port()), E: l.t.s.cfg.Encryption.extFlag(),
+			ext := wire.ExtHandshake{V: "shoal " + l.t.s.cfg.Version, Reqq: ourReqq, P: int(l.t.s.announcePort()), E: l.t.s.cfg.Encryption.extFlag(),
 				M: map[string]int{"ut_metadata": int(wire.ExtMetadata)}, MetadataSize: int64(len(l.t.m.Meta.InfoBytes))}
 			if !l.t.m.Private {
 				ext.M["ut_pex"] = int(wire.ExtPex) // BEP 27: no PEX for private torrents
