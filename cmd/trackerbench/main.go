@@ -35,6 +35,7 @@ type config struct {
 	torrents, peers    int
 	target             int
 	rounds             int
+	depth              int
 	protos             []string
 	openLoop           bool
 	step               time.Duration
@@ -51,6 +52,7 @@ func main() {
 	flag.IntVar(&c.peers, "peers", 100, "distinct peers per infohash")
 	flag.IntVar(&c.target, "target-port", 0, "load a tracker already listening on this 127.0.0.1 port (UDP and HTTP) instead of starting any")
 	flag.IntVar(&c.rounds, "rounds", 1, "repeat every load this many times, alternating which tracker goes first")
+	flag.IntVar(&c.depth, "depth", 8, "UDP requests each client socket keeps outstanding (workers/depth sockets)")
 	protos := flag.String("proto", "udp,http", "protocols to load, comma-separated")
 	flag.BoolVar(&c.openLoop, "open-loop", false, "then find each tracker's UDP ceiling at a fixed offered rate and its latency at 50, 80 and 100% of it")
 	flag.DurationVar(&c.step, "step", 3*time.Second, "how long each open-loop rate runs")
@@ -63,6 +65,17 @@ func main() {
 		}
 	}
 	if c.target != 0 {
+		if c.openLoop {
+			if _, err := openSweep(c, "target", c.target, nil); err != nil {
+				fmt.Fprintln(os.Stderr, "trackerbench:", err)
+				os.Exit(1)
+			}
+			return
+		}
+		if err := warmUp(c, c.target); err != nil {
+			fmt.Fprintln(os.Stderr, "trackerbench:", err)
+			os.Exit(1)
+		}
 		u := udpLoad(c, c.target)
 		fmt.Printf("udp %.0f announces/s (errors %d)\n", u.rate(), u.errors)
 		return
@@ -201,7 +214,7 @@ const clockTicks = 100
 type result struct {
 	requests, errors int64
 	elapsed          time.Duration
-	lat              []time.Duration
+	hist             hist
 	// cpu is the server's CPU time during the load.
 	cpu time.Duration
 }
@@ -216,12 +229,7 @@ func (r result) perCPU() float64 {
 
 func (r result) rate() float64 { return float64(r.requests-r.errors) / r.elapsed.Seconds() }
 
-func (r result) pct(p float64) time.Duration {
-	if len(r.lat) == 0 {
-		return 0
-	}
-	return r.lat[min(len(r.lat)-1, int(float64(len(r.lat))*p))]
-}
+func (r result) pct(p float64) time.Duration { return r.hist.pct(p) }
 
 func run(c config) error {
 	var impls []impl
@@ -285,7 +293,11 @@ func closedRun(c config, im impl, proto string) (row, error) {
 		return row{}, err
 	}
 	defer s.stop()
-	base, cpu0 := s.rss(), s.cpu()
+	base := s.rss()
+	if err := warmUp(c, s.port); err != nil {
+		return row{}, err
+	}
+	cpu0 := s.cpu()
 	var r result
 	if proto == "udp" {
 		r = udpLoad(c, s.port)
@@ -294,7 +306,7 @@ func closedRun(c config, im impl, proto string) (row, error) {
 	}
 	r.cpu = s.cpu() - cpu0
 	grown := s.rss() - base
-	tracked := min(int64(c.torrents*c.peers), r.requests)
+	tracked := int64(c.torrents * c.peers)
 	return row{name: im.name, proto: proto, r: r, perPeer: float64(grown) / float64(max(tracked, 1))}, nil
 }
 
@@ -325,7 +337,7 @@ func printRatios(rows []row, proto, what string, f func(result) float64) {
 func load(c config, fn func(w int, n int64) (time.Duration, error)) result {
 	var reqs, errs atomic.Int64
 	deadline := time.Now().Add(c.duration)
-	lats := make([][]time.Duration, c.workers)
+	lats := make([]hist, c.workers)
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range c.workers {
@@ -340,18 +352,17 @@ func load(c config, fn func(w int, n int64) (time.Duration, error)) result {
 				d, err := fn(w, n)
 				if err != nil {
 					errs.Add(1)
-				} else if n%16 == 0 {
-					lats[w] = append(lats[w], d)
+				} else {
+					lats[w].add(d)
 				}
 			}
 		}()
 	}
 	wg.Wait()
 	r := result{requests: reqs.Load(), errors: errs.Load(), elapsed: time.Since(start)}
-	for _, l := range lats {
-		r.lat = append(r.lat, l...)
+	for i := range lats {
+		r.hist.merge(&lats[i])
 	}
-	slices.Sort(r.lat)
 	return r
 }
 
@@ -394,61 +405,6 @@ func udpConnect(c *net.UDPConn, timeout time.Duration) (uint64, error) {
 	return binary.BigEndian.Uint64(buf[8:16]), nil
 }
 
-func udpLoad(c config, port int) result {
-	conns := make([]*net.UDPConn, c.workers)
-	ids := make([]uint64, c.workers)
-	for w := range conns {
-		uc, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
-		if err != nil {
-			panic(err)
-		}
-		conns[w] = uc
-		ids[w], _ = udpConnect(uc, time.Second)
-	}
-	bufs := make([][]byte, c.workers)
-	defer func() {
-		for _, uc := range conns {
-			uc.Close()
-		}
-	}()
-	return load(c, func(w int, n int64) (time.Duration, error) {
-		t, p := pick(c, w, n)
-		pkt := binary.BigEndian.AppendUint64(bufs[w][:0], ids[w])
-		pkt = binary.BigEndian.AppendUint32(pkt, 1)
-		pkt = binary.BigEndian.AppendUint32(pkt, uint32(n))
-		pkt = append(pkt, infoHash(t)...)
-		pkt = append(pkt, peerID(t*c.peers+p)...)
-		pkt = binary.BigEndian.AppendUint64(pkt, 0)
-		pkt = binary.BigEndian.AppendUint64(pkt, uint64(p%3)) // a third are seeds
-		pkt = binary.BigEndian.AppendUint64(pkt, 0)
-		pkt = binary.BigEndian.AppendUint32(pkt, 0)
-		pkt = binary.BigEndian.AppendUint32(pkt, 0)
-		pkt = binary.BigEndian.AppendUint32(pkt, 0)
-		pkt = binary.BigEndian.AppendUint32(pkt, 50)
-		pkt = binary.BigEndian.AppendUint16(pkt, uint16(1024+p))
-		bufs[w] = pkt
-		start := time.Now()
-		uc := conns[w]
-		if _, err := uc.Write(pkt); err != nil {
-			return 0, err
-		}
-		uc.SetReadDeadline(start.Add(time.Second))
-		var reply [2048]byte
-		for {
-			m, err := uc.Read(reply[:])
-			if err != nil {
-				return 0, err
-			}
-			if m >= 8 && binary.BigEndian.Uint32(reply[4:8]) == uint32(n) {
-				if binary.BigEndian.Uint32(reply[:4]) != 1 {
-					return 0, fmt.Errorf("error reply: %s", reply[8:m])
-				}
-				return time.Since(start), nil
-			}
-		}
-	})
-}
-
 func httpLoad(c config, port int) result {
 	tr := &http.Transport{MaxIdleConnsPerHost: c.workers, MaxConnsPerHost: c.workers, DisableCompression: true}
 	cl := &http.Client{Transport: tr, Timeout: 5 * time.Second}
@@ -475,5 +431,3 @@ func httpLoad(c config, port int) result {
 		return time.Since(start), nil
 	})
 }
-
-func openLoop(c config, impls []impl) error { return nil }
