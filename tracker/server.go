@@ -99,10 +99,12 @@ func (c *Config) Validate() error {
 type Server struct {
 	cfg   Config
 	store PeerStore
-	// compact is store when it can answer in compact form, else nil.
-	compact CompactAnnouncer
-	log     *slog.Logger
-	lists   atomic.Pointer[lists]
+	// compact is store when it can answer in compact form, else nil;
+	// compactBufs holds HTTP's buffers for its answers between requests.
+	compact     CompactAnnouncer
+	compactBufs sync.Pool
+	log         *slog.Logger
+	lists       atomic.Pointer[lists]
 	// limiter is per client IP, torrentLimiter per client IP and
 	// torrent; either is nil when off.
 	limiter, torrentLimiter *ipLimiter
@@ -141,6 +143,7 @@ func New(cfg Config, store PeerStore) (*Server, error) {
 		s.torrentLimiter = newIPLimiter(cfg.TorrentRate, cfg.TorrentBurst, cfg.RateLimitEntries)
 	}
 	s.compact, _ = store.(CompactAnnouncer)
+	s.compactBufs.New = func() any { b := make([]byte, 0, 64*18); return &b }
 	rand.Read(s.secret[:])
 	if err := s.Reload(); err != nil {
 		return nil, err
