@@ -24,7 +24,7 @@ const (
 	maxUDPPacket = 1500
 )
 
-func udpWorkers() int { return max(1, runtime.GOMAXPROCS(0)) }
+func udpWorkers() int { return max(2, runtime.GOMAXPROCS(0)) }
 
 // udpScratch is one UDP worker's reusable state: no allocation per packet.
 type udpScratch struct {
