@@ -24,7 +24,9 @@ const (
 	maxUDPPacket = 1500
 )
 
-func udpWorkers() int { return max(2, runtime.GOMAXPROCS(0)) }
+// udpWorkers is one per P. A second worker on one P only takes a batch
+// from the kernel to wait with it for the P the first is using.
+func udpWorkers() int { return max(1, runtime.GOMAXPROCS(0)) }
 
 // udpScratch is one UDP worker's reusable state: no allocation per packet.
 type udpScratch struct {
