@@ -1,9 +1,13 @@
+//go:build linux
+
 // Command trackerbench is a load generator for BitTorrent trackers: UDP
 // connect+announce and HTTP announce from many goroutines, for a bounded
 // time and count, reporting announces per second, errors, latency
 // percentiles and memory per tracked peer. It runs shoal's tracker and
 // opentracker in turn, each on CPU 0 when taskset is available, so the
 // figures come from one run on one machine. Traffic stays on 127.0.0.1.
+// It is Linux only: it pins with taskset, reads /proc and batches with
+// sendmmsg and recvmmsg.
 package main
 
 import (
