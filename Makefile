@@ -40,7 +40,7 @@ bench-stream: build
 # in the same run: servers on CPU 0, the load generator on CPU 1.
 bench-tracker: build
 	$(GO) build -o bin/trackerbench ./cmd/trackerbench
-	taskset -c 1 bin/trackerbench -shoal bin/shoal -duration 10s
+	taskset -c 1 bin/trackerbench -shoal bin/shoal -duration 5s -rounds 3 -open-loop
 
 lint:
 	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; \

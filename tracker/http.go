@@ -112,27 +112,67 @@ func (s *Server) httpAnnounce(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := f.IP
-	resp, err := s.announce(r.Context(), &req, passkey(r.URL.Path, s.cfg.AnnouncePath), "http")
+	compact := q.Get("compact") != "0"
+	key := passkey(r.URL.Path, s.cfg.AnnouncePath)
+	if compact && ip.Is6() == (family(req.Peer.Addr) == 6) {
+		// Peers straight from the store in wire form, when it can.
+		buf := s.compactBufs.Get().(*[]byte)
+		defer s.compactBufs.Put(buf)
+		resp, peers, ok, err := s.announceCompact(r.Context(), &req, key, "http", (*buf)[:0], req.NumWant)
+		*buf = peers[:0]
+		if ok {
+			if err != nil {
+				s.httpFail(w, err.Error())
+				return
+			}
+			w.Header().Set("Content-Type", "text/plain")
+			w.Write(s.encodeCompactAnnounce(resp, ip.Is6(), peers))
+			return
+		}
+	}
+	resp, err := s.announce(r.Context(), &req, key, "http")
 	if err != nil {
 		s.httpFail(w, err.Error())
 		return
 	}
-	compact := q.Get("compact") != "0"
 	noPeerID := q.Get("no_peer_id") == "1"
 	w.Header().Set("Content-Type", "text/plain")
 	w.Write(s.encodeAnnounce(resp, ip.Is6(), compact, noPeerID))
+}
+
+// encodeCompactAnnounce is encodeAnnounce for peers already in compact
+// form, byte for byte the same answer.
+func (s *Server) encodeCompactAnnounce(resp AnnounceResponse, v6 bool, peers []byte) []byte {
+	b := make([]byte, 0, 128+len(peers))
+	b = s.appendAnnounceHead(b, resp)
+	if v6 {
+		b = append(b, "5:peers0:"...)
+		b = appendString(b, "peers6")
+	} else {
+		b = appendString(b, "peers")
+	}
+	b = strconv.AppendInt(b, int64(len(peers)), 10)
+	b = append(b, ':')
+	b = append(b, peers...)
+	return append(b, 'e')
+}
+
+// appendAnnounceHead opens an announce answer with the keys before
+// peers, in bencoding's sorted order.
+func (s *Server) appendAnnounceHead(b []byte, resp AnnounceResponse) []byte {
+	b = append(b, 'd')
+	b = appendKeyInt(b, "complete", resp.Seeders)
+	b = appendKeyInt(b, "downloaded", resp.Downloaded)
+	b = appendKeyInt(b, "incomplete", resp.Leechers)
+	b = appendKeyInt(b, "interval", int(s.cfg.Interval/time.Second))
+	return appendKeyInt(b, "min interval", int(s.cfg.MinInterval/time.Second))
 }
 
 // encodeAnnounce writes the bencoded response by hand (keys in sorted
 // order), which is several times cheaper than reflection per announce.
 func (s *Server) encodeAnnounce(resp AnnounceResponse, v6, compact, noPeerID bool) []byte {
 	b := make([]byte, 0, 128+len(resp.Peers)*20)
-	b = append(b, 'd')
-	b = appendKeyInt(b, "complete", resp.Seeders)
-	b = appendKeyInt(b, "downloaded", resp.Downloaded)
-	b = appendKeyInt(b, "incomplete", resp.Leechers)
-	b = appendKeyInt(b, "interval", int(s.cfg.Interval/time.Second))
-	b = appendKeyInt(b, "min interval", int(s.cfg.MinInterval/time.Second))
+	b = s.appendAnnounceHead(b, resp)
 	switch {
 	case !compact:
 		b = appendString(b, "peers")

@@ -56,31 +56,6 @@ type swarmKey struct {
 	fam uint8
 }
 
-// memSwarm holds one torrent's peers of one family. Seeds and leechers are
-// kept in dense slices (with an index) so random selection is O(want).
-type memSwarm struct {
-	st              *MemoryStore
-	seeds, leechers []Peer
-	expires         map[PeerID]queued // the peer's latest queue entry
-	index           map[PeerID]int    // position in seeds or leechers
-	downloaded      int
-	last            time.Time // latest announce, for eviction
-	// queue lists announces in order; with one TTL for all, that is
-	// expiry order, so expiring is amortized O(1). Entries superseded by
-	// a later announce are skipped.
-	queue []queued
-	head  int
-	seq   uint64
-}
-
-// queued is one announce; seq tells it from a later one with the same
-// expiry time.
-type queued struct {
-	id  PeerID
-	exp time.Time
-	seq uint64
-}
-
 // NewMemoryStore returns an empty store.
 func NewMemoryStore(cfg MemoryConfig) *MemoryStore {
 	if cfg.Shards <= 0 || cfg.Shards&(cfg.Shards-1) != 0 {
@@ -103,151 +78,79 @@ func (s *MemoryStore) shard(ih InfoHash) *memShard {
 // Announce implements PeerStore.
 func (s *MemoryStore) Announce(_ context.Context, req *AnnounceRequest) (AnnounceResponse, error) {
 	sh := s.shard(req.InfoHash)
-	key := swarmKey{req.InfoHash, family(req.Peer.Addr)}
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
+	sw, resp := s.update(sh, req)
+	if sw == nil {
+		return resp, nil
+	}
+	if req.Event != EventStopped && req.NumWant > 0 {
+		buf := req.Buf[:0]
+		if buf == nil {
+			buf = make([]Peer, 0, min(req.NumWant, sw.peers()))
+		}
+		seeds, leechers := sw.plan(req.Peer, req.NumWant, sh.rng)
+		resp.Peers = sw.appendPeers(buf, seeds, leechers)
+	}
+	s.dropIfEmpty(sh, sw, req)
+	return resp, nil
+}
+
+// AnnounceCompact implements CompactAnnouncer: the peers Announce would
+// pick, copied in compact form from where the swarm keeps them.
+func (s *MemoryStore) AnnounceCompact(_ context.Context, req *AnnounceRequest, dst []byte, limit int) (AnnounceResponse, []byte, error) {
+	sh := s.shard(req.InfoHash)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	sw, resp := s.update(sh, req)
+	if sw == nil {
+		return resp, dst, nil
+	}
+	if req.Event != EventStopped && req.NumWant > 0 {
+		seeds, leechers := sw.plan(req.Peer, req.NumWant, sh.rng)
+		dst = sw.appendCompact(dst, seeds, leechers, limit)
+	}
+	s.dropIfEmpty(sh, sw, req)
+	return resp, dst, nil
+}
+
+// update applies an announce to its swarm under the shard's lock and
+// returns the swarm with its counts, or no swarm for a stop from a peer
+// of a swarm that does not exist.
+func (s *MemoryStore) update(sh *memShard, req *AnnounceRequest) (*memSwarm, AnnounceResponse) {
+	key := swarmKey{req.InfoHash, family(req.Peer.Addr)}
 	sw := sh.swarms[key]
 	if sw == nil {
 		if req.Event == EventStopped {
-			return AnnounceResponse{}, nil
+			return nil, AnnounceResponse{}
 		}
 		if s.shardMax > 0 && len(sh.swarms) >= s.shardMax {
 			s.evictSwarm(sh, req.Now)
 		}
-		sw = &memSwarm{st: s, expires: map[PeerID]queued{}, index: map[PeerID]int{}}
+		sw = newMemSwarm(s, key.fam)
 		sh.swarms[key] = sw
 		s.torrents.Add(1)
 	}
 	sw.expire(req.Now)
 	sw.last = req.Now
-	_, known := sw.index[req.Peer.ID]
-	wasSeed := known && sw.isSeed(req.Peer.ID)
-	if known && wasSeed == req.Peer.Seed && req.Event != EventStopped {
-		// The common case, a peer re-announcing as it was: refresh it in
-		// place (address and expiry) instead of removing and re-adding.
-		sw.refresh(req.Peer, req.Now.Add(req.TTL))
-	} else {
+	if req.Event == EventStopped {
 		sw.remove(req.Peer.ID)
-	}
-	if req.Event != EventStopped && !(known && wasSeed == req.Peer.Seed) {
-		if !known && s.cfg.MaxPeersPerTorrent > 0 && len(sw.index) >= s.cfg.MaxPeersPerTorrent {
-			sw.evictOldest()
-			s.evictedPeers.Add(1)
-		}
-		sw.add(req.Peer, req.Now.Add(req.TTL))
+	} else {
+		known, wasSeed := sw.upsert(req.Peer, req.Now.Add(req.TTL))
 		// A completed event counts once, and only from a peer that was
 		// downloading: repeated or replayed events do not inflate it.
 		if req.Event == EventCompleted && known && !wasSeed && req.Peer.Seed {
 			sw.downloaded++
 		}
 	}
-	resp := AnnounceResponse{Seeders: len(sw.seeds), Leechers: len(sw.leechers), Downloaded: sw.downloaded}
-	if req.Event != EventStopped && req.NumWant > 0 {
-		buf := req.Buf[:0]
-		if buf == nil {
-			buf = make([]Peer, 0, min(req.NumWant, len(sw.index)))
-		}
-		resp.Peers = selectPeers(buf, sw.seeds, sw.leechers, req.Peer.ID, req.Peer.Seed, req.NumWant, sh.rng)
-	}
-	if len(sw.index) == 0 && sw.downloaded == 0 {
-		delete(sh.swarms, key)
+	return sw, AnnounceResponse{Seeders: len(sw.seeds.peers), Leechers: len(sw.leechers.peers), Downloaded: sw.downloaded}
+}
+
+// dropIfEmpty forgets a swarm nobody is in and nobody completed.
+func (s *MemoryStore) dropIfEmpty(sh *memShard, sw *memSwarm, req *AnnounceRequest) {
+	if sw.peers() == 0 && sw.downloaded == 0 {
+		delete(sh.swarms, swarmKey{req.InfoHash, family(req.Peer.Addr)})
 		s.torrents.Add(-1)
-	}
-	return resp, nil
-}
-
-func (sw *memSwarm) isSeed(id PeerID) bool {
-	i, ok := sw.index[id]
-	return ok && i < len(sw.seeds) && sw.seeds[i].ID == id
-}
-
-func (sw *memSwarm) add(p Peer, exp time.Time) {
-	if p.Seed {
-		sw.index[p.ID] = len(sw.seeds)
-		sw.seeds = append(sw.seeds, p)
-		sw.st.seeds.Add(1)
-	} else {
-		sw.index[p.ID] = len(sw.leechers)
-		sw.leechers = append(sw.leechers, p)
-		sw.st.leechers.Add(1)
-	}
-	sw.seq++
-	q := queued{p.ID, exp, sw.seq}
-	sw.expires[p.ID] = q
-	sw.queue = append(sw.queue, q)
-}
-
-// refresh updates a listed peer's address and expiry where it stands.
-func (sw *memSwarm) refresh(p Peer, exp time.Time) {
-	i := sw.index[p.ID]
-	if p.Seed {
-		sw.seeds[i].Addr = p.Addr
-	} else {
-		sw.leechers[i].Addr = p.Addr
-	}
-	sw.seq++
-	q := queued{p.ID, exp, sw.seq}
-	sw.expires[p.ID] = q
-	sw.queue = append(sw.queue, q)
-}
-
-// remove deletes a peer by swapping the last of its list into its place.
-func (sw *memSwarm) remove(id PeerID) {
-	i, ok := sw.index[id]
-	if !ok {
-		return
-	}
-	list, count := &sw.leechers, &sw.st.leechers
-	if sw.isSeed(id) {
-		list, count = &sw.seeds, &sw.st.seeds
-	}
-	count.Add(-1)
-	last := len(*list) - 1
-	(*list)[i] = (*list)[last]
-	sw.index[(*list)[i].ID] = i
-	*list = (*list)[:last]
-	delete(sw.index, id)
-	delete(sw.expires, id)
-}
-
-// expire drops peers that stopped announcing. It runs on each announce
-// to the swarm, so a busy swarm is always fresh; Sweep handles idle ones.
-func (sw *memSwarm) expire(now time.Time) {
-	for sw.head < len(sw.queue) && now.After(sw.queue[sw.head].exp) {
-		q := sw.queue[sw.head]
-		sw.head++
-		if cur, ok := sw.expires[q.id]; ok && cur.seq == q.seq {
-			sw.remove(q.id)
-		}
-	}
-	// Compact once the consumed head outweighs the live part.
-	if sw.head > 64 && sw.head*2 > len(sw.queue) {
-		sw.queue = append(sw.queue[:0], sw.queue[sw.head:]...)
-		sw.head = 0
-	}
-	// Re-announces leave superseded entries behind; rebuild when they
-	// dominate so the queue stays O(peers).
-	if len(sw.queue)-sw.head > 4*len(sw.index)+64 {
-		live := sw.queue[:0]
-		for _, q := range sw.queue[sw.head:] {
-			if cur, ok := sw.expires[q.id]; ok && cur.seq == q.seq {
-				live = append(live, q)
-			}
-		}
-		sw.queue, sw.head = live, 0
-	}
-}
-
-// evictOldest drops the peer whose latest announce is the oldest, the
-// next to expire anyway, to make room in a full swarm.
-func (sw *memSwarm) evictOldest() {
-	for sw.head < len(sw.queue) {
-		q := sw.queue[sw.head]
-		sw.head++
-		if cur, ok := sw.expires[q.id]; ok && cur.seq == q.seq {
-			sw.remove(q.id)
-			return
-		}
 	}
 }
 
@@ -265,7 +168,7 @@ func (s *MemoryStore) evictSwarm(sh *memShard, now time.Time) {
 	for k, sw := range sh.swarms {
 		sw.expire(now)
 		keys[n] = k
-		infos[n] = swarmInfo{peers: len(sw.index), downloaded: sw.downloaded, last: sw.last}
+		infos[n] = swarmInfo{peers: sw.peers(), downloaded: sw.downloaded, last: sw.last}
 		if n++; n == evictSample {
 			break
 		}
@@ -275,8 +178,8 @@ func (s *MemoryStore) evictSwarm(sh *memShard, now time.Time) {
 	}
 	k := keys[evictionVictim(infos[:n], now)]
 	sw := sh.swarms[k]
-	s.seeds.Add(-int64(len(sw.seeds)))
-	s.leechers.Add(-int64(len(sw.leechers)))
+	s.seeds.Add(-int64(len(sw.seeds.peers)))
+	s.leechers.Add(-int64(len(sw.leechers.peers)))
 	delete(sh.swarms, k)
 	s.torrents.Add(-1)
 	s.evictedSwarms.Add(1)
@@ -295,7 +198,7 @@ func (s *MemoryStore) Sweep(now time.Time) {
 		sh.mu.Lock()
 		for k, sw := range sh.swarms {
 			sw.expire(now)
-			if len(sw.index) == 0 && sw.downloaded == 0 {
+			if sw.peers() == 0 && sw.downloaded == 0 {
 				delete(sh.swarms, k)
 				s.torrents.Add(-1)
 			}
@@ -313,8 +216,8 @@ func (s *MemoryStore) Scrape(_ context.Context, hashes []InfoHash, now time.Time
 		for _, fam := range []uint8{4, 6} {
 			if sw := sh.swarms[swarmKey{ih, fam}]; sw != nil {
 				sw.expire(now)
-				out[i].Seeders += len(sw.seeds)
-				out[i].Leechers += len(sw.leechers)
+				out[i].Seeders += len(sw.seeds.peers)
+				out[i].Leechers += len(sw.leechers.peers)
 				out[i].Downloaded += sw.downloaded
 			}
 		}
@@ -345,8 +248,8 @@ func (s *MemoryStore) TopSwarms(limit int, now time.Time) []SwarmStats {
 				st = &SwarmStats{InfoHash: k.ih}
 				byHash[k.ih] = st
 			}
-			st.Seeders += len(sw.seeds)
-			st.Leechers += len(sw.leechers)
+			st.Seeders += len(sw.seeds.peers)
+			st.Leechers += len(sw.leechers.peers)
 			st.Downloaded += sw.downloaded
 		}
 		sh.mu.Unlock()

@@ -11,6 +11,10 @@ func TestMemoryStoreConformance(t *testing.T) {
 	storetest.Run(t, func(testing.TB) tracker.PeerStore { return tracker.NewMemoryStore(tracker.DefaultMemoryConfig()) })
 }
 
+func TestMemoryStoreCompactConformance(t *testing.T) {
+	storetest.RunCompact(t, func(testing.TB) tracker.PeerStore { return tracker.NewMemoryStore(tracker.DefaultMemoryConfig()) })
+}
+
 func BenchmarkMemoryStore(b *testing.B) {
 	storetest.Bench(b, tracker.NewMemoryStore(tracker.DefaultMemoryConfig()))
 }

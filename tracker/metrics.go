@@ -5,7 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -115,44 +115,43 @@ func (s *Server) httpStats(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(st)
 }
 
-// rateWindow counts requests per second over the last ten seconds.
+// rateWindow counts requests per second over the last ten seconds. Every
+// announce adds to it, so it takes no lock: each second's bucket is
+// atomics, claimed for a new second by compare-and-swap. Counts that
+// land in the instant a bucket is being reset can be lost; /stats is an
+// average over ten seconds, and a mutex here was the one lock every
+// announce shared.
 type rateWindow struct {
-	mu        sync.Mutex // guards the buckets
-	sec       [10]int64
-	announces [10]int64
-	scrapes   [10]int64
+	buckets [10]rateBucket
 }
 
-func (r *rateWindow) bucket(now time.Time) int {
+type rateBucket struct {
+	sec                atomic.Int64
+	announces, scrapes atomic.Int64
+}
+
+func (r *rateWindow) bucket(now time.Time) *rateBucket {
 	s := now.Unix()
-	i := int(s % 10)
-	if r.sec[i] != s {
-		r.sec[i], r.announces[i], r.scrapes[i] = s, 0, 0
+	b := &r.buckets[int(s%10)]
+	if old := b.sec.Load(); old != s && b.sec.CompareAndSwap(old, s) {
+		b.announces.Store(0)
+		b.scrapes.Store(0)
 	}
-	return i
+	return b
 }
 
-func (r *rateWindow) announce(now time.Time) {
-	r.mu.Lock()
-	r.announces[r.bucket(now)]++
-	r.mu.Unlock()
-}
+func (r *rateWindow) announce(now time.Time) { r.bucket(now).announces.Add(1) }
 
-func (r *rateWindow) scrape(now time.Time) {
-	r.mu.Lock()
-	r.scrapes[r.bucket(now)]++
-	r.mu.Unlock()
-}
+func (r *rateWindow) scrape(now time.Time) { r.bucket(now).scrapes.Add(1) }
 
 // perSecond averages the last ten whole seconds.
 func (r *rateWindow) perSecond(now time.Time) (announces, scrapes float64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	cur := now.Unix()
-	for i := range r.sec {
-		if r.sec[i] < cur && r.sec[i] >= cur-10 {
-			announces += float64(r.announces[i])
-			scrapes += float64(r.scrapes[i])
+	for i := range r.buckets {
+		b := &r.buckets[i]
+		if s := b.sec.Load(); s < cur && s >= cur-10 {
+			announces += float64(b.announces.Load())
+			scrapes += float64(b.scrapes.Load())
 		}
 	}
 	return announces / 10, scrapes / 10

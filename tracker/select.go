@@ -2,44 +2,85 @@ package tracker
 
 import "math/rand/v2"
 
-// selectPeers picks up to want peers for the requester from seeds and
-// leechers (both of the requester's address family): all of them when
-// they fit, otherwise a random subset. A seeder gets leechers first, since
-// other seeders are of no use to it; a peer is never told about itself.
-// It is pure: tests drive it with their own random source.
-func selectPeers(dst []Peer, seeds, leechers []Peer, self PeerID, selfSeed bool, want int, rng *rand.Rand) []Peer {
-	first, second := seeds, leechers
-	if selfSeed {
-		first, second = leechers, nil // seeds are useless to a seed
-	}
-	for _, group := range [][]Peer{first, second} {
-		dst = pickFrom(dst, group, self, want, rng)
-	}
-	return dst
+// pick is which members of one group (seeds or leechers) an announce
+// hands out: n of them, from start on, wrapping, skipping the
+// requester's own index.
+type pick struct {
+	start, n, self int
 }
 
-// pickFrom appends up to want-len(dst) random members of group.
-func pickFrom(dst, group []Peer, self PeerID, want int, rng *rand.Rand) []Peer {
-	need := want - len(dst)
-	if need <= 0 || len(group) == 0 {
-		return dst
+// planPicks picks up to want peers for the requester from a swarm's
+// seeds and leechers (both of the requester's address family): all of
+// them when they fit, otherwise a random window of each group. A seeder
+// gets leechers only, since other seeds are of no use to it; a peer is
+// never told about itself (selfSeed and selfIdx say where it is listed,
+// selfIdx -1 when it is not). Windows start anywhere and wrap, so the
+// choice is O(want) and unbiased in which peers appear across announces.
+// It is pure: tests drive it with their own random source.
+func planPicks(nSeeds, nLeechers int, selfSeed bool, selfIdx, want int, rng *rand.Rand) (seeds, leechers pick) {
+	if selfSeed {
+		return pick{self: -1}, planGroup(nLeechers, -1, want, rng)
 	}
-	if len(group) <= need+1 {
-		for _, p := range group {
-			if p.ID != self && len(dst) < want {
-				dst = append(dst, p)
-			}
+	seeds = planGroup(nSeeds, -1, want, rng)
+	return seeds, planGroup(nLeechers, selfIdx, want-seeds.n, rng)
+}
+
+func planGroup(n, self, need int, rng *rand.Rand) pick {
+	p := pick{self: self}
+	if need <= 0 || n == 0 {
+		return p
+	}
+	others := n
+	if self >= 0 && self < n {
+		others--
+	}
+	p.n = min(need, others)
+	if n > need+1 {
+		p.start = rng.IntN(n)
+	}
+	return p
+}
+
+// each calls f with the index of every member p picks from a group of
+// size n, in order, stopping early when f returns false.
+func (p pick) each(n int, f func(i int) bool) {
+	for k, i := 0, p.start; k < p.n; i++ {
+		if i == n {
+			i = 0
 		}
-		return dst
-	}
-	// A random window of the group, starting anywhere and wrapping: O(need)
-	// and unbiased in which peers appear across announces.
-	start := rng.IntN(len(group))
-	for k := 0; k < len(group) && len(dst) < want; k++ {
-		p := group[(start+k)%len(group)]
-		if p.ID != self {
-			dst = append(dst, p)
+		if i == p.self {
+			continue
 		}
+		if !f(i) {
+			return
+		}
+		k++
 	}
-	return dst
+}
+
+// runs splits p's members into at most three contiguous index ranges
+// [lo, hi) of a group of size n, for copying in bulk: the wrap and the
+// skipped requester are the only breaks.
+func (p pick) runs(n int, dst *[4][2]int) [][2]int {
+	out := dst[:0]
+	left := p.n
+	i := p.start
+	for left > 0 {
+		if i == n {
+			i = 0
+		}
+		if i == p.self {
+			i++
+			continue
+		}
+		end := n
+		if p.self > i && p.self < end {
+			end = p.self
+		}
+		end = min(end, i+left)
+		out = append(out, [2]int{i, end})
+		left -= end - i
+		i = end
+	}
+	return out
 }

@@ -99,8 +99,12 @@ func (c *Config) Validate() error {
 type Server struct {
 	cfg   Config
 	store PeerStore
-	log   *slog.Logger
-	lists atomic.Pointer[lists]
+	// compact is store when it can answer in compact form, else nil;
+	// compactBufs holds HTTP's buffers for its answers between requests.
+	compact     CompactAnnouncer
+	compactBufs sync.Pool
+	log         *slog.Logger
+	lists       atomic.Pointer[lists]
 	// limiter is per client IP, torrentLimiter per client IP and
 	// torrent; either is nil when off.
 	limiter, torrentLimiter *ipLimiter
@@ -138,6 +142,8 @@ func New(cfg Config, store PeerStore) (*Server, error) {
 	if cfg.TorrentRate > 0 {
 		s.torrentLimiter = newIPLimiter(cfg.TorrentRate, cfg.TorrentBurst, cfg.RateLimitEntries)
 	}
+	s.compact, _ = store.(CompactAnnouncer)
+	s.compactBufs.New = func() any { b := make([]byte, 0, 64*18); return &b }
 	rand.Read(s.secret[:])
 	if err := s.Reload(); err != nil {
 		return nil, err
@@ -239,21 +245,21 @@ func (r refusal) Error() string { return r.reason }
 // errSlowDown refuses a client over a rate limit.
 var errSlowDown = refusal{"too many requests; slow down"}
 
-// announce is the protocol-independent announce: checks, rate limit,
-// store.
-func (s *Server) announce(ctx context.Context, req *AnnounceRequest, passkey, proto string) (AnnounceResponse, error) {
+// admit is the protocol-independent part of an announce before the
+// store: checks, rate limits, numwant and TTL.
+func (s *Server) admit(req *AnnounceRequest, passkey string) error {
 	l := s.lists.Load()
 	if s.cfg.Private && !l.passkeys[passkey] {
-		return AnnounceResponse{}, refusal{"unknown passkey"}
+		return refusal{"unknown passkey"}
 	}
 	if !l.allowed(req.InfoHash) {
-		return AnnounceResponse{}, refusal{"torrent not allowed on this tracker"}
+		return refusal{"torrent not allowed on this tracker"}
 	}
 	if s.limiter != nil && !s.limiter.allow(req.Peer.Addr.Addr(), req.Now) {
-		return AnnounceResponse{}, errSlowDown
+		return errSlowDown
 	}
 	if s.torrentLimiter != nil && !s.torrentLimiter.allowTorrent(req.Peer.Addr.Addr(), req.InfoHash, req.Now) {
-		return AnnounceResponse{}, errSlowDown
+		return errSlowDown
 	}
 	if req.NumWant < 0 || req.NumWant > s.cfg.MaxNumWant {
 		if req.NumWant < 0 {
@@ -263,17 +269,46 @@ func (s *Server) announce(ctx context.Context, req *AnnounceRequest, passkey, pr
 		}
 	}
 	req.TTL = 2 * s.cfg.Interval
-	resp, err := s.store.Announce(ctx, req)
+	return nil
+}
+
+// stored turns a store's answer into what the client is told, and
+// counts an announce served.
+func (s *Server) stored(err error, proto string, now time.Time) error {
 	if errors.Is(err, ErrFull) {
-		return resp, refusal{"tracker is full"}
+		return refusal{"tracker is full"}
 	}
 	if err != nil {
 		s.log.Error("announce", "err", err)
-		return resp, refusal{"internal error"}
+		return refusal{"internal error"}
 	}
 	s.announceCount[proto].Inc()
-	s.rates.announce(req.Now)
-	return resp, nil
+	s.rates.announce(now)
+	return nil
+}
+
+// announce is the protocol-independent announce: checks, rate limit,
+// store.
+func (s *Server) announce(ctx context.Context, req *AnnounceRequest, passkey, proto string) (AnnounceResponse, error) {
+	if err := s.admit(req, passkey); err != nil {
+		return AnnounceResponse{}, err
+	}
+	resp, err := s.store.Announce(ctx, req)
+	return resp, s.stored(err, proto, req.Now)
+}
+
+// announceCompact is announce with the peers appended to dst in compact
+// form, at most limit of them; ok is false when the store cannot, and
+// then nothing was done.
+func (s *Server) announceCompact(ctx context.Context, req *AnnounceRequest, passkey, proto string, dst []byte, limit int) (resp AnnounceResponse, out []byte, ok bool, err error) {
+	if s.compact == nil {
+		return resp, dst, false, nil
+	}
+	if err := s.admit(req, passkey); err != nil {
+		return resp, dst, true, err
+	}
+	resp, out, err = s.compact.AnnounceCompact(ctx, req, dst, limit)
+	return resp, out, true, s.stored(err, proto, req.Now)
 }
 
 func (s *Server) scrape(ctx context.Context, hashes []InfoHash, passkey, proto string, now time.Time, from netip.Addr) ([]Scrape, error) {

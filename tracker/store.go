@@ -118,3 +118,17 @@ func family(a netip.AddrPort) uint8 {
 	}
 	return 6
 }
+
+// CompactAnnouncer is implemented by stores that keep peers in their
+// compact wire form (BEP 23's 6 bytes, BEP 7's 18) and can copy them
+// straight into an answer, sparing the front-end a Peer and an encoding
+// per peer handed out: on a busy tracker that is most of the work left
+// outside the kernel. The front-ends use it when the store has it and
+// the client asked for compact peers.
+type CompactAnnouncer interface {
+	// AnnounceCompact is Announce with the chosen peers appended to dst
+	// in compact form instead of returned as Peers; the choice is the
+	// one Announce would make, cut to its first limit peers (what fits
+	// in a UDP datagram). req.Buf is not used.
+	AnnounceCompact(ctx context.Context, req *AnnounceRequest, dst []byte, limit int) (AnnounceResponse, []byte, error)
+}

@@ -1,9 +1,13 @@
+//go:build linux
+
 // Command trackerbench is a load generator for BitTorrent trackers: UDP
 // connect+announce and HTTP announce from many goroutines, for a bounded
 // time and count, reporting announces per second, errors, latency
 // percentiles and memory per tracked peer. It runs shoal's tracker and
 // opentracker in turn, each on CPU 0 when taskset is available, so the
 // figures come from one run on one machine. Traffic stays on 127.0.0.1.
+// It is Linux only: it pins with taskset, reads /proc and batches with
+// sendmmsg and recvmmsg.
 package main
 
 import (
@@ -34,6 +38,11 @@ type config struct {
 	workers            int
 	torrents, peers    int
 	target             int
+	rounds             int
+	depth              int
+	protos             []string
+	openLoop           bool
+	step               time.Duration
 }
 
 func main() {
@@ -46,8 +55,31 @@ func main() {
 	flag.IntVar(&c.torrents, "torrents", 1000, "distinct infohashes")
 	flag.IntVar(&c.peers, "peers", 100, "distinct peers per infohash")
 	flag.IntVar(&c.target, "target-port", 0, "load a tracker already listening on this 127.0.0.1 port (UDP and HTTP) instead of starting any")
+	flag.IntVar(&c.rounds, "rounds", 1, "repeat every load this many times, alternating which tracker goes first")
+	flag.IntVar(&c.depth, "depth", 8, "UDP requests each client socket keeps outstanding (workers/depth sockets)")
+	protos := flag.String("proto", "udp,http", "protocols to load, comma-separated")
+	flag.BoolVar(&c.openLoop, "open-loop", false, "then find each tracker's UDP ceiling at a fixed offered rate and its latency at 50, 80 and 100% of it")
+	flag.DurationVar(&c.step, "step", 3*time.Second, "how long each open-loop rate runs")
 	flag.Parse()
+	c.protos = strings.Split(*protos, ",")
+	for _, p := range c.protos {
+		if p != "udp" && p != "http" {
+			fmt.Fprintf(os.Stderr, "trackerbench: unknown protocol %q (udp, http)\n", p)
+			os.Exit(2)
+		}
+	}
 	if c.target != 0 {
+		if c.openLoop {
+			if _, err := openSweep(c, "target", c.target, nil); err != nil {
+				fmt.Fprintln(os.Stderr, "trackerbench:", err)
+				os.Exit(1)
+			}
+			return
+		}
+		if err := warmUp(c, c.target); err != nil {
+			fmt.Fprintln(os.Stderr, "trackerbench:", err)
+			os.Exit(1)
+		}
 		u := udpLoad(c, c.target)
 		fmt.Printf("udp %.0f announces/s (errors %d)\n", u.rate(), u.errors)
 		return
@@ -156,77 +188,152 @@ func (s *server) rss() int64 {
 	return 0
 }
 
+// cpu is the server's CPU time so far, user and system, all threads:
+// announces per CPU-second is the figure a busy machine disturbs least,
+// since time the server spends waiting for a core is not counted.
+func (s *server) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name, which is in parentheses and may
+	// hold spaces: utime and stime are the 12th and 13th.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, 100 on every Linux architecture Go supports.
+const clockTicks = 100
+
 // result of one load.
 type result struct {
 	requests, errors int64
 	elapsed          time.Duration
-	lat              []time.Duration
+	hist             hist
+	// cpu is the server's CPU time during the load.
+	cpu time.Duration
+}
+
+// perCPU is announces per second of server CPU.
+func (r result) perCPU() float64 {
+	if r.cpu <= 0 {
+		return 0
+	}
+	return float64(r.requests-r.errors) / r.cpu.Seconds()
 }
 
 func (r result) rate() float64 { return float64(r.requests-r.errors) / r.elapsed.Seconds() }
 
-func (r result) pct(p float64) time.Duration {
-	if len(r.lat) == 0 {
-		return 0
-	}
-	return r.lat[min(len(r.lat)-1, int(float64(len(r.lat))*p))]
-}
+func (r result) pct(p float64) time.Duration { return r.hist.pct(p) }
 
 func run(c config) error {
-	impls := [][2]string{}
+	var impls []impl
 	if c.shoal != "" {
-		impls = append(impls, [2]string{"shoal", c.shoal})
+		impls = append(impls, impl{"shoal", c.shoal})
 	}
 	if _, err := os.Stat(c.opentracker); c.opentracker != "" && err == nil {
-		impls = append(impls, [2]string{"opentracker", c.opentracker})
+		impls = append(impls, impl{"opentracker", c.opentracker})
 	} else {
 		fmt.Println("opentracker not found: measuring shoal alone (apt-get install opentracker)")
 	}
-	type row struct {
-		name, proto string
-		r           result
-		perPeer     float64
-	}
 	var rows []row
-	for _, im := range impls {
-		for _, proto := range []string{"udp", "http"} {
-			s, err := startServer(c, im[0], im[1], freePort())
-			if err != nil {
-				return err
+	for round := range c.rounds {
+		// Alternate the order so neither side always runs first, while
+		// the machine is warmer or a neighbour's build is starting.
+		order := slices.Clone(impls)
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		for _, proto := range c.protos {
+			for _, im := range order {
+				r, err := closedRun(c, im, proto)
+				if err != nil {
+					return err
+				}
+				r.round = round
+				rows = append(rows, r)
+				fmt.Printf("  round %d %-11s %-4s %9.0f announces/s %9.0f per CPU-s  errors %d\n", round+1, im.name, proto, r.r.rate(), r.r.perCPU(), r.r.errors)
 			}
-			base := s.rss()
-			var r result
-			if proto == "udp" {
-				r = udpLoad(c, s.port)
-			} else {
-				r = httpLoad(c, s.port)
-			}
-			grown := s.rss() - base
-			s.stop()
-			tracked := min(int64(c.torrents*c.peers), r.requests)
-			rows = append(rows, row{im[0], proto, r, float64(grown) / float64(max(tracked, 1))})
-			fmt.Printf("  %-11s %-4s %9.0f announces/s  errors %d\n", im[0], proto, r.rate(), r.errors)
 		}
 	}
-	fmt.Printf("\n%-11s %-5s %12s %8s %9s %9s %9s %14s\n", "tracker", "proto", "announces/s", "errors", "p50", "p90", "p99", "bytes/peer")
+	fmt.Printf("\n%-5s %-11s %-5s %12s %12s %8s %9s %9s %9s %11s\n", "round", "tracker", "proto", "announces/s", "per CPU-s", "errors", "p50", "p90", "p99", "bytes/peer")
 	for _, r := range rows {
-		fmt.Printf("%-11s %-5s %12.0f %8d %9s %9s %9s %14.0f\n", r.name, r.proto, r.r.rate(), r.r.errors,
+		fmt.Printf("%-5d %-11s %-5s %12.0f %12.0f %8d %9s %9s %9s %11.0f\n", r.round+1, r.name, r.proto, r.r.rate(), r.r.perCPU(), r.r.errors,
 			r.r.pct(0.5).Round(time.Microsecond), r.r.pct(0.9).Round(time.Microsecond), r.r.pct(0.99).Round(time.Microsecond), r.perPeer)
 	}
-	for _, proto := range []string{"udp", "http"} {
-		var s, o float64
-		for _, r := range rows {
-			if r.proto == proto && r.name == "shoal" {
-				s = r.r.rate()
-			} else if r.proto == proto {
-				o = r.r.rate()
-			}
-		}
-		if s > 0 && o > 0 {
-			fmt.Printf("ratio shoal/opentracker %s: %.2fx\n", proto, s/o)
-		}
+	for _, proto := range c.protos {
+		printRatios(rows, proto, "announces/s", result.rate)
+		printRatios(rows, proto, "per CPU-s", result.perCPU)
+	}
+	if c.openLoop {
+		return openLoop(c, impls)
 	}
 	return nil
+}
+
+type impl struct{ name, bin string }
+
+type row struct {
+	name, proto string
+	round       int
+	r           result
+	perPeer     float64
+}
+
+// closedRun starts a fresh server and loads it with c.workers clients,
+// each sending its next request when the last is answered.
+func closedRun(c config, im impl, proto string) (row, error) {
+	s, err := startServer(c, im.name, im.bin, freePort())
+	if err != nil {
+		return row{}, err
+	}
+	defer s.stop()
+	base := s.rss()
+	if err := warmUp(c, s.port); err != nil {
+		return row{}, err
+	}
+	cpu0 := s.cpu()
+	var r result
+	if proto == "udp" {
+		r = udpLoad(c, s.port)
+	} else {
+		r = httpLoad(c, s.port)
+	}
+	r.cpu = s.cpu() - cpu0
+	grown := s.rss() - base
+	tracked := int64(c.torrents * c.peers)
+	return row{name: im.name, proto: proto, r: r, perPeer: float64(grown) / float64(max(tracked, 1))}, nil
+}
+
+// printRatios prints shoal/opentracker for each round in which both ran,
+// then their range and median: on a shared machine one round says little.
+func printRatios(rows []row, proto, what string, f func(result) float64) {
+	var ratios []float64
+	for _, a := range rows {
+		if a.proto != proto || a.name != "shoal" {
+			continue
+		}
+		for _, b := range rows {
+			if b.proto == proto && b.round == a.round && b.name == "opentracker" && f(b.r) > 0 {
+				ratios = append(ratios, f(a.r)/f(b.r))
+			}
+		}
+	}
+	if len(ratios) == 0 {
+		return
+	}
+	slices.Sort(ratios)
+	fmt.Printf("ratio shoal/opentracker %-4s %-11s: %.2fx–%.2fx over %d rounds, median %.2fx\n", proto, what,
+		ratios[0], ratios[len(ratios)-1], len(ratios), ratios[len(ratios)/2])
 }
 
 // load runs fn from c.workers goroutines until the duration or request
@@ -234,7 +341,7 @@ func run(c config) error {
 func load(c config, fn func(w int, n int64) (time.Duration, error)) result {
 	var reqs, errs atomic.Int64
 	deadline := time.Now().Add(c.duration)
-	lats := make([][]time.Duration, c.workers)
+	lats := make([]hist, c.workers)
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := range c.workers {
@@ -249,18 +356,17 @@ func load(c config, fn func(w int, n int64) (time.Duration, error)) result {
 				d, err := fn(w, n)
 				if err != nil {
 					errs.Add(1)
-				} else if n%16 == 0 {
-					lats[w] = append(lats[w], d)
+				} else {
+					lats[w].add(d)
 				}
 			}
 		}()
 	}
 	wg.Wait()
 	r := result{requests: reqs.Load(), errors: errs.Load(), elapsed: time.Since(start)}
-	for _, l := range lats {
-		r.lat = append(r.lat, l...)
+	for i := range lats {
+		r.hist.merge(&lats[i])
 	}
-	slices.Sort(r.lat)
 	return r
 }
 
@@ -301,61 +407,6 @@ func udpConnect(c *net.UDPConn, timeout time.Duration) (uint64, error) {
 		return 0, errors.New("bad connect reply")
 	}
 	return binary.BigEndian.Uint64(buf[8:16]), nil
-}
-
-func udpLoad(c config, port int) result {
-	conns := make([]*net.UDPConn, c.workers)
-	ids := make([]uint64, c.workers)
-	for w := range conns {
-		uc, err := net.DialUDP("udp", nil, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: port})
-		if err != nil {
-			panic(err)
-		}
-		conns[w] = uc
-		ids[w], _ = udpConnect(uc, time.Second)
-	}
-	bufs := make([][]byte, c.workers)
-	defer func() {
-		for _, uc := range conns {
-			uc.Close()
-		}
-	}()
-	return load(c, func(w int, n int64) (time.Duration, error) {
-		t, p := pick(c, w, n)
-		pkt := binary.BigEndian.AppendUint64(bufs[w][:0], ids[w])
-		pkt = binary.BigEndian.AppendUint32(pkt, 1)
-		pkt = binary.BigEndian.AppendUint32(pkt, uint32(n))
-		pkt = append(pkt, infoHash(t)...)
-		pkt = append(pkt, peerID(t*c.peers+p)...)
-		pkt = binary.BigEndian.AppendUint64(pkt, 0)
-		pkt = binary.BigEndian.AppendUint64(pkt, uint64(p%3)) // a third are seeds
-		pkt = binary.BigEndian.AppendUint64(pkt, 0)
-		pkt = binary.BigEndian.AppendUint32(pkt, 0)
-		pkt = binary.BigEndian.AppendUint32(pkt, 0)
-		pkt = binary.BigEndian.AppendUint32(pkt, 0)
-		pkt = binary.BigEndian.AppendUint32(pkt, 50)
-		pkt = binary.BigEndian.AppendUint16(pkt, uint16(1024+p))
-		bufs[w] = pkt
-		start := time.Now()
-		uc := conns[w]
-		if _, err := uc.Write(pkt); err != nil {
-			return 0, err
-		}
-		uc.SetReadDeadline(start.Add(time.Second))
-		var reply [2048]byte
-		for {
-			m, err := uc.Read(reply[:])
-			if err != nil {
-				return 0, err
-			}
-			if m >= 8 && binary.BigEndian.Uint32(reply[4:8]) == uint32(n) {
-				if binary.BigEndian.Uint32(reply[:4]) != 1 {
-					return 0, fmt.Errorf("error reply: %s", reply[8:m])
-				}
-				return time.Since(start), nil
-			}
-		}
-	})
 }
 
 func httpLoad(c config, port int) result {

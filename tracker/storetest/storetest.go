@@ -4,7 +4,9 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -259,4 +261,103 @@ func Bench(b *testing.B, s tracker.PeerStore) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "announces/s")
+}
+
+// compactOf is peers in compact form: 6 bytes each, or 18 when v6.
+func compactOf(peers []tracker.Peer, v6 bool) []byte {
+	var b []byte
+	for _, p := range peers {
+		a := p.Addr.Addr().Unmap()
+		if v6 {
+			a16 := a.As16()
+			b = append(b, a16[:]...)
+		} else {
+			a4 := a.As4()
+			b = append(b, a4[:]...)
+		}
+		b = binary.BigEndian.AppendUint16(b, p.Addr.Port())
+	}
+	return b
+}
+
+// RunCompact checks a tracker.CompactAnnouncer's compact answers against
+// its Announce: the same choice of peers, the same counts, cut at limit.
+func RunCompact(t *testing.T, newStore Factory) {
+	compactAnnounce := func(t *testing.T, s tracker.CompactAnnouncer, h tracker.InfoHash, p tracker.Peer, ev tracker.Event, want, limit int) (tracker.AnnounceResponse, []byte) {
+		t.Helper()
+		r, b, err := s.AnnounceCompact(context.Background(), &tracker.AnnounceRequest{InfoHash: h, Peer: p, Event: ev, NumWant: want, TTL: ttl, Now: t0}, []byte("prefix"), limit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.HasPrefix(b, []byte("prefix")) {
+			t.Fatalf("compact answer %q lost what dst held", b)
+		}
+		return r, b[len("prefix"):]
+	}
+	t.Run("SmallSwarmSamePeersAsAnnounce", func(t *testing.T) {
+		st := newStore(t)
+		defer st.Close()
+		s := st.(tracker.CompactAnnouncer)
+		h := ih(1)
+		for i := range 7 {
+			announce(t, st, h, peer(i, i < 3), tracker.EventStarted, 0, t0)
+		}
+		announce(t, st, h, peer6(100, true), tracker.EventStarted, 0, t0)
+		announce(t, st, h, peer6(101, false), tracker.EventStarted, 0, t0)
+		for _, c := range []struct {
+			p            tracker.Peer
+			v6           bool
+			want, limit  int
+			wantListed   int
+			seeds, leech int
+		}{
+			{peer(5, false), false, 50, 50, 6, 3, 4}, // all seeds, then the other leechers
+			{peer(1, true), false, 50, 50, 4, 3, 4},  // a seed gets leechers only
+			{peer(5, false), false, 50, 2, 2, 3, 4},  // cut at limit
+			{peer6(101, false), true, 50, 50, 1, 1, 1},
+		} {
+			want := announce(t, st, h, c.p, tracker.EventNone, c.want, t0)
+			got, b := compactAnnounce(t, s, h, c.p, tracker.EventNone, c.want, c.limit)
+			if got.Seeders != want.Seeders || got.Leechers != want.Leechers || got.Downloaded != want.Downloaded || got.Peers != nil {
+				t.Fatalf("%v: compact counts %+v, Announce's %+v", c.p.Addr, got, want)
+			}
+			if want.Seeders != c.seeds || want.Leechers != c.leech || len(want.Peers) != c.wantListed && c.limit >= c.want {
+				t.Fatalf("%v: Announce %+v", c.p.Addr, want)
+			}
+			if exp := compactOf(want.Peers[:min(len(want.Peers), c.limit)], c.v6); !bytes.Equal(b, exp) {
+				t.Fatalf("%v: compact peers %x, Announce's %x", c.p.Addr, b, exp)
+			}
+		}
+		r, b := compactAnnounce(t, s, h, peer(5, false), tracker.EventStopped, 50, 50)
+		if len(b) != 0 || r.Leechers != 3 {
+			t.Fatalf("a stopped peer was answered %x, %+v", b, r)
+		}
+	})
+	t.Run("LargeSwarmDistinctOthers", func(t *testing.T) {
+		st := newStore(t)
+		defer st.Close()
+		s := st.(tracker.CompactAnnouncer)
+		h := ih(2)
+		listed := map[string]bool{}
+		for i := range 100 {
+			p := peer(i, i%3 == 0)
+			announce(t, st, h, p, tracker.EventStarted, 0, t0)
+			listed[string(compactOf([]tracker.Peer{p}, false))] = true
+		}
+		self := peer(50, false)
+		for range 20 {
+			_, b := compactAnnounce(t, s, h, self, tracker.EventNone, 30, 1000)
+			if len(b) != 30*6 {
+				t.Fatalf("%d bytes of peers for numwant 30", len(b))
+			}
+			seen := map[string]bool{}
+			for i := 0; i < len(b); i += 6 {
+				e := string(b[i : i+6])
+				if !listed[e] || seen[e] || e == string(compactOf([]tracker.Peer{self}, false)) {
+					t.Fatalf("peer %x: listed %v, repeated %v", e, listed[e], seen[e])
+				}
+				seen[e] = true
+			}
+		}
+	})
 }
