@@ -161,7 +161,6 @@ func (d *Daemon) stop(e *entry) {
 // or removal.
 func (d *Daemon) finishStop(e *entry) {
 	d.account(e, e.stopping.Snapshot())
-	d.s.Forget(e.stopping)
 	e.stopping = nil
 	if e.recheck {
 		d.forgetPieces(e)

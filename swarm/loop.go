@@ -109,6 +109,10 @@ func openFileStorage(l *piece.Layout, dir string) (storage, error) {
 // may take every other torrent down with it.
 func (t *Torrent) run(ctx context.Context) {
 	defer close(t.done)
+	// However the loop ends (stopped, failed to open or check its files,
+	// or a panic), the torrent leaves the session before Done is closed,
+	// so whoever waits on Done may add it again.
+	defer t.s.unregister(t)
 	l := &loop{t: t, ctx: ctx, layout: t.m.Layout, conns: map[picker.PeerID]*conn{}, byPeer: map[[20]byte]*conn{},
 		known: map[netip.AddrPort]*knownPeer{}, ipConns: map[netip.Addr]int{}, lost: map[int]bool{},
 		attempt: map[int]uint32{}, dialingIP: map[netip.Addr]int{},
@@ -117,7 +121,6 @@ func (t *Torrent) run(ctx context.Context) {
 		if r := recover(); r != nil {
 			t.log.Error("torrent stopped by an internal error", "panic", r, "stack", string(debug.Stack()))
 			t.err = fmt.Errorf("internal error: %v", r)
-			t.s.unregister(t)
 			l.abort()
 		}
 	}()
@@ -174,7 +177,6 @@ func (l *loop) serve() error {
 	if ld := t.s.lsd; ld != nil && !t.m.Private {
 		go t.lsdLoop(l.ctx, ld)
 	}
-	defer t.s.unregister(t)
 
 	// Tests drive ticks by hand (Session.manualTicks): nil channels
 	// never fire.
