@@ -13,7 +13,9 @@ import (
 // cannot be checked.
 type unreadableStorage struct{ *memStorage }
 
-func (unreadableStorage) ReadAt([]byte, int64) (int, error) { return 0, errors.New("input/output error") }
+func (unreadableStorage) ReadAt([]byte, int64) (int, error) {
+	return 0, errors.New("input/output error")
+}
 
 // TestTorrentThatCannotStartCanBeAddedAgain: a torrent whose files cannot
 // be opened, or whose data cannot be checked, stops with an error and
