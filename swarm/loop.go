@@ -23,6 +23,7 @@ type loop struct {
 	picker  *picker.Picker
 	choker  *choke.Choker
 	hasher  *hasher
+	resume  resumeSaver
 	conns   map[picker.PeerID]*conn
 	byPeer  map[[20]byte]*conn
 	nextID  picker.PeerID
@@ -142,6 +143,7 @@ func (l *loop) serve() error {
 	}
 	l.st = st
 	defer st.Close()
+	defer l.resume.wg.Wait() // a background save finishes before the files close
 	have, err := t.checkData(l.ctx, st)
 	if err != nil {
 		if l.ctx.Err() != nil {
@@ -279,18 +281,6 @@ func (l *loop) shutdown() error {
 	return err
 }
 
-func (l *loop) saveResume() error {
-	p := l.t.resumePath()
-	if p == "" {
-		return nil
-	}
-	stats, err := l.st.Stats() // syncs written data first
-	if err != nil {
-		return fmt.Errorf("save resume state: %w", err)
-	}
-	return piece.SaveResume(p, piece.NewResume(l.t.m.InfoHash.HexString(), l.layout, l.picker.Verified(), stats))
-}
-
 func (l *loop) updateLeft() {
 	var left int64
 	have := l.picker.Verified()
@@ -311,9 +301,7 @@ func (l *loop) markComplete(announce bool) {
 	if err := l.st.CreateFiles(); err != nil {
 		l.t.log.Warn("create empty files", "err", err)
 	}
-	if err := l.saveResume(); err != nil {
-		l.t.log.Warn("save resume state", "err", err)
-	}
+	l.saveResumeAsync(l.now())
 	// The totals are otherwise sampled once a second: the completed
 	// announce must carry the whole download, not the last sample.
 	l.storeTotals()
@@ -366,5 +354,6 @@ func (l *loop) tick(now time.Time) {
 	}
 	l.webTick(now)
 	l.sendPex(now)
+	l.resumeTick(now)
 	l.t.wantPeers.Store(!l.seeding() && len(l.conns) < l.t.cfg.MaxPeers/2)
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/shoal-torrent/shoal/piece"
 	"github.com/shoal-torrent/shoal/piece/meta"
@@ -24,6 +25,10 @@ type TorrentConfig struct {
 	Dir string
 	// StateDir holds resume state; empty disables it.
 	StateDir string
+	// ResumeEvery is how often a download saves its resume state while
+	// pieces are being verified, besides at stop and completion; zero
+	// saves only then.
+	ResumeEvery time.Duration
 	// MaxPeers bounds this torrent's connections.
 	MaxPeers int
 	// MaxPeersPerIP bounds connections from one address, so one host
@@ -53,7 +58,7 @@ type TorrentConfig struct {
 // slots; and 4 connections per IP (libtorrent allows 1, which would keep
 // several clients behind one NAT from the same swarm).
 func DefaultTorrentConfig(dir string) TorrentConfig {
-	return TorrentConfig{Dir: dir, MaxPeers: 80, MaxPeersPerIP: 4, UploadSlots: 4, Evict: evict.DefaultConfig(),
+	return TorrentConfig{Dir: dir, ResumeEvery: DefaultResumeEvery, MaxPeers: 80, MaxPeersPerIP: 4, UploadSlots: 4, Evict: evict.DefaultConfig(),
 		Picker: picker.DefaultConfig(), Choke: choke.DefaultConfig(), WebSeeds: DefaultWebSeedConfig()}
 }
 
@@ -61,6 +66,9 @@ func DefaultTorrentConfig(dir string) TorrentConfig {
 func (c *TorrentConfig) Validate() error {
 	if c.Dir == "" {
 		return errors.New("no download directory")
+	}
+	if c.ResumeEvery < 0 {
+		return errors.New("resume save interval cannot be negative")
 	}
 	if c.MaxPeers < 1 {
 		return errors.New("max peers must be at least 1")
