@@ -25,6 +25,9 @@ type TorrentConfig struct {
 	Dir string
 	// StateDir holds resume state; empty disables it.
 	StateDir string
+	// DownloadLimit and UploadLimit bound this torrent alone, in bytes
+	// per second, within the session's limits; 0 leaves only those.
+	DownloadLimit, UploadLimit int64
 	// ResumeEvery is how often a download saves its resume state while
 	// pieces are being verified, besides at stop and completion; zero
 	// saves only then.
@@ -66,6 +69,9 @@ func DefaultTorrentConfig(dir string) TorrentConfig {
 func (c *TorrentConfig) Validate() error {
 	if c.Dir == "" {
 		return errors.New("no download directory")
+	}
+	if c.DownloadLimit < 0 || c.UploadLimit < 0 {
+		return errors.New("rate limits cannot be negative")
 	}
 	if c.ResumeEvery < 0 {
 		return errors.New("resume save interval cannot be negative")
@@ -126,6 +132,7 @@ type Torrent struct {
 	// the DHT looks more often.
 	wantPeers atomic.Bool
 	stopOnce  sync.Once
+	limits    torrentLimits
 	// state is the loop's, set when it starts; only functions run through
 	// do may touch it.
 	state *loop
