@@ -119,6 +119,7 @@ func (d *Daemon) start(e *entry, now time.Time) {
 	}
 	cfg := d.cfg.Torrent
 	cfg.Dir, cfg.StateDir = e.Dir, d.cfg.StateDir
+	cfg.DownloadLimit, cfg.UploadLimit = e.DownLimit, e.UpLimit
 	cfg.Peers = append(slices.Clone(cfg.Peers), e.peers...)
 	t, err := d.s.Add(e.m, cfg)
 	if err != nil {
