@@ -53,14 +53,14 @@ var resumeLoadedRe = regexp.MustCompile(`resume state loaded.* trusted=(\d+) rec
 // while a download runs, so after a kill -9 mid-download the restart
 // trusts every piece verified by the last save instead of hashing it.
 func TestDaemonKill9MidDownloadKeepsVerifiedPieces(t *testing.T) {
-	src, torrent := seedFixture(t, 2<<20, "32KiB")
+	src, torrent := seedFixture(t, 1<<20, "32KiB")
 	m, err := meta.Load(torrent)
 	if err != nil {
 		t.Fatal(err)
 	}
-	seeder := startShoal(t, "seed", torrent, "--dir", src, "--port", "0", "--up-limit", "512KiB", "--state-dir", t.TempDir())
+	seeder := startShoal(t, "seed", torrent, "--dir", src, "--port", "0", "--up-limit", "256KiB", "--state-dir", t.TempDir())
 	dl, state := t.TempDir(), t.TempDir()
-	args := []string{"--dir", dl, "--state-dir", state, "--peer", "127.0.0.1:" + seeder.port, "--resume-interval", "2s"}
+	args := []string{"--dir", dl, "--state-dir", state, "--peer", "127.0.0.1:" + seeder.port, "--resume-interval", "1s"}
 	cmd, addr, _ := startDaemonLogged(t, args...)
 	if code, _, stderr := shoal(t, "add", torrent, "--rpc", addr); code != 0 {
 		t.Fatalf("add: %s", stderr)
