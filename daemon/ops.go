@@ -258,10 +258,13 @@ func removeEmptyDirs(dir string, m *meta.Torrent) {
 type Settings struct {
 	// Files sets priorities (skip, normal, high) by file index as List
 	// shows them.
-	Files      map[int]string
-	SeedRatio  *float64
-	QueuePos   *int
-	Sequential *bool
+	Files     map[int]string
+	SeedRatio *float64
+	// DownLimit and UpLimit are bytes per second; 0 lifts the torrent's
+	// own limit (the session's still applies).
+	DownLimit, UpLimit *int64
+	QueuePos           *int
+	Sequential         *bool
 }
 
 // Set changes torrents' settings, checked first: a bad value changes
@@ -269,6 +272,11 @@ type Settings struct {
 func (d *Daemon) Set(ids []int, s Settings) error {
 	if s.SeedRatio != nil && (*s.SeedRatio < 0 || *s.SeedRatio != *s.SeedRatio) {
 		return fmt.Errorf("seed ratio %v: want 0 (no limit) or more", *s.SeedRatio)
+	}
+	for _, v := range []*int64{s.DownLimit, s.UpLimit} {
+		if v != nil && *v < 0 {
+			return fmt.Errorf("rate limit %d: want 0 (none) or more bytes per second", *v)
+		}
 	}
 	for i, p := range s.Files {
 		if p != "skip" && p != "normal" && p != "high" {
@@ -303,6 +311,17 @@ func (d *Daemon) Set(ids []int, s Settings) error {
 		}
 		if s.QueuePos != nil {
 			e.QueuePos = *s.QueuePos
+		}
+		if s.DownLimit != nil || s.UpLimit != nil {
+			if s.DownLimit != nil {
+				e.DownLimit = *s.DownLimit
+			}
+			if s.UpLimit != nil {
+				e.UpLimit = *s.UpLimit
+			}
+			if t := e.t; t != nil {
+				t.SetRateLimits(e.DownLimit, e.UpLimit) // atomic: no need to wait for the loop
+			}
 		}
 		if s.Sequential != nil {
 			e.Sequential = *s.Sequential

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"slices"
 	"time"
 )
@@ -65,4 +66,26 @@ func Plan(items []QueueItem, lim QueueLimits, now time.Time) map[int]bool {
 		}
 	}
 	return run
+}
+
+// Requeue moves torrent id by delta places in the queue (negative: to the
+// front, so it starts sooner), clamped at either end. Positions are
+// renumbered from 0, so the torrents stay in a strict order.
+func (d *Daemon) Requeue(id, delta int) error {
+	return d.call(func() error {
+		e := d.entries[id]
+		if e == nil || e.removing {
+			return fmt.Errorf("%w: %d", ErrNotFound, id)
+		}
+		order := d.sorted()
+		from := slices.Index(order, e)
+		to := min(max(from+delta, 0), len(order)-1)
+		order = slices.Delete(order, from, from+1)
+		order = slices.Insert(order, to, e)
+		for i, o := range order {
+			o.QueuePos = i
+		}
+		d.dirty = true
+		return nil
+	})
 }

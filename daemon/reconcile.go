@@ -119,6 +119,7 @@ func (d *Daemon) start(e *entry, now time.Time) {
 	}
 	cfg := d.cfg.Torrent
 	cfg.Dir, cfg.StateDir = e.Dir, d.cfg.StateDir
+	cfg.DownloadLimit, cfg.UploadLimit = e.DownLimit, e.UpLimit
 	cfg.Peers = append(slices.Clone(cfg.Peers), e.peers...)
 	t, err := d.s.Add(e.m, cfg)
 	if err != nil {
@@ -161,7 +162,6 @@ func (d *Daemon) stop(e *entry) {
 // or removal.
 func (d *Daemon) finishStop(e *entry) {
 	d.account(e, e.stopping.Snapshot())
-	d.s.Forget(e.stopping)
 	e.stopping = nil
 	if e.recheck {
 		d.forgetPieces(e)

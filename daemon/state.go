@@ -39,8 +39,12 @@ type Entry struct {
 	QueuePos int    `json:"queue_pos"`
 	// Priorities holds skip, normal or high per file (pad files not
 	// counted); empty means all normal.
-	Priorities []string  `json:"priorities,omitempty"`
-	SeedRatio  float64   `json:"seed_ratio,omitempty"` // 0: seed until stopped
+	Priorities []string `json:"priorities,omitempty"`
+	SeedRatio  float64  `json:"seed_ratio,omitempty"` // 0: seed until stopped
+	// DownLimit and UpLimit are the torrent's own rate limits in bytes
+	// per second, within the session's; 0: none of its own.
+	DownLimit  int64     `json:"down_limit,omitempty"`
+	UpLimit    int64     `json:"up_limit,omitempty"`
 	Sequential bool      `json:"sequential,omitempty"`
 	Added      time.Time `json:"added"`
 	Done       time.Time `json:"done,omitzero"`

@@ -41,18 +41,20 @@ type Status struct {
 	Downloaded int64
 	Ratio      float64 // Uploaded / Size
 	SeedRatio  float64
-	Sequential bool
-	Error      string
-	Added      time.Time
-	DoneAt     time.Time
-	PieceCount int
-	PieceSize  int64
-	Private    bool
-	Comment    string
-	Creator    string
-	Created    time.Time
-	Seeds      int
-	PeerCount  int
+	// DownLimit and UpLimit are the torrent's own limits (0: none).
+	DownLimit, UpLimit int64
+	Sequential         bool
+	Error              string
+	Added              time.Time
+	DoneAt             time.Time
+	PieceCount         int
+	PieceSize          int64
+	Private            bool
+	Comment            string
+	Creator            string
+	Created            time.Time
+	Seeds              int
+	PeerCount          int
 	// With detail only.
 	Files    []FileStatus
 	Peers    []swarm.PeerSnapshot
@@ -74,7 +76,7 @@ func (s Status) Complete() bool { return s.Size > 0 && s.Left == 0 }
 func (d *Daemon) status(e *entry, detail bool) Status {
 	st := Status{ID: e.ID, InfoHash: e.InfoHash, Name: e.Name, Magnet: e.Magnet, Dir: e.Dir, Paused: e.Paused,
 		QueuePos: e.QueuePos, Sequential: e.Sequential, Uploaded: e.Uploaded, Downloaded: e.Downloaded, SeedRatio: e.SeedRatio,
-		Added: e.Added, DoneAt: e.Done, Error: e.failed}
+		DownLimit: e.DownLimit, UpLimit: e.UpLimit, Added: e.Added, DoneAt: e.Done, Error: e.failed}
 	if m := e.m; m != nil {
 		st.Size, st.PieceCount, st.PieceSize = m.Layout.Total, m.Layout.NumPieces, m.Layout.PieceLength
 		st.Private, st.Comment, st.Creator, st.Created = m.Private, m.Comment, m.CreatedBy, m.CreationDate

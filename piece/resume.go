@@ -27,6 +27,29 @@ type Resume struct {
 	NumPieces   int        `json:"num_pieces"`
 	Have        []byte     `json:"have"` // BEP 3 wire bitfield
 	Files       []FileStat `json:"files"`
+	// Partial lists the files a running download could still write to
+	// when the state was saved (a periodic save, not one at stop). After
+	// a crash their mtime has moved on through the download's own
+	// writes; Check trusts their remembered pieces all the same if the
+	// size is unchanged and the mtime has not gone back. Empty after a
+	// clean stop, when every file is held to its exact size and mtime.
+	Partial []int `json:"partial,omitempty"`
+}
+
+// PartialFiles lists the files holding a piece that have lacks: those a
+// running download may still write to.
+func PartialFiles(l *Layout, have *Bitfield) []int {
+	var out []int
+	for i, f := range l.Files {
+		if f.Pad || f.Length == 0 {
+			continue
+		}
+		first, end := l.FilePieces(i)
+		if n := have.NextClear(first); n >= 0 && n < end {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // NewResume records have and the files' current stats for a torrent.
@@ -110,6 +133,11 @@ func LoadResume(path, infoHash string, l *Layout) (*Resume, *Bitfield, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %s: %v", ErrNoResume, path, err)
 	}
+	for _, i := range r.Partial {
+		if i < 0 || i >= len(l.Files) {
+			return nil, nil, fmt.Errorf("%w: %s names file %d of %d", ErrNoResume, path, i, len(l.Files))
+		}
+	}
 	return &r, have, nil
 }
 
@@ -120,6 +148,10 @@ func LoadResume(path, infoHash string, l *Layout) (*Resume, *Bitfield, error) {
 func (r *Resume) Check(l *Layout, have *Bitfield, now []FileStat) (trusted, recheck *Bitfield) {
 	trusted = have.Clone()
 	recheck = NewBitfield(l.NumPieces)
+	partial := make(map[int]bool, len(r.Partial))
+	for _, i := range r.Partial {
+		partial[i] = true
+	}
 	for i, f := range l.Files {
 		if f.Pad || f.Length == 0 {
 			continue
@@ -127,6 +159,14 @@ func (r *Resume) Check(l *Layout, have *Bitfield, now []FileStat) (trusted, rech
 		was, is := r.Files[i], now[i]
 		if was.Exists && is.Exists && was.Size == is.Size && was.ModTime.Equal(is.ModTime) {
 			continue
+		}
+		if partial[i] && !was.Exists {
+			// Nothing of it was verified: its pieces download again
+			// rather than hashing a mostly empty file.
+			continue
+		}
+		if partial[i] && is.Exists && was.Size == is.Size && !is.ModTime.Before(was.ModTime) {
+			continue // the download's own writes since the save
 		}
 		// Every piece of a changed file is hashed, not only those we
 		// had: the file may now hold data (copied in, or written by

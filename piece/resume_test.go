@@ -3,6 +3,7 @@ package piece_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -160,6 +161,7 @@ func FuzzLoadResume(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte(`{"version":1,"info_hash":"ih","piece_length":32768,"num_pieces":4,"files":[{},{}],"have":"/w=="}`))
 	f.Add([]byte(`{"files":[null]}`))
+	f.Add([]byte(`{"version":1,"info_hash":"ih","piece_length":32768,"num_pieces":4,"files":[{},{}],"have":"/w==","partial":[1,-1,7]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := filepath.Join(t.TempDir(), "r")
 		if err := os.WriteFile(p, data, 0o600); err != nil {
@@ -190,5 +192,67 @@ func TestResumeHashesFilesThatAppearedSince(t *testing.T) {
 	_, have, _ := f.restart(t)
 	if !have.Full() {
 		t.Fatalf("have %d/%d: pieces of files that changed since were never hashed", have.Count(), have.Len())
+	}
+}
+
+// savePartial saves state as a running download does mid-way: only pieces
+// 0 and 1 verified, both files still being written.
+func (f *resumeFixture) savePartial(t *testing.T) {
+	s := f.open(t)
+	defer s.Close()
+	have := piece.NewBitfield(f.layout.NumPieces)
+	have.Set(0)
+	have.Set(1)
+	stats, err := s.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := piece.NewResume("ih", f.layout, have, stats)
+	r.Partial = piece.PartialFiles(f.layout, have)
+	if bits := fmt.Sprint(r.Partial); bits != "[0 1]" {
+		t.Fatalf("partial files %s", bits)
+	}
+	if err := piece.SaveResume(f.state, r); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestResumeTrustsAPartialFileTheDownloadWroteOn(t *testing.T) {
+	f := newResumeFixture(t)
+	f.savePartial(t)
+	// After the save the download wrote piece 2 and was killed.
+	p := filepath.Join(f.dir, "t", "a")
+	os.Chtimes(p, time.Now(), time.Now().Add(time.Hour))
+	trusted, _, hashed := f.restart(t)
+	if bits(trusted) != "[0 1]" || hashed != 0 {
+		t.Fatalf("trusted %s, hashed %d bytes", bits(trusted), hashed)
+	}
+}
+
+func TestResumeDistrustsAPartialFileChangedOtherwise(t *testing.T) {
+	for name, change := range map[string]func(p string){
+		"mtime went back": func(p string) { os.Chtimes(p, time.Now(), time.Now().Add(-time.Hour)) },
+		"size changed":    func(p string) { os.Truncate(p, 20<<10) },
+		"deleted":         func(p string) { os.Remove(p) },
+	} {
+		f := newResumeFixture(t)
+		f.savePartial(t)
+		change(filepath.Join(f.dir, "t", "a"))
+		trusted, _, _ := f.restart(t)
+		if trusted.Has(0) || trusted.Has(1) {
+			t.Fatalf("%s: trusted %s", name, bits(trusted))
+		}
+	}
+}
+
+func TestResumeRefusesAPartialFileOutOfRange(t *testing.T) {
+	f := newResumeFixture(t)
+	r := piece.NewResume("ih", f.layout, piece.NewBitfield(f.layout.NumPieces), make([]piece.FileStat, 2))
+	r.Partial = []int{2}
+	if err := piece.SaveResume(f.state, r); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := piece.LoadResume(f.state, "ih", f.layout); !errors.Is(err, piece.ErrNoResume) {
+		t.Fatalf("err %v", err)
 	}
 }

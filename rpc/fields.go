@@ -135,7 +135,7 @@ func torrentFields(t daemon.Status, fields []string) map[string]any {
 		case "haveValid":
 			v = t.Size - t.Left
 		case "haveUnchecked", "corruptEver", "desiredAvailable", "webseedsSendingToUs", "bandwidthPriority",
-			"downloadLimit", "uploadLimit", "startDate", "activityDate", "secondsDownloading", "secondsSeeding":
+			"startDate", "activityDate", "secondsDownloading", "secondsSeeding":
 			v = 0
 		case "recheckProgress":
 			v = 0.0
@@ -197,8 +197,14 @@ func torrentFields(t daemon.Status, fields []string) map[string]any {
 			if t.SeedRatio > 0 {
 				v = 1
 			}
-		case "downloadLimited", "uploadLimited":
-			v = false
+		case "downloadLimited":
+			v = t.DownLimit > 0
+		case "uploadLimited":
+			v = t.UpLimit > 0
+		case "downloadLimit":
+			v = t.DownLimit / kilo
+		case "uploadLimit":
+			v = t.UpLimit / kilo
 		case "honorsSessionLimits":
 			v = true
 		case "labels", "webseeds":

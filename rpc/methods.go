@@ -224,6 +224,8 @@ func (s *Server) torrentSet(raw json.RawMessage) (any, error) {
 		SeedRatioMode  *int       `json:"seedRatioMode"`
 		DownLimited    *bool      `json:"downloadLimited"`
 		UpLimited      *bool      `json:"uploadLimited"`
+		DownLimit      *int64     `json:"downloadLimit"` // kB/s
+		UpLimit        *int64     `json:"uploadLimit"`
 		QueuePosition  *int       `json:"queuePosition"`
 		Location       *string    `json:"location"`
 		Sequential     *bool      `json:"sequential_download"`
@@ -231,10 +233,14 @@ func (s *Server) torrentSet(raw json.RawMessage) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	if a.DownLimited != nil && *a.DownLimited || a.UpLimited != nil && *a.UpLimited {
-		return nil, errors.New("per-torrent speed limits are not supported by shoal; set the session's with session-set")
-	}
 	var set daemon.Settings
+	var err error
+	if set.DownLimit, err = torrentLimit("download", a.DownLimited, a.DownLimit); err != nil {
+		return nil, err
+	}
+	if set.UpLimit, err = torrentLimit("upload", a.UpLimited, a.UpLimit); err != nil {
+		return nil, err
+	}
 	files := map[int]string{}
 	// Transmission keeps wanted and priority apart; shoal has one scale,
 	// skip < normal < high, and low counts as normal.
@@ -278,6 +284,24 @@ func (s *Server) torrentSet(raw json.RawMessage) (any, error) {
 		}
 	}
 	return nil, s.cfg.Engine.Set(ids, set)
+}
+
+// torrentLimit turns torrent-set's limit and its switch into bytes per
+// second: off is 0 (none of its own); a limit sets it. shoal keeps no
+// switched-off limit to switch back on, so "on" alone changes nothing.
+func torrentLimit(what string, on *bool, kbps *int64) (*int64, error) {
+	if on != nil && !*on {
+		zero := int64(0)
+		return &zero, nil
+	}
+	if kbps == nil {
+		return nil, nil
+	}
+	if *kbps < 0 || *kbps > 1<<40 {
+		return nil, fmt.Errorf("%sLimit %d: want kB/s, 0 or more", what, *kbps)
+	}
+	bps := *kbps * kilo
+	return &bps, nil
 }
 
 func (s *Server) freeSpace(raw json.RawMessage) (any, error) {

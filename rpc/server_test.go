@@ -199,7 +199,7 @@ func TestRPCBadRequestsGetResultStrings(t *testing.T) {
 		{"torrent-get", map[string]any{"ids": []int{1}}, "needs a list of fields"},
 		{"torrent-add", map[string]any{"metainfo": "!!!"}, "not base64"},
 		{"torrent-add", map[string]any{"filename": "relative.torrent"}, "absolute path"},
-		{"torrent-set", map[string]any{"ids": []int{1}, "downloadLimited": true}, "per-torrent speed limits"},
+		{"torrent-set", map[string]any{"ids": []int{1}, "downloadLimit": -5}, "want kB/s"},
 		{"session-set", map[string]any{"speed-limit-down": -5}, "out of range"},
 		{"session-set", map[string]any{"script-torrent-done-filename": "/bin/sh"}, "cannot change"},
 		{"torrent-stop", map[string]any{"ids": map[string]int{"a": 1}}, "invalid arguments"},

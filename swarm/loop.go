@@ -23,6 +23,7 @@ type loop struct {
 	picker  *picker.Picker
 	choker  *choke.Choker
 	hasher  *hasher
+	resume  resumeSaver
 	conns   map[picker.PeerID]*conn
 	byPeer  map[[20]byte]*conn
 	nextID  picker.PeerID
@@ -109,6 +110,10 @@ func openFileStorage(l *piece.Layout, dir string) (storage, error) {
 // may take every other torrent down with it.
 func (t *Torrent) run(ctx context.Context) {
 	defer close(t.done)
+	// However the loop ends (stopped, failed to open or check its files,
+	// or a panic), the torrent leaves the session before Done is closed,
+	// so whoever waits on Done may add it again.
+	defer t.s.unregister(t)
 	l := &loop{t: t, ctx: ctx, layout: t.m.Layout, conns: map[picker.PeerID]*conn{}, byPeer: map[[20]byte]*conn{},
 		known: map[netip.AddrPort]*knownPeer{}, ipConns: map[netip.Addr]int{}, lost: map[int]bool{},
 		attempt: map[int]uint32{}, dialingIP: map[netip.Addr]int{},
@@ -117,7 +122,6 @@ func (t *Torrent) run(ctx context.Context) {
 		if r := recover(); r != nil {
 			t.log.Error("torrent stopped by an internal error", "panic", r, "stack", string(debug.Stack()))
 			t.err = fmt.Errorf("internal error: %v", r)
-			t.s.unregister(t)
 			l.abort()
 		}
 	}()
@@ -139,6 +143,7 @@ func (l *loop) serve() error {
 	}
 	l.st = st
 	defer st.Close()
+	defer l.resume.wg.Wait() // a background save finishes before the files close
 	have, err := t.checkData(l.ctx, st)
 	if err != nil {
 		if l.ctx.Err() != nil {
@@ -174,7 +179,6 @@ func (l *loop) serve() error {
 	if ld := t.s.lsd; ld != nil && !t.m.Private {
 		go t.lsdLoop(l.ctx, ld)
 	}
-	defer t.s.unregister(t)
 
 	// Tests drive ticks by hand (Session.manualTicks): nil channels
 	// never fire.
@@ -277,18 +281,6 @@ func (l *loop) shutdown() error {
 	return err
 }
 
-func (l *loop) saveResume() error {
-	p := l.t.resumePath()
-	if p == "" {
-		return nil
-	}
-	stats, err := l.st.Stats() // syncs written data first
-	if err != nil {
-		return fmt.Errorf("save resume state: %w", err)
-	}
-	return piece.SaveResume(p, piece.NewResume(l.t.m.InfoHash.HexString(), l.layout, l.picker.Verified(), stats))
-}
-
 func (l *loop) updateLeft() {
 	var left int64
 	have := l.picker.Verified()
@@ -309,9 +301,7 @@ func (l *loop) markComplete(announce bool) {
 	if err := l.st.CreateFiles(); err != nil {
 		l.t.log.Warn("create empty files", "err", err)
 	}
-	if err := l.saveResume(); err != nil {
-		l.t.log.Warn("save resume state", "err", err)
-	}
+	l.saveResumeAsync(l.now())
 	// The totals are otherwise sampled once a second: the completed
 	// announce must carry the whole download, not the last sample.
 	l.storeTotals()
@@ -364,5 +354,6 @@ func (l *loop) tick(now time.Time) {
 	}
 	l.webTick(now)
 	l.sendPex(now)
+	l.resumeTick(now)
 	l.t.wantPeers.Store(!l.seeding() && len(l.conns) < l.t.cfg.MaxPeers/2)
 }

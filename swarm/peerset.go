@@ -231,7 +231,7 @@ func (l *loop) adopt(c *conn) {
 		}
 		return b
 	})
-	limDown, limUp := l.t.s.limiters()
+	limDown, limUp := l.t.limiters()
 	go c.readLoop(l.ctx, l.layout.NumPieces, l.t.events, l.hasher.credit, limDown)
 	go c.writeLoop(l.ctx, l.st, l.layout, limUp, func(u upload, err error) {
 		select {

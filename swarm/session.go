@@ -203,6 +203,7 @@ func (s *Session) Add(m *meta.Torrent, cfg TorrentConfig) (*Torrent, error) {
 		completed: make(chan struct{}), done: make(chan struct{}), cancel: cancel,
 	}
 	t.left.Store(m.Layout.Total)
+	t.SetRateLimits(cfg.DownloadLimit, cfg.UploadLimit)
 	t.publishChecking()
 	// Registered at once: peers that connect while the data is being
 	// checked wait for the loop instead of being turned away.

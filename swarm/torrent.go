@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/shoal-torrent/shoal/piece"
 	"github.com/shoal-torrent/shoal/piece/meta"
@@ -24,6 +25,13 @@ type TorrentConfig struct {
 	Dir string
 	// StateDir holds resume state; empty disables it.
 	StateDir string
+	// DownloadLimit and UploadLimit bound this torrent alone, in bytes
+	// per second, within the session's limits; 0 leaves only those.
+	DownloadLimit, UploadLimit int64
+	// ResumeEvery is how often a download saves its resume state while
+	// pieces are being verified, besides at stop and completion; zero
+	// saves only then.
+	ResumeEvery time.Duration
 	// MaxPeers bounds this torrent's connections.
 	MaxPeers int
 	// MaxPeersPerIP bounds connections from one address, so one host
@@ -53,7 +61,7 @@ type TorrentConfig struct {
 // slots; and 4 connections per IP (libtorrent allows 1, which would keep
 // several clients behind one NAT from the same swarm).
 func DefaultTorrentConfig(dir string) TorrentConfig {
-	return TorrentConfig{Dir: dir, MaxPeers: 80, MaxPeersPerIP: 4, UploadSlots: 4, Evict: evict.DefaultConfig(),
+	return TorrentConfig{Dir: dir, ResumeEvery: DefaultResumeEvery, MaxPeers: 80, MaxPeersPerIP: 4, UploadSlots: 4, Evict: evict.DefaultConfig(),
 		Picker: picker.DefaultConfig(), Choke: choke.DefaultConfig(), WebSeeds: DefaultWebSeedConfig()}
 }
 
@@ -61,6 +69,12 @@ func DefaultTorrentConfig(dir string) TorrentConfig {
 func (c *TorrentConfig) Validate() error {
 	if c.Dir == "" {
 		return errors.New("no download directory")
+	}
+	if c.DownloadLimit < 0 || c.UploadLimit < 0 {
+		return errors.New("rate limits cannot be negative")
+	}
+	if c.ResumeEvery < 0 {
+		return errors.New("resume save interval cannot be negative")
 	}
 	if c.MaxPeers < 1 {
 		return errors.New("max peers must be at least 1")
@@ -118,6 +132,7 @@ type Torrent struct {
 	// the DHT looks more often.
 	wantPeers atomic.Bool
 	stopOnce  sync.Once
+	limits    torrentLimits
 	// state is the loop's, set when it starts; only functions run through
 	// do may touch it.
 	state *loop

@@ -14,7 +14,9 @@ type Item struct {
 }
 
 // Engine is what the UI needs from whatever runs torrents: a live engine
-// in this process, or one reached over a control socket.
+// in this process, or one reached over a control socket. Pause, Resume,
+// SetFilePriority and SetLimits must not block; Remove, Add and Requeue
+// may (the UI runs them off its goroutine) and say how they went.
 type Engine interface {
 	// Items returns the latest snapshot of every torrent.
 	Items() []Item
@@ -24,8 +26,15 @@ type Engine interface {
 	// SetFilePriority sets file f of torrent i to "skip", "normal" or
 	// "high".
 	SetFilePriority(i, f int, priority string)
-	// Remove stops torrent i and drops it from the list; its files stay.
-	Remove(i int)
+	// Remove stops torrent i and drops it from the list; deleteData
+	// deletes its downloaded files too. The error says why not (an engine
+	// that keeps files, say).
+	Remove(i int, deleteData bool) error
+	// Add adds a torrent from a .torrent file's path or a magnet link.
+	Add(source string) error
+	// Requeue moves torrent i delta places in the queue (negative: it
+	// starts sooner). An engine without a queue says so.
+	Requeue(i, delta int) error
 	// Limits and SetLimits read and change the rate limits in bytes per
 	// second (0: unlimited).
 	Limits() (down, up int64)

@@ -5,7 +5,7 @@ import "github.com/charmbracelet/bubbles/key"
 // keyMap lists every binding once; the help screen is generated from it.
 type keyMap struct {
 	Up, Down, PageUp, PageDown, Home, End, Enter, Back, NextTab, PrevTab, Filter, Sort, Blocks,
-	Pause, Priority, Remove, UpLimit, DownLimit, Help, Quit key.Binding
+	Pause, Priority, Remove, Add, QueueUp, QueueDown, UpLimit, DownLimit, Help, Quit key.Binding
 }
 
 func defaultKeys() keyMap {
@@ -26,6 +26,9 @@ func defaultKeys() keyMap {
 		Pause:     key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "pause/resume")),
 		Priority:  key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "file priority")),
 		Remove:    key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "remove (asks first)")),
+		Add:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add .torrent or magnet")),
+		QueueUp:   key.NewBinding(key.WithKeys("["), key.WithHelp("[", "queue up")),
+		QueueDown: key.NewBinding(key.WithKeys("]"), key.WithHelp("]", "queue down")),
 		UpLimit:   key.NewBinding(key.WithKeys("U"), key.WithHelp("U", "cycle upload limit")),
 		DownLimit: key.NewBinding(key.WithKeys("D"), key.WithHelp("D", "cycle download limit")),
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
@@ -36,7 +39,7 @@ func defaultKeys() keyMap {
 // all lists the bindings in the order the help screen shows them.
 func (k keyMap) all() []key.Binding {
 	return []key.Binding{k.Up, k.Down, k.PageUp, k.PageDown, k.Home, k.End, k.Enter, k.Back, k.NextTab, k.PrevTab,
-		k.Filter, k.Sort, k.Blocks, k.Pause, k.Priority, k.Remove, k.UpLimit, k.DownLimit, k.Help, k.Quit}
+		k.Filter, k.Sort, k.Blocks, k.Pause, k.Priority, k.Remove, k.Add, k.QueueUp, k.QueueDown, k.UpLimit, k.DownLimit, k.Help, k.Quit}
 }
 
 // short is the footer's reminder.

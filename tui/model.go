@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
@@ -54,6 +55,12 @@ type Model struct {
 	blocks bool
 
 	showHelp bool
+	// adding is true while a torrent's path or magnet link is typed
+	// (or pasted) into source.
+	adding bool
+	source string
+	// status is the last command's outcome, shown until the next key.
+	status string
 	// confirm holds the items index of a torrent awaiting "y" to be
 	// removed.
 	confirm int
@@ -90,6 +97,21 @@ type tickMsg time.Time
 // ItemsMsg delivers snapshots; tests send it directly.
 type ItemsMsg []Item
 
+// StatusMsg is a command's outcome (added, removed, or why not), shown
+// on the status line.
+type StatusMsg string
+
+// engineCmd runs a command that may block (a daemon far away) off the
+// UI's goroutine and reports how it went.
+func (m Model) engineCmd(fn func() error, done string) tea.Cmd {
+	return func() tea.Msg {
+		if err := fn(); err != nil {
+			return StatusMsg("error: " + err.Error())
+		}
+		return StatusMsg(done)
+	}
+}
+
 func (m Model) tick() tea.Cmd {
 	return tea.Tick(m.interval, func(t time.Time) tea.Msg { return tickMsg(t) })
 }
@@ -111,12 +133,15 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(m.poll, m.tick())
 	case ItemsMsg:
 		m = m.receive(msg)
+	case StatusMsg:
+		m.status = string(msg)
+		return m.settle(), m.poll // show the command's effect at once
 	case tea.MouseMsg:
 		m = m.mouse(msg)
 	case tea.KeyMsg:
 		// Keys typed quickly arrive in one read and bubbletea hands them
 		// over as one message of several runes ("jj"): each is a key.
-		if msg.Type == tea.KeyRunes && !msg.Paste && len(msg.Runes) > 1 && !m.filtering {
+		if msg.Type == tea.KeyRunes && !msg.Paste && len(msg.Runes) > 1 && !m.filtering && !m.adding {
 			for _, r := range msg.Runes {
 				var c tea.Cmd
 				m, c = m.key(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
@@ -187,17 +212,27 @@ func (m Model) mouse(msg tea.MouseMsg) Model {
 
 func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd) {
 	k := m.keys
+	m.status = ""
 	if m.confirm >= 0 {
-		if msg.String() == "y" && m.confirm < len(m.items) {
-			m.engine.Remove(m.confirm)
-			m.items = append(m.items[:m.confirm:m.confirm], m.items[m.confirm+1:]...)
+		var cmd tea.Cmd
+		if s := msg.String(); (s == "y" || s == "d") && m.confirm < len(m.items) {
+			i, name, del := m.confirm, m.items[m.confirm].Label, s == "d"
+			done := "removed " + name + ", its files kept"
+			if del {
+				done = "removed " + name + " and deleted its files"
+			}
+			cmd = m.engineCmd(func() error { return m.engine.Remove(i, del) }, done)
+			m.items = append(m.items[:i:i], m.items[i+1:]...)
 			m.detail = false
 		}
 		m.confirm = -1 // any other key cancels
-		return m, nil
+		return m, cmd
 	}
 	if m.filtering {
 		return m.filterKey(msg), nil
+	}
+	if m.adding {
+		return m.addKey(msg)
 	}
 	switch {
 	case key.Matches(msg, k.Quit):
@@ -259,6 +294,16 @@ func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd) {
 		if m.selected() != nil {
 			m.confirm = m.selectedIndex()
 		}
+	case key.Matches(msg, k.Add) && !m.detail:
+		m.adding, m.source = true, ""
+	case key.Matches(msg, k.QueueUp), key.Matches(msg, k.QueueDown):
+		if it, i := m.selected(), m.selectedIndex(); it != nil {
+			delta, where := -1, "up"
+			if key.Matches(msg, k.QueueDown) {
+				delta, where = 1, "down"
+			}
+			return m, m.engineCmd(func() error { return m.engine.Requeue(i, delta) }, "moved "+it.Label+" "+where+" the queue")
+		}
 	case key.Matches(msg, k.UpLimit):
 		m.limUp, m.limWait = nextLimit(m.limUp), pendingPolls
 		m.engine.SetLimits(m.limDown, m.limUp)
@@ -294,6 +339,28 @@ func (m Model) filterKey(msg tea.KeyMsg) Model {
 	}
 	m.torrents.cursor = 0
 	return m
+}
+
+// addKey edits the path or magnet link being added; enter adds it.
+func (m Model) addKey(msg tea.KeyMsg) (Model, tea.Cmd) {
+	switch msg.Type {
+	case tea.KeyEnter:
+		m.adding = false
+		src := strings.TrimSpace(m.source)
+		if src == "" {
+			return m, nil
+		}
+		return m, m.engineCmd(func() error { return m.engine.Add(src) }, "added "+src)
+	case tea.KeyEsc:
+		m.adding, m.source = false, ""
+	case tea.KeyBackspace:
+		if r := []rune(m.source); len(r) > 0 {
+			m.source = string(r[:len(r)-1])
+		}
+	case tea.KeyRunes, tea.KeySpace:
+		m.source += string(msg.Runes)
+	}
+	return m, nil
 }
 
 // move moves the cursor of the list on screen by n rows.

@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +20,9 @@ type fakeEngine struct {
 	resumed  []int
 	priority []string
 	removed  []int
+	deleted  []int
+	added    []string
+	requeued []int
 	down, up int64
 }
 
@@ -25,9 +30,26 @@ func (f *fakeEngine) Items() []Item                         { return f.items }
 func (f *fakeEngine) Pause(i int)                           { f.paused = append(f.paused, i) }
 func (f *fakeEngine) Resume(i int)                          { f.resumed = append(f.resumed, i) }
 func (f *fakeEngine) SetFilePriority(i, file int, p string) { f.priority = append(f.priority, p) }
-func (f *fakeEngine) Remove(i int)                          { f.removed = append(f.removed, i) }
-func (f *fakeEngine) Limits() (int64, int64)                { return f.down, f.up }
-func (f *fakeEngine) SetLimits(d, u int64)                  { f.down, f.up = d, u }
+func (f *fakeEngine) Remove(i int, deleteData bool) error {
+	f.removed = append(f.removed, i)
+	if deleteData {
+		f.deleted = append(f.deleted, i)
+	}
+	return nil
+}
+func (f *fakeEngine) Add(src string) error {
+	if strings.HasPrefix(src, "bad") {
+		return errors.New("not a torrent")
+	}
+	f.added = append(f.added, src)
+	return nil
+}
+func (f *fakeEngine) Requeue(i, delta int) error {
+	f.requeued = append(f.requeued, i, delta)
+	return nil
+}
+func (f *fakeEngine) Limits() (int64, int64) { return f.down, f.up }
+func (f *fakeEngine) SetLimits(d, u int64)   { f.down, f.up = d, u }
 
 func snapshot(name string, state swarm.State, progress float64) *swarm.Snapshot {
 	pieces := make([]byte, 64)
@@ -56,11 +78,19 @@ func snapshot(name string, state swarm.State, progress float64) *swarm.Snapshot 
 	}
 }
 
+// update feeds msgs to m. A key's command (an engine command run off the
+// UI goroutine) is run and its outcome fed back, as bubbletea would.
 func update(t *testing.T, m Model, msgs ...tea.Msg) Model {
 	t.Helper()
 	for _, msg := range msgs {
-		next, _ := m.Update(msg)
+		next, cmd := m.Update(msg)
 		m = next.(Model)
+		if _, isKey := msg.(tea.KeyMsg); isKey && cmd != nil {
+			if st, ok := cmd().(StatusMsg); ok {
+				next, _ = m.Update(st)
+				m = next.(Model)
+			}
+		}
 	}
 	return m
 }
@@ -241,4 +271,36 @@ func TestTrackerView(t *testing.T) {
 		}
 	}
 	fitsIn(t, v, 80, 24)
+}
+
+func TestAddRemoveWithDataAndRequeue(t *testing.T) {
+	eng, m := fixture()
+	// a opens the prompt; a pasted magnet link arrives as one message.
+	m = update(t, m, ItemsMsg(eng.Items()), keyMsg("a"), tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("magnet:?xt=urn:btih:abc"), Paste: true})
+	if v := m.View(); !strings.Contains(v, "add: magnet:?xt=urn:btih:abc") {
+		t.Fatalf("prompt not shown:\n%s", v)
+	}
+	m = update(t, m, keyMsg("enter"))
+	if len(eng.added) != 1 || eng.added[0] != "magnet:?xt=urn:btih:abc" || !strings.Contains(m.View(), "added magnet:") {
+		t.Fatalf("added %v:\n%s", eng.added, m.View())
+	}
+	// A refusal is said on the status line; esc cancels a prompt.
+	m = update(t, m, keyMsg("a"), keyMsg("bad.torrent"), keyMsg("enter"))
+	if !strings.Contains(m.View(), "error: not a torrent") {
+		t.Fatalf("refusal not shown:\n%s", m.View())
+	}
+	m = update(t, m, keyMsg("a"), keyMsg("x"), keyMsg("esc"))
+	if len(eng.added) != 1 || m.adding {
+		t.Fatalf("esc added %v", eng.added)
+	}
+	// ] and [ move the selected torrent in the queue.
+	m = update(t, m, keyMsg("j"), keyMsg("]"), keyMsg("["))
+	if fmt.Sprint(eng.requeued) != "[1 1 1 -1]" || !strings.Contains(m.View(), "moved leecher 1 up the queue") {
+		t.Fatalf("requeued %v:\n%s", eng.requeued, m.View())
+	}
+	// x then d removes and deletes the files.
+	m = update(t, m, keyMsg("x"), keyMsg("d"))
+	if fmt.Sprint(eng.deleted) != "[1]" || len(m.items) != 1 || !strings.Contains(m.View(), "deleted its files") {
+		t.Fatalf("deleted %v, %d left:\n%s", eng.deleted, len(m.items), m.View())
+	}
 }

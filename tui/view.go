@@ -148,10 +148,19 @@ func networkText(n *swarm.NetworkSnapshot, short bool) string {
 func (m Model) viewStatus() string {
 	switch {
 	case m.confirm >= 0 && m.confirm < len(m.items):
-		return badText.Render(fit(fmt.Sprintf("remove %s? its files stay on disk. y removes, any other key keeps it",
+		return badText.Render(fit(fmt.Sprintf("remove %s? y removes it (files stay), d deletes its files too, any other key keeps it",
 			safe(m.items[m.confirm].Label)), m.width, false, false))
 	case m.filtering:
 		return "/" + safe(m.filter) + "▏" + faint.Render("  enter keeps the filter, esc clears it")
+	case m.adding:
+		// A long magnet link shows its end, where the typing is.
+		line, hint := "add: "+safe(m.source)+"▏", faint.Render("  a .torrent path or magnet link; enter adds, esc cancels")
+		if ansi.StringWidth(line+hint) <= m.width {
+			return line + hint
+		}
+		return fit(line, m.width, false, true)
+	case m.status != "":
+		return fit(safe(m.status), m.width, false, false)
 	case m.showHelp:
 		return faint.Render("any key closes the help")
 	case m.detail && m.tab == tabPeers:

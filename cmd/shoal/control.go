@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/shoal-torrent/shoal/piece/meta"
 	"github.com/shoal-torrent/shoal/tui"
 )
 
@@ -24,12 +25,15 @@ import (
 // socket that only its owner may open.
 
 type controlRequest struct {
-	Op       string `json:"op"` // items, pause, resume, priority, remove, limits
+	Op       string `json:"op"` // items, pause, resume, priority, remove, limits, add, requeue
 	Index    int    `json:"index,omitempty"`
 	File     int    `json:"file,omitempty"`
 	Priority string `json:"priority,omitempty"`
 	Down     int64  `json:"down,omitempty"`
 	Up       int64  `json:"up,omitempty"`
+	Delete   bool   `json:"delete,omitempty"` // remove: the files too
+	Source   string `json:"source,omitempty"` // add: a magnet link or an absolute path
+	Delta    int    `json:"delta,omitempty"`  // requeue: places to move
 }
 
 type controlReply struct {
@@ -172,7 +176,11 @@ func serveControlConn(c net.Conn, eng tui.Engine) {
 				rep.Items = eng.Items()
 				rep.Down, rep.Up = eng.Limits()
 			case "remove":
-				eng.Remove(req.Index)
+				rep.Error = errText(eng.Remove(req.Index, req.Delete))
+			case "add":
+				rep.Error = errText(eng.Add(req.Source))
+			case "requeue":
+				rep.Error = errText(eng.Requeue(req.Index, req.Delta))
 			case "limits":
 				eng.SetLimits(req.Down, req.Up)
 			case "pause":
@@ -192,21 +200,57 @@ func serveControlConn(c net.Conn, eng tui.Engine) {
 	}
 }
 
-// remoteEngine is tui.Engine over a control socket.
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// remoteEngine is tui.Engine over a control socket. Pause, resume,
+// priorities and limits go through a queue to one sender, in order, so
+// the UI never waits on a slow or stuck process; add, remove and requeue
+// are sent at once (the UI runs them off its goroutine) and answer.
 type remoteEngine struct {
-	mu       sync.Mutex // guards the connection (one request at a time) and the limits
-	conn     net.Conn
-	rd       *bufio.Reader
+	mu    sync.Mutex // guards the connection: one request at a time
+	conn  net.Conn
+	rd    *bufio.Reader
+	queue chan controlRequest
+
+	// Read by the UI's goroutine, so never held across a request.
+	stateMu  sync.Mutex
 	last     []tui.Item
 	down, up int64
 }
+
+// remoteQueue bounds the commands waiting for a stuck process; beyond it
+// a key press is dropped rather than freezing the UI.
+const remoteQueue = 64
 
 func dialControl(path string) (*remoteEngine, error) {
 	c, err := net.DialTimeout("unix", path, 5*time.Second)
 	if err != nil {
 		return nil, fmt.Errorf("cannot attach to %s: %s (is shoal get or seed running? without --socket, shoal watch finds it)", path, netWords(err))
 	}
-	return &remoteEngine{conn: c, rd: bufio.NewReaderSize(c, 1<<20)}, nil
+	return newRemoteEngine(c, bufio.NewReaderSize(c, 1<<20)), nil
+}
+
+func newRemoteEngine(c net.Conn, rd *bufio.Reader) *remoteEngine {
+	r := &remoteEngine{conn: c, rd: rd, queue: make(chan controlRequest, remoteQueue)}
+	go func() {
+		for req := range r.queue {
+			r.call(req)
+		}
+	}()
+	return r
+}
+
+// send queues a command that needs no answer.
+func (r *remoteEngine) send(req controlRequest) {
+	select {
+	case r.queue <- req:
+	default:
+	}
 }
 
 func (r *remoteEngine) call(req controlRequest) (controlReply, error) {
@@ -233,31 +277,53 @@ func (r *remoteEngine) call(req controlRequest) (controlReply, error) {
 // Items keeps showing the last state if the engine stops answering.
 func (r *remoteEngine) Items() []tui.Item {
 	rep, err := r.call(controlRequest{Op: "items"})
+	r.stateMu.Lock()
+	defer r.stateMu.Unlock()
 	if err != nil {
 		return r.last
 	}
-	r.mu.Lock()
 	r.last, r.down, r.up = rep.Items, rep.Down, rep.Up
-	r.mu.Unlock()
 	return rep.Items
 }
 
-func (r *remoteEngine) Remove(i int) { r.call(controlRequest{Op: "remove", Index: i}) }
+func (r *remoteEngine) Remove(i int, deleteData bool) error {
+	_, err := r.call(controlRequest{Op: "remove", Index: i, Delete: deleteData})
+	return err
+}
+
+// Add sends a path made absolute here: the process it attaches to may
+// run from another directory.
+func (r *remoteEngine) Add(src string) error {
+	if !meta.IsMagnet(src) {
+		abs, err := filepath.Abs(src)
+		if err != nil {
+			return err
+		}
+		src = abs
+	}
+	_, err := r.call(controlRequest{Op: "add", Source: src})
+	return err
+}
+
+func (r *remoteEngine) Requeue(i, delta int) error {
+	_, err := r.call(controlRequest{Op: "requeue", Index: i, Delta: delta})
+	return err
+}
 
 func (r *remoteEngine) Limits() (int64, int64) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+	r.stateMu.Lock()
+	defer r.stateMu.Unlock()
 	return r.down, r.up
 }
 
 func (r *remoteEngine) SetLimits(down, up int64) {
-	r.call(controlRequest{Op: "limits", Down: down, Up: up})
+	r.send(controlRequest{Op: "limits", Down: down, Up: up})
 }
 
-func (r *remoteEngine) Pause(i int)  { r.call(controlRequest{Op: "pause", Index: i}) }
-func (r *remoteEngine) Resume(i int) { r.call(controlRequest{Op: "resume", Index: i}) }
+func (r *remoteEngine) Pause(i int)  { r.send(controlRequest{Op: "pause", Index: i}) }
+func (r *remoteEngine) Resume(i int) { r.send(controlRequest{Op: "resume", Index: i}) }
 func (r *remoteEngine) SetFilePriority(i, f int, p string) {
-	r.call(controlRequest{Op: "priority", Index: i, File: f, Priority: p})
+	r.send(controlRequest{Op: "priority", Index: i, File: f, Priority: p})
 }
 
 // findControl picks the one socket of a process using stateDir, or says

@@ -2,22 +2,41 @@ package main
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/shoal-torrent/shoal/tui"
 )
 
-type stubEngine struct{ paused []int }
+type stubEngine struct {
+	mu     sync.Mutex
+	paused []int
+}
 
-func (s *stubEngine) Items() []tui.Item                { return []tui.Item{{Label: "x"}} }
-func (s *stubEngine) Pause(i int)                      { s.paused = append(s.paused, i) }
+func (s *stubEngine) Items() []tui.Item { return []tui.Item{{Label: "x"}} }
+func (s *stubEngine) Pause(i int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.paused = append(s.paused, i)
+}
+func (s *stubEngine) pauses() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.paused)
+}
 func (s *stubEngine) Resume(int)                       {}
 func (s *stubEngine) SetFilePriority(int, int, string) {}
-func (s *stubEngine) Remove(int)                       {}
+func (s *stubEngine) Remove(int, bool) error           { return errors.New("cannot remove") }
+func (s *stubEngine) Add(string) error                 { return nil }
+func (s *stubEngine) Requeue(int, int) error           { return nil }
 func (s *stubEngine) Limits() (int64, int64)           { return 1, 2 }
 func (s *stubEngine) SetLimits(int64, int64)           {}
 
@@ -48,13 +67,17 @@ func TestControlSocketIsPrivateAndRobust(t *testing.T) {
 			t.Fatalf("%q answered %q", line, reply)
 		}
 	}
-	remote := &remoteEngine{conn: c, rd: r}
+	remote := newRemoteEngine(c, r)
 	if items := remote.Items(); len(items) != 1 || items[0].Label != "x" {
 		t.Fatalf("items over the socket: %+v", items)
 	}
 	remote.Pause(3)
-	if len(eng.paused) != 1 || eng.paused[0] != 3 {
-		t.Fatalf("pause did not reach the engine: %v", eng.paused)
+	eventually(t, "pause reaches the engine", func() (bool, string) {
+		p := eng.pauses()
+		return len(p) == 1 && p[0] == 3, fmt.Sprint(p)
+	})
+	if err := remote.Remove(0, true); err == nil || err.Error() != "cannot remove" {
+		t.Fatalf("remove's refusal came back as %v", err)
 	}
 }
 
@@ -76,5 +99,40 @@ func TestWatchFindsRunningGet(t *testing.T) {
 	defer eng.conn.Close()
 	if items := eng.Items(); len(items) != 1 || items[0].Label != "pack" {
 		t.Fatalf("items over the socket: %+v", items)
+	}
+}
+
+// TestRemoteEngineDoesNotFreezeOnAStuckProcess: a process that accepts
+// and never answers holds up neither the UI's keys nor its limits.
+func TestRemoteEngineDoesNotFreezeOnAStuckProcess(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "stuck.sock")
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // never answers
+		}
+	}()
+	remote, err := dialControl(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remote.conn.Close()
+	go remote.Items() // holds the connection for its 10 s deadline
+	start := time.Now()
+	for range 2 * remoteQueue { // past the queue's bound: dropped, not waited for
+		remote.Pause(0)
+		remote.SetLimits(1, 2)
+		remote.Limits()
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("keys took %v against a stuck process", d)
 	}
 }

@@ -30,6 +30,7 @@ type daemonFlags struct {
 	maxSeeds     int
 	watchDir     string
 	completeDir  string
+	resumeEvery  time.Duration
 }
 
 func newDaemonCmd(e env) *cobra.Command {
@@ -55,6 +56,9 @@ Remote callers may save only under --dir and the --allowed-dir roots.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := f.validate(); err != nil {
 				return err
+			}
+			if df.resumeEvery < 0 {
+				return usageError{errors.New("--resume-interval cannot be negative")}
 			}
 			if df.maxDownloads < 0 || df.maxSeeds < 0 {
 				return usageError{errors.New("--max-active-downloads and --max-active-seeds cannot be negative")}
@@ -85,6 +89,7 @@ Remote callers may save only under --dir and the --allowed-dir roots.`,
 			defer closeSession()
 			cfg := daemon.DefaultConfig(f.stateDir, dir)
 			cfg.Torrent = f.torrentConfig(peers)
+			cfg.Torrent.ResumeEvery = df.resumeEvery
 			cfg.Queue.Downloads, cfg.Queue.Seeds = df.maxDownloads, df.maxSeeds
 			cfg.Encryption, cfg.LSD = swarm.Encryption(f.encryption), f.lsd
 			if df.completeDir != "" {
@@ -155,6 +160,7 @@ Remote callers may save only under --dir and the --allowed-dir roots.`,
 	fl.IntVar(&df.maxDownloads, "max-active-downloads", 5, "downloads running at once, the rest queued (0: no limit)")
 	fl.IntVar(&df.maxSeeds, "max-active-seeds", 0, "seeds running at once, the rest queued (0: no limit)")
 	fl.StringVar(&df.completeDir, "complete-dir", "", "move each finished download here and seed it from here")
+	fl.DurationVar(&df.resumeEvery, "resume-interval", swarm.DefaultResumeEvery, "save each download's verified pieces this often, so a crash rehashes little (0: only at stop)")
 	fl.StringVar(&df.watchDir, "watch-dir", "", "add each .torrent that appears here, renamed NAME.torrent.added (or .invalid)")
 	return cmd
 }

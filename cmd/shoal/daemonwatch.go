@@ -1,10 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"os"
 	"sync"
 
 	"github.com/shoal-torrent/shoal/daemon"
+	"github.com/shoal-torrent/shoal/piece/meta"
 	"github.com/shoal-torrent/shoal/tui"
 )
 
@@ -64,10 +68,58 @@ func (e *daemonEngine) SetFilePriority(i, f int, p string) {
 	}
 }
 
-func (e *daemonEngine) Remove(i int) {
-	if ids, ok := e.id(i); ok {
-		go e.d.Remove(ids, false)
+// errGone is a command on a row the daemon no longer lists.
+var errGone = errors.New("that torrent is gone")
+
+func (e *daemonEngine) Remove(i int, deleteData bool) error {
+	ids, ok := e.id(i)
+	if !ok {
+		return errGone
 	}
+	return e.d.Remove(ids, deleteData)
+}
+
+// maxTorrentFile bounds a .torrent read for the UI's add, as the RPC
+// bounds its request bodies.
+const maxTorrentFile = 32 << 20
+
+// Add takes a magnet link, or the path of a .torrent file on this machine
+// (shoal watch sends it absolute).
+func (e *daemonEngine) Add(src string) error {
+	req := daemon.AddRequest{}
+	if meta.IsMagnet(src) {
+		req.Magnet = src
+	} else {
+		f, err := os.Open(src)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		raw, err := io.ReadAll(io.LimitReader(f, maxTorrentFile+1))
+		if err != nil {
+			return fmt.Errorf("%s: %w", src, err)
+		}
+		if len(raw) > maxTorrentFile {
+			return fmt.Errorf("%s: larger than %d MiB, not a .torrent file", src, maxTorrentFile>>20)
+		}
+		req.Metainfo = raw
+	}
+	st, dup, err := e.d.Add(req)
+	if err != nil {
+		return err
+	}
+	if dup {
+		return fmt.Errorf("%s is already there (id %d)", st.Name, st.ID)
+	}
+	return nil
+}
+
+func (e *daemonEngine) Requeue(i, delta int) error {
+	ids, ok := e.id(i)
+	if !ok {
+		return errGone
+	}
+	return e.d.Requeue(ids[0], delta)
 }
 
 func (e *daemonEngine) Limits() (int64, int64) {

@@ -59,6 +59,7 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			} else if m, err = loadTorrent(args[0]); err != nil {
 				return err
 			}
+			offerDaemon(cmd.Context(), e, args, f.dir) // advice only: get still runs standalone
 			ui := f.useUI(e)
 			s, r, closeSession, err := f.open(e, ui)
 			if err != nil {

@@ -25,7 +25,7 @@ type remoteFlags struct {
 
 func (rf *remoteFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&rf.rpc, "rpc", defaultRPC, "the daemon's RPC: HOST:PORT or a URL")
+	fl.StringVar(&rf.rpc, "rpc", daemonAddr(), "the daemon's RPC: HOST:PORT or a URL; $SHOAL_RPC sets the default")
 	fl.StringVar(&rf.auth, "auth", "", "USER:PASSWORD for a daemon run with --rpc-auth (default $SHOAL_RPC_AUTH)")
 	fl.BoolVar(&rf.jsonOut, "json", false, "print JSON, one object per line")
 }

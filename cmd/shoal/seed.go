@@ -49,6 +49,7 @@ downloads the rest first.`,
 			if err != nil {
 				return err
 			}
+			offerDaemon(cmd.Context(), e, args, f.dir) // advice only: seed still runs standalone
 			ui := f.useUI(e) && !daemon
 			s, r, closeSession, err := f.open(e, ui)
 			if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -81,16 +82,33 @@ func (e *liveEngine) SetFilePriority(i, f int, p string) {
 	}
 }
 
-func (e *liveEngine) Remove(i int) {
+// Remove with deleteData is refused: get and seed were pointed at data
+// that may be a person's only copy, and never delete it.
+func (e *liveEngine) Remove(i int, deleteData bool) error {
+	if deleteData {
+		return errors.New("get and seed never delete files: remove it with x then y, and delete them yourself")
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if i < 0 || i >= len(e.torrents) {
-		return
+		return errors.New("that torrent is gone")
 	}
 	t := e.torrents[i]
 	e.torrents = append(e.torrents[:i:i], e.torrents[i+1:]...)
 	e.labels = append(e.labels[:i:i], e.labels[i+1:]...)
 	go t.Stop()
+	return nil
+}
+
+// Add is the daemon's: get and seed run the torrents they were started
+// with.
+func (e *liveEngine) Add(string) error {
+	return errors.New("this shoal runs only the torrents it was started with: add with shoal daemon and shoal watch")
+}
+
+// Requeue is the daemon's: get and seed run every torrent at once.
+func (e *liveEngine) Requeue(int, int) error {
+	return errors.New("no queue here: get and seed run every torrent at once (shoal daemon queues)")
 }
 
 func (e *liveEngine) Limits() (int64, int64) {
