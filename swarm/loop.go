@@ -98,10 +98,11 @@ type storage interface {
 	CreateFiles() error
 }
 
-// openFileStorage is the storage every real torrent uses; tests swap in
-// memory through TorrentConfig.openStorage.
-func openFileStorage(l *piece.Layout, dir string) (storage, error) {
-	return piece.OpenFileStorage(l, piece.FileStorageConfig{Dir: dir, Writable: true})
+// openFileStorage is the storage every real torrent uses, its descriptors
+// drawn from the session's shared pool; tests swap in memory through
+// TorrentConfig.openStorage.
+func (s *Session) openFileStorage(l *piece.Layout, dir string) (storage, error) {
+	return piece.OpenFileStorage(l, piece.FileStorageConfig{Dir: dir, Writable: true, Cache: s.files})
 }
 
 // run is the torrent's owner goroutine. A bug that panics on it stops this
@@ -131,7 +132,7 @@ func (l *loop) serve() error {
 	t := l.t
 	open := t.cfg.openStorage
 	if open == nil {
-		open = openFileStorage
+		open = t.s.openFileStorage
 	}
 	st, err := open(l.layout, t.cfg.Dir)
 	if err != nil {
