@@ -177,20 +177,17 @@ func (l *loop) serve() error {
 	}
 	defer t.s.unregister(t)
 
-	// Tests drive ticks by hand (Session.manualTicks): nil channels
-	// never fire.
-	var tickC, snapC <-chan time.Time
-	if !t.s.manualTicks {
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		snapTick := time.NewTicker(250 * time.Millisecond)
-		defer snapTick.Stop()
-		tickC, snapC = tick.C, snapTick.C
-	}
+	timers := loopTimers{manual: t.s.manualTicks}
+	defer timers.stop()
 	l.fillPeers(l.now())
 	l.webRequestAll()
 	l.publish(l.now())
 	for {
+		busy := l.busy()
+		if !busy && timers.running() && !timers.manual {
+			l.publish(l.now()) // the last state before going quiet
+		}
+		tickC, snapC := timers.set(busy)
 		select {
 		case <-l.ctx.Done():
 			return l.shutdown()
@@ -209,6 +206,7 @@ func (l *loop) serve() error {
 			l.fillPeers(l.now())
 		case fn := <-t.cmds:
 			fn()
+		case <-t.pokes:
 		case <-l.hasher.results.wake:
 			l.results = l.hasher.results.take(l.results)
 			for _, r := range l.results {
@@ -217,6 +215,12 @@ func (l *loop) serve() error {
 		case <-tickC:
 			l.tick(l.now())
 		case <-snapC:
+			l.publish(l.now())
+			continue
+		}
+		if !timers.running() {
+			// No publish timer runs while idle: whatever just happened
+			// is shown at once instead.
 			l.publish(l.now())
 		}
 	}

@@ -103,6 +103,9 @@ type Torrent struct {
 	cmds   chan func() // run on the loop goroutine
 	dialed chan dialResult
 	peers  chan peerBatch
+	// pokes asks the loop to publish a snapshot: tracker status changed
+	// while the loop, idle, runs no timer that would show it.
+	pokes chan struct{}
 
 	snap      atomic.Pointer[Snapshot]
 	completed chan struct{} // closed when every wanted piece is verified
@@ -124,6 +127,14 @@ type Torrent struct {
 }
 
 func (t *Torrent) loopState() *loop { return t.state }
+
+// poke asks the loop to publish soon; it never blocks.
+func (t *Torrent) poke() {
+	select {
+	case t.pokes <- struct{}{}:
+	default:
+	}
+}
 
 // Session is the session the torrent runs in.
 func (t *Torrent) Session() *Session { return t.s }
