@@ -113,7 +113,7 @@ func (t *Torrent) run(ctx context.Context) {
 	l := &loop{t: t, ctx: ctx, layout: t.m.Layout, conns: map[picker.PeerID]*conn{}, byPeer: map[[20]byte]*conn{},
 		known: map[netip.AddrPort]*knownPeer{}, ipConns: map[netip.Addr]int{}, lost: map[int]bool{},
 		attempt: map[int]uint32{}, dialingIP: map[netip.Addr]int{},
-		webEvents: make(chan webEvent, 64), webPieces: map[int]*webSeed{}}
+		webPieces: map[int]*webSeed{}}
 	defer func() {
 		if r := recover(); r != nil {
 			t.log.Error("torrent stopped by an internal error", "panic", r, "stack", string(debug.Stack()))

@@ -208,7 +208,7 @@ func (s *Session) Add(m *meta.Torrent, cfg TorrentConfig) (*Torrent, error) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	t := &Torrent{
 		s: s, m: m, cfg: cfg, log: s.log.With("torrent", m.Name),
-		events: make(chan connEvent, 256), conns: make(chan *conn), cmds: make(chan func()), pokes: make(chan struct{}, 1),
+		conns: make(chan *conn), cmds: make(chan func()), pokes: make(chan struct{}, 1),
 		dialed: make(chan dialResult), peers: make(chan peerBatch, 4),
 		completed: make(chan struct{}), done: make(chan struct{}), cancel: cancel,
 	}

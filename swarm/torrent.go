@@ -98,6 +98,8 @@ type Torrent struct {
 	m      *meta.Torrent
 	cfg    TorrentConfig
 	log    *slog.Logger
+	// events carries the connections' messages; the loop makes it with
+	// its first connection (34 KiB of buffer a peerless seed never uses).
 	events chan connEvent
 	conns  chan *conn  // handshaken connections, from the session or dials
 	cmds   chan func() // run on the loop goroutine
