@@ -94,10 +94,10 @@ func (c *TorrentConfig) Validate() error {
 // lives in a single goroutine (the loop); the handle only sends it commands
 // and reads the snapshots it publishes.
 type Torrent struct {
-	s      *Session
-	m      *meta.Torrent
-	cfg    TorrentConfig
-	log    *slog.Logger
+	s   *Session
+	m   *meta.Torrent
+	cfg TorrentConfig
+	log *slog.Logger
 	// events carries the connections' messages; the loop makes it with
 	// its first connection (34 KiB of buffer a peerless seed never uses).
 	events chan connEvent
