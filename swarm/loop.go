@@ -75,6 +75,8 @@ type loop struct {
 	// optimistic is the peer in the optimistic slot, for snapshots.
 	optimistic    picker.PeerID
 	hasOptimistic bool
+	// timers run only while the loop is busy (idle.go).
+	timers loopTimers
 }
 
 const (
@@ -177,7 +179,8 @@ func (l *loop) serve() error {
 	}
 	defer t.s.unregister(t)
 
-	timers := loopTimers{manual: t.s.manualTicks}
+	l.timers = loopTimers{manual: t.s.manualTicks}
+	timers := &l.timers
 	defer timers.stop()
 	l.fillPeers(l.now())
 	l.webRequestAll()
