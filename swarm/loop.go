@@ -372,5 +372,11 @@ func (l *loop) tick(now time.Time) {
 	}
 	l.webTick(now)
 	l.sendPex(now)
-	l.t.wantPeers.Store(!l.seeding() && len(l.conns) < l.t.cfg.MaxPeers/2)
+	want := !l.seeding() && len(l.conns) < l.t.cfg.MaxPeers/2
+	if !l.t.wantPeers.Swap(want) && want {
+		select {
+		case l.t.wantMore <- struct{}{}:
+		default:
+		}
+	}
 }

@@ -209,7 +209,8 @@ func (s *Session) Add(m *meta.Torrent, cfg TorrentConfig) (*Torrent, error) {
 	t := &Torrent{
 		s: s, m: m, cfg: cfg, log: s.log.With("torrent", m.Name),
 		conns: make(chan *conn), cmds: make(chan func()), pokes: make(chan struct{}, 1),
-		dialed: make(chan dialResult), peers: make(chan peerBatch, 4),
+		wantMore: make(chan struct{}, 1),
+		dialed:   make(chan dialResult), peers: make(chan peerBatch, 4),
 		completed: make(chan struct{}), done: make(chan struct{}), cancel: cancel,
 	}
 	t.left.Store(m.Layout.Total)

@@ -120,8 +120,10 @@ type Torrent struct {
 	downloadedTotal atomic.Int64
 	left            atomic.Int64
 	// wantPeers is set by the loop when it has room for more peers, so
-	// the DHT looks more often.
+	// the DHT looks more often; wantMore wakes the DHT loop when it turns
+	// on.
 	wantPeers atomic.Bool
+	wantMore  chan struct{}
 	stopOnce  sync.Once
 	// state is the loop's, set when it starts; only functions run through
 	// do may touch it.
