@@ -166,6 +166,24 @@ func (s *FileStorage) ReadAt(p []byte, off int64) (int, error) {
 	return len(p), nil
 }
 
+// FileRange runs fn on the open file that holds the n bytes at off, with
+// their offset inside it, when they lie within one data file; false (and
+// fn not run) when they span files or touch a pad file, so the caller
+// reads them instead. An uploader hands the file range to the socket
+// (sendfile) without copying it through a buffer. The file stays open
+// until fn returns; fn must not move its position (use offsets).
+func (s *FileStorage) FileRange(off int64, n int, fn func(f *os.File, fileOff int64) error) (bool, error) {
+	if err := checkRange(s.layout, off, n); err != nil {
+		return false, err
+	}
+	var spans [2]Span
+	sp := s.layout.Spans(spans[:0], off, int64(n))
+	if len(sp) != 1 || s.layout.Files[sp[0].File].Pad {
+		return false, nil
+	}
+	return true, s.fileIO(sp[0].File, false, func(f *os.File) error { return fn(f, sp[0].Offset) })
+}
+
 // WriteAt implements io.WriterAt; pad-file bytes are dropped.
 func (s *FileStorage) WriteAt(p []byte, off int64) (int, error) {
 	if !s.writable {

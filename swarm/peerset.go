@@ -234,6 +234,7 @@ func (l *loop) adopt(c *conn) {
 	if l.t.events == nil {
 		l.t.events = make(chan connEvent, 256)
 	}
+	c.fromFile = &l.t.uploadedFromFile
 	limDown, limUp := l.t.s.limiters()
 	go c.readLoop(l.ctx, l.layout.NumPieces, l.t.events, l.hasher.credit, limDown)
 	go c.writeLoop(l.ctx, l.st, l.layout, limUp, func(u upload, err error) {

@@ -116,9 +116,10 @@ type Torrent struct {
 	err       error // why the loop exited, readable after done
 
 	// Counters read by announcers without the loop.
-	uploadedTotal   atomic.Int64
-	downloadedTotal atomic.Int64
-	left            atomic.Int64
+	uploadedTotal    atomic.Int64
+	uploadedFromFile atomic.Int64 // of those, sent by sendfile (conn.fromFile)
+	downloadedTotal  atomic.Int64
+	left             atomic.Int64
 	// wantPeers is set by the loop when it has room for more peers, so
 	// the DHT looks more often; wantMore wakes the DHT loop when it turns
 	// on.
