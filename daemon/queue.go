@@ -36,7 +36,10 @@ type QueueLimits struct {
 // has stalled keeps running but does not count, so the next one starts.
 func Plan(items []QueueItem, lim QueueLimits, now time.Time) map[int]bool {
 	sorted := slices.Clone(items)
-	slices.SortStableFunc(sorted, func(a, b QueueItem) int {
+	// Position then ID is a total order: an unstable sort gives the same
+	// result, in linear time on the already sorted list (the stable one
+	// was most of an idle 10,000-torrent daemon's CPU).
+	slices.SortFunc(sorted, func(a, b QueueItem) int {
 		if a.Pos != b.Pos {
 			return a.Pos - b.Pos
 		}

@@ -21,24 +21,25 @@ const DefaultMaxOpenFiles = 64
 // file outside it.
 type FileStorage struct {
 	layout   *Layout
-	root     *os.Root
+	cache    *FileCache
 	dir      string
 	rel      []string       // checked relative path of each file
 	links    map[int]string // link text of each symlink, relative to its folder
 	writable bool
-	maxOpen  int
 
-	mu      sync.Mutex // guards open, clock and each handle's refs/used
+	mu      sync.Mutex // guards open, closed and each handle's refs/ref/dirty
 	open    map[int]*handle
-	clock   uint64
 	closed  bool
 	created map[int]bool // files sized to their length by this storage
 }
 
 type handle struct {
 	f     *os.File
+	owner *FileStorage
+	file  int
 	refs  int
-	used  uint64
+	ref   bool // used since the cache's last sweep passed it
+	slot  int  // position in the cache's ring, guarded by the cache
 	rw    bool
 	dirty bool // written since the last fsync
 	// retired handles were replaced in the cache while in use (a read-only
@@ -54,7 +55,12 @@ type FileStorageConfig struct {
 	// Writable allows creating and writing files; verify opens read-only.
 	Writable bool
 	// MaxOpenFiles bounds open handles; 0 means DefaultMaxOpenFiles.
+	// It applies only without Cache.
 	MaxOpenFiles int
+	// Cache, when set, is the pool of descriptors this storage shares
+	// with others (a session's torrents); without it the storage has a
+	// pool of its own. An idle storage holds no descriptor either way.
+	Cache *FileCache
 }
 
 // OpenFileStorage checks every path of l before touching the disk and opens
@@ -82,10 +88,22 @@ func OpenFileStorage(l *Layout, cfg FileStorageConfig) (*FileStorage, error) {
 			return nil, fmt.Errorf("create download directory: %w", err)
 		}
 	}
-	root, err := os.OpenRoot(cfg.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("open download directory: %w", err)
+	cache := cfg.Cache
+	if cache == nil {
+		maxOpen := cfg.MaxOpenFiles
+		if maxOpen <= 0 {
+			maxOpen = DefaultMaxOpenFiles
+		}
+		// A storage's own pool keeps no idle root: an idle storage
+		// holds no descriptor.
+		cache = NewFileCache(maxOpen)
+		cache.idleRoots = 0
 	}
+	root, err := cache.root(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer cache.releaseRoot(cfg.Dir)
 	// Special files already in place are refused before any work starts,
 	// with one line naming them; the open path checks again later.
 	for i, p := range rel {
@@ -94,19 +112,25 @@ func OpenFileStorage(l *Layout, cfg FileStorageConfig) (*FileStorage, error) {
 		}
 		if fi, err := root.Stat(p); err == nil {
 			if err := checkRegular(filepath.Join(cfg.Dir, p), fi); err != nil {
-				root.Close()
 				return nil, err
 			}
 		}
 	}
-	maxOpen := cfg.MaxOpenFiles
-	if maxOpen <= 0 {
-		maxOpen = DefaultMaxOpenFiles
-	}
 	return &FileStorage{
-		layout: l, root: root, dir: cfg.Dir, rel: rel, links: links, writable: cfg.Writable,
-		maxOpen: maxOpen, open: map[int]*handle{}, created: map[int]bool{},
+		layout: l, cache: cache, dir: cfg.Dir, rel: rel, links: links, writable: cfg.Writable,
+		open: map[int]*handle{}, created: map[int]bool{},
 	}, nil
+}
+
+// withRoot runs fn on the save directory's root, opened or shared through
+// the cache for the call alone.
+func (s *FileStorage) withRoot(fn func(*os.Root) error) error {
+	r, err := s.cache.root(s.dir)
+	if err != nil {
+		return err
+	}
+	defer s.cache.releaseRoot(s.dir)
+	return fn(r)
 }
 
 // Path returns file i's path on disk, for messages shown to a person.
@@ -140,6 +164,24 @@ func (s *FileStorage) ReadAt(p []byte, off int64) (int, error) {
 		pos += int(sp.Length)
 	}
 	return len(p), nil
+}
+
+// FileRange runs fn on the open file that holds the n bytes at off, with
+// their offset inside it, when they lie within one data file; false (and
+// fn not run) when they span files or touch a pad file, so the caller
+// reads them instead. An uploader hands the file range to the socket
+// (sendfile) without copying it through a buffer. The file stays open
+// until fn returns; fn must not move its position (use offsets).
+func (s *FileStorage) FileRange(off int64, n int, fn func(f *os.File, fileOff int64) error) (bool, error) {
+	if err := checkRange(s.layout, off, n); err != nil {
+		return false, err
+	}
+	var spans [2]Span
+	sp := s.layout.Spans(spans[:0], off, int64(n))
+	if len(sp) != 1 || s.layout.Files[sp[0].File].Pad {
+		return false, nil
+	}
+	return true, s.fileIO(sp[0].File, false, func(f *os.File) error { return fn(f, sp[0].Offset) })
 }
 
 // WriteAt implements io.WriterAt; pad-file bytes are dropped.
@@ -219,9 +261,9 @@ func (s *FileStorage) Sync() error {
 // handles; later calls fail.
 func (s *FileStorage) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.closed = true
 	var errs []error
+	var gone []*handle
 	for i, h := range s.open {
 		if h.refs == 0 {
 			if h.dirty {
@@ -229,9 +271,13 @@ func (s *FileStorage) Close() error {
 			}
 			errs = append(errs, h.f.Close())
 			delete(s.open, i)
+			gone = append(gone, h)
 		}
 	}
-	errs = append(errs, s.root.Close())
+	s.mu.Unlock()
+	for _, h := range gone {
+		s.cache.forget(h)
+	}
 	return errors.Join(errs...)
 }
 
@@ -250,18 +296,24 @@ func (s *FileStorage) Stats() ([]FileStat, error) {
 		return nil, err
 	}
 	out := make([]FileStat, len(s.layout.Files))
-	for i, f := range s.layout.Files {
-		if f.Pad || f.Symlink != nil {
-			continue
+	err := s.withRoot(func(root *os.Root) error {
+		for i, f := range s.layout.Files {
+			if f.Pad || f.Symlink != nil {
+				continue
+			}
+			fi, err := root.Stat(s.rel[i])
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("stat %s: %w", s.rel[i], err)
+			}
+			out[i] = FileStat{Size: fi.Size(), ModTime: fi.ModTime(), Exists: true}
 		}
-		fi, err := s.root.Stat(s.rel[i])
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("stat %s: %w", s.rel[i], err)
-		}
-		out[i] = FileStat{Size: fi.Size(), ModTime: fi.ModTime(), Exists: true}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -282,23 +334,37 @@ func (s *FileStorage) fileIO(i int, write bool, fn func(*os.File) error) error {
 }
 
 func (s *FileStorage) acquire(i int, write bool) (*handle, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, errors.New("storage is closed")
+	if h, err := s.hit(i, write); h != nil || err != nil {
+		return h, err
 	}
-	s.clock++
-	if h, ok := s.open[i]; ok && (h.rw || !write) {
-		h.refs++
-		h.used = s.clock
-		h.dirty = h.dirty || write
-		return h, nil
-	}
+	// A miss opens outside the storage's lock: the cache's sweep takes
+	// storage locks while holding its own, never the other way round.
+	s.cache.reserve()
 	f, err := s.openFile(i, write)
 	if err != nil {
+		s.cache.unreserve()
 		return nil, err
 	}
-	if old, ok := s.open[i]; ok {
+	h := &handle{f: f, owner: s, file: i, refs: 1, ref: true, slot: -1, rw: write, dirty: write}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.cache.unreserve()
+		f.Close()
+		return nil, errStorageClosed
+	}
+	if o, ok := s.open[i]; ok && (o.rw || !write) {
+		// Another call opened it meanwhile: use theirs.
+		o.refs++
+		o.ref = true
+		o.dirty = o.dirty || write
+		s.mu.Unlock()
+		s.cache.unreserve()
+		f.Close()
+		return o, nil
+	}
+	old := s.open[i]
+	if old != nil {
 		// A write found the file open read-only: the read-write handle
 		// takes its place. Reads in flight finish on the old one, and
 		// whoever is last closes it, so a write never waits or fails for
@@ -310,34 +376,61 @@ func (s *FileStorage) acquire(i int, write bool) (*handle, error) {
 			old.retired = true
 		}
 	}
-	s.evictLocked()
-	h := &handle{f: f, refs: 1, used: s.clock, rw: write, dirty: write}
 	s.open[i] = h
+	s.mu.Unlock()
+	s.cache.add(h)
+	if old != nil {
+		s.cache.forget(old)
+	}
 	return h, nil
 }
 
+// hit takes a reference on file i's open handle if it suits the access.
+func (s *FileStorage) hit(i int, write bool) (*handle, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errStorageClosed
+	}
+	if h, ok := s.open[i]; ok && (h.rw || !write) {
+		h.refs++
+		h.ref = true
+		h.dirty = h.dirty || write
+		return h, nil
+	}
+	return nil, nil
+}
+
 func (s *FileStorage) openFile(i int, write bool) (*os.File, error) {
+	root, err := s.cache.root(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer s.cache.releaseRoot(s.dir)
 	rel := s.rel[i]
 	if !write {
-		f, err := openRegular(s.root, rel, s.Path(i), os.O_RDONLY, 0)
+		f, err := openRegular(root, rel, s.Path(i), os.O_RDONLY, 0)
 		if err != nil && !errors.Is(err, ErrNotRegular) {
 			err = fmt.Errorf("open %s: %w", s.Path(i), err)
 		}
 		return f, err
 	}
 	if d := filepath.Dir(rel); d != "." {
-		if err := s.root.MkdirAll(d, 0o755); err != nil {
+		if err := root.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("create directory for %s: %w", s.Path(i), err)
 		}
 	}
-	f, err := openRegular(s.root, rel, s.Path(i), os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openRegular(root, rel, s.Path(i), os.O_RDWR|os.O_CREATE, 0o644)
 	if errors.Is(err, ErrNotRegular) {
 		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", s.Path(i), err)
 	}
-	if !s.created[i] {
+	s.mu.Lock()
+	created := s.created[i]
+	s.mu.Unlock()
+	if !created {
 		fi, err := f.Stat()
 		if err == nil && fi.Size() < s.layout.Files[i].Length {
 			// Sparse allocation: the file gets its length without
@@ -349,51 +442,34 @@ func (s *FileStorage) openFile(i int, write bool) (*os.File, error) {
 			f.Close()
 			return nil, fmt.Errorf("allocate %s: %w", s.Path(i), err)
 		}
+		s.mu.Lock()
 		s.created[i] = true
+		s.mu.Unlock()
 	}
 	return f, nil
 }
 
-// evictLocked closes the least recently used idle handle while at the bound.
-func (s *FileStorage) evictLocked() {
-	for len(s.open) >= s.maxOpen {
-		victim, oldest := -1, ^uint64(0)
-		for i, h := range s.open {
-			if h.refs == 0 && h.used < oldest {
-				victim, oldest = i, h.used
-			}
-		}
-		if victim < 0 {
-			return // every handle is busy; exceed the bound briefly
-		}
-		h := s.open[victim]
-		if h.dirty {
-			// Resume state may soon claim these bytes; they must not be
-			// lost with the handle. Rare: only past maxOpen busy files.
-			h.f.Sync()
-		}
-		h.f.Close()
-		delete(s.open, victim)
-	}
-}
-
 func (s *FileStorage) release(h *handle) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	h.refs--
-	if h.refs == 0 && h.retired {
+	if h.refs > 0 {
+		s.mu.Unlock()
+		return
+	}
+	if h.retired {
+		s.mu.Unlock()
 		h.f.Close() // read-only, never dirty; already out of the cache
 		return
 	}
-	if s.closed && h.refs == 0 {
-		if h.dirty {
-			h.f.Sync()
-		}
-		h.f.Close()
-		for i, o := range s.open {
-			if o == h {
-				delete(s.open, i)
-			}
-		}
+	if !s.closed || s.open[h.file] != h {
+		s.mu.Unlock()
+		return
 	}
+	if h.dirty {
+		h.f.Sync()
+	}
+	h.f.Close()
+	delete(s.open, h.file)
+	s.mu.Unlock()
+	s.cache.forget(h)
 }

@@ -40,29 +40,33 @@ func linkText(path, target []string) (string, error) {
 // privilege), an empty file stands in, as in libtorrent. Anything else
 // already at the path is refused: it may be the user's.
 func (s *FileStorage) createLink(i int) error {
+	return s.withRoot(func(root *os.Root) error { return s.createLinkIn(root, i) })
+}
+
+func (s *FileStorage) createLinkIn(root *os.Root, i int) error {
 	rel, text := s.rel[i], s.links[i]
 	if d := filepath.Dir(rel); d != "." {
-		if err := s.root.MkdirAll(d, 0o755); err != nil {
+		if err := root.MkdirAll(d, 0o755); err != nil {
 			return fmt.Errorf("create directory for %s: %w", s.Path(i), err)
 		}
 	}
-	if fi, err := s.root.Lstat(rel); err == nil {
+	if fi, err := root.Lstat(rel); err == nil {
 		if fi.Mode()&fs.ModeSymlink == 0 {
 			if fi.Mode().IsRegular() && fi.Size() == 0 {
 				return nil // the stand-in of an earlier run
 			}
 			return fmt.Errorf("%s should be a symlink but something else is there; move it away and run again", s.Path(i))
 		}
-		if got, err := s.root.Readlink(rel); err == nil && got == text {
+		if got, err := root.Readlink(rel); err == nil && got == text {
 			return nil
 		}
-		if err := s.root.Remove(rel); err != nil {
+		if err := root.Remove(rel); err != nil {
 			return fmt.Errorf("replace symlink %s: %w", s.Path(i), err)
 		}
 	}
-	err := s.root.Symlink(text, rel)
+	err := root.Symlink(text, rel)
 	if errors.Is(err, errors.ErrUnsupported) || errors.Is(err, fs.ErrPermission) {
-		f, ferr := s.root.OpenFile(rel, os.O_RDWR|os.O_CREATE, 0o644)
+		f, ferr := root.OpenFile(rel, os.O_RDWR|os.O_CREATE, 0o644)
 		if ferr == nil {
 			return f.Close()
 		}

@@ -100,6 +100,7 @@ func (a *announcer) run(ctx context.Context) {
 	for {
 		a.portMoved = a.t.s.portMoved.wait()
 		interval, err := a.announceOnce(ctx, event)
+		a.t.poke() // an idle loop has no timer to publish the new status
 		var wait time.Duration
 		if err != nil {
 			failures++

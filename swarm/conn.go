@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -150,6 +151,9 @@ type conn struct {
 
 	downloaded atomic.Int64 // block payload bytes received
 	uploaded   atomic.Int64 // block payload bytes sent
+	// fromFile, when set, counts the torrent's upload bytes that went
+	// from file to socket by sendfile rather than through a buffer.
+	fromFile *atomic.Int64
 
 	// loop-owned
 	connectedAt time.Time
@@ -298,6 +302,14 @@ func (c *conn) writeLoop(ctx context.Context, st piece.Storage, l *piece.Layout,
 	keepAlive := time.NewTimer(90 * time.Second)
 	defer keepAlive.Stop()
 	fail := func(error) { c.nc.Close() }
+	// Plain TCP from files: the kernel sends file ranges itself. RC4
+	// must see every byte, and uTP is a user-space stream, so neither
+	// can (their conns are not *net.TCPConn).
+	tc, _ := c.nc.(*net.TCPConn)
+	fr, _ := st.(fileRanger)
+	if fr == nil || c.encrypted || c.utp || !haveSendfile {
+		tc = nil
+	}
 	for {
 		select {
 		case <-c.out.wake:
@@ -320,6 +332,18 @@ func (c *conn) writeLoop(ctx context.Context, st piece.Storage, l *piece.Layout,
 			}
 		}
 		for _, u := range ups {
+			if tc != nil {
+				switch sent, err := c.sendFile(ctx, tc, fr, l, u, hdr, limit); {
+				case sent && err != nil:
+					fail(err)
+					return
+				case sent:
+					continue
+				case err != nil:
+					readFailed(u, err)
+					continue
+				}
+			}
 			buf := getBlock()
 			data := (*buf)[:u.length]
 			if _, err := st.ReadAt(data, l.PieceOffset(int(u.index))+int64(u.begin)); err != nil {
@@ -353,6 +377,44 @@ func (c *conn) writeLoop(ctx context.Context, st piece.Storage, l *piece.Layout,
 		}
 		keepAlive.Reset(90 * time.Second)
 	}
+}
+
+// fileRanger is storage whose block ranges can go to a socket straight
+// from the file (piece.FileStorage).
+type fileRanger interface {
+	FileRange(off int64, n int, fn func(f *os.File, fileOff int64) error) (bool, error)
+}
+
+// sendFile sends upload u as a piece message from its file with
+// sendfile(2). sent says whether anything went out: with an error then,
+// the connection is broken; without, the storage failed (or the range
+// spans files: neither sent nor an error) and the caller reads instead.
+func (c *conn) sendFile(ctx context.Context, tc *net.TCPConn, fr fileRanger, l *piece.Layout, u upload, hdr []byte,
+	limit func(ctx context.Context, n int) error) (sent bool, err error) {
+	off := l.PieceOffset(int(u.index)) + int64(u.begin)
+	n := int(u.length)
+	var wrote bool
+	handled, err := fr.FileRange(off, n, func(f *os.File, fileOff int64) error {
+		if limit != nil {
+			if err := limit(ctx, n); err != nil {
+				wrote = true // stopping: the connection is done
+				return err
+			}
+		}
+		var err error
+		wrote, err = sendFileRange(tc, wire.AppendPieceHeader(hdr[:0], u.index, u.begin, n), f, fileOff, n)
+		return err
+	})
+	if !handled && err == nil {
+		return false, nil
+	}
+	if wrote && err == nil {
+		c.uploaded.Add(int64(n))
+		if c.fromFile != nil {
+			c.fromFile.Add(int64(n))
+		}
+	}
+	return wrote, err
 }
 
 // isClosedErr reports errors that only mean the connection ended.

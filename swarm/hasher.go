@@ -82,15 +82,21 @@ type pieceHash struct {
 }
 
 func newHasher(l *piece.Layout, hashes []byte, st piece.Storage) *hasher {
-	n := runtime.GOMAXPROCS(0)
-	h := &hasher{credit: make(diskCredit, diskCredits), layout: l, hashes: hashes, st: st, jobs: make([]chan blockJob, n)}
+	h := &hasher{credit: make(diskCredit, diskCredits), layout: l, hashes: hashes, st: st}
 	h.results.wake = make(chan struct{}, 1)
+	return h
+}
+
+// start runs the workers. They start with the first block, not with the
+// torrent: a seed never receives one, and the queues and stacks cost
+// ~60 KiB, most of what an idle seed would otherwise weigh.
+func (h *hasher) start() {
+	h.jobs = make([]chan blockJob, runtime.GOMAXPROCS(0))
 	for i := range h.jobs {
 		h.jobs[i] = make(chan blockJob, diskCredits)
 		h.wg.Add(1)
 		go h.work(h.jobs[i])
 	}
-	return h
 }
 
 // diskCredits is how many received blocks (16 KiB each) may wait for the
@@ -122,10 +128,14 @@ func (d diskCredit) release() {
 // submit passes a block on. It never waits: the block holds a credit, and
 // every queue has room for all of them.
 func (h *hasher) submit(j blockJob) {
+	if h.jobs == nil {
+		h.start()
+	}
 	h.jobs[j.piece%len(h.jobs)] <- j
 }
 
-// close stops the workers after they finish what was submitted.
+// close stops the workers after they finish what was submitted. It runs
+// once the loop submits no more, so it reads jobs safely.
 func (h *hasher) close() {
 	for _, c := range h.jobs {
 		close(c)

@@ -76,6 +76,8 @@ type loop struct {
 	// optimistic is the peer in the optimistic slot, for snapshots.
 	optimistic    picker.PeerID
 	hasOptimistic bool
+	// timers run only while the loop is busy (idle.go).
+	timers loopTimers
 }
 
 const (
@@ -99,10 +101,11 @@ type storage interface {
 	CreateFiles() error
 }
 
-// openFileStorage is the storage every real torrent uses; tests swap in
-// memory through TorrentConfig.openStorage.
-func openFileStorage(l *piece.Layout, dir string) (storage, error) {
-	return piece.OpenFileStorage(l, piece.FileStorageConfig{Dir: dir, Writable: true})
+// openFileStorage is the storage every real torrent uses, its descriptors
+// drawn from the session's shared pool; tests swap in memory through
+// TorrentConfig.openStorage.
+func (s *Session) openFileStorage(l *piece.Layout, dir string) (storage, error) {
+	return piece.OpenFileStorage(l, piece.FileStorageConfig{Dir: dir, Writable: true, Cache: s.files})
 }
 
 // run is the torrent's owner goroutine. A bug that panics on it stops this
@@ -117,7 +120,7 @@ func (t *Torrent) run(ctx context.Context) {
 	l := &loop{t: t, ctx: ctx, layout: t.m.Layout, conns: map[picker.PeerID]*conn{}, byPeer: map[[20]byte]*conn{},
 		known: map[netip.AddrPort]*knownPeer{}, ipConns: map[netip.Addr]int{}, lost: map[int]bool{},
 		attempt: map[int]uint32{}, dialingIP: map[netip.Addr]int{},
-		webEvents: make(chan webEvent, 64), webPieces: map[int]*webSeed{}}
+		webPieces: map[int]*webSeed{}}
 	defer func() {
 		if r := recover(); r != nil {
 			t.log.Error("torrent stopped by an internal error", "panic", r, "stack", string(debug.Stack()))
@@ -135,7 +138,7 @@ func (l *loop) serve() error {
 	t := l.t
 	open := t.cfg.openStorage
 	if open == nil {
-		open = openFileStorage
+		open = t.s.openFileStorage
 	}
 	st, err := open(l.layout, t.cfg.Dir)
 	if err != nil {
@@ -180,20 +183,18 @@ func (l *loop) serve() error {
 		go t.lsdLoop(l.ctx, ld)
 	}
 
-	// Tests drive ticks by hand (Session.manualTicks): nil channels
-	// never fire.
-	var tickC, snapC <-chan time.Time
-	if !t.s.manualTicks {
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		snapTick := time.NewTicker(250 * time.Millisecond)
-		defer snapTick.Stop()
-		tickC, snapC = tick.C, snapTick.C
-	}
+	l.timers = loopTimers{manual: t.s.manualTicks}
+	timers := &l.timers
+	defer timers.stop()
 	l.fillPeers(l.now())
 	l.webRequestAll()
 	l.publish(l.now())
 	for {
+		busy := l.busy()
+		if !busy && timers.running() && !timers.manual {
+			l.publish(l.now()) // the last state before going quiet
+		}
+		tickC, snapC := timers.set(busy)
 		select {
 		case <-l.ctx.Done():
 			return l.shutdown()
@@ -212,6 +213,7 @@ func (l *loop) serve() error {
 			l.fillPeers(l.now())
 		case fn := <-t.cmds:
 			fn()
+		case <-t.pokes:
 		case <-l.hasher.results.wake:
 			l.results = l.hasher.results.take(l.results)
 			for _, r := range l.results {
@@ -220,6 +222,12 @@ func (l *loop) serve() error {
 		case <-tickC:
 			l.tick(l.now())
 		case <-snapC:
+			l.publish(l.now())
+			continue
+		}
+		if !timers.running() {
+			// No publish timer runs while idle: whatever just happened
+			// is shown at once instead.
 			l.publish(l.now())
 		}
 	}
@@ -355,5 +363,11 @@ func (l *loop) tick(now time.Time) {
 	l.webTick(now)
 	l.sendPex(now)
 	l.resumeTick(now)
-	l.t.wantPeers.Store(!l.seeding() && len(l.conns) < l.t.cfg.MaxPeers/2)
+	want := !l.seeding() && len(l.conns) < l.t.cfg.MaxPeers/2
+	if !l.t.wantPeers.Swap(want) && want {
+		select {
+		case l.t.wantMore <- struct{}{}:
+		default:
+		}
+	}
 }

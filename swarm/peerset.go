@@ -231,6 +231,10 @@ func (l *loop) adopt(c *conn) {
 		}
 		return b
 	})
+	if l.t.events == nil {
+		l.t.events = make(chan connEvent, 256)
+	}
+	c.fromFile = &l.t.uploadedFromFile
 	limDown, limUp := l.t.limiters()
 	go c.readLoop(l.ctx, l.layout.NumPieces, l.t.events, l.hasher.credit, limDown)
 	go c.writeLoop(l.ctx, l.st, l.layout, limUp, func(u upload, err error) {

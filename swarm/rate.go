@@ -39,3 +39,14 @@ func (m *meter) rate(secs int) float64 {
 	}
 	return float64(sum) / float64(secs)
 }
+
+// still says whether every sample in the window is zero: the rate shown
+// is 0 and sampling further would change nothing.
+func (m *meter) still() bool {
+	for _, s := range m.samples {
+		if s != 0 {
+			return false
+		}
+	}
+	return true
+}

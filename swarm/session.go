@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"github.com/shoal-torrent/shoal/piece"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -48,6 +49,10 @@ type SessionConfig struct {
 	// one, and dials go over TCP alone. With uTP on, the DHT shares its
 	// UDP socket, so everything runs on one port number.
 	DisableUTP bool
+	// MaxOpenFiles bounds the data files every torrent of the session
+	// holds open together; 0 means piece.DefaultSessionOpenFiles. Idle
+	// torrents hold none, so 10,000 seeds cost no descriptor each.
+	MaxOpenFiles int
 }
 
 // DefaultSessionConfig listens on port 6881 of every interface with 500
@@ -67,6 +72,9 @@ func (c *SessionConfig) Validate() error {
 	}
 	if c.DownloadLimit < 0 || c.UploadLimit < 0 {
 		return errors.New("rate limits cannot be negative")
+	}
+	if c.MaxOpenFiles < 0 {
+		return errors.New("max open files cannot be negative")
 	}
 	if err := c.Encryption.Validate(); err != nil {
 		return err
@@ -98,6 +106,7 @@ type Session struct {
 	pending   map[net.Conn]pendingConn
 	pendingIP map[netip.Addr]int
 	dht       *DHT // nil without a DHT
+	files     *piece.FileCache
 	lsd       *lsd // nil without local service discovery
 	network   atomic.Pointer[NetworkSnapshot]
 	portMoved portWatch // fires when announcePort changes
@@ -120,7 +129,8 @@ func NewSession(cfg SessionConfig) (*Session, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Session{cfg: cfg, log: cfg.Logger, torrents: map[[20]byte]*Torrent{}, now: time.Now}
+	s := &Session{cfg: cfg, log: cfg.Logger, torrents: map[[20]byte]*Torrent{}, now: time.Now,
+		files: piece.NewFileCache(cfg.MaxOpenFiles)}
 	if err := s.listen(); err != nil {
 		return nil, err
 	}
@@ -198,8 +208,9 @@ func (s *Session) Add(m *meta.Torrent, cfg TorrentConfig) (*Torrent, error) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	t := &Torrent{
 		s: s, m: m, cfg: cfg, log: s.log.With("torrent", m.Name),
-		events: make(chan connEvent, 256), conns: make(chan *conn), cmds: make(chan func()),
-		dialed: make(chan dialResult), peers: make(chan peerBatch, 4),
+		conns: make(chan *conn), cmds: make(chan func()), pokes: make(chan struct{}, 1),
+		wantMore: make(chan struct{}, 1),
+		dialed:   make(chan dialResult), peers: make(chan peerBatch, 4),
 		completed: make(chan struct{}), done: make(chan struct{}), cancel: cancel,
 	}
 	t.left.Store(m.Layout.Total)

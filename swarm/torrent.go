@@ -108,15 +108,20 @@ func (c *TorrentConfig) Validate() error {
 // lives in a single goroutine (the loop); the handle only sends it commands
 // and reads the snapshots it publishes.
 type Torrent struct {
-	s      *Session
-	m      *meta.Torrent
-	cfg    TorrentConfig
-	log    *slog.Logger
+	s   *Session
+	m   *meta.Torrent
+	cfg TorrentConfig
+	log *slog.Logger
+	// events carries the connections' messages; the loop makes it with
+	// its first connection (34 KiB of buffer a peerless seed never uses).
 	events chan connEvent
 	conns  chan *conn  // handshaken connections, from the session or dials
 	cmds   chan func() // run on the loop goroutine
 	dialed chan dialResult
 	peers  chan peerBatch
+	// pokes asks the loop to publish a snapshot: tracker status changed
+	// while the loop, idle, runs no timer that would show it.
+	pokes chan struct{}
 
 	snap      atomic.Pointer[Snapshot]
 	completed chan struct{} // closed when every wanted piece is verified
@@ -125,12 +130,15 @@ type Torrent struct {
 	err       error // why the loop exited, readable after done
 
 	// Counters read by announcers without the loop.
-	uploadedTotal   atomic.Int64
-	downloadedTotal atomic.Int64
-	left            atomic.Int64
+	uploadedTotal    atomic.Int64
+	uploadedFromFile atomic.Int64 // of those, sent by sendfile (conn.fromFile)
+	downloadedTotal  atomic.Int64
+	left             atomic.Int64
 	// wantPeers is set by the loop when it has room for more peers, so
-	// the DHT looks more often.
+	// the DHT looks more often; wantMore wakes the DHT loop when it turns
+	// on.
 	wantPeers atomic.Bool
+	wantMore  chan struct{}
 	stopOnce  sync.Once
 	limits    torrentLimits
 	// state is the loop's, set when it starts; only functions run through
@@ -139,6 +147,14 @@ type Torrent struct {
 }
 
 func (t *Torrent) loopState() *loop { return t.state }
+
+// poke asks the loop to publish soon; it never blocks.
+func (t *Torrent) poke() {
+	select {
+	case t.pokes <- struct{}{}:
+	default:
+	}
+}
 
 // Session is the session the torrent runs in.
 func (t *Torrent) Session() *Session { return t.s }

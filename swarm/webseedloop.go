@@ -71,6 +71,9 @@ func (l *loop) startWebSeeds() {
 		l.picker.AddPeer(ws.id)
 		l.picker.PeerHaveAll(ws.id)
 		l.picker.SetWholePieces(ws.id, true)
+		if l.webEvents == nil {
+			l.webEvents = make(chan webEvent, 64) // only torrents with web seeds pay for it
+		}
 		f := &webFetcher{ws: ws, client: client, layout: l.layout, urls: webFileURLs(u, l.layout, l.t.m.Info.IsDir()),
 			credit: l.hasher.credit, events: l.webEvents, cfg: cfg, agent: "shoal/" + l.t.s.cfg.Version}
 		for range cfg.Concurrency {
