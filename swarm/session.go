@@ -207,6 +207,9 @@ func (s *Session) Add(m *meta.Torrent, cfg TorrentConfig) (*Torrent, error) {
 		dialed: make(chan dialResult), peers: make(chan peerBatch, 4),
 		completed: make(chan struct{}), done: make(chan struct{}), cancel: cancel,
 	}
+	if m.V2 != nil && m.V2.PieceHashes != nil {
+		t.v2trees = newV2Trees(m.V2)
+	}
 	t.left.Store(m.Layout.Total)
 	t.publishChecking()
 	// Registered at once: peers that connect while the data is being

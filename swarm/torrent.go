@@ -118,6 +118,9 @@ type Torrent struct {
 	// the DHT looks more often.
 	wantPeers atomic.Bool
 	stopOnce  sync.Once
+	// v2trees answers hash requests of torrents with v2 piece layers;
+	// nil otherwise. Only the loop goroutine uses it.
+	v2trees *v2Trees
 	// state is the loop's, set when it starts; only functions run through
 	// do may touch it.
 	state *loop

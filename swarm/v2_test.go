@@ -3,12 +3,16 @@ package swarm
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/anacrolix/torrent/metainfo"
+
 	"github.com/shoal-torrent/shoal/piece/meta"
 	"github.com/shoal-torrent/shoal/piece/piecetest"
+	"github.com/shoal-torrent/shoal/swarm/wire"
 )
 
 // newFixtureV is newFixture for v2-only and hybrid torrents; the torrent
@@ -96,5 +100,136 @@ func TestV2OnlyWithoutPieceLayersRefused(t *testing.T) {
 	cfg.DisableTrackers = true
 	if _, err := s.Add(&m, cfg); err == nil {
 		t.Fatal("v2-only torrent without piece layers accepted")
+	}
+}
+
+// v2TreeFixture is a v2-only torrent with one file of 37 pieces (a
+// piece layer padded to 64) and its hash trees.
+func v2TreeFixture(t *testing.T) (*fixture, *v2Trees, meta.V2File) {
+	t.Helper()
+	f := newFixtureV(t, meta.VersionV2, 16<<10, piecetest.FileSpec{Path: "t/big.bin", Size: 37*16<<10 - 5}, piecetest.FileSpec{Path: "t/small", Size: 10})
+	file := f.m.V2.Files[0]
+	if len(file.Layer) != 37*32 {
+		t.Fatalf("layer of %d bytes", len(file.Layer))
+	}
+	return f, newV2Trees(f.m.V2), file
+}
+
+func TestHashAnswersProveToTheRoot(t *testing.T) {
+	f, tr, file := v2TreeFixture(t)
+	pl := f.m.Layout.PieceLength // 16 KiB: the piece layer is layer 0
+	layer := func(i int) [32]byte { return [32]byte(file.Layer[i*32:]) }
+	pad := metainfo.HashForPiecePad(pl)
+	// Every 8-hash run with a full proof hashes up to the pieces root.
+	for idx := uint32(0); idx < 64; idx += 8 {
+		req := wire.HashMsg{Root: file.Root, Index: idx, Length: 8, ProofLayers: 10}
+		hs, ok := tr.answer(&req, pl)
+		if !ok {
+			t.Fatalf("index %d rejected", idx)
+		}
+		if len(hs) != 8+3 { // 64 leaves: 8-runs sit 3 levels below the root
+			t.Fatalf("index %d: %d hashes, want 11", idx, len(hs))
+		}
+		for i := range 8 {
+			want := pad
+			if int(idx)+i < 37 {
+				want = layer(int(idx) + i)
+			}
+			if hs[i] != want {
+				t.Fatalf("index %d: hash %d differs from the piece layer", idx, i)
+			}
+		}
+		node := merkleRoot(hs[:8])
+		n := idx / 8
+		for _, uncle := range hs[8:] {
+			if n%2 == 0 {
+				node = pair(node, uncle)
+			} else {
+				node = pair(uncle, node)
+			}
+			n /= 2
+		}
+		if node != file.Root {
+			t.Fatalf("index %d: proof does not reach the pieces root", idx)
+		}
+	}
+	// Fewer proof layers than the tree has: exactly as many uncles.
+	req := wire.HashMsg{Root: file.Root, Index: 0, Length: 2, ProofLayers: 2}
+	if hs, ok := tr.answer(&req, pl); !ok || len(hs) != 4 {
+		t.Fatalf("2 hashes with 2 proof layers: %d hashes, ok %v", len(hs), ok)
+	}
+}
+
+func TestHashRequestsRejected(t *testing.T) {
+	f, tr, file := v2TreeFixture(t)
+	pl := f.m.Layout.PieceLength
+	for name, req := range map[string]wire.HashMsg{
+		"oversized":         {Root: file.Root, Length: 1024},
+		"huge":              {Root: file.Root, Length: 1 << 31},
+		"not a power of 2":  {Root: file.Root, Length: 3},
+		"zero length":       {Root: file.Root},
+		"unaligned index":   {Root: file.Root, Index: 4, Length: 8},
+		"past the end":      {Root: file.Root, Index: 64, Length: 8},
+		"index wraps":       {Root: file.Root, Index: 1<<32 - 8, Length: 8},
+		"above the root":    {Root: file.Root, BaseLayer: 7, Length: 1},
+		"small file root":   {Root: f.m.V2.Files[1].Root, Length: 1},
+		"unknown root":      {Root: [32]byte{1}, Length: 2},
+		"block layer below": {Root: file.Root, Length: 2, BaseLayer: 0},
+	} {
+		if name == "block layer below" {
+			// With 16 KiB pieces the block layer is the piece layer; ask a
+			// 64 KiB-piece view of the same tree for blocks instead.
+			if _, ok := tr.answer(&req, 4*pl); ok {
+				t.Errorf("%s answered", name)
+			}
+			continue
+		}
+		if _, ok := tr.answer(&req, pl); ok {
+			t.Errorf("%s answered", name)
+		}
+	}
+}
+
+func pair(a, b [32]byte) [32]byte { return sha256.Sum256(append(a[:], b[:]...)) }
+
+func merkleRoot(hs [][32]byte) [32]byte {
+	for len(hs) > 1 {
+		up := make([][32]byte, len(hs)/2)
+		for i := range up {
+			up[i] = pair(hs[2*i], hs[2*i+1])
+		}
+		hs = up
+	}
+	return hs[0]
+}
+
+// Over the wire: a v2 seeder answers hash requests from its piece layers
+// and rejects oversized ones without dropping the peer.
+func TestLoopAnswersHashRequests(t *testing.T) {
+	h := newHarness(t, harnessOpts{seed: true, version: meta.VersionV2, pieceLen: 16 << 10,
+		files: []piecetest.FileSpec{{Path: "w/big.bin", Size: 37*16<<10 - 5}, {Path: "w/small", Size: 10}}})
+	file := h.f.m.V2.Files[0]
+	v2 := wire.OurReserved().WithV2()
+	p := h.connect(peerOpts{reserved: &v2})
+	req := wire.HashMsg{Root: file.Root, Index: 32, Length: 32, ProofLayers: 1}
+	p.send(wire.AppendHashMsg(nil, wire.HashRequest, &req))
+	m := p.expectID(wire.Hashes)
+	got, err := wire.ParseHashMsg(m.ID, m.Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Index != 32 || got.Length != 32 || len(got.Hashes) != 33 || got.Hashes[0] != [32]byte(file.Layer[32*32:]) {
+		t.Fatalf("answer %+v with %d hashes", got, len(got.Hashes))
+	}
+	if pair(got.Hashes[32], merkleRoot(got.Hashes[:32])) != file.Root {
+		t.Fatal("the answer does not prove to the pieces root")
+	}
+	big := wire.HashMsg{Root: file.Root, Length: 4096}
+	p.send(wire.AppendHashMsg(nil, wire.HashRequest, &big))
+	if m := p.expectID(wire.HashReject); !bytes.Equal(m.Payload, wire.AppendHashMsg(nil, wire.HashReject, &big)[5:]) {
+		t.Fatal("reject does not echo the request")
+	}
+	if !p.connected() {
+		t.Fatal("peer dropped for an oversized request")
 	}
 }
