@@ -167,3 +167,34 @@ func VerifyHybrid(ctx context.Context, r io.ReaderAt, l *Layout, v1 []byte, v2 [
 func newHybridHasher() pieceHasher {
 	return &hybridHasher{m: merkleHasher{h: merkle.NewHash()}, h1: sha1.New()}
 }
+
+// PieceHasherV2 hashes one piece of a v2 layout at a time from its bytes
+// in order, as they arrive from peers, to the hash HashPiecesV2 gives
+// it; padding after the file's bytes is skipped. The download's hash
+// workers use it, so a received piece is never read back from disk.
+type PieceHasherV2 struct {
+	m    merkleHasher
+	left int64
+}
+
+// NewPieceHasherV2 returns a hasher ready for Start.
+func NewPieceHasherV2() *PieceHasherV2 {
+	return &PieceHasherV2{m: merkleHasher{h: merkle.NewHash()}}
+}
+
+// Start begins piece i of l, which must pass CheckV2Layout.
+func (h *PieceHasherV2) Start(l *Layout, i int) { h.left = h.m.start(l, i) }
+
+// Write takes the piece's next bytes.
+func (h *PieceHasherV2) Write(b []byte) {
+	n := min(int64(len(b)), h.left)
+	h.m.write(b[:n])
+	h.left -= n
+}
+
+// Sum is the piece's v2 hash, to compare with its piece-layer entry.
+func (h *PieceHasherV2) Sum() [HashSizeV2]byte {
+	var res pieceResult
+	h.m.sum(&res)
+	return res.sum
+}

@@ -218,7 +218,28 @@ func (a *announcer) do(ctx context.Context, u string, ev tracker.AnnounceEvent) 
 	return res, err
 }
 
+// request announces to one tracker under every hash t's swarms know it
+// by: a hybrid joins the v1 swarm and the v2 one (by its truncated hash),
+// and the peers of both come back. The v1 answer is the one that counts;
+// a failed v2 announce only costs its peers.
 func (a *announcer) request(ctx context.Context, u string, ev tracker.AnnounceEvent) (tracker.AnnounceResponse, error) {
+	hashes := swarmHashes(a.t.m)
+	res, err := a.requestFor(ctx, u, ev, hashes[0])
+	for _, ih := range hashes[1:] {
+		if err != nil {
+			break
+		}
+		more, err2 := a.requestFor(ctx, u, ev, ih)
+		if err2 != nil {
+			a.t.log.Debug("v2 announce failed", "tracker", u, "err", err2)
+			continue
+		}
+		res.Peers = append(res.Peers, more.Peers...)
+	}
+	return res, err
+}
+
+func (a *announcer) requestFor(ctx context.Context, u string, ev tracker.AnnounceEvent, infoHash [20]byte) (tracker.AnnounceResponse, error) {
 	t := a.t
 	return tracker.Announce{
 		TrackerUrl: u,
@@ -228,7 +249,7 @@ func (a *announcer) request(ctx context.Context, u string, ev tracker.AnnounceEv
 		// every policy (we accept encrypted peers); requirecrypto=1 is ours.
 		HttpRequestDirector: t.s.cfg.Encryption.markAnnounce,
 		Request: tracker.AnnounceRequest{
-			InfoHash: t.m.InfoHash, PeerId: t.s.peerID, Port: t.s.announcePort(), Event: ev, NumWant: 80,
+			InfoHash: infoHash, PeerId: t.s.peerID, Port: t.s.announcePort(), Event: ev, NumWant: 80,
 			Downloaded: t.downloadedTotal.Load(), Uploaded: t.uploadedTotal.Load(), Left: t.left.Load(),
 			Key: int32(t.s.peerID[19]) | int32(t.s.peerID[18])<<8,
 		},

@@ -79,6 +79,13 @@ func (q *outQueue) queuedUploads() int {
 	return len(q.uploads)
 }
 
+// ctrlLen is how many bytes of control messages wait to be sent.
+func (q *outQueue) ctrlLen() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.ctrl)
+}
+
 func (q *outQueue) signal() {
 	select {
 	case q.wake <- struct{}{}:
@@ -272,7 +279,7 @@ func (c *conn) readLoop(ctx context.Context, numPieces int, events chan<- connEv
 				return
 			}
 			c.downloaded.Add(int64(len(m.Data)))
-		case wire.Bitfield, wire.Extended:
+		case wire.Bitfield, wire.Extended, wire.HashRequest, wire.Hashes, wire.HashReject:
 			ev.msg.Payload = append([]byte(nil), m.Payload...)
 		}
 		select {

@@ -317,8 +317,10 @@ func (t *Torrent) dhtLoop(ctx context.Context, d *DHT) {
 					t.addPeers(batch, "dht")
 				}
 			}()
-			if err := d.Lookup(ctx, t.m.InfoHash, int(t.s.announcePort()), found); err != nil && ctx.Err() == nil {
-				t.log.Debug("dht lookup", "err", err)
+			for _, ih := range swarmHashes(t.m) { // a hybrid is in both swarms
+				if err := d.Lookup(ctx, ih, int(t.s.announcePort()), found); err != nil && ctx.Err() == nil {
+					t.log.Debug("dht lookup", "err", err)
+				}
 			}
 			close(found)
 			<-done

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/anacrolix/torrent/mse"
+	"github.com/shoal-torrent/shoal/piece/meta"
 	"github.com/shoal-torrent/shoal/swarm/wire"
 )
 
@@ -100,7 +101,9 @@ func (s *Session) incoming(nc net.Conn) {
 		nc.Close() // never answer for a torrent we do not have
 		return
 	}
-	ours := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: c.hs.InfoHash, PeerID: s.peerID}
+	// Answered with the hash the peer used: a hybrid's v1 and v2 swarms
+	// meet in one torrent.
+	ours := wire.Handshake{Reserved: reservedFor(t.m), InfoHash: c.hs.InfoHash, PeerID: s.peerID}
 	if _, err := rw.Write(ours.Append(nil)); err != nil {
 		fail("handshake write failed", err)
 		return
@@ -121,6 +124,15 @@ func (s *Session) incoming(nc net.Conn) {
 		nc.Close()
 		s.connClosed()
 	}
+}
+
+// reservedFor is the handshake's feature bits for m: the v2 bit only
+// when m has v2 metadata to answer hash requests from.
+func reservedFor(m *meta.Torrent) wire.Reserved {
+	if m.V2 != nil {
+		return wire.OurReserved().WithV2()
+	}
+	return wire.OurReserved()
 }
 
 // infoHashes lists the running torrents' infohashes: the secret keys an
@@ -206,7 +218,13 @@ func (s *Session) dialOnce(ctx context.Context, infoHash [20]byte, a netip.AddrP
 		return nil, err
 	}
 	nc.SetDeadline(time.Now().Add(handshakeTimeout))
-	ours := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: infoHash, PeerID: s.peerID}
+	reserved := wire.OurReserved()
+	s.mu.Lock()
+	if t := s.torrents[infoHash]; t != nil {
+		reserved = reservedFor(t.m)
+	}
+	s.mu.Unlock()
+	ours := wire.Handshake{Reserved: reserved, InfoHash: infoHash, PeerID: s.peerID}
 	c := &conn{nc: nc, addr: a, source: "outgoing", utp: overUTP}
 	err = func() error {
 		if encrypt {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shoal-torrent/shoal/piece"
+	"github.com/shoal-torrent/shoal/piece/meta"
 	"github.com/shoal-torrent/shoal/piece/piecetest"
 	"github.com/shoal-torrent/shoal/swarm/wire"
 )
@@ -58,6 +59,8 @@ type harnessOpts struct {
 	// storage, when set, replaces the files on disk.
 	storage func(l *piece.Layout, dir string) (storage, error)
 	cfg     func(*TorrentConfig)
+	// version makes a v2-only or hybrid torrent; v1 by default.
+	version meta.Version
 	// session changes the session's config before it starts.
 	session func(*SessionConfig)
 	// trackers become the torrent's announce tiers.
@@ -72,7 +75,12 @@ func newHarness(t testing.TB, o harnessOpts) *harness {
 	if len(o.files) == 0 {
 		o.files = []piecetest.FileSpec{{Path: "h.bin", Size: 8*32<<10 + 5000}}
 	}
-	h := &harness{t: t, f: newFixture(t, o.pieceLen, o.files...), clock: &fakeClock{now: time.Unix(1_700_000_000, 0)}}
+	h := &harness{t: t, clock: &fakeClock{now: time.Unix(1_700_000_000, 0)}}
+	if o.version != meta.VersionV1 {
+		h.f = newFixtureV(t, o.version, o.pieceLen, o.files...)
+	} else {
+		h.f = newFixture(t, o.pieceLen, o.files...)
+	}
 	// The loop's tests speak TCP with hand-written peers; dials to
 	// their made-up addresses fail at once over TCP, not after a uTP
 	// timeout.

@@ -37,9 +37,13 @@ type hashResult struct {
 type hasher struct {
 	// credit bounds the blocks between the readers and the disk; the
 	// job queues hold that many, so submit never waits.
-	credit  diskCredit
-	layout  *piece.Layout
-	hashes  []byte
+	credit diskCredit
+	layout *piece.Layout
+	hashes []byte
+	// v2 holds a v2-only torrent's piece-layer hashes, checked instead
+	// of hashes (which it has none of); nil for v1 and hybrid torrents,
+	// whose SHA-1 hashes already cover every byte.
+	v2      [][piece.HashSizeV2]byte
 	st      piece.Storage
 	jobs    []chan blockJob
 	wg      sync.WaitGroup
@@ -74,15 +78,16 @@ func (q *resultQueue) take(dst []hashResult) []hashResult {
 
 type pieceHash struct {
 	attempt uint32
-	h       hash.Hash
+	h       hash.Hash            // SHA-1, or nil for a v2-only torrent
+	m       *piece.PieceHasherV2 // with h nil
 	next    int
 	got     int
 	pending map[int]*[]byte // blocks written but waiting for earlier ones
 	failed  bool
 }
 
-func newHasher(l *piece.Layout, hashes []byte, st piece.Storage) *hasher {
-	h := &hasher{credit: make(diskCredit, diskCredits), layout: l, hashes: hashes, st: st}
+func newHasher(l *piece.Layout, hashes []byte, v2 [][piece.HashSizeV2]byte, st piece.Storage) *hasher {
+	h := &hasher{credit: make(diskCredit, diskCredits), layout: l, hashes: hashes, v2: v2, st: st}
 	h.results.wake = make(chan struct{}, 1)
 	return h
 }
@@ -156,7 +161,13 @@ func (h *hasher) work(jobs <-chan blockJob) {
 			ps = nil
 		}
 		if ps == nil {
-			ps = &pieceHash{attempt: j.attempt, h: sha1.New(), pending: map[int]*[]byte{}}
+			ps = &pieceHash{attempt: j.attempt, pending: map[int]*[]byte{}}
+			if h.v2 != nil {
+				ps.m = piece.NewPieceHasherV2()
+				ps.m.Start(h.layout, j.piece)
+			} else {
+				ps.h = sha1.New()
+			}
 			states[j.piece] = ps
 		}
 		data := (*j.buf)[:j.n]
@@ -168,11 +179,11 @@ func (h *hasher) work(jobs <-chan blockJob) {
 		h.credit.release()
 		ps.got++
 		if j.index == ps.next {
-			ps.h.Write(data)
+			ps.write(data)
 			putBlock(j.buf)
 			ps.next++
 			for b := ps.pending[ps.next]; b != nil; b = ps.pending[ps.next] {
-				ps.h.Write((*b)[:h.blockLen(j.piece, ps.next)])
+				ps.write((*b)[:h.blockLen(j.piece, ps.next)])
 				putBlock(b)
 				delete(ps.pending, ps.next)
 				ps.next++
@@ -190,10 +201,24 @@ func (h *hasher) work(jobs <-chan blockJob) {
 		if ps.failed {
 			continue // already reported; the loop re-downloads the piece
 		}
-		var sum [sha1.Size]byte
-		ps.h.Sum(sum[:0])
-		want := h.hashes[j.piece*sha1.Size : (j.piece+1)*sha1.Size]
-		h.results.put(hashResult{piece: j.piece, attempt: j.attempt, ok: bytes.Equal(sum[:], want)})
+		var ok bool
+		if ps.m != nil {
+			ok = ps.m.Sum() == h.v2[j.piece]
+		} else {
+			var sum [sha1.Size]byte
+			ps.h.Sum(sum[:0])
+			ok = bytes.Equal(sum[:], h.hashes[j.piece*sha1.Size:(j.piece+1)*sha1.Size])
+		}
+		h.results.put(hashResult{piece: j.piece, attempt: j.attempt, ok: ok})
+	}
+}
+
+// write feeds a piece's next bytes to its hash.
+func (ps *pieceHash) write(b []byte) {
+	if ps.m != nil {
+		ps.m.Write(b)
+	} else {
+		ps.h.Write(b)
 	}
 }
 

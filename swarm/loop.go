@@ -163,7 +163,7 @@ func (l *loop) serve() error {
 	if l.blame, err = blame.New(blame.DefaultConfig()); err != nil {
 		return err
 	}
-	l.hasher = newHasher(l.layout, t.m.Hashes, st)
+	l.hasher = newHasher(l.layout, t.m.Hashes, t.v2Only(), st)
 	l.startWebSeeds()
 	t.state = l
 	l.updateLeft()

@@ -156,7 +156,7 @@ func (t *Torrent) lsdLoop(ctx context.Context, l *lsd) {
 	tick := time.NewTicker(l.cfg.Interval)
 	defer tick.Stop()
 	for {
-		l.announce([][20]byte{t.m.InfoHash})
+		l.announce(swarmHashes(t.m)) // a hybrid is in both swarms
 		select {
 		case <-ctx.Done():
 			return

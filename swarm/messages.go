@@ -151,6 +151,14 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 			}
 			l.fillPeers(l.now())
 		}
+	case wire.HashRequest:
+		return l.serveHashRequest(c, m.Payload)
+	case wire.Hashes, wire.HashReject:
+		// We ask for no hashes: the piece layers come with the .torrent.
+		// Unasked ones are ignored.
+		if _, err := wire.ParseHashMsg(m.ID, m.Payload); err != nil {
+			return err
+		}
 	default:
 		// Unknown message types were skipped by the reader.
 	}

@@ -119,9 +119,9 @@ type Session struct {
 	now         func() time.Time
 	manualTicks bool
 
-	mu       sync.Mutex // guards torrents, the infohash routing table
-	torrents map[[20]byte]*Torrent
-	limitsMu sync.Mutex // guards cfg's rate limits
+	mu       sync.Mutex            // guards torrents, the infohash routing table
+	torrents map[[20]byte]*Torrent // a hybrid's under both its hashes
+	limitsMu sync.Mutex            // guards cfg's rate limits
 }
 
 // NewSession starts listening.
@@ -205,6 +205,11 @@ func (s *Session) Add(m *meta.Torrent, cfg TorrentConfig) (*Torrent, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if !m.HasV1 && (m.V2 == nil || m.V2.PieceHashes == nil) {
+		// A magnet link's info dictionary holds no piece layers; peers
+		// would have to send them in hashes messages first.
+		return nil, fmt.Errorf("v2-only torrent %s has no piece layers to check pieces against: load it from its .torrent file", m.Name)
+	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	t := &Torrent{
 		s: s, m: m, cfg: cfg, log: s.log.With("torrent", m.Name),
@@ -213,15 +218,24 @@ func (s *Session) Add(m *meta.Torrent, cfg TorrentConfig) (*Torrent, error) {
 		dialed:   make(chan dialResult), peers: make(chan peerBatch, 4),
 		completed: make(chan struct{}), done: make(chan struct{}), cancel: cancel,
 	}
+	if m.V2 != nil && m.V2.PieceHashes != nil {
+		t.v2trees = newV2Trees(m.V2)
+	}
 	t.left.Store(m.Layout.Total)
 	t.SetRateLimits(cfg.DownloadLimit, cfg.UploadLimit)
 	t.publishChecking()
 	// Registered at once: peers that connect while the data is being
 	// checked wait for the loop instead of being turned away.
 	s.mu.Lock()
-	_, dup := s.torrents[m.InfoHash]
+	var dup bool
+	for _, ih := range swarmHashes(m) {
+		_, taken := s.torrents[ih]
+		dup = dup || taken
+	}
 	if !dup {
-		s.torrents[m.InfoHash] = t
+		for _, ih := range swarmHashes(m) {
+			s.torrents[ih] = t
+		}
 	}
 	s.mu.Unlock()
 	if dup {
@@ -232,21 +246,35 @@ func (s *Session) Add(m *meta.Torrent, cfg TorrentConfig) (*Torrent, error) {
 	return t, nil
 }
 
+// swarmHashes lists the 20-byte hashes m's swarms know it by: its
+// infohash and, for a hybrid, the truncated v2 one as well (a v2-only
+// torrent's InfoHash is already the truncated v2 hash).
+func swarmHashes(m *meta.Torrent) [][20]byte {
+	if m.HasV1 && m.V2 != nil {
+		return [][20]byte{m.InfoHash, m.V2.Truncated()}
+	}
+	return [][20]byte{m.InfoHash}
+}
+
 // Torrents lists the running torrents.
 func (s *Session) Torrents() []*Torrent {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]*Torrent, 0, len(s.torrents))
-	for _, t := range s.torrents {
-		out = append(out, t)
+	for ih, t := range s.torrents {
+		if ih == t.m.InfoHash { // a hybrid is listed under both its hashes
+			out = append(out, t)
+		}
 	}
 	return out
 }
 
 func (s *Session) unregister(t *Torrent) {
 	s.mu.Lock()
-	if s.torrents[t.m.InfoHash] == t {
-		delete(s.torrents, t.m.InfoHash)
+	for _, ih := range swarmHashes(t.m) {
+		if s.torrents[ih] == t {
+			delete(s.torrents, ih)
+		}
 	}
 	s.mu.Unlock()
 }

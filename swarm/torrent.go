@@ -141,6 +141,9 @@ type Torrent struct {
 	wantMore  chan struct{}
 	stopOnce  sync.Once
 	limits    torrentLimits
+	// v2trees answers hash requests of torrents with v2 piece layers;
+	// nil otherwise. Only the loop goroutine uses it.
+	v2trees *v2Trees
 	// state is the loop's, set when it starts; only functions run through
 	// do may touch it.
 	state *loop
@@ -283,7 +286,13 @@ func (t *Torrent) checkData(ctx context.Context, st storage) (*piece.Bitfield, e
 		return have, nil
 	}
 	t.publishChecking()
-	v, err := piece.Verify(ctx, st, l, t.m.Hashes, piece.HashOptions{Only: only})
+	var v *piece.Verification
+	var err error
+	if v2 := t.v2Only(); v2 != nil {
+		v, err = piece.VerifyV2(ctx, st, l, v2, piece.HashOptions{Only: only})
+	} else {
+		v, err = piece.Verify(ctx, st, l, t.m.Hashes, piece.HashOptions{Only: only})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("check existing data: %w", err)
 	}
@@ -291,6 +300,18 @@ func (t *Torrent) checkData(ctx context.Context, st storage) (*piece.Bitfield, e
 		have.Set(i)
 	}
 	return have, nil
+}
+
+// v2Only returns a v2-only torrent's piece hashes, which pieces are
+// checked against instead of SHA-1 ones; nil for v1 and hybrid torrents.
+// Hybrids are checked by SHA-1 alone: it covers every byte, padding
+// included, and a second (SHA-256) hash of each piece would double the
+// hashing cost of every download.
+func (t *Torrent) v2Only() [][piece.HashSizeV2]byte {
+	if t.m.HasV1 || t.m.V2 == nil {
+		return nil
+	}
+	return t.m.V2.PieceHashes
 }
 
 func (t *Torrent) publishChecking() {

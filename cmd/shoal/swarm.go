@@ -218,7 +218,7 @@ func loadTorrent(arg string) (*meta.Torrent, error) {
 	if meta.IsMagnet(arg) {
 		return nil, errors.New("seed needs .torrent files; to download a magnet link use shoal get")
 	}
-	t, err := meta.Load(arg)
+	t, err := meta.LoadWith(arg, meta.ParseOptions{AllowV2Only: true})
 	if err != nil {
 		return nil, torrentError(arg, err)
 	}

@@ -21,6 +21,7 @@ const (
 	extensionByte, extensionBit = 5, 0x10 // BEP 10
 	fastByte, fastBit           = 7, 0x04 // BEP 6
 	dhtByte, dhtBit             = 7, 0x01 // BEP 5
+	v2Byte, v2Bit               = 7, 0x10 // BEP 52: "upgrade to v2"
 )
 
 // OurReserved is what shoal announces: the extension protocol, the fast
@@ -32,6 +33,13 @@ func OurReserved() Reserved {
 	r[dhtByte] |= dhtBit
 	return r
 }
+
+// WithV2 adds the BEP 52 bit: we run the torrent as v2 (or hybrid) and
+// speak the hash messages. Only torrents with v2 metadata set it.
+func (r Reserved) WithV2() Reserved { r[v2Byte] |= v2Bit; return r }
+
+// V2 reports BEP 52 support.
+func (r Reserved) V2() bool { return r[v2Byte]&v2Bit != 0 }
 
 // Extended reports BEP 10 support.
 func (r Reserved) Extended() bool { return r[extensionByte]&extensionBit != 0 }

@@ -52,8 +52,8 @@ var ErrProtocol = errors.New("protocol violation")
 
 // Message is one decoded message. Fields are set by type: Index for have,
 // suggest and allowed_fast; Index/Begin/Length for request, cancel and
-// reject; Index/Begin and Data for piece; Payload for bitfield and
-// extended (with ExtID); Port for port.
+// reject; Index/Begin and Data for piece; Payload for bitfield,
+// extended (with ExtID) and the BEP 52 hash messages (see ParseHashMsg); Port for port.
 type Message struct {
 	ID      ID
 	Index   uint32
@@ -164,6 +164,16 @@ func (d *Reader) Read(m *Message, blockBuffer func(n int) []byte) error {
 		}
 		m.ExtID = ext
 		return d.payload(m, body-1)
+	case HashRequest, HashReject:
+		if body != hashHeaderLen {
+			return fmt.Errorf("%w: hash request or reject of %d bytes", ErrProtocol, body)
+		}
+		return d.payload(m, body)
+	case Hashes:
+		if body < hashHeaderLen || body > MaxHashesPayload || (body-hashHeaderLen)%32 != 0 {
+			return fmt.Errorf("%w: hashes message of %d bytes", ErrProtocol, body)
+		}
+		return d.payload(m, body)
 	default:
 		// Unknown messages are allowed by BEP 10's spirit, but only
 		// small ones: skip without buffering.

@@ -206,3 +206,99 @@ func FuzzExtMessages(f *testing.F) {
 		}
 	})
 }
+
+func TestHashMsgRoundTrip(t *testing.T) {
+	req := HashMsg{Root: [32]byte{1, 2}, BaseLayer: 5, Index: 512, Length: 512, ProofLayers: 3}
+	hs := req
+	hs.Hashes = [][32]byte{{9}, {8}, {7}}
+	var b []byte
+	b = AppendHashMsg(b, HashRequest, &req)
+	b = AppendHashMsg(b, Hashes, &hs)
+	b = AppendHashMsg(b, HashReject, &hs) // hashes are not part of a reject
+	r := NewReader(bytes.NewReader(b), 9)
+	for i, w := range []struct {
+		id ID
+		h  HashMsg
+	}{{HashRequest, req}, {Hashes, hs}, {HashReject, req}} {
+		var m Message
+		if err := r.Read(&m, blockBuf); err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if m.ID != w.id {
+			t.Fatalf("message %d is %d, want %d", i, m.ID, w.id)
+		}
+		got, err := ParseHashMsg(m.ID, m.Payload)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if got.Root != w.h.Root || got.BaseLayer != w.h.BaseLayer || got.Index != w.h.Index || got.Length != w.h.Length ||
+			got.ProofLayers != w.h.ProofLayers || len(got.Hashes) != len(w.h.Hashes) {
+			t.Fatalf("message %d: %+v, want %+v", i, got, w.h)
+		}
+		for k := range got.Hashes {
+			if got.Hashes[k] != w.h.Hashes[k] {
+				t.Fatalf("message %d hash %d differs", i, k)
+			}
+		}
+	}
+}
+
+func TestHashMsgRefusals(t *testing.T) {
+	hdr := func(id ID, body int) []byte {
+		b := []byte{byte((body + 1) >> 24), byte((body + 1) >> 16), byte((body + 1) >> 8), byte(body + 1), byte(id)}
+		return append(b, make([]byte, body)...)
+	}
+	cases := map[string][]byte{
+		"short request":     hdr(HashRequest, 47),
+		"long reject":       hdr(HashReject, 49),
+		"hashes not x32":    hdr(Hashes, 48+31),
+		"hashes too short":  hdr(Hashes, 40),
+		"oversized hashes":  {0, 0x10, 0, 0, byte(Hashes)},
+		"just over the cap": hdr(Hashes, MaxHashesPayload+32),
+	}
+	for name, b := range cases {
+		var m Message
+		err := NewReader(bytes.NewReader(b), 9).Read(&m, blockBuf)
+		if !errors.Is(err, ErrProtocol) {
+			t.Errorf("%s: %v, want a protocol violation", name, err)
+		}
+	}
+	if _, err := ParseHashMsg(HashRequest, make([]byte, 80)); !errors.Is(err, ErrProtocol) {
+		t.Errorf("ParseHashMsg took a request with hashes: %v", err)
+	}
+}
+
+func TestReservedV2(t *testing.T) {
+	if OurReserved().V2() {
+		t.Fatal("v2 bit set without a v2 torrent")
+	}
+	r := OurReserved().WithV2()
+	if !r.V2() || r[7]&0x10 == 0 || !r.Fast() || !r.DHT() {
+		t.Fatalf("reserved %x", r)
+	}
+}
+
+func FuzzParseHashMsg(f *testing.F) {
+	h := HashMsg{Length: 2, Hashes: [][32]byte{{1}, {2}}}
+	f.Add(AppendHashMsg(nil, Hashes, &h))
+	f.Add(AppendHashMsg(nil, HashRequest, &h))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := NewReader(bytes.NewReader(data), 9)
+		for range 20 {
+			var m Message
+			if r.Read(&m, blockBuf) != nil {
+				return
+			}
+			switch m.ID {
+			case HashRequest, Hashes, HashReject:
+				got, err := ParseHashMsg(m.ID, m.Payload)
+				if err != nil {
+					t.Fatalf("reader accepted a hash message the parser refuses: %v", err)
+				}
+				if again := AppendHashMsg(nil, m.ID, &got); !bytes.Equal(again[5:], m.Payload) {
+					t.Fatal("hash message does not encode back to itself")
+				}
+			}
+		}
+	})
+}
