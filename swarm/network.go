@@ -34,6 +34,11 @@ func (s *Session) SetNetwork(n NetworkSnapshot) {
 	if s.announcePort() != before {
 		s.portMoved.fire()
 	}
+	// An idle torrent publishes only on events: this is one, or its
+	// snapshot would show the old reachability until a peer came.
+	for _, t := range s.Torrents() {
+		t.poke()
+	}
 }
 
 // portWatch is a broadcast: wait's channel closes at the next fire. The

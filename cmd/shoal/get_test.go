@@ -44,16 +44,27 @@ func startShoalUntil(t *testing.T, re *regexp.Regexp, args ...string) *backgroun
 		b.done <- run(ctx, hermetic(args), env{stdout: pw, stderr: io.Discard})
 		pw.Close()
 	}()
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		if m := re.FindStringSubmatch(sc.Text()); m != nil {
-			b.port = m[1]
-			break
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+				break
+			}
 		}
+		close(found)
+		io.Copy(io.Discard, pr)
+	}()
+	select {
+	case b.port = <-found:
+	case <-time.After(60 * time.Second):
+		// Without a deadline a line that never comes hangs the whole
+		// package until go test's timeout names no cause.
 	}
-	go io.Copy(io.Discard, pr)
 	if b.port == "" {
-		t.Fatalf("%v never said where it listens", args)
+		cancel()
+		t.Fatalf("%v never printed a line matching %q", args, re)
 	}
 	t.Cleanup(func() { b.stop() })
 	return b
