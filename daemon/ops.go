@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/shoal-torrent/shoal/internal/atomicfile"
 	"github.com/shoal-torrent/shoal/piece/meta"
 	"github.com/shoal-torrent/shoal/swarm"
 )
@@ -69,7 +70,7 @@ func (d *Daemon) Add(req AddRequest) (st Status, duplicate bool, err error) {
 			}
 		}
 		if m != nil {
-			if err := writeAtomic(d.torrentPath(hash), req.Metainfo); err != nil {
+			if err := atomicfile.Write(d.torrentPath(hash), req.Metainfo, 0o600); err != nil {
 				return fmt.Errorf("save metainfo: %w", err)
 			}
 		}

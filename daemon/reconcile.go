@@ -9,6 +9,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/shoal-torrent/shoal/internal/atomicfile"
 	"github.com/shoal-torrent/shoal/piece/meta"
 	"github.com/shoal-torrent/shoal/piece/picker"
 	"github.com/shoal-torrent/shoal/swarm"
@@ -249,7 +250,7 @@ func (d *Daemon) fetchMetadata(e *entry) {
 			err = m.Write(&raw)
 		}
 		if err == nil {
-			err = writeAtomic(d.torrentPath(m.InfoHash.HexString()), raw.Bytes())
+			err = atomicfile.Write(d.torrentPath(m.InfoHash.HexString()), raw.Bytes(), 0o600)
 		}
 		d.call(func() error {
 			e := d.entries[id]

@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/shoal-torrent/shoal/internal/atomicfile"
 )
 
 // stateFile is the daemon's torrent list in the state directory.
@@ -96,34 +98,5 @@ func saveState(dir string, st state) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(filepath.Join(dir, stateFile), data)
-}
-
-// writeAtomic replaces path with data durably.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
+	return atomicfile.Write(filepath.Join(dir, stateFile), data, 0o600)
 }

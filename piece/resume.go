@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+
+	"github.com/shoal-torrent/shoal/internal/atomicfile"
 )
 
 // ResumeVersion is bumped when the resume format changes incompatibly; an
@@ -79,33 +81,8 @@ func SaveResume(path string, r *Resume) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("save resume state: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
-	if err != nil {
+	if err := atomicfile.Write(path, data, 0o600); err != nil {
 		return fmt.Errorf("save resume state: %w", err)
-	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("save resume state: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("save resume state: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("save resume state: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("save resume state: %w", err)
-	}
-	ok = true
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
+	"github.com/shoal-torrent/shoal/internal/atomicfile"
 	"github.com/shoal-torrent/shoal/internal/termsafe"
 	"github.com/shoal-torrent/shoal/piece/meta"
 )
@@ -141,36 +142,13 @@ An existing output file is kept unless --force is given.`,
 // rename, so an interrupted write never leaves a truncated .torrent. Its
 // errors name path, never the temporary file nobody asked for.
 func writeFileAtomic(path string, data []byte) error {
-	if err := writeFileAtomicErr(path, data); err != nil {
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("cannot write %s: the directory %s does not exist", path, filepath.Dir(path))
 		}
 		return fmt.Errorf("cannot write %s: %s", path, fileWords(err))
 	}
 	return nil
-}
-
-func writeFileAtomicErr(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // nearPieceSizes suggests the valid piece sizes around a wrong one, as
