@@ -320,7 +320,6 @@ func (l *loop) markComplete(announce bool) {
 	l.t.log.Info("download complete", "name", l.t.m.Name)
 }
 
-// tick runs once a second: rates, snubbing, interest, choking, dialling.
 // storeTotals publishes the session's block totals for announcers.
 func (l *loop) storeTotals() {
 	down, up := l.closedDown+l.webDownloaded(), l.closedUp
@@ -332,6 +331,7 @@ func (l *loop) storeTotals() {
 	l.t.uploadedTotal.Store(up)
 }
 
+// tick runs once a second: rates, snubbing, interest, choking, dialling.
 func (l *loop) tick(now time.Time) {
 	for _, c := range l.conns {
 		d, u := c.downloaded.Load(), c.uploaded.Load()

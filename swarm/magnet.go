@@ -433,7 +433,7 @@ func (s *Session) metadataHandshake(ctx context.Context, ih [20]byte, a netip.Ad
 			return err
 		}
 		if hs.PeerID == s.peerID {
-			return errors.New("connected to ourselves")
+			return errSelf
 		}
 		return nil
 	}()

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/shoal-torrent/shoal/daemon"
@@ -59,7 +58,7 @@ func scanWatchDir(log *slog.Logger, dir string, d *daemon.Daemon, sizes map[stri
 			}
 		}
 		if err != nil {
-			if strings.Contains(err.Error(), "shutting down") {
+			if errors.Is(err, daemon.ErrClosed) {
 				return
 			}
 			suffix = ".invalid"

@@ -122,9 +122,15 @@ func typeName(v []byte) string {
 	}
 }
 
-func plural(n int, one, many string) string {
+// plural0 is the word alone for n things: "is" or "are".
+func plural0(n int, one, many string) string {
 	if n == 1 {
-		return fmt.Sprintf("%d %s", n, one)
+		return one
 	}
-	return fmt.Sprintf("%d %s", n, many)
+	return many
+}
+
+// plural counts n things in words: "1 entry", "2 entries".
+func plural(n int, one, many string) string {
+	return fmt.Sprintf("%d %s", n, plural0(n, one, many))
 }

@@ -189,7 +189,7 @@ func ParseWith(data []byte, opts ParseOptions) (*Torrent, error) {
 			}) {
 				skip(key, v, "a list of tiers")
 			} else if bad > 0 {
-				warn("ignored %s of announce-list that %s not a URL", plural(bad, "entry", "entries"), map[bool]string{true: "is", false: "are"}[bad == 1])
+				warn("ignored %s of announce-list that %s not a URL", plural(bad, "entry", "entries"), plural0(bad, "is", "are"))
 			}
 		case "url-list":
 			if s, ok := rawString(v); ok {
@@ -199,7 +199,7 @@ func ParseWith(data []byte, opts ParseOptions) (*Torrent, error) {
 			} else if urls, bad, ok := rawStrings(v); ok {
 				mi.UrlList = urls
 				if bad > 0 {
-					warn("ignored %s of url-list that %s not a URL", plural(bad, "entry", "entries"), map[bool]string{true: "is", false: "are"}[bad == 1])
+					warn("ignored %s of url-list that %s not a URL", plural(bad, "entry", "entries"), plural0(bad, "is", "are"))
 				}
 			} else {
 				skip(key, v, "a URL or a list of URLs")
