@@ -107,26 +107,36 @@ func (c *FileCache) releaseRoot(dir string) {
 }
 
 // reserve makes room for one more handle, evicting idle ones, and counts
-// the slot as taken until add or unreserve.
+// the slot as taken until add or unreserve. Victims are synced and closed
+// after the cache's lock is released: one slow fsync of a dirty file must
+// not stall every other torrent's opens.
 func (c *FileCache) reserve() {
+	var victims []*handle
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	// Two passes clear every reference bit once; a third finding
 	// nothing means every handle is busy: exceed the bound briefly.
 	for tries := 3 * len(c.ring); len(c.ring)+c.pending >= c.max && tries > 0 && len(c.ring) > 0; tries-- {
 		c.hand %= len(c.ring)
 		h := c.ring[c.hand]
-		if c.tryEvictLocked(h) {
+		if gone, victim := c.tryEvictLocked(h); gone {
+			if victim {
+				victims = append(victims, h)
+			}
 			continue // the slot now holds another handle; look at it next
 		}
 		c.hand++
 	}
 	c.pending++
+	c.mu.Unlock()
+	for _, h := range victims {
+		h.owner.closeEvicted(h)
+	}
 }
 
-// tryEvictLocked closes h if it is idle and not recently used, or clears
-// its reference bit; true when h left the ring.
-func (c *FileCache) tryEvictLocked(h *handle) bool {
+// tryEvictLocked takes h out of the ring if it is idle and not recently
+// used, or clears its reference bit. gone is true when h left the ring;
+// victim when the caller must close it (with closeEvicted).
+func (c *FileCache) tryEvictLocked(h *handle) (gone, victim bool) {
 	s := h.owner
 	s.mu.Lock()
 	if s.open[h.file] != h {
@@ -134,24 +144,20 @@ func (c *FileCache) tryEvictLocked(h *handle) bool {
 		// closes the descriptor, the ring only forgets it.
 		s.mu.Unlock()
 		c.removeLocked(h)
-		return true
+		return true, false
 	}
 	if h.refs > 0 || h.ref {
 		h.ref = false
 		s.mu.Unlock()
-		return false
+		return false, false
 	}
 	delete(s.open, h.file)
+	// Until closeEvicted has synced it, the storage's Sync and Close
+	// wait for it: resume state may soon claim these bytes.
+	s.evicting++
 	s.mu.Unlock()
-	if h.dirty {
-		// Resume state may soon claim these bytes; they must not be
-		// lost with the handle, nor a concurrent Sync miss them, so the
-		// sync happens before the cache lets go.
-		h.f.Sync()
-	}
-	h.f.Close()
 	c.removeLocked(h)
-	return true
+	return true, true
 }
 
 func (c *FileCache) unreserve() {

@@ -27,9 +27,13 @@ type FileStorage struct {
 	links    map[int]string // link text of each symlink, relative to its folder
 	writable bool
 
-	mu      sync.Mutex // guards open, closed and each handle's refs/ref/dirty
+	mu      sync.Mutex // guards open, closed, evicting and each handle's refs/ref/dirty
 	open    map[int]*handle
 	closed  bool
+	// evicting counts handles the shared cache took out of open and has
+	// not yet synced and closed; evicted signals (on mu) when it drops.
+	evicting int
+	evicted  sync.Cond
 	created map[int]bool // files sized to their length by this storage
 }
 
@@ -116,10 +120,12 @@ func OpenFileStorage(l *Layout, cfg FileStorageConfig) (*FileStorage, error) {
 			}
 		}
 	}
-	return &FileStorage{
+	s := &FileStorage{
 		layout: l, cache: cache, dir: cfg.Dir, rel: rel, links: links, writable: cfg.Writable,
 		open: map[int]*handle{}, created: map[int]bool{},
-	}, nil
+	}
+	s.evicted.L = &s.mu
+	return s, nil
 }
 
 // withRoot runs fn on the save directory's root, opened or shared through
@@ -231,11 +237,35 @@ func (s *FileStorage) CreateFiles() error {
 	return nil
 }
 
+// closeEvicted syncs (if written) and closes a handle the shared cache
+// evicted, outside every lock but the wait it ends.
+func (s *FileStorage) closeEvicted(h *handle) {
+	if h.dirty {
+		h.f.Sync()
+	}
+	h.f.Close()
+	s.mu.Lock()
+	s.evicting--
+	if s.evicting == 0 {
+		s.evicted.Broadcast()
+	}
+	s.mu.Unlock()
+}
+
+// waitEvictedLocked waits until every handle the cache evicted has been
+// synced and closed; s.mu is held.
+func (s *FileStorage) waitEvictedLocked() {
+	for s.evicting > 0 {
+		s.evicted.Wait()
+	}
+}
+
 // Sync flushes every file written since the last Sync. Handles evicted
-// while dirty were synced as they closed. The lock is not held during the
-// fsyncs, so reads and writes go on meanwhile.
+// while dirty are synced as they close, and Sync waits for those. The
+// lock is not held during the fsyncs, so reads and writes go on meanwhile.
 func (s *FileStorage) Sync() error {
 	s.mu.Lock()
+	s.waitEvictedLocked()
 	var dirty []*handle
 	var names []string
 	for i, h := range s.open {
@@ -262,6 +292,7 @@ func (s *FileStorage) Sync() error {
 func (s *FileStorage) Close() error {
 	s.mu.Lock()
 	s.closed = true
+	s.waitEvictedLocked()
 	var errs []error
 	var gone []*handle
 	for i, h := range s.open {
