@@ -27,14 +27,14 @@ type FileStorage struct {
 	links    map[int]string // link text of each symlink, relative to its folder
 	writable bool
 
-	mu      sync.Mutex // guards open, closed, evicting and each handle's refs/ref/dirty
-	open    map[int]*handle
-	closed  bool
+	mu     sync.Mutex // guards open, closed, evicting and each handle's refs/ref/dirty
+	open   map[int]*handle
+	closed bool
 	// evicting counts handles the shared cache took out of open and has
 	// not yet synced and closed; evicted signals (on mu) when it drops.
 	evicting int
 	evicted  sync.Cond
-	created map[int]bool // files sized to their length by this storage
+	created  map[int]bool // files sized to their length by this storage
 }
 
 type handle struct {
