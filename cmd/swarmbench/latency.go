@@ -34,6 +34,7 @@ type latencyConfig struct {
 	anacrolix162 string
 	ltpeer       string
 	python       string
+	base         string // another shoal binary to time beside (before/after)
 }
 
 // latencyFlags registers the latency mode's flags on fs.
@@ -44,6 +45,7 @@ func latencyFlags(fs *flag.FlagSet) *latencyConfig {
 	fs.StringVar(&lc.anacrolix162, "anacrolix162", "bin/anacrolix162-peer", "anacrolix v1.62 bench peer (skipped when missing)")
 	fs.StringVar(&lc.ltpeer, "ltpeer", "bench/ltpeer.py", "libtorrent bench peer script (skipped when missing)")
 	fs.StringVar(&lc.python, "python", "/usr/bin/python3", "the Python that has libtorrent")
+	fs.StringVar(&lc.base, "shoal-base", "", "another shoal binary, timed beside as shoal-base (a before/after comparison)")
 	return lc
 }
 
@@ -92,11 +94,22 @@ func (p contractPeer) leecher(tor, dir string, port int, peers []string, _ strin
 }
 func (contractPeer) ready(line string) bool { return strings.HasPrefix(line, "ready ") }
 
+// namedImpl is an impl under another name (a second shoal build).
+type namedImpl struct {
+	impl
+	label string
+}
+
+func (n namedImpl) name() string { return n.label }
+
 // latencyImpls are the clients of the run; missing says why one is left
 // out (its binary or script is not there).
 func latencyImpls(c config, lc latencyConfig) (impls []impl, missing map[string]string) {
 	missing = map[string]string{}
 	impls = []impl{shoalImpl{bin: c.shoal}}
+	if lc.base != "" {
+		impls = append(impls, namedImpl{shoalImpl{bin: lc.base}, "shoal-base"})
+	}
 	for _, p := range []struct {
 		label, file string
 		argv        []string
@@ -189,7 +202,7 @@ func printLatencyCase(lcase latencyCase, impls []impl, missing map[string]string
 			runs = append(runs, t.Round(10*time.Millisecond).String())
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%s\t\n", im.name(), m.Round(10*time.Millisecond), mibps(lcase.size, m), strings.Join(runs, " "))
-		if _, isShoal := im.(shoalImpl); !isShoal && (best == 0 || m < best) {
+		if _, anchor := im.(contractPeer); anchor && (best == 0 || m < best) {
 			best, bestName = m, im.name()
 		}
 	}

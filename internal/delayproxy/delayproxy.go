@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -64,6 +65,9 @@ type Proxy struct {
 	conns  map[net.Conn]struct{}
 	closed bool
 	wg     sync.WaitGroup
+	// delivered counts bytes written out, both directions, so a harness
+	// can tell that a transfer really went through the proxy.
+	delivered atomic.Int64
 }
 
 // Listen starts a proxy on 127.0.0.1 at an ephemeral port.
@@ -83,6 +87,10 @@ func Listen(cfg Config, log *slog.Logger) (*Proxy, error) {
 
 // Addr is the address clients connect to instead of the target.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// Delivered is how many bytes the proxy has passed on so far, both
+// directions together.
+func (p *Proxy) Delivered() int64 { return p.delivered.Load() }
 
 // Close stops accepting, closes every forwarded connection and waits for
 // their goroutines.
@@ -164,7 +172,7 @@ func (p *Proxy) pump(src, dst net.Conn, abort func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		deliver(q, dst, abort)
+		deliver(q, dst, abort, &p.delivered)
 	}()
 	for {
 		buf := make([]byte, p.cfg.ChunkSize)
@@ -188,7 +196,7 @@ func (p *Proxy) pump(src, dst net.Conn, abort func()) {
 
 // deliver writes q's chunks to dst as each one's time comes, together with
 // every other chunk due by then.
-func deliver(q *queue, dst net.Conn, abort func()) {
+func deliver(q *queue, dst net.Conn, abort func(), delivered *atomic.Int64) {
 	var bufs net.Buffers
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -201,18 +209,20 @@ func deliver(q *queue, dst net.Conn, abort func()) {
 			timer.Reset(wait)
 			<-timer.C
 		}
-		due, eof, n := q.takeDue(bufs[:0], time.Now())
+		due, eof, size := q.takeDue(bufs[:0], time.Now())
 		bufs = due
 		if len(due) > 0 {
 			w := due // WriteTo consumes its receiver
-			if _, err := w.WriteTo(dst); err != nil {
+			n, err := w.WriteTo(dst)
+			delivered.Add(n)
+			if err != nil {
 				q.fail()
 				abort()
 				return
 			}
 		}
 		clear(bufs)
-		q.release(n)
+		q.release(size)
 		if eof {
 			if tc, ok := dst.(*net.TCPConn); ok {
 				tc.CloseWrite()

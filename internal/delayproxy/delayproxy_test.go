@@ -28,7 +28,7 @@ func target(t *testing.T) (string, <-chan net.Conn) {
 	return ln.Addr().String(), ch
 }
 
-func start(t *testing.T, cfg Config) (client, server net.Conn) {
+func start(t *testing.T, cfg Config) (p *Proxy, client, server net.Conn) {
 	t.Helper()
 	addr, accepted := target(t)
 	cfg.Target = addr
@@ -48,14 +48,14 @@ func start(t *testing.T, cfg Config) (client, server net.Conn) {
 		t.Fatal("the proxy never dialled the target")
 	}
 	t.Cleanup(func() { server.Close() })
-	return client, server
+	return p, client, server
 }
 
 // Every byte arrives, in order, and none before the delay: each direction
 // is timed from just before the write to the end of the read.
 func TestDelaysBothWaysAndKeepsBytes(t *testing.T) {
 	const delay = 80 * time.Millisecond
-	client, server := start(t, DefaultConfig("", delay))
+	_, client, server := start(t, DefaultConfig("", delay))
 	for _, dir := range []struct {
 		name     string
 		from, to net.Conn
@@ -85,7 +85,7 @@ func TestDelaysBothWaysAndKeepsBytes(t *testing.T) {
 // A half-close passes through after the delay, after the data.
 func TestEOFFollowsData(t *testing.T) {
 	const delay = 50 * time.Millisecond
-	client, server := start(t, DefaultConfig("", delay))
+	_, client, server := start(t, DefaultConfig("", delay))
 	sent := time.Now()
 	client.Write([]byte("last words"))
 	client.(*net.TCPConn).CloseWrite()
@@ -103,7 +103,7 @@ func TestEOFFollowsData(t *testing.T) {
 func TestDelayDoesNotLimitBandwidth(t *testing.T) {
 	const delay = 100 * time.Millisecond
 	cfg := DefaultConfig("", delay)
-	client, server := start(t, cfg)
+	p, client, server := start(t, cfg)
 	const size = 16 << 20
 	sent := time.Now()
 	go func() {
@@ -113,6 +113,9 @@ func TestDelayDoesNotLimitBandwidth(t *testing.T) {
 	n, err := io.Copy(io.Discard, server)
 	if err != nil || n != size {
 		t.Fatalf("read %d of %d: %v", n, size, err)
+	}
+	if d := p.Delivered(); d != size {
+		t.Fatalf("the proxy counts %d bytes delivered, want %d", d, size)
 	}
 	if e := time.Since(sent); e > 20*delay {
 		t.Fatalf("16 MiB took %v through a %v delay: chunks wait in turn", e, delay)
