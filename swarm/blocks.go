@@ -7,22 +7,18 @@ import (
 	"github.com/shoal-torrent/shoal/swarm/wire"
 )
 
-// pipelineSeconds is how many seconds of transfer the request queue covers:
-// on a fast link a shorter queue lets the pipe run dry between round trips.
+// pipelineSeconds is how many seconds of transfer the request queue covers
+// once slow start is over (window.go): on a fast link a shorter queue lets
+// the pipe run dry between round trips.
 const pipelineSeconds = 3
 
-// request tops up the peer's request queue: enough blocks for a few
-// seconds at its measured rate, never fewer than 16, never more than it
-// accepts; a snubbed peer gets one at a time.
+// request tops up the peer's request queue to its window (window.go):
+// never more than it accepts; a snubbed peer gets one at a time.
 func (l *loop) request(c *conn) {
 	if c.closing || c.peerChoking || !c.amInterested || l.diskErr != nil || l.paused {
 		return
 	}
-	depth := max(minPipeline, int(c.downMeter.rate(3)*pipelineSeconds/float64(wire.MaxBlock)))
-	depth = min(depth, reqqLimit(c.reqq))
-	if c.snubbed {
-		depth = 1
-	}
+	depth := c.window.want(windowLimit(c.reqq), c.snubbed)
 	n := depth - len(c.requests)
 	if n <= 0 {
 		return
@@ -161,6 +157,7 @@ func (l *loop) received(c *conn, m *wire.Message, block *[]byte) error {
 	ip := c.addr.Addr().Unmap()
 	if r, asked := c.requests[blk]; asked {
 		delete(c.requests, blk)
+		c.window = c.window.received(len(m.Data), windowLimit(c.reqq))
 		c.answeredSeq = max(c.answeredSeq, r.seq)
 		l.releaseSkipped(c, l.now())
 	} else if c.released.take(blk) {

@@ -145,3 +145,30 @@ func TestABlockThePeerSkippedIsAskedForAgain(t *testing.T) {
 	h.tick(skippedAge + time.Second)
 	waitComplete(t, h.tor, 5*time.Second)
 }
+
+// Every block a peer answers opens the window by one (slow start), without
+// waiting for the once-a-second rate: a peer that answered 100 of our
+// first 16 and later requests then has 116 out, where a window that grows
+// only with the measured rate would still hold 16.
+func TestWindowGrowsWithEveryBlockAnswered(t *testing.T) {
+	h := newHarness(t, harnessOpts{pieceLen: 256 << 10, files: []piecetest.FileSpec{{Path: "w.bin", Size: 16 << 20}}})
+	content := h.content()
+	p := h.connect(peerOpts{})
+	b, _ := bencode.Marshal(map[string]any{"m": map[string]int{}, "reqq": 2000})
+	p.sendExt(0, b)
+	var answered atomic.Int64
+	p.serveWith(func(m *wire.Message) []byte {
+		if m.ID != wire.Request || answered.Add(1) > 100 {
+			return nil // from the 101st on, the peer sits on them
+		}
+		return p.block(content, m.Index, m.Begin, m.Length)
+	})
+	p.send(wireHaveAllUnchoke())
+	deadline := time.Now().Add(5 * time.Second)
+	for h.requestsOf(p) != minPipeline+100 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d requests out after 100 answered, want %d", h.requestsOf(p), minPipeline+100)
+		}
+		runtime.Gosched()
+	}
+}

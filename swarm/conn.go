@@ -187,7 +187,8 @@ type conn struct {
 	snubbed     bool
 	downMeter   meter
 	upMeter     meter
-	reqq        int // how many requests the peer accepts
+	reqq        int       // how many requests the peer accepts
+	window      reqWindow // how many we keep out with it (window.go)
 	clientName  string
 	anyMessage  bool // the first message was seen (bitfield only allowed first)
 	allowedFast map[uint32]bool

@@ -83,10 +83,12 @@ type loop struct {
 const (
 	minPipeline = 16
 	defaultReqq = 250
-	// ourReqq is how many requests we accept from one peer: what
-	// libtorrent and Transmission say (500-512). At 250 a Transmission
-	// downloader, which fills it once a second, took ~4 MB/s at most.
-	ourReqq = 500
+	// ourReqq is how many requests we accept from one peer, as libtorrent
+	// (2000; Transmission says 512, anacrolix 1024). A peer's rate is at
+	// most its window over the round trip: at 500, a downloader 200 ms
+	// away could take no more than 40 MB/s. It is also the hostile
+	// bound: a peer with more queued than this is dropped.
+	ourReqq = 2000
 	// snubAfter is how long a peer may sit on our requests without
 	// sending a block before it is snubbed.
 	snubAfter = 60 * time.Second
@@ -340,6 +342,7 @@ func (l *loop) tick(now time.Time) {
 		}
 		c.downMeter.sample(d, now)
 		c.upMeter.sample(u, now)
+		c.window = c.window.tick(now, c.downMeter.rate(3), windowLimit(c.reqq))
 		if len(c.requests) > 0 && !c.snubbed && now.Sub(latest(c.lastBlockAt, c.oldestRequest())) > snubAfter {
 			c.snubbed = true
 			l.releaseAll(c)

@@ -59,6 +59,9 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 		l.abandon(c)
 	case wire.Unchoke:
 		c.peerChoking = false
+		// What was measured while choked says nothing of the link:
+		// open the window from where it was, in slow start again.
+		c.window = newReqWindow(c.window.size, l.now())
 		l.request(c)
 	case wire.Interested:
 		c.peerInterested = true
@@ -214,9 +217,14 @@ func (l *loop) peerRequest(c *conn, m *wire.Message) error {
 	if !l.picker.Have(int(m.Index)) {
 		return violation("request for piece %d we do not have", m.Index)
 	}
-	if l.paused || c.amChoking && !c.allowedFast[m.Index] || c.out.queuedUploads() >= ourReqq {
+	if l.paused || c.amChoking && !c.allowedFast[m.Index] {
 		l.reject(c, u)
 		return nil
+	}
+	if c.out.queuedUploads() >= ourReqq {
+		// Queued requests are a subset of those the peer has out, and
+		// we said it may have ourReqq: more is a flood.
+		return violation("more than %d requests queued", ourReqq)
 	}
 	c.out.pushUpload(u)
 	return nil

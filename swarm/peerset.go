@@ -187,6 +187,7 @@ func (l *loop) adopt(c *conn) {
 	c.amChoking, c.peerChoking = true, true
 	c.requests = map[picker.Block]sentRequest{}
 	c.reqq = defaultReqq
+	c.window = newReqWindow(minPipeline, now)
 	c.clientName = ClientName(c.hs.PeerID)
 	c.out.wake = make(chan struct{}, 1)
 	l.conns[c.id] = c

@@ -54,6 +54,7 @@ func main() {
 	flag.StringVar(&c.work, "work", "", "work directory (default: a temporary one, removed after)")
 	flag.BoolVar(&c.swarm, "swarm", true, "also time a 1 seeder + 4 leechers swarm")
 	flag.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up on a transfer after this")
+	lat := latencyFlags(flag.CommandLine)
 	flag.Parse()
 	var err error
 	if c.size, err = parseSize(size); err == nil {
@@ -62,7 +63,9 @@ func main() {
 	if err == nil && utpSize != "0" {
 		c.utpSize, err = parseSize(utpSize)
 	}
-	if err == nil {
+	if err == nil && lat.on {
+		err = runLatency(c, *lat)
+	} else if err == nil {
 		err = run(c)
 	}
 	if err != nil {
