@@ -120,10 +120,14 @@ downloads the rest first.`,
 				}
 				return false, nil
 			})
+			// What was sent in all, for a benchmark or a log to read:
+			// the last progress line may be a second old.
+			var uploaded int64
 			for _, t := range torrents {
 				t.Stop()
+				uploaded += t.Snapshot().Uploaded
 			}
-			r.event("stopped", nil, "stopped seeding")
+			r.event("stopped", map[string]any{"uploaded": uploaded}, "stopped seeding")
 			if err != nil && !errors.Is(err, context.Canceled) {
 				return err
 			}
