@@ -44,6 +44,7 @@ type config struct {
 	shoal, anacrolix, lt, python string
 	shoalSeedArgs                []string
 	work                         string
+	logDir                       string
 	timeout                      time.Duration
 }
 
@@ -62,6 +63,7 @@ func main() {
 	flag.StringVar(&c.lt, "libtorrent", "bench/ltpeer.py", "libtorrent bench peer script")
 	flag.StringVar(&c.python, "python", "/usr/bin/python3", "the Python that has libtorrent")
 	flag.StringVar(&c.work, "work", "", "work directory (default: a temporary one on tmpfs, removed after)")
+	flag.StringVar(&c.logDir, "log", "", "copy every process's output to files in this directory")
 	flag.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up on a swarm after this")
 	flag.Parse()
 	err := func() error {
@@ -282,10 +284,18 @@ type proc struct {
 	uploaded         int64 // the last count it printed
 }
 
-func start(p peer, cmd *exec.Cmd) (*proc, error) {
-	out, err := cmd.StdoutPipe()
+func start(p peer, cmd *exec.Cmd, logPath string) (*proc, error) {
+	pipe, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
+	}
+	var out io.Reader = pipe
+	var logFile *os.File
+	if logPath != "" {
+		if logFile, err = os.Create(logPath); err != nil {
+			return nil, err
+		}
+		out = io.TeeReader(pipe, logFile)
 	}
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -314,6 +324,9 @@ func start(p peer, cmd *exec.Cmd) (*proc, error) {
 			}
 		}
 		io.Copy(io.Discard, out)
+		if logFile != nil {
+			logFile.Close()
+		}
 	}()
 	return pr, nil
 }
@@ -369,7 +382,13 @@ func swarm(c config, p peer, k int, tor, src, work string) (result, error) {
 	}
 	addr := func(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
 	deadline := time.Now().Add(c.timeout)
-	seeder, err := start(p, p.seeder(tor, src, ports[0], c.up))
+	logPath := func(role string) string {
+		if c.logDir == "" {
+			return ""
+		}
+		return filepath.Join(c.logDir, fmt.Sprintf("%s-k%d-%s.log", p.name(), k, role))
+	}
+	seeder, err := start(p, p.seeder(tor, src, ports[0], c.up), logPath("seeder"))
 	if err != nil {
 		return result{}, err
 	}
@@ -391,7 +410,7 @@ func swarm(c config, p peer, k int, tor, src, work string) (result, error) {
 				peers = append(peers, addr(q))
 			}
 		}
-		l, err := start(p, p.leecher(tor, filepath.Join(work, strconv.Itoa(i)), ports[i], peers, c.up))
+		l, err := start(p, p.leecher(tor, filepath.Join(work, strconv.Itoa(i)), ports[i], peers, c.up), logPath(fmt.Sprintf("leecher%d", i)))
 		if err != nil {
 			return result{}, err
 		}
