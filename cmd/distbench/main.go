@@ -56,7 +56,7 @@ func main() {
 	flag.StringVar(&up, "up", "4MiB", "upload cap U of every process, per second")
 	flag.StringVar(&ks, "k", "8,16,32", "numbers of leechers, comma-separated")
 	flag.IntVar(&c.runs, "runs", 1, "runs of each client at each K")
-	flag.StringVar(&impls, "impls", "shoal,libtorrent,anacrolix", "clients to run, comma-separated")
+	flag.StringVar(&impls, "impls", "shoal,shoal-super,libtorrent,anacrolix", "clients to run, comma-separated (shoal-super: shoal seeding with --super-seed)")
 	flag.StringVar(&c.shoal, "shoal", "bin/shoal", "shoal binary")
 	flag.StringVar(&seedArgs, "shoal-seed-args", "", "extra arguments for shoal's seeder, space-separated (e.g. --super-seed)")
 	flag.StringVar(&c.anacrolix, "anacrolix", "bin/anacrolix-peer", "anacrolix bench peer")
@@ -105,18 +105,21 @@ type peer interface {
 	missing() string
 	seeder(tor, dir string, port int, up int64) *exec.Cmd
 	leecher(tor, dir string, port int, peers []string, up int64) *exec.Cmd
-	// ready, done and uploaded read one line of the process's stdout.
+	// ready, listening, done and uploaded read one line of the
+	// process's stdout.
 	ready(line string) bool
+	listening(line string) bool
 	done(line string) bool
 	uploaded(line string) (int64, bool)
 }
 
 type shoalPeer struct {
+	label    string
 	bin      string
 	seedArgs []string
 }
 
-func (shoalPeer) name() string { return "shoal" }
+func (s shoalPeer) name() string { return s.label }
 func (s shoalPeer) missing() string {
 	if _, err := os.Stat(s.bin); err != nil {
 		return s.bin + " not built"
@@ -157,7 +160,8 @@ func (shoalPeer) ready(line string) bool {
 	ev := parseShoal(line)
 	return ev.Event == "progress" && ev.State == "seeding"
 }
-func (shoalPeer) done(line string) bool { return parseShoal(line).Event == "complete" }
+func (shoalPeer) done(line string) bool      { return parseShoal(line).Event == "complete" }
+func (shoalPeer) listening(line string) bool { return parseShoal(line).Event == "listening" }
 
 // uploaded takes the seeder's count from its progress events and, last,
 // from its stopped event.
@@ -195,6 +199,9 @@ func (p contractPeer) leecher(tor, dir string, port int, peers []string, up int6
 }
 func (contractPeer) ready(line string) bool { return strings.HasPrefix(line, "ready ") }
 func (contractPeer) done(line string) bool  { return strings.TrimSpace(line) == "done" }
+func (contractPeer) listening(line string) bool {
+	return strings.HasPrefix(line, "listening ") || strings.HasPrefix(line, "ready ")
+}
 func (contractPeer) uploaded(line string) (int64, bool) {
 	s, ok := strings.CutPrefix(strings.TrimSpace(line), "uploaded ")
 	if !ok {
@@ -229,20 +236,23 @@ func run(c config) error {
 	for _, name := range c.impls {
 		switch strings.TrimSpace(name) {
 		case "shoal":
-			peers = append(peers, shoalPeer{bin: c.shoal, seedArgs: c.shoalSeedArgs})
+			peers = append(peers, shoalPeer{label: "shoal", bin: c.shoal, seedArgs: c.shoalSeedArgs})
+		case "shoal-super":
+			args := append([]string{"--super-seed"}, c.shoalSeedArgs...)
+			peers = append(peers, shoalPeer{label: "shoal --super-seed", bin: c.shoal, seedArgs: args})
 		case "libtorrent":
 			peers = append(peers, contractPeer{label: "libtorrent", cmd: []string{c.python, c.lt}, file: c.lt})
 		case "anacrolix":
 			peers = append(peers, contractPeer{label: "anacrolix", cmd: []string{c.anacrolix}, file: c.anacrolix})
 		default:
-			return fmt.Errorf("-impls: unknown client %q (shoal, libtorrent, anacrolix)", name)
+			return fmt.Errorf("-impls: unknown client %q (shoal, shoal-super, libtorrent, anacrolix)", name)
 		}
 	}
 	f, u := float64(c.size), float64(c.up)
 	fmt.Printf("1 seeder + K leechers, F = %s, pieces of %s, every process capped at U = %s/s\n",
 		humanize.IBytes(uint64(c.size)), humanize.IBytes(uint64(c.piece)), humanize.IBytes(uint64(c.up)))
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "K\tclient\tT\tT*\tT*/T\tseeder copies\tleechers' upload/F\t")
+	fmt.Fprintln(tw, "K\tclient\tT\tT*\tT*/T\tseeder copies\tleechers' upload/F\tlast leecher up after\t")
 	for ki, k := range c.ks {
 		tstar := max(f/u, float64(k)*f/(float64(k+1)*u))
 		order := peers
@@ -252,16 +262,16 @@ func run(c config) error {
 		for _, p := range order {
 			for r := 0; r < c.runs; r++ {
 				if why := p.missing(); why != "" {
-					fmt.Fprintf(tw, "%d\t%s\tskipped: %s\t\t\t\t\t\n", k, p.name(), why)
+					fmt.Fprintf(tw, "%d\t%s\tskipped: %s\t\t\t\t\t\t\n", k, p.name(), why)
 					break
 				}
 				res, err := swarm(c, p, k, tor, src, filepath.Join(work, "swarm"))
 				if err != nil {
-					fmt.Fprintf(tw, "%d\t%s\tfailed: %v\t\t\t\t\t\n", k, p.name(), err)
+					fmt.Fprintf(tw, "%d\t%s\tfailed: %v\t\t\t\t\t\t\n", k, p.name(), err)
 					continue
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%.1f s\t%.1f s\t%.2f\t%.2f\t%.2f\t\n", k, p.name(), res.wall.Seconds(), tstar,
-					tstar/res.wall.Seconds(), float64(res.seedUp)/f, float64(res.leechUp)/f)
+				fmt.Fprintf(tw, "%d\t%s\t%.1f s\t%.1f s\t%.2f\t%.2f\t%.2f\t%.1f s\t\n", k, p.name(), res.wall.Seconds(), tstar,
+					tstar/res.wall.Seconds(), float64(res.seedUp)/f, float64(res.leechUp)/f, res.startup.Seconds())
 			}
 			tw.Flush()
 		}
@@ -271,17 +281,19 @@ func run(c config) error {
 
 type result struct {
 	wall            time.Duration
+	startup         time.Duration // until the last leecher listened
 	seedUp, leechUp int64
 }
 
 // proc is a started peer process whose stdout is read to its end.
 type proc struct {
 	cmd *exec.Cmd
-	// ready and done are closed at the first such line; eof at the end
-	// of the output.
-	ready, done, eof chan struct{}
-	mu               sync.Mutex
-	uploaded         int64 // the last count it printed
+	// ready, listening and done are closed at the first such line; eof
+	// at the end of the output.
+	ready, listening, done, eof chan struct{}
+	listeningAt                 time.Time
+	mu                          sync.Mutex
+	uploaded                    int64 // the last count it printed
 }
 
 func start(p peer, cmd *exec.Cmd, logPath string) (*proc, error) {
@@ -301,12 +313,12 @@ func start(p peer, cmd *exec.Cmd, logPath string) (*proc, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	pr := &proc{cmd: cmd, ready: make(chan struct{}), done: make(chan struct{}), eof: make(chan struct{})}
+	pr := &proc{cmd: cmd, ready: make(chan struct{}), listening: make(chan struct{}), done: make(chan struct{}), eof: make(chan struct{})}
 	go func() {
 		defer close(pr.eof)
 		sc := bufio.NewScanner(out)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		var ready, done bool
+		var ready, listening, done bool
 		for sc.Scan() {
 			line := sc.Text()
 			if n, ok := p.uploaded(line); ok {
@@ -317,6 +329,11 @@ func start(p peer, cmd *exec.Cmd, logPath string) (*proc, error) {
 			if !ready && p.ready(line) {
 				ready = true
 				close(pr.ready)
+			}
+			if !listening && p.listening(line) {
+				listening = true
+				pr.listeningAt = time.Now()
+				close(pr.listening)
 			}
 			if !done && p.done(line) {
 				done = true
@@ -386,7 +403,7 @@ func swarm(c config, p peer, k int, tor, src, work string) (result, error) {
 		if c.logDir == "" {
 			return ""
 		}
-		return filepath.Join(c.logDir, fmt.Sprintf("%s-k%d-%s.log", p.name(), k, role))
+		return filepath.Join(c.logDir, fmt.Sprintf("%s-k%d-%s.log", strings.ReplaceAll(strings.TrimLeft(strings.ReplaceAll(p.name(), " ", ""), "-"), "--", "-"), k, role))
 	}
 	seeder, err := start(p, p.seeder(tor, src, ports[0], c.up), logPath("seeder"))
 	if err != nil {
@@ -433,6 +450,13 @@ func swarm(c config, p peer, k int, tor, src, work string) (result, error) {
 		return result{}, err
 	}
 	res := result{wall: wall}
+	for _, l := range leechers {
+		select {
+		case <-l.listening:
+			res.startup = max(res.startup, l.listeningAt.Sub(begin))
+		default:
+		}
+	}
 	for _, l := range leechers {
 		res.leechUp += l.stop()
 	}
