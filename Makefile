@@ -5,7 +5,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 30s
 
-.PHONY: build install test bench bench-tracker bench-stream lint demo fuzz soak clean
+.PHONY: build install test bench bench-dist bench-tracker bench-stream lint demo fuzz soak clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/shoal ./cmd/shoal
@@ -28,6 +28,17 @@ bench: build
 	$(GO) build -o bin/anacrolix-peer ./cmd/anacrolix-peer
 	$(GO) build -o bin/swarmbench ./cmd/swarmbench
 	bin/swarmbench -size 1GiB -piece 1MiB -runs 3
+	$(GO) build -o bin/distbench ./cmd/distbench
+	bin/distbench -k 8 -size 32MiB -up 4MiB
+
+# Swarm distribution: one seeder and K leechers, every process's upload
+# capped at U, against the fluid-model floor T* = max(F/U, K*F/((K+1)*U));
+# prints T, T*/T and the copies of the content the seeder sent, for shoal,
+# libtorrent (bench/ltpeer.py) and anacrolix in the same run.
+bench-dist: build
+	$(GO) build -o bin/anacrolix-peer ./cmd/anacrolix-peer
+	$(GO) build -o bin/distbench ./cmd/distbench
+	bin/distbench -k 8,16,32 -size 64MiB -piece 256KiB -up 4MiB
 
 # shoal stream: time to the first byte and to a 1 MiB read at a random
 # offset of a 1 GiB torrent from a seeder capped at 20 MiB/s, next to the

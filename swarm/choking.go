@@ -12,7 +12,7 @@ import (
 func (l *loop) rechoke(now time.Time) {
 	peers := make([]choke.Peer, 0, len(l.conns))
 	for _, c := range l.conns {
-		peers = append(peers, c)
+		peers = append(peers, l.chokePeer(c))
 	}
 	res := l.choker.Rechoke(peers, l.seeding(), now)
 	l.optimistic, l.hasOptimistic = picker.PeerID(res.Optimistic), res.HasOptimistic

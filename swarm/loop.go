@@ -11,6 +11,7 @@ import (
 	"github.com/shoal-torrent/shoal/piece/picker"
 	"github.com/shoal-torrent/shoal/swarm/blame"
 	"github.com/shoal-torrent/shoal/swarm/choke"
+	"github.com/shoal-torrent/shoal/swarm/superseed"
 	"github.com/shoal-torrent/shoal/swarm/wire"
 )
 
@@ -76,6 +77,8 @@ type loop struct {
 	// optimistic is the peer in the optimistic slot, for snapshots.
 	optimistic    picker.PeerID
 	hasOptimistic bool
+	// super is the BEP 16 policy when super-seeding (superseeding.go).
+	super *superseed.Seeder
 	// timers run only while the loop is busy (idle.go).
 	timers loopTimers
 }
@@ -171,6 +174,9 @@ func (l *loop) serve() error {
 	l.updateLeft()
 	if l.picker.Wanted() == 0 {
 		l.markComplete(false)
+	}
+	if err := l.startSuperSeed(); err != nil {
+		return err
 	}
 	for _, a := range t.cfg.Peers {
 		l.learn(a, "manual")
@@ -363,6 +369,7 @@ func (l *loop) tick(now time.Time) {
 	for _, c := range l.conns {
 		l.request(c)
 	}
+	l.superTick(now)
 	l.webTick(now)
 	l.sendPex(now)
 	l.resumeTick(now)

@@ -77,6 +77,7 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 			c.haveCount++
 		}
 		l.picker.PeerHave(c.id, int(m.Index))
+		l.superHave(c, int(m.Index))
 		l.peerGained(c, int(m.Index))
 	case wire.Bitfield, wire.HaveAll, wire.HaveNone:
 		// Only as the first message: a second one finds anyMessage set.
@@ -97,6 +98,9 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 			}
 			c.haveCount = bf.Count()
 			l.picker.PeerBitfield(c.id, bf)
+		}
+		if m.ID != wire.HaveNone {
+			l.superBitfield(c)
 		}
 		l.peerGained(c, -1)
 	case wire.Request:
@@ -216,6 +220,12 @@ func (l *loop) peerRequest(c *conn, m *wire.Message) error {
 	}
 	if !l.picker.Have(int(m.Index)) {
 		return violation("request for piece %d we do not have", m.Index)
+	}
+	if l.super != nil && !l.super.Told(uint64(c.id), int(m.Index)) {
+		// Super-seeding: only what we showed it, or the peer takes
+		// what others could give it.
+		l.reject(c, u)
+		return nil
 	}
 	if l.paused || c.amChoking && !c.allowedFast[m.Index] {
 		l.reject(c, u)

@@ -213,6 +213,12 @@ func (l *loop) adopt(c *conn) {
 		}
 		have := l.picker.Verified()
 		switch {
+		case l.super != nil:
+			// BEP 16: we pose as a peer with nothing; superJoin
+			// reveals pieces one by one.
+			if fast {
+				b = wire.AppendSimple(b, wire.HaveNone)
+			}
 		case fast && have.Full():
 			b = wire.AppendSimple(b, wire.HaveAll)
 		case fast && have.Count() == 0:
@@ -245,6 +251,7 @@ func (l *loop) adopt(c *conn) {
 		}
 	})
 	l.t.log.Debug("peer connected", "addr", c.addr, "client", c.clientName, "incoming", c.incoming, "utp", c.utp, "encrypted", c.encrypted)
+	l.superJoin(c)
 	// A new interested peer may take a free slot at once.
 	l.rechoke(now)
 }
@@ -313,6 +320,9 @@ func (l *loop) drop(c *conn, why error) {
 	l.closedDown += c.downloaded.Load()
 	l.closedUp += c.uploaded.Load()
 	l.picker.RemovePeer(c.id)
+	if l.super != nil {
+		l.super.Leave(uint64(c.id))
+	}
 	delete(l.conns, c.id)
 	ip := c.addr.Addr().Unmap()
 	if l.ipConns[ip]--; l.ipConns[ip] <= 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/shoal-torrent/shoal/piece/picker"
 	"github.com/shoal-torrent/shoal/swarm/choke"
 	"github.com/shoal-torrent/shoal/swarm/evict"
+	"github.com/shoal-torrent/shoal/swarm/superseed"
 )
 
 // TorrentConfig says how one torrent is downloaded and seeded.
@@ -51,6 +52,13 @@ type TorrentConfig struct {
 	// Picker and Choke tune the two policies; zero values take defaults.
 	Picker picker.Config
 	Choke  choke.Config
+	// SuperSeed seeds a torrent that starts complete the BEP 16 way:
+	// no bitfield, pieces revealed one at a time to each peer, the next
+	// only once the last has reached another peer, so the seeder sends
+	// each piece about once. SuperSeedPolicy tunes it; a zero value
+	// takes superseed.DefaultConfig.
+	SuperSeed       bool
+	SuperSeedPolicy superseed.Config
 
 	// openStorage replaces the files on disk (tests: memory, slow or
 	// failing disks); nil opens Dir.
@@ -98,6 +106,12 @@ func (c *TorrentConfig) Validate() error {
 		c.Choke = choke.DefaultConfig()
 	}
 	c.Choke.Slots = c.UploadSlots
+	if c.SuperSeedPolicy == (superseed.Config{}) {
+		c.SuperSeedPolicy = superseed.DefaultConfig()
+	}
+	if err := c.SuperSeedPolicy.Validate(); err != nil {
+		return err
+	}
 	if err := c.Picker.Validate(); err != nil {
 		return err
 	}

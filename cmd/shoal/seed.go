@@ -19,7 +19,7 @@ import (
 
 func newSeedCmd(e env) *cobra.Command {
 	var f swarmFlags
-	var daemon bool
+	var daemon, superSeed bool
 	cmd := &cobra.Command{
 		Use:   "seed TORRENT|DIR... --dir DIR",
 		Short: "Seed one or more torrents until Ctrl-C",
@@ -74,7 +74,9 @@ downloads the rest first.`,
 				}
 				seen[m.InfoHash] = p.path
 				warnTorrent(e, r, m)
-				t, err := s.Add(m, f.torrentConfig(peers))
+				cfg := f.torrentConfig(peers)
+				cfg.SuperSeed = superSeed
+				t, err := s.Add(m, cfg)
 				if err != nil {
 					return fmt.Errorf("%s: %w", p.path, err)
 				}
@@ -120,10 +122,14 @@ downloads the rest first.`,
 				}
 				return false, nil
 			})
+			// What was sent in all, for a benchmark or a log to read:
+			// the last progress line may be a second old.
+			var uploaded int64
 			for _, t := range torrents {
 				t.Stop()
+				uploaded += t.Snapshot().Uploaded
 			}
-			r.event("stopped", nil, "stopped seeding")
+			r.event("stopped", map[string]any{"uploaded": uploaded}, "stopped seeding")
 			if err != nil && !errors.Is(err, context.Canceled) {
 				return err
 			}
@@ -132,6 +138,7 @@ downloads the rest first.`,
 	}
 	f.register(cmd)
 	cmd.Flags().BoolVar(&daemon, "daemon", false, "no UI and no progress output; attach with shoal watch")
+	cmd.Flags().BoolVar(&superSeed, "super-seed", false, "initial seeding the BEP 16 way: reveal pieces one at a time, each only after the last reached another peer, so each is sent about once")
 	return cmd
 }
 
