@@ -292,6 +292,9 @@ func (l *loop) shutdown() error {
 		}
 	}
 	err := l.saveResume()
+	// The stopped announce and the last snapshot carry every byte, not
+	// the last tick's sample.
+	l.storeTotals()
 	l.stopAnnouncers()
 	l.publish(l.now())
 	return err

@@ -28,7 +28,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -251,8 +250,10 @@ func run(c config) error {
 	f, u := float64(c.size), float64(c.up)
 	fmt.Printf("1 seeder + K leechers, F = %s, pieces of %s, every process capped at U = %s/s\n",
 		humanize.IBytes(uint64(c.size)), humanize.IBytes(uint64(c.piece)), humanize.IBytes(uint64(c.up)))
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "K\tclient\tT\tT*\tT*/T\tseeder copies\tleechers' upload/F\tlast leecher up after\t")
+	// Fixed columns rather than a tabwriter: each row is printed as soon
+	// as its swarm is done.
+	const row = "%3v  %-18s  %7s  %6s  %5s  %13s  %18s  %21s\n"
+	fmt.Printf(row, "K", "client", "T", "T*", "T*/T", "seeder copies", "leechers' upload/F", "last leecher up after")
 	for ki, k := range c.ks {
 		tstar := max(f/u, float64(k)*f/(float64(k+1)*u))
 		order := peers
@@ -262,21 +263,21 @@ func run(c config) error {
 		for _, p := range order {
 			for r := 0; r < c.runs; r++ {
 				if why := p.missing(); why != "" {
-					fmt.Fprintf(tw, "%d\t%s\tskipped: %s\t\t\t\t\t\t\n", k, p.name(), why)
+					fmt.Printf("%3d  %-18s  skipped: %s\n", k, p.name(), why)
 					break
 				}
 				res, err := swarm(c, p, k, tor, src, filepath.Join(work, "swarm"))
 				if err != nil {
-					fmt.Fprintf(tw, "%d\t%s\tfailed: %v\t\t\t\t\t\t\n", k, p.name(), err)
+					fmt.Printf("%3d  %-18s  failed: %v\n", k, p.name(), err)
 					continue
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%.1f s\t%.1f s\t%.2f\t%.2f\t%.2f\t%.1f s\t\n", k, p.name(), res.wall.Seconds(), tstar,
-					tstar/res.wall.Seconds(), float64(res.seedUp)/f, float64(res.leechUp)/f, res.startup.Seconds())
+				fmt.Printf(row, k, p.name(), fmt.Sprintf("%.1f s", res.wall.Seconds()), fmt.Sprintf("%.1f s", tstar),
+					fmt.Sprintf("%.2f", tstar/res.wall.Seconds()), fmt.Sprintf("%.2f", float64(res.seedUp)/f),
+					fmt.Sprintf("%.2f", float64(res.leechUp)/f), fmt.Sprintf("%.1f s", res.startup.Seconds()))
 			}
-			tw.Flush()
 		}
 	}
-	return tw.Flush()
+	return nil
 }
 
 type result struct {
