@@ -99,6 +99,13 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     ses = lt.session(settings(a))
+    # libtorrent puts loopback and LAN peers in its "local" peer class,
+    # exempt from rate limits and unchoke slots: every peer here is on
+    # 127.0.0.1, so put them all in the global class, as internet peers.
+    everyone = lt.ip_filter()
+    everyone.add_rule("0.0.0.0", "255.255.255.255", 1 << lt.session.global_peer_class_id)
+    everyone.add_rule("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", 1 << lt.session.global_peer_class_id)
+    ses.set_peer_class_filter(everyone)
     atp = lt.add_torrent_params()
     atp.ti = lt.torrent_info(a.torrent)
     atp.save_path = a.dir
