@@ -64,7 +64,8 @@ def settings(a):
         "enable_incoming_utp": a.utp,
         "upload_rate_limit": a.up_limit,
         "download_rate_limit": a.down_limit,
-        # The cap is on what the socket carries, as the other peers count it.
+        # The caps count BitTorrent's bytes, not TCP/IP headers, as the
+        # other peers count them.
         "rate_limit_ip_overhead": False,
         "alert_mask": int(cat.error_notification | cat.status_notification | cat.storage_notification),
     }
@@ -113,7 +114,10 @@ def main():
         lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd | lt.torrent_flags.disable_pex
     h = ses.add_torrent(atp)
     port = ses.listen_port()
-    uploaded = lambda: h.status().total_payload_upload
+
+    def uploaded():
+        return h.status().total_payload_upload
+
     if a.seed:
         if not pump(ses, lambda: checked):
             sys.exit("ltpeer: interrupted before the data was checked")

@@ -513,6 +513,11 @@ func (l *leecher) await(timeout time.Duration) error {
 	case <-l.done:
 		return nil
 	case <-l.exited:
+		select {
+		case <-l.done: // said done, then exited: done all the same
+			return nil
+		default:
+		}
 		return fmt.Errorf("exited before it was done: %v", l.waitErr)
 	case <-t.C:
 		l.cmd.Process.Kill()
