@@ -1,5 +1,5 @@
 // Command anacrolix162-peer is cmd/anacrolix-peer built against anacrolix's
-// torrent v1.62.0, the current release, in a module of its own so shoal's
+// torrent v1.62.0 (the anchor issue 14 measures against), in a module of its own so shoal's
 // go.mod keeps v1.59.1. v1.62.0 imports github.com/anacrolix/go-utp, which
 // the Go proxy refuses; go.mod replaces it with ./goutpstub, so this peer
 // speaks TCP only and refuses -utp. Its command line and output are the
