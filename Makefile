@@ -19,13 +19,18 @@ test:
 
 # Benchmarks print figures side by side with their baselines; run on an idle
 # machine and compare ratios, not absolute times. swarmbench moves a 1 GiB
-# file between separate processes, shoal's and anacrolix's, in the same run.
+# file between separate processes, shoal's, anacrolix's (v1.59.1 and, from
+# its own module in bench/anacrolix162, v1.62.0) and libtorrent's
+# (bench/ltpeer.py over Debian's python3-libtorrent), in the same run; a
+# peer that does not build or import is a "skipped" row, not a failure.
 # DaemonScale restarts a daemon with 10 and with 10,000 seeding torrents
 # (SHOAL_SCALE_N picks one size) and prints start-up, idle CPU, KiB/torrent.
 bench: build
 	$(GO) test -run '^$$' -bench . -benchmem -count 3 ./piece/...
 	$(GO) test -run '^$$' -bench DaemonScale -benchtime 1x -timeout 30m ./daemon/
 	$(GO) build -o bin/anacrolix-peer ./cmd/anacrolix-peer
+	@rm -f bin/anacrolix162-peer
+	-cd bench/anacrolix162 && $(GO) build -o ../../bin/anacrolix162-peer .
 	$(GO) build -o bin/swarmbench ./cmd/swarmbench
 	bin/swarmbench -size 1GiB -piece 1MiB -runs 3
 	$(GO) build -o bin/distbench ./cmd/distbench

@@ -1,10 +1,20 @@
-// Command anacrolix-peer runs anacrolix's torrent.Client as a seeder or a
-// leecher, so benchmarks can put an independent implementation in a
-// process of its own beside shoal and measure both the same way.
+// Command anacrolix-peer runs anacrolix's torrent.Client (v1.59.1, the
+// version shoal's module already has) as a seeder or a leecher, so
+// benchmarks can put an independent implementation in a process of its
+// own beside shoal and measure both the same way. Its command line and
+// output are the bench-peer contract every benchmark peer speaks:
+//
+//	-seed: verify, print "ready PORT", seed until SIGINT/SIGTERM.
+//	leecher: print "listening PORT", download from -peers, print "done",
+//	then keep seeding until SIGINT/SIGTERM.
+//
+// Both print "uploaded BYTES" (payload sent) when the signal comes.
+// bench/anacrolix162 is the same program over anacrolix v1.62.0.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -17,38 +27,70 @@ import (
 	alog "github.com/anacrolix/log"
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
+	"golang.org/x/time/rate"
 )
 
+// options are the contract's flags.
+type options struct {
+	torrent, dir, peers string
+	seed, utp           bool
+	port                int
+	upLimit, downLimit  int64 // bytes per second, 0 unlimited
+}
+
 func main() {
-	torrentPath := flag.String("torrent", "", "the .torrent file")
-	dir := flag.String("dir", "", "save path")
-	seed := flag.Bool("seed", false, "seed until SIGINT instead of downloading")
-	peers := flag.String("peers", "", "comma-separated HOST:PORT of peers to download from")
-	port := flag.Int("port", 0, "TCP port to listen on (0 picks one)")
-	utp := flag.Bool("utp", false, "speak uTP only (TCP off): the port is then a UDP one")
+	var o options
+	flag.StringVar(&o.torrent, "torrent", "", "the .torrent file")
+	flag.StringVar(&o.dir, "dir", "", "save path")
+	flag.BoolVar(&o.seed, "seed", false, "verify the data and seed until SIGINT instead of downloading")
+	flag.StringVar(&o.peers, "peers", "", "comma-separated HOST:PORT of peers to download from")
+	flag.IntVar(&o.port, "port", 0, "TCP port to listen on (0 picks one)")
+	flag.BoolVar(&o.utp, "utp", false, "speak uTP only (TCP off): the port is then a UDP one")
+	flag.Int64Var(&o.upLimit, "up-limit", 0, "upload rate limit in bytes per second (0: unlimited)")
+	flag.Int64Var(&o.downLimit, "down-limit", 0, "download rate limit in bytes per second (0: unlimited)")
 	flag.Parse()
-	if err := run(*torrentPath, *dir, *seed, *peers, *port, *utp); err != nil {
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "anacrolix-peer:", err)
 		os.Exit(1)
 	}
 }
 
-func run(torrentPath, dir string, seed bool, peers string, port int, utp bool) error {
+func run(o options) error {
+	if o.upLimit < 0 || o.downLimit < 0 {
+		return errors.New("-up-limit and -down-limit cannot be negative")
+	}
+	// Caught from the start, so a signal while the data is verified
+	// still ends in an orderly exit.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	cfg := torrent.NewDefaultClientConfig()
-	cfg.DataDir = dir
+	cfg.DataDir = o.dir
 	cfg.ListenHost = torrent.LoopbackListenHost
-	cfg.ListenPort = port
+	cfg.ListenPort = o.port
 	cfg.NoDHT, cfg.DisableTrackers, cfg.NoDefaultPortForwarding = true, true, true
 	cfg.DisableUTP, cfg.DisablePEX, cfg.DisableIPv6 = true, true, true
-	if utp {
+	if o.utp {
 		cfg.DisableTCP, cfg.DisableUTP = true, false
 	}
-	cfg.Seed = seed
+	// Plain BitTorrent handshakes, as the other benchmark peers dial, so
+	// no side pays for obfuscation the others do not.
+	cfg.HeaderObfuscationPolicy = torrent.HeaderObfuscationPolicy{}
+	cfg.Seed = true // a leecher keeps seeding once done, as the contract says
 	// With its default 1 MiB of request data allocated per connection, an
 	// anacrolix seeder stalls an anacrolix leecher (which keeps more than
 	// that outstanding) after about 100 KiB; found while writing this
 	// benchmark. 64 MiB lets it run at full speed.
 	cfg.MaxAllocPeerRequestDataPerConn = 64 << 20
+	// Explicit bursts: left at 0, anacrolix makes the upload burst that
+	// 64 MiB, which would let a capped seeder send a whole small torrent
+	// at once. 128 KiB covers the largest block peers request; the
+	// download burst must exceed anacrolix's largest socket read.
+	if o.upLimit > 0 {
+		cfg.UploadRateLimiter = rate.NewLimiter(rate.Limit(o.upLimit), 128<<10)
+	}
+	if o.downLimit > 0 {
+		cfg.DownloadRateLimiter = rate.NewLimiter(rate.Limit(o.downLimit), 1<<20)
+	}
 	cfg.Debug = os.Getenv("ANACROLIX_PEER_LOG") != ""
 	if !cfg.Debug {
 		cfg.Logger = cfg.Logger.WithFilterLevel(alog.Disabled)
@@ -59,7 +101,7 @@ func run(torrentPath, dir string, seed bool, peers string, port int, utp bool) e
 		return err
 	}
 	defer cl.Close()
-	mi, err := metainfo.LoadFromFile(torrentPath)
+	mi, err := metainfo.LoadFromFile(o.torrent)
 	if err != nil {
 		return err
 	}
@@ -67,33 +109,55 @@ func run(torrentPath, dir string, seed bool, peers string, port int, utp bool) e
 	if err != nil {
 		return err
 	}
-	if seed {
+	port := listenPort(cl)
+	if o.seed {
 		if err := t.VerifyDataContext(context.Background()); err != nil {
 			return err
 		}
-		<-t.Complete().On()
-		for _, a := range cl.ListenAddrs() {
-			switch ta := a.(type) {
-			case *net.TCPAddr:
-				fmt.Printf("ready %d\n", ta.Port)
-			case *net.UDPAddr:
-				fmt.Printf("ready %d\n", ta.Port)
+		select {
+		case <-t.Complete().On():
+		case <-sig:
+			return errors.New("interrupted before the data was verified complete")
+		}
+		fmt.Printf("ready %d\n", port)
+	} else {
+		fmt.Printf("listening %d\n", port)
+		var pis []torrent.PeerInfo
+		for _, p := range strings.Split(o.peers, ",") {
+			if p != "" {
+				pis = append(pis, torrent.PeerInfo{Addr: torrent.StringAddr(p), Trusted: true})
 			}
 		}
-		sig := make(chan os.Signal, 1)
-		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-		<-sig
-		return nil
-	}
-	var pis []torrent.PeerInfo
-	for _, p := range strings.Split(peers, ",") {
-		if p != "" {
-			pis = append(pis, torrent.PeerInfo{Addr: torrent.StringAddr(p), Trusted: true})
+		t.AddPeers(pis)
+		t.DownloadAll()
+		select {
+		case <-t.Complete().On():
+			fmt.Println("done")
+		case <-sig:
+			fmt.Printf("uploaded %d\n", uploaded(t))
+			return errors.New("interrupted before the download completed")
 		}
 	}
-	t.AddPeers(pis)
-	t.DownloadAll()
-	<-t.Complete().On()
-	fmt.Println("complete")
+	<-sig
+	fmt.Printf("uploaded %d\n", uploaded(t))
 	return nil
+}
+
+// listenPort is the port peers reach us on: TCP's, or UDP's under -utp.
+func listenPort(cl *torrent.Client) int {
+	for _, a := range cl.ListenAddrs() {
+		switch ta := a.(type) {
+		case *net.TCPAddr:
+			return ta.Port
+		case *net.UDPAddr:
+			return ta.Port
+		}
+	}
+	return 0
+}
+
+// uploaded is the piece payload sent to every peer so far.
+func uploaded(t *torrent.Torrent) int64 {
+	st := t.Stats()
+	return st.BytesWrittenData.Int64()
 }

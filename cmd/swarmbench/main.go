@@ -1,10 +1,13 @@
-// Command swarmbench measures shoal against anacrolix/torrent on loopback
-// in one run: a 1 seeder -> 1 leecher transfer of a generated file over
-// TCP, repeated, the same over uTP (a smaller file: uTP on loopback is
-// far slower), and a 1 seeder + 4 leechers swarm over TCP. Each peer is a process of its own, so
-// CPU time and memory are measured per side. It prints medians and the
-// ratios shoal/anacrolix; absolute times depend on the machine, ratios much
-// less.
+// Command swarmbench measures shoal against anacrolix/torrent (v1.59.1 and
+// v1.62.0) and libtorrent 2.0.8 on loopback in one run: a 1 seeder -> 1
+// leecher transfer of a generated file over plain TCP, repeated, the same
+// over uTP for shoal and anacrolix v1.59.1 (a smaller file: uTP on
+// loopback is far slower), and a 1 seeder + 4 leechers swarm over TCP.
+// Each peer is a process of its own, so CPU time and memory are measured
+// per side; every client but shoal is driven through the bench-peer
+// contract (peers.go). It prints medians and the ratios of shoal to the
+// others, headed by the faster of anacrolix v1.62.0 and libtorrent;
+// absolute times depend on the machine, ratios much less.
 package main
 
 import (
@@ -37,6 +40,8 @@ type config struct {
 	utpSize          int64 // 0: no uTP transfers
 	runs             int
 	shoal, anacrolix string
+	anacrolix162     string // bin/anacrolix162-peer
+	python, ltpeer   string // the interpreter with libtorrent, and bench/ltpeer.py
 	work             string
 	swarm            bool
 	timeout          time.Duration
@@ -50,7 +55,10 @@ func main() {
 	flag.StringVar(&piece, "piece", "1MiB", "piece size")
 	flag.IntVar(&c.runs, "runs", 3, "repetitions of the 1 -> 1 transfer")
 	flag.StringVar(&c.shoal, "shoal", "bin/shoal", "shoal binary")
-	flag.StringVar(&c.anacrolix, "anacrolix", "bin/anacrolix-peer", "anacrolix-peer binary")
+	flag.StringVar(&c.anacrolix, "anacrolix", "bin/anacrolix-peer", "anacrolix-peer binary (v1.59.1)")
+	flag.StringVar(&c.anacrolix162, "anacrolix162", "bin/anacrolix162-peer", "anacrolix162-peer binary (v1.62.0)")
+	flag.StringVar(&c.python, "python", "/usr/bin/python3", "Python that imports libtorrent (Debian's python3-libtorrent)")
+	flag.StringVar(&c.ltpeer, "ltpeer", "bench/ltpeer.py", "the libtorrent peer script")
 	flag.StringVar(&c.work, "work", "", "work directory (default: a temporary one, removed after)")
 	flag.BoolVar(&c.swarm, "swarm", true, "also time a 1 seeder + 4 leechers swarm")
 	flag.DurationVar(&c.timeout, "timeout", 5*time.Minute, "give up on a transfer after this")
@@ -110,19 +118,19 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
-	// shoal dials uTP first when it has it: the TCP rows turn it off.
-	impls := []impl{shoalImpl{bin: c.shoal}, anacrolixImpl{bin: c.anacrolix}}
-	// A warm-up transfer each, not measured: the first writes after the
-	// file is generated find the kernel short of free pages, and whoever
-	// went first would pay for it.
-	for _, im := range impls {
-		if _, err := transfer(c, im, tor, src, filepath.Join(work, "dl")); err != nil {
-			return fmt.Errorf("%s warm-up: %w", im.name(), err)
-		}
-	}
-	if err := oneToOne(c, impls, tor, src, work, c.size, "over TCP"); err != nil {
+	fmt.Println("TCP rows: every client moves plain TCP (shoal --no-utp --encryption tolerated, anacrolix with")
+	fmt.Println("header obfuscation off, libtorrent with outgoing encryption off); each seeds to its own kind")
+	cands, err := warmUp(c, tcpCandidates(c), tor, src, filepath.Join(work, "dl"))
+	if err != nil {
 		return err
 	}
+	impls := runnable(cands)
+	med, err := oneToOne(c, impls, tor, src, work, c.size, "over plain TCP")
+	if err != nil {
+		return err
+	}
+	printSkipped(cands)
+	printHeadline(med)
 	if c.utpSize > 0 {
 		usrc := filepath.Join(work, "src-utp")
 		utor, err := makeTorrent(filepath.Join(usrc, "big.bin"), filepath.Join(work, "utp.torrent"), c.utpSize, c.piece)
@@ -130,13 +138,13 @@ func run(c config) error {
 			return err
 		}
 		uimpls := []impl{shoalImpl{bin: c.shoal, utp: true}, anacrolixImpl{bin: c.anacrolix, utp: true}}
-		if err := oneToOne(c, uimpls, utor, usrc, work, c.utpSize, "over uTP"); err != nil {
+		if _, err := oneToOne(c, uimpls, utor, usrc, work, c.utpSize, "over uTP"); err != nil {
 			return err
 		}
 	}
 
 	if c.swarm {
-		fmt.Printf("\n1 seeder + 4 leechers, %s\n", humanize.IBytes(uint64(c.size)))
+		fmt.Printf("\n1 seeder + 4 leechers over plain TCP, %s; leechers keep seeding once done\n", humanize.IBytes(uint64(c.size)))
 		var times []time.Duration
 		for _, im := range impls {
 			d, err := swarmRun(c, im, tor, src, filepath.Join(work, "swarm"))
@@ -144,9 +152,12 @@ func run(c config) error {
 				return fmt.Errorf("%s swarm: %w", im.name(), err)
 			}
 			times = append(times, d)
-			fmt.Printf("  %-9s all 4 complete in %s\n", im.name(), d.Round(time.Millisecond))
+			fmt.Printf("  %-18s all 4 complete in %s\n", im.name(), d.Round(time.Millisecond))
 		}
-		fmt.Printf("ratio shoal/anacrolix: swarm completion %.2fx faster\n", float64(times[1])/float64(times[0]))
+		printSkipped(cands)
+		for i, im := range impls[1:] {
+			fmt.Printf("ratio shoal/%s: swarm completion %.2fx faster\n", im.name(), float64(times[i+1])/float64(times[0]))
+		}
 	}
 	return nil
 }
@@ -173,29 +184,30 @@ func makeTorrent(path, torPath string, size, piece int64) (string, error) {
 }
 
 // oneToOne times c.runs 1 seeder -> 1 leecher transfers of each impl,
-// alternating who goes first, and prints the medians and the ratios of
-// impls[0] to impls[1].
-func oneToOne(c config, impls []impl, tor, src, work string, size int64, how string) error {
+// alternating the order (reversed every other run), prints the medians
+// and the ratios of impls[0] to each other, and returns the medians by
+// name.
+func oneToOne(c config, impls []impl, tor, src, work string, size int64, how string) (map[string]result, error) {
 	results := map[string][]result{}
 	for r := 1; r <= c.runs; r++ {
-		order := impls
+		order := slices.Clone(impls)
 		if r%2 == 0 {
-			order = []impl{impls[1], impls[0]} // alternate who goes first
+			slices.Reverse(order) // alternate who goes first
 		}
 		for _, im := range order {
 			res, err := transfer(c, im, tor, src, filepath.Join(work, "dl"))
 			if err != nil {
-				return fmt.Errorf("%s run %d: %w", im.name(), r, err)
+				return nil, fmt.Errorf("%s run %d: %w", im.name(), r, err)
 			}
-			fmt.Printf("  run %d %-13s %6.0f MiB/s  %s\n", r, im.name(), mibps(size, res.wall), res.wall.Round(time.Millisecond))
+			fmt.Printf("  run %d %-21s %6.0f MiB/s  %s\n", r, im.name(), mibps(size, res.wall), res.wall.Round(time.Millisecond))
 			results[im.name()] = append(results[im.name()], res)
 		}
 	}
 	gib := float64(size) / (1 << 30)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Printf("\n1 seeder -> 1 leecher %s, %s, median of %d runs\n", how, humanize.IBytes(uint64(size)), c.runs)
-	fmt.Fprintln(tw, "impl\tMiB/s\tleecher CPU s/GiB\tseeder CPU s/GiB\tleecher peak RSS\tleecher peak anon\t")
-	var med []result
+	fmt.Printf("\n1 seeder -> 1 leecher %s, %s, median of %d runs (anon: RssAnon sampled every 10 ms)\n", how, humanize.IBytes(uint64(size)), c.runs)
+	fmt.Fprintln(tw, "impl\twall\tMiB/s\tleecher CPU s/GiB\tseeder CPU s/GiB\tleecher peak RSS\tleecher peak anon\t")
+	med := map[string]result{}
 	for _, im := range impls {
 		rs := results[im.name()]
 		m := result{
@@ -205,17 +217,38 @@ func oneToOne(c config, impls []impl, tor, src, work string, size int64, how str
 			peakRSS:  int64(median(rs, func(r result) float64 { return float64(r.peakRSS) })),
 			peakAnon: int64(median(rs, func(r result) float64 { return float64(r.peakAnon) })),
 		}
-		med = append(med, m)
-		fmt.Fprintf(tw, "%s\t%.0f\t%.2f\t%.2f\t%s\t%s\t\n", im.name(), mibps(size, m.wall), m.leechCPU.Seconds()/gib,
-			m.seedCPU.Seconds()/gib, humanize.IBytes(uint64(m.peakRSS)), humanize.IBytes(uint64(m.peakAnon)))
+		med[im.name()] = m
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.2f\t%.2f\t%s\t%s\t\n", im.name(), m.wall.Round(time.Millisecond), mibps(size, m.wall),
+			m.leechCPU.Seconds()/gib, m.seedCPU.Seconds()/gib, humanize.IBytes(uint64(m.peakRSS)), humanize.IBytes(uint64(m.peakAnon)))
 	}
 	tw.Flush()
-	s, a := med[0], med[1]
-	fmt.Printf("\nratios %s/%s: throughput %.2fx, leecher CPU %.2fx, seeder CPU %.2fx, leecher anon memory %.2fx\n\n",
-		impls[0].name(), impls[1].name(),
-		float64(a.wall)/float64(s.wall), float64(s.leechCPU)/float64(a.leechCPU), float64(s.seedCPU)/float64(a.seedCPU),
+	fmt.Println()
+	for _, im := range impls[1:] {
+		fmt.Printf("ratios %s/%s: %s\n", impls[0].name(), im.name(), ratios(med[impls[0].name()], med[im.name()]))
+	}
+	fmt.Println()
+	return med, nil
+}
+
+// ratios compares s with a: throughput as a speed-up (above 1: s is
+// faster), CPU and memory as s's share of a's (below 1: s uses less).
+func ratios(s, a result) string {
+	return fmt.Sprintf("throughput %.2fx, wall %.2fx, leecher CPU %.2fx, seeder CPU %.2fx, leecher anon memory %.2fx",
+		float64(a.wall)/float64(s.wall), float64(s.wall)/float64(a.wall),
+		float64(s.leechCPU)/float64(max(a.leechCPU, 1)), float64(s.seedCPU)/float64(max(a.seedCPU, 1)),
 		float64(s.peakAnon)/float64(max(a.peakAnon, 1)))
-	return nil
+}
+
+// printHeadline compares shoal with the faster anchor, the figure issue
+// 14's targets are set against.
+func printHeadline(med map[string]result) {
+	name, a, err := fastestAnchor(med)
+	s, ok := med["shoal"]
+	if err != nil || !ok {
+		fmt.Println("headline: none (no anchor ran)")
+		return
+	}
+	fmt.Printf("headline shoal / the faster of %s (%s): %s\n\n", strings.Join(anchors, " and "), name, ratios(s, a))
 }
 
 func mibps(size int64, d time.Duration) float64 { return float64(size) / (1 << 20) / d.Seconds() }
@@ -261,10 +294,15 @@ type impl interface {
 	leecher(tor, dir string, port int, peers []string, state string) *exec.Cmd
 	// ready reports the line a seeder prints once it serves.
 	ready(line string) bool
+	// done reports the line a leecher prints once it has everything; it
+	// keeps seeding after that until SIGINT.
+	done(line string) bool
 }
 
 // shoalImpl runs shoal over TCP alone, or with utp as it runs by
 // default: its dials then go over uTP first, which on loopback connect.
+// Either way it dials plain (--encryption tolerated), as the other
+// clients here do; its default would pick RC4 between two shoals.
 type shoalImpl struct {
 	bin string
 	utp bool
@@ -278,16 +316,18 @@ func (s shoalImpl) name() string {
 }
 func (s shoalImpl) transport() []string {
 	if s.utp {
-		return nil
+		return []string{"--encryption", "tolerated"}
 	}
-	return []string{"--no-utp"}
+	return []string{"--no-utp", "--encryption", "tolerated"}
 }
 func (s shoalImpl) seeder(tor, dir string, port int) *exec.Cmd {
 	args := []string{"seed", tor, "--dir", dir, "--port", strconv.Itoa(port), "--json", "--state-dir", filepath.Join(dir, ".state"), "--max-peers", "200", "--no-dht", "--no-port-forwarding"}
 	return exec.Command(s.bin, append(args, s.transport()...)...)
 }
 func (s shoalImpl) leecher(tor, dir string, port int, peers []string, state string) *exec.Cmd {
-	args := []string{"get", tor, "--dir", dir, "--no-seed", "--port", strconv.Itoa(port), "--json", "--state-dir", state, "--no-dht", "--no-port-forwarding"}
+	// No --no-seed: like the other clients it seeds once done, so
+	// leechers of a swarm trade with each other, until SIGINT.
+	args := []string{"get", tor, "--dir", dir, "--port", strconv.Itoa(port), "--json", "--state-dir", state, "--no-dht", "--no-port-forwarding"}
 	for _, p := range peers {
 		args = append(args, "--peer", p)
 	}
@@ -297,27 +337,34 @@ func (shoalImpl) ready(line string) bool {
 	var ev struct{ Event, State string }
 	return json.Unmarshal([]byte(line), &ev) == nil && ev.Event == "progress" && ev.State == "seeding"
 }
+func (shoalImpl) done(line string) bool {
+	var ev struct{ Event string }
+	return json.Unmarshal([]byte(line), &ev) == nil && ev.Event == "complete"
+}
 
-// anacrolixImpl runs anacrolix's client over TCP, or with utp over uTP
-// alone.
+// anacrolixImpl runs anacrolix v1.59.1's client (bin/anacrolix-peer) over
+// TCP, or with utp over uTP alone.
 type anacrolixImpl struct {
 	bin string
 	utp bool
 }
 
-func (a anacrolixImpl) name() string {
+func (a anacrolixImpl) peer() peerImpl {
+	p := peerImpl{label: "anacrolix-v1.59.1", argv: []string{a.bin}, utp: a.utp}
 	if a.utp {
-		return "anacrolix-utp"
+		p.label = "anacrolix-v1.59.1-utp"
 	}
-	return "anacrolix"
+	return p
 }
+func (a anacrolixImpl) name() string { return a.peer().name() }
 func (a anacrolixImpl) seeder(tor, dir string, port int) *exec.Cmd {
-	return exec.Command(a.bin, "-torrent", tor, "-dir", dir, "-seed", "-port", strconv.Itoa(port), "-utp="+strconv.FormatBool(a.utp))
+	return a.peer().seeder(tor, dir, port)
 }
 func (a anacrolixImpl) leecher(tor, dir string, port int, peers []string, state string) *exec.Cmd {
-	return exec.Command(a.bin, "-torrent", tor, "-dir", dir, "-port", strconv.Itoa(port), "-peers", strings.Join(peers, ","), "-utp="+strconv.FormatBool(a.utp))
+	return a.peer().leecher(tor, dir, port, peers, state)
 }
-func (anacrolixImpl) ready(line string) bool { return strings.HasPrefix(line, "ready ") }
+func (a anacrolixImpl) ready(line string) bool { return a.peer().ready(line) }
+func (a anacrolixImpl) done(line string) bool  { return a.peer().done(line) }
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -383,10 +430,9 @@ func transfer(c config, im impl, tor, src, dl string) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	leech := im.leecher(tor, dl, lport, []string{fmt.Sprintf("127.0.0.1:%d", port)}, filepath.Join(dl, ".state"))
-	leech.Stderr = os.Stderr
 	start := time.Now()
-	if err := leech.Start(); err != nil {
+	leech, err := startLeecher(im, im.leecher(tor, dl, lport, []string{fmt.Sprintf("127.0.0.1:%d", port)}, filepath.Join(dl, ".state")))
+	if err != nil {
 		return result{}, err
 	}
 	var peakAnon int64
@@ -402,25 +448,99 @@ func transfer(c config, im impl, tor, src, dl string) (result, error) {
 			case <-stopPoll:
 				return
 			case <-t.C:
-				peakAnon = max(peakAnon, procAnon(leech.Process.Pid))
+				peakAnon = max(peakAnon, procAnon(leech.cmd.Process.Pid))
 			}
 		}
 	}()
-	timer := time.AfterFunc(c.timeout, func() { leech.Process.Kill() })
-	err = leech.Wait()
-	timer.Stop()
-	wall := time.Since(start)
+	err = leech.await(c.timeout)
 	close(stopPoll)
 	wg.Wait()
 	if err != nil {
 		return result{}, fmt.Errorf("leecher: %w", err)
 	}
-	res := result{wall: wall, leechCPU: leech.ProcessState.UserTime() + leech.ProcessState.SystemTime(), peakAnon: peakAnon,
-		seedCPU: procCPU(seeder.Process.Pid) - seedBefore}
-	if ru, ok := leech.ProcessState.SysUsage().(*syscall.Rusage); ok {
+	wall := leech.doneAt.Sub(start)
+	seedCPU := procCPU(seeder.Process.Pid) - seedBefore
+	if err := leech.stop(); err != nil {
+		return result{}, fmt.Errorf("leecher: %w", err)
+	}
+	ps := leech.cmd.ProcessState
+	res := result{wall: wall, leechCPU: ps.UserTime() + ps.SystemTime(), peakAnon: peakAnon, seedCPU: seedCPU}
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 		res.peakRSS = ru.Maxrss * 1024
 	}
 	return res, nil
+}
+
+// leecher is a running leecher process and what it has printed.
+type leecher struct {
+	cmd     *exec.Cmd
+	done    chan struct{} // closed at its done line
+	doneAt  time.Time     // when the done line was read
+	exited  chan struct{} // closed once it has exited; then waitErr is set
+	waitErr error
+}
+
+// startLeecher starts cmd and watches its stdout for im's done line.
+func startLeecher(im impl, cmd *exec.Cmd) (*leecher, error) {
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	l := &leecher{cmd: cmd, done: make(chan struct{}), exited: make(chan struct{})}
+	go func() {
+		sc := bufio.NewScanner(out)
+		seen := false
+		for sc.Scan() {
+			if !seen && im.done(sc.Text()) {
+				seen = true
+				l.doneAt = time.Now()
+				close(l.done)
+			}
+		}
+		l.waitErr = cmd.Wait() // after stdout is read to its end, as StdoutPipe requires
+		close(l.exited)
+	}()
+	return l, nil
+}
+
+// await waits for the done line for up to timeout; a leecher that exits
+// first or takes longer is an error (and is killed).
+func (l *leecher) await(timeout time.Duration) error {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-l.done:
+		return nil
+	case <-l.exited:
+		select {
+		case <-l.done: // said done, then exited: done all the same
+			return nil
+		default:
+		}
+		return fmt.Errorf("exited before it was done: %v", l.waitErr)
+	case <-t.C:
+		l.cmd.Process.Kill()
+		<-l.exited
+		return fmt.Errorf("not done after %s", timeout)
+	}
+}
+
+// stop ends a leecher that keeps seeding with SIGINT, as the contract
+// says, and waits for its exit.
+func (l *leecher) stop() error {
+	l.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-l.exited:
+		return l.waitErr
+	case <-time.After(10 * time.Second):
+		l.cmd.Process.Kill()
+		<-l.exited
+		return errors.New("still running 10 s after SIGINT")
+	}
 }
 
 // swarmRun times 4 leechers that know the seeder and each other.
@@ -441,7 +561,12 @@ func swarmRun(c config, im impl, tor, src, work string) (time.Duration, error) {
 		ports = append(ports, p)
 	}
 	start := time.Now()
-	var cmds []*exec.Cmd
+	var ls []*leecher
+	defer func() {
+		for _, l := range ls {
+			l.stop()
+		}
+	}()
 	for i, p := range ports {
 		peers := []string{fmt.Sprintf("127.0.0.1:%d", port)}
 		for j, q := range ports {
@@ -450,20 +575,25 @@ func swarmRun(c config, im impl, tor, src, work string) (time.Duration, error) {
 			}
 		}
 		dir := filepath.Join(work, strconv.Itoa(i))
-		cmd := im.leecher(tor, dir, p, peers, filepath.Join(dir, ".state"))
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
+		l, err := startLeecher(im, im.leecher(tor, dir, p, peers, filepath.Join(dir, ".state")))
+		if err != nil {
 			return 0, err
 		}
-		cmds = append(cmds, cmd)
+		ls = append(ls, l)
 	}
+	// Each keeps seeding to the others once done; the swarm is complete
+	// when the last one is.
 	var errs []error
-	for _, cmd := range cmds {
-		timer := time.AfterFunc(c.timeout, func() { cmd.Process.Kill() })
-		errs = append(errs, cmd.Wait())
-		timer.Stop()
+	var last time.Time
+	deadline := time.Now().Add(c.timeout)
+	for _, l := range ls {
+		if err := l.await(time.Until(deadline)); err != nil {
+			errs = append(errs, err)
+		} else if l.doneAt.After(last) {
+			last = l.doneAt
+		}
 	}
-	return time.Since(start), errors.Join(errs...)
+	return last.Sub(start), errors.Join(errs...)
 }
 
 // procCPU is a process's user+system time so far, from /proc.
