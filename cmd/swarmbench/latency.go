@@ -12,8 +12,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -29,12 +29,9 @@ import (
 
 // latencyConfig is the latency mode's own flags.
 type latencyConfig struct {
-	on           bool
-	cases        string // RTT=SIZE,...
-	anacrolix162 string
-	ltpeer       string
-	python       string
-	base         string // another shoal binary to time beside (before/after)
+	on    bool
+	cases string // RTT=SIZE,...
+	base  string // another shoal binary to time beside (before/after)
 }
 
 // latencyFlags registers the latency mode's flags on fs.
@@ -42,9 +39,6 @@ func latencyFlags(fs *flag.FlagSet) *latencyConfig {
 	lc := &latencyConfig{}
 	fs.BoolVar(&lc.on, "latency", false, "run the latency benchmark instead: 1 -> 1 through a delaying proxy")
 	fs.StringVar(&lc.cases, "latency-cases", "50ms=64MiB,100ms=64MiB,200ms=256MiB", "round trips and file sizes, RTT=SIZE,...")
-	fs.StringVar(&lc.anacrolix162, "anacrolix162", "bin/anacrolix162-peer", "anacrolix v1.62 bench peer (skipped when missing)")
-	fs.StringVar(&lc.ltpeer, "ltpeer", "bench/ltpeer.py", "libtorrent bench peer script (skipped when missing)")
-	fs.StringVar(&lc.python, "python", "/usr/bin/python3", "the Python that has libtorrent")
 	fs.StringVar(&lc.base, "shoal-base", "", "another shoal binary, timed beside as shoal-base (a before/after comparison)")
 	return lc
 }
@@ -75,25 +69,6 @@ func parseLatencyCases(s string) ([]latencyCase, error) {
 	return cs, nil
 }
 
-// contractPeer is a bench peer with the shared command line
-// (cmd/anacrolix-peer's): argv runs it, the flags follow.
-type contractPeer struct {
-	label string
-	argv  []string
-}
-
-func (p contractPeer) name() string { return p.label }
-func (p contractPeer) cmd(args ...string) *exec.Cmd {
-	return exec.Command(p.argv[0], append(slices.Clone(p.argv[1:]), args...)...)
-}
-func (p contractPeer) seeder(tor, dir string, port int) *exec.Cmd {
-	return p.cmd("-torrent", tor, "-dir", dir, "-seed", "-port", strconv.Itoa(port))
-}
-func (p contractPeer) leecher(tor, dir string, port int, peers []string, _ string) *exec.Cmd {
-	return p.cmd("-torrent", tor, "-dir", dir, "-port", strconv.Itoa(port), "-peers", strings.Join(peers, ","))
-}
-func (contractPeer) ready(line string) bool { return strings.HasPrefix(line, "ready ") }
-
 // namedImpl is an impl under another name (a second shoal build).
 type namedImpl struct {
 	impl
@@ -102,27 +77,23 @@ type namedImpl struct {
 
 func (n namedImpl) name() string { return n.label }
 
-// latencyImpls are the clients of the run; missing says why one is left
-// out (its binary or script is not there).
+func isNamed(im impl) bool { _, ok := im.(namedImpl); return ok }
+
+// latencyImpls are the clients of the run (shoal, a second shoal build
+// when asked, and the contract peers of the TCP rows); missing says why
+// one is left out.
 func latencyImpls(c config, lc latencyConfig) (impls []impl, missing map[string]string) {
 	missing = map[string]string{}
 	impls = []impl{shoalImpl{bin: c.shoal}}
 	if lc.base != "" {
 		impls = append(impls, namedImpl{shoalImpl{bin: lc.base}, "shoal-base"})
 	}
-	for _, p := range []struct {
-		label, file string
-		argv        []string
-	}{
-		{"anacrolix", c.anacrolix, []string{c.anacrolix}},
-		{"anacrolix-1.62", lc.anacrolix162, []string{lc.anacrolix162}},
-		{"libtorrent", lc.ltpeer, []string{lc.python, lc.ltpeer}},
-	} {
-		if _, err := os.Stat(p.file); err != nil {
-			missing[p.label] = p.file + " not found"
+	for _, cand := range tcpCandidates(c)[1:] {
+		if cand.skipped != "" {
+			missing[cand.im.name()] = cand.skipped
 			continue
 		}
-		impls = append(impls, contractPeer{label: p.label, argv: p.argv})
+		impls = append(impls, cand.im)
 	}
 	return impls, missing
 }
@@ -202,14 +173,12 @@ func printLatencyCase(lcase latencyCase, impls []impl, missing map[string]string
 			runs = append(runs, t.Round(10*time.Millisecond).String())
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%.1f\t%s\t\n", im.name(), m.Round(10*time.Millisecond), mibps(lcase.size, m), strings.Join(runs, " "))
-		if _, anchor := im.(contractPeer); anchor && (best == 0 || m < best) {
+		if _, ours := im.(shoalImpl); !ours && !isNamed(im) && (best == 0 || m < best) {
 			best, bestName = m, im.name()
 		}
 	}
-	for _, name := range []string{"anacrolix", "anacrolix-1.62", "libtorrent"} {
-		if why, ok := missing[name]; ok {
-			fmt.Fprintf(tw, "%s\tskipped\t\t%s\t\n", name, why)
-		}
+	for _, name := range slices.Sorted(maps.Keys(missing)) {
+		fmt.Fprintf(tw, "%s\tskipped\t\t%s\t\n", name, missing[name])
 	}
 	tw.Flush()
 	if best > 0 {
