@@ -67,6 +67,7 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			}
 			defer closeSession()
 			if isMagnet {
+				peers = append(peers, magnetPeers(cmd.Context(), e, r, mag)...)
 				warnNoPeerSource(e, r, magnetName(mag), mag.InfoHash.HexString(), f.magnetSources(mag, peers))
 				var found []netip.AddrPort
 				if m, found, err = resolveMagnet(cmd.Context(), r, s, args[0], f.stateDir, peers, s.DHTLookup()); errors.Is(err, context.Canceled) {

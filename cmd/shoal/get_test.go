@@ -209,6 +209,24 @@ func TestGetMagnet(t *testing.T) {
 	}
 }
 
+// TestGetMagnetPeerByHostName: an x.pe peer given as a host name is
+// looked up as --peer's are (localhost is 127.0.0.1), not dropped, and
+// it is the magnet's only source, so no "no peer can be found" warning.
+func TestGetMagnetPeerByHostName(t *testing.T) {
+	src, tor := seedFixture(t, 1<<20, "32KiB")
+	seeder := startShoal(t, "seed", tor, "--dir", src, "--port", "0", "--state-dir", t.TempDir())
+	m, err := meta.Load(tor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := m.Magnet() + "&x.pe=localhost:" + seeder.port
+	dl := t.TempDir()
+	code, stdout, stderr := shoal(t, "get", link, "--dir", dl, "--no-seed", "--port", "0", "--state-dir", t.TempDir())
+	if code != 0 || !strings.Contains(stdout, "download complete") || strings.Contains(stderr, "no peer can be found") {
+		t.Fatalf("get magnet with x.pe=localhost: %d\n%s\n%s", code, stdout, stderr)
+	}
+}
+
 // TestGetOverUTPAndWithout: seed and get hold the UDP side of their port
 // for uTP unless told --no-utp, and a download works whichever side has
 // it off (the getter's uTP dial falls back to TCP).

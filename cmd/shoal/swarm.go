@@ -8,11 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -117,34 +115,6 @@ func (f *swarmFlags) validate() error {
 		}
 	}
 	return nil
-}
-
-// peerAddrs resolves the --peer flags. A host name stands for every
-// address it has (localhost is 127.0.0.1 and ::1): the peer may listen
-// on either, and the swarm drops a second connection to the same peer.
-func (f *swarmFlags) peerAddrs(ctx context.Context) ([]netip.AddrPort, error) {
-	var out []netip.AddrPort
-	for _, p := range f.peers {
-		if ap, err := netip.ParseAddrPort(p); err == nil {
-			out = append(out, ap)
-			continue
-		}
-		host, portText, err := net.SplitHostPort(p)
-		port, perr := strconv.ParseUint(portText, 10, 16)
-		if err != nil || host == "" || perr != nil || port == 0 {
-			return nil, usageError{fmt.Errorf("--peer %q: want HOST:PORT, e.g. 192.168.1.20:6881, peer.example:6881 or [::1]:6881", p)}
-		}
-		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		ips, err := net.DefaultResolver.LookupNetIP(lctx, "ip", host)
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("--peer %q: %s", p, netWords(err))
-		}
-		for _, ip := range ips {
-			out = append(out, netip.AddrPortFrom(ip.Unmap(), uint16(port)))
-		}
-	}
-	return out, nil
 }
 
 func (f *swarmFlags) session(e env) (*swarm.Session, error) {
@@ -365,7 +335,8 @@ func watch(ctx context.Context, r *reporter, torrents []*swarm.Torrent, wake <-c
 
 // resolveMagnet turns a magnet link into a torrent: from the .torrent saved
 // in the state directory by an earlier run, or by fetching the metadata
-// from peers and saving it there. It returns the peers it found too.
+// from peers (extra: --peer and the link's x.pe, resolved) and saving it
+// there. It returns the peers it found too.
 func resolveMagnet(ctx context.Context, r *reporter, s *swarm.Session, link, stateDir string, extra []netip.AddrPort, lookup func(context.Context, [20]byte, chan<- netip.AddrPort)) (*meta.Torrent, []netip.AddrPort, error) {
 	mag, err := meta.ParseMagnet(link)
 	if err != nil {
@@ -376,11 +347,6 @@ func resolveMagnet(ctx context.Context, r *reporter, s *swarm.Session, link, sta
 		return t, nil, nil
 	}
 	peers := append([]netip.AddrPort(nil), extra...)
-	for _, p := range mag.Peers {
-		if ap, err := netip.ParseAddrPort(p); err == nil {
-			peers = append(peers, ap)
-		}
-	}
 	name := magnetName(mag)
 	r.event("metadata", map[string]any{"info_hash": mag.InfoHash.HexString()}, fmt.Sprintf("%s: fetching metadata from peers", name))
 	t, found, err := s.FetchMetadata(ctx, swarm.MetadataRequest{InfoHash: mag.InfoHash, Name: mag.Name, Trackers: mag.Trackers, Peers: peers, Lookup: lookup})
