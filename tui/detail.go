@@ -109,7 +109,7 @@ func nextAnnounce(t swarm.TrackerSnapshot, now time.Time) string {
 // trackerStatus is a tracker's state in words.
 func trackerStatus(t swarm.TrackerSnapshot) string {
 	if t.LastError != "" {
-		return plainTrackerError(safe(t.LastError))
+		return TrackerErrorWords(safe(t.LastError))
 	}
 	if t.Status == "" {
 		return "not contacted yet"
@@ -148,7 +148,7 @@ func (m Model) viewTrackers(s *swarm.Snapshot) string {
 			fmt.Sprintf("%d seeds, %d leechers", t.Seeders, t.Leechers),
 		}, " · ", m.width-1) + "\n")
 		if t.LastError != "" {
-			plain := plainTrackerError(safe(t.LastError))
+			plain := TrackerErrorWords(safe(t.LastError))
 			line := " " + badText.Render(plain)
 			if plain != safe(t.LastError) {
 				line += faint.Render(" (it said: " + safe(t.LastError) + ")")

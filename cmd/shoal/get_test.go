@@ -99,6 +99,10 @@ func TestGetFromSeed(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "download complete") {
 		t.Fatalf("get: %d\n%s\n%s", code, stdout, stderr)
 	}
+	// Like aria2's "Download Results": name, size, time, rate, where.
+	if !strings.Contains(stdout, "Download results:\n  pack: 4.0 MiB in ") || !strings.Contains(stdout, "/s on average\n  saved in "+filepath.Join(dl, "pack")) {
+		t.Fatalf("no summary at completion:\n%s", stdout)
+	}
 	if code, out, _ := shoal(t, "verify", tor, "--dir", dl); code != 0 {
 		t.Fatalf("downloaded data does not verify:\n%s", out)
 	}
@@ -146,6 +150,12 @@ func TestGetInterruptedResumes(t *testing.T) {
 	code, stdout, stderr := shoal(t, args...)
 	if code != 0 || !strings.Contains(stdout, `"event":"complete"`) {
 		t.Fatalf("resumed get: %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(l), &ev); err != nil || ev["info_hash"] != m.InfoHash.HexString() {
+			t.Fatalf("event without the torrent's info_hash: %s", l)
+		}
 	}
 	if code, out, _ := shoal(t, "verify", tor, "--dir", dl); code != 0 {
 		t.Fatalf("resumed data does not verify:\n%s", out)

@@ -112,7 +112,7 @@ downloads the rest first.`,
 					last = fmt.Errorf("%s: %s", termsafe.String(snap.Name), snap.Error)
 					if !warned[t] {
 						warned[t] = true
-						rep.event("error", map[string]any{"name": snap.Name, "error": snap.Error}, "error: "+last.Error())
+						rep.event("error", map[string]any{"name": snap.Name, "info_hash": snap.InfoHash, "error": snap.Error}, "error: "+last.Error())
 					}
 				}
 				if len(warned) == len(torrents) {
@@ -122,8 +122,9 @@ downloads the rest first.`,
 			})
 			for _, t := range torrents {
 				t.Stop()
+				m := t.Meta()
+				r.event("stopped", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString()}, m.Name+": stopped seeding")
 			}
-			r.event("stopped", nil, "stopped seeding")
 			if err != nil && !errors.Is(err, context.Canceled) {
 				return err
 			}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,10 +13,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
-	"github.com/shoal-torrent/shoal/internal/termsafe"
 	"github.com/shoal-torrent/shoal/piece/meta"
 	"github.com/shoal-torrent/shoal/swarm"
 )
@@ -195,84 +192,6 @@ func loadTorrent(arg string) (*meta.Torrent, error) {
 	return t, nil
 }
 
-// reporter prints what the swarm is doing: a redrawn line on a terminal,
-// a plain line every few seconds otherwise, or JSON events.
-type reporter struct {
-	e        env
-	json     bool
-	lastLine time.Time
-	enc      *json.Encoder
-	// lastNet is the reachability last told of.
-	lastNet swarm.NetworkSnapshot
-}
-
-func newReporter(e env, asJSON bool) *reporter {
-	return &reporter{e: e, json: asJSON, enc: json.NewEncoder(termsafe.JSONWriter(e.stdout))}
-}
-
-// event prints a one-off happening (listening, complete, stopped).
-func (r *reporter) event(kind string, fields map[string]any, text string) {
-	if r.json {
-		m := map[string]any{"event": kind, "time": time.Now().UTC().Format(time.RFC3339)}
-		for k, v := range fields {
-			m[k] = v
-		}
-		r.enc.Encode(m)
-		return
-	}
-	if r.e.interactive {
-		fmt.Fprint(r.e.stderr, "\r\033[K")
-	}
-	fmt.Fprintln(r.e.stdout, termsafe.String(text)) // text holds torrent names
-}
-
-// progress prints the state of the torrents.
-func (r *reporter) progress(snaps []*swarm.Snapshot) {
-	now := time.Now()
-	r.network(snaps)
-	if r.json {
-		for _, s := range snaps {
-			r.enc.Encode(map[string]any{
-				"event": "progress", "time": now.UTC().Format(time.RFC3339), "name": s.Name, "info_hash": s.InfoHash,
-				"state": s.State, "have": s.Have, "pieces": s.NumPieces, "progress": s.Progress, "left": s.Left,
-				"downloaded": s.Downloaded, "uploaded": s.Uploaded, "down_rate": s.DownRate, "up_rate": s.UpRate,
-				"peers": len(s.Peers), "seeds": s.Seeds, "ratio": s.Ratio, "eta_seconds": int(s.ETA.Seconds()), "network": s.Network,
-			})
-		}
-		return
-	}
-	if !r.e.interactive && now.Sub(r.lastLine) < 5*time.Second {
-		return
-	}
-	r.lastLine = now
-	var parts []string
-	for _, s := range snaps {
-		parts = append(parts, progressLine(s, now))
-	}
-	line := termsafe.String(strings.Join(parts, " | ")) // names and errors from the torrent
-	if r.e.interactive {
-		fmt.Fprintf(r.e.stderr, "\r\033[K%s", line)
-	} else {
-		fmt.Fprintln(r.e.stdout, line)
-	}
-}
-
-func progressLine(s *swarm.Snapshot, now time.Time) string {
-	line := fmt.Sprintf("%s %s %5.1f%% %s/%s  ↓%s/s ↑%s/s  %s (%s)", s.Name, s.State, s.Progress*100,
-		humanize.IBytes(uint64(s.Size-s.Left)), humanize.IBytes(uint64(s.Size)),
-		humanize.IBytes(uint64(s.DownRate)), humanize.IBytes(uint64(s.UpRate)), plural(len(s.Peers), "peer", "peers"), plural(s.Seeds, "seed", "seeds"))
-	if s.ETA > 0 {
-		line += "  ETA " + strings.TrimSpace(humanize.RelTime(now, now.Add(s.ETA), "", ""))
-	}
-	if s.State == swarm.StateSeeding {
-		line += fmt.Sprintf("  ratio %.2f", s.Ratio)
-	}
-	if s.Error != "" {
-		line += "  error: " + s.Error
-	}
-	return line
-}
-
 // runSwarm keeps torrents going until stop says the job is done, ctx ends
 // or (with the UI) the person quits. Both modes apply the same stop rule:
 // with the UI it runs beside it, its output discarded, and closes the UI
@@ -326,7 +245,7 @@ func watch(ctx context.Context, r *reporter, torrents []*swarm.Torrent, wake <-c
 			}
 			snaps = append(snaps, t.Snapshot())
 		}
-		r.progress(snaps)
+		r.progress(snaps, time.Now())
 		if done, err := stop(); done || err != nil {
 			return err
 		}
@@ -363,6 +282,6 @@ func resolveMagnet(ctx context.Context, r *reporter, s *swarm.Session, link, sta
 	if err := writeFileAtomic(saved, buf.Bytes()); err != nil {
 		return nil, nil, err
 	}
-	r.event("metadata", map[string]any{"saved": saved}, fmt.Sprintf("%s: metadata saved to %s", t.Name, saved))
+	r.event("metadata", map[string]any{"info_hash": mag.InfoHash.HexString(), "saved": saved}, fmt.Sprintf("%s: metadata saved to %s", t.Name, saved))
 	return t, found, nil
 }
