@@ -1,11 +1,14 @@
 package tui
 
 import (
+	"io"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/shoal-torrent/shoal/swarm"
 )
 
 // Tabs of the detail view.
@@ -76,6 +79,13 @@ type Model struct {
 	pending  pending
 	slots    map[string]slotChange
 	quitting bool
+	// lastState is each torrent's state in the last snapshots, to see
+	// it finish; noticeText says which did, for noticeLeft more polls.
+	lastState  map[string]swarm.State
+	noticeText string
+	noticeLeft int
+	// bell, when set, gets a BEL when a torrent finishes.
+	bell io.Writer
 }
 
 // slotChange remembers when a torrent's upload slots last changed.
@@ -133,6 +143,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(m.poll, m.tick())
 	case ItemsMsg:
 		m = m.receive(msg)
+		m, cmd = m.notice(msg)
 	case StatusMsg:
 		m.status = string(msg)
 		return m.settle(), m.poll // show the command's effect at once

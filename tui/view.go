@@ -161,6 +161,8 @@ func (m Model) viewStatus() string {
 		return fit(line, m.width, false, true)
 	case m.status != "":
 		return fit(safe(m.status), m.width, false, false)
+	case m.noticeLeft > 0:
+		return goodText.Render(fit(m.noticeText, m.width, false, false))
 	case m.showHelp:
 		return faint.Render("any key closes the help")
 	case m.detail && m.tab == tabPeers:

@@ -118,6 +118,7 @@ interrupted before that, 1 on errors (a full disk, say).`,
 						fields["name"], fields["info_hash"] = m.Name, ih
 						rep.event("complete", fields, fmt.Sprintf("%s: download complete", m.Name))
 						rep.note(res.lines()...)
+						rep.ring()
 					}
 					return noSeed || seedRatio > 0 && snap.Ratio >= seedRatio, nil
 				})

@@ -41,6 +41,8 @@ type reporter struct {
 	// trackerWords holds each tracker's trouble last told, by infohash
 	// and URL ("" while it answers).
 	trackerWords map[string]string
+	// bell rings the terminal's bell when a download completes.
+	bell bool
 }
 
 // printedLine is what a piped progress line said and when.
@@ -88,6 +90,14 @@ func (r *reporter) note(lines ...string) {
 	r.erase()
 	for _, l := range lines {
 		fmt.Fprintln(r.e.stdout, termsafe.String(l))
+	}
+}
+
+// ring rings the terminal's bell, on a terminal only: piped, a BEL is
+// noise in a log.
+func (r *reporter) ring() {
+	if r.bell && r.e.interactive && !r.json {
+		fmt.Fprint(r.e.stderr, "\a")
 	}
 }
 

@@ -125,3 +125,32 @@ func TestDownloadResultSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestBellOnlyOnATerminal: --no-tui on a terminal rings at completion
+// unless --no-bell; piped or JSON output never gets a BEL.
+func TestBellOnlyOnATerminal(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		interactive, json bool
+		bell              bool
+		want              string
+	}{
+		{"terminal", true, false, true, "\a"},
+		{"--no-bell", true, false, false, ""},
+		{"piped", false, false, true, ""},
+		{"json", true, true, true, ""},
+	} {
+		var stdout, stderr bytes.Buffer
+		r := newReporter(env{stdout: &stdout, stderr: &stderr, interactive: tc.interactive}, tc.json)
+		r.bell = tc.bell
+		r.ring()
+		if got := stdout.String() + stderr.String(); got != tc.want {
+			t.Errorf("%s: rang %q, want %q", tc.name, got, tc.want)
+		}
+	}
+	for _, sub := range []string{"get", "seed", "watch"} {
+		if _, stdout, _ := shoal(t, sub, "--help"); !strings.Contains(stdout, "--no-bell") {
+			t.Errorf("shoal %s has no --no-bell", sub)
+		}
+	}
+}

@@ -118,6 +118,7 @@ shows it. Ctrl-C stops; the torrent is seeded until then.`,
 					if !announced && isClosed(t.Completed()) {
 						announced = true
 						rep.event("complete", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString()}, fmt.Sprintf("%s: download complete; still streaming and seeding", m.Name))
+						rep.ring()
 					}
 					return false, nil
 				})

@@ -46,6 +46,7 @@ type swarmFlags struct {
 	noPortForwarding       bool
 	upnpURL, natpmpGateway string
 	noUTP                  bool // TCP only: no uTP (BEP 29) in or out
+	noBell                 bool // no terminal bell when a download completes
 	// logger, when set, replaces the stderr logger (the UI logs to a file).
 	logger *slog.Logger
 }
@@ -66,6 +67,7 @@ func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log peer and tracker activity to stderr")
 	fl.BoolVar(&f.noTracker, "no-trackers", false, "do not announce to the torrent's trackers")
 	fl.BoolVar(&f.noTUI, "no-tui", false, "print progress lines instead of opening the terminal UI")
+	fl.BoolVar(&f.noBell, "no-bell", false, "do not ring the terminal bell when a download completes")
 	fl.BoolVar(&f.noDHT, "no-dht", false, "do not use the DHT (private torrents never do)")
 	fl.BoolVar(&f.lsd, "lsd", false, "find peers on the local network (BEP 14 multicast)")
 	f.dhtPort = portValue{n: -1}
@@ -168,7 +170,9 @@ func (f *swarmFlags) open(e env, ui bool) (s *swarm.Session, r *reporter, close 
 		return nil, nil, nil, err
 	}
 	stopForwarding := f.startPortForwarding(e, s)
-	return s, newReporter(e, f.jsonOut), func() { stopForwarding(); s.Close(); closeLog(); unlock() }, nil
+	r = newReporter(e, f.jsonOut)
+	r.bell = !f.noBell
+	return s, r, func() { stopForwarding(); s.Close(); closeLog(); unlock() }, nil
 }
 
 func (f *swarmFlags) torrentConfig(peers []netip.AddrPort) swarm.TorrentConfig {
@@ -211,7 +215,7 @@ func runSwarm(ctx context.Context, r *reporter, ui bool, eng *liveEngine, torren
 		werr = watch(ctx, quiet, torrents, wake, func() (bool, error) { return stop(quiet) })
 		cancel() // the job is done, or failed: close the UI
 	}()
-	uerr := runUI(ctx, eng)
+	uerr := runUI(ctx, eng, r.bell)
 	cancel()
 	<-done
 	if errors.Is(werr, context.Canceled) {

@@ -132,9 +132,14 @@ func (e *liveEngine) SetLimits(down, up int64) {
 }
 
 // runUI shows the UI until the person quits or ctx ends (a completed
-// --no-seed download, say).
-func runUI(ctx context.Context, eng tui.Engine) error {
-	p := tea.NewProgram(tui.New(eng, 500*time.Millisecond), tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
+// --no-seed download, say). bell rings the terminal's bell when a
+// torrent finishes (--no-bell turns it off).
+func runUI(ctx context.Context, eng tui.Engine, bell bool) error {
+	m := tui.New(eng, 500*time.Millisecond)
+	if bell {
+		m = m.WithBell(os.Stdout) // the terminal the UI draws on
+	}
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
 	_, err := p.Run()
 	if err != nil && ctx.Err() != nil {
 		return nil // ended by the caller, not by a failure
