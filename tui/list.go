@@ -18,7 +18,7 @@ const (
 	// detailLines are the detail view's name, numbers and tab lines.
 	detailLines = 3
 	// peerPaneLines show the selected peer under the peer list.
-	peerPaneLines = 6
+	peerPaneLines = 7
 	// trackerPaneLines show the selected tracker's full URL and error.
 	trackerPaneLines = 3
 )

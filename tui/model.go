@@ -86,6 +86,8 @@ type Model struct {
 	noticeLeft int
 	// bell, when set, gets a BEL when a torrent finishes.
 	bell io.Writer
+	// peerHist holds recent rates per peer, by torrent and address.
+	peerHist map[string]peerRates
 }
 
 // slotChange remembers when a torrent's upload slots last changed.
@@ -174,6 +176,7 @@ func (m Model) receive(items []Item) Model {
 		m.limDown, m.limUp, m.limWait = down, up, 0
 	}
 	m.pending = m.pending.confirm(items)
+	m = m.recordPeers(items)
 	for _, it := range m.items {
 		if it.Snap == nil {
 			continue

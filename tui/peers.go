@@ -124,10 +124,7 @@ func (m Model) peerDetail(s *swarm.Snapshot, p swarm.PeerSnapshot) []string {
 		fmt.Sprintf("has %s (%d of %d pieces)", pct(p.Progress), havePieces, s.NumPieces),
 		source, transport,
 	}, " · ", w))
-	lines = append(lines, joinFit([]string{
-		fmt.Sprintf("received %s at %s", size(p.Downloaded), rate(p.DownRate)),
-		fmt.Sprintf("sent %s at %s", size(p.Uploaded), rate(p.UpRate)),
-	}, " · ", w))
+	lines = append(lines, m.peerRateLines(*m.selected(), p, w)...)
 	lines = append(lines, m.peerPieces(s, p, w))
 	return lines
 }
