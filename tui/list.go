@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/charmbracelet/lipgloss"
-
 	"github.com/shoal-torrent/shoal/swarm"
 )
 
@@ -160,12 +158,12 @@ var listTable = table{
 func (m Model) viewList() string {
 	var b strings.Builder
 	widths := listTable.layout(m.width)
-	b.WriteString(listTable.header(widths) + "\n")
+	b.WriteString(listTable.header(m.th, widths) + "\n")
 	if len(m.order) == 0 {
 		if m.filter != "" {
-			b.WriteString(faint.Render(" no torrent matches the filter; esc clears it") + "\n")
+			b.WriteString(m.th.faint.Render(" no torrent matches the filter; esc clears it") + "\n")
 		} else {
-			b.WriteString(faint.Render(" no torrents yet") + "\n")
+			b.WriteString(m.th.faint.Render(" no torrents yet") + "\n")
 		}
 		return b.String()
 	}
@@ -176,8 +174,8 @@ func (m Model) viewList() string {
 		st := m.pending.state(it)
 		cells := []cell{
 			txt(safe(it.Label)),
-			txt(string(st)).style(stateStyle(st)),
-			barCell(s.Progress),
+			txt(string(st)).style(m.stateStyle(st)),
+			m.barCell(s.Progress),
 			{text: func(w int) string {
 				if w < 17 {
 					return size(s.Size)
@@ -190,14 +188,14 @@ func (m Model) viewList() string {
 			txt(peersText(len(s.Peers), s.Seeds)),
 			txt(etaShort(s.ETA)),
 		}
-		b.WriteString(listTable.row(widths, cells, c == m.torrents.cursor) + "\n")
+		b.WriteString(listTable.row(m.th, widths, cells, c == m.torrents.cursor) + "\n")
 	}
 	return b.String()
 }
 
 // barCell is a progress bar with its percentage, or the percentage alone
 // when the column is narrow.
-func barCell(frac float64) cell {
+func (m Model) barCell(frac float64) cell {
 	return cell{
 		text: func(w int) string {
 			p := fit(pct(frac), 6, true, false)
@@ -209,9 +207,9 @@ func barCell(frac float64) cell {
 			return strings.Repeat("█", filled) + strings.Repeat("░", bw-filled) + " " + p
 		},
 		paint: func(s string) string {
-			st := lipgloss.NewStyle().Foreground(warn)
+			st := m.th.warn
 			if frac >= 1 {
-				st = lipgloss.NewStyle().Foreground(good)
+				st = m.th.good
 			}
 			full := strings.Count(s, "█")
 			empty := strings.Count(s, "░")
@@ -219,7 +217,7 @@ func barCell(frac float64) cell {
 				return s
 			}
 			rest := strings.TrimLeft(s, "█░")
-			return st.Render(strings.Repeat("█", full)) + faint.Render(strings.Repeat("░", empty)) + rest
+			return st.Render(strings.Repeat("█", full)) + m.th.faint.Render(strings.Repeat("░", empty)) + rest
 		},
 	}
 }

@@ -88,6 +88,7 @@ type Model struct {
 	bell io.Writer
 	// peerHist holds recent rates per peer, by torrent and address.
 	peerHist map[string]peerRates
+	th       theme
 }
 
 // slotChange remembers when a torrent's upload slots last changed.
@@ -100,7 +101,7 @@ type slotChange struct {
 func New(engine Engine, interval time.Duration) Model {
 	return Model{engine: engine, keys: defaultKeys(), interval: interval, width: 80, height: 24,
 		down: map[string][]float64{}, up: map[string][]float64{}, confirm: -1,
-		pending: newPending(), slots: map[string]slotChange{}}
+		pending: newPending(), slots: map[string]slotChange{}, th: defaultTheme()}
 }
 
 // tickMsg asks the model to read fresh snapshots.

@@ -101,16 +101,16 @@ func (m Model) peerRateLines(it Item, p swarm.PeerSnapshot, w int) []string {
 		for _, v := range hist {
 			top = max(top, v)
 		}
-		head := arrow + " " + fit(rate(cur), 10, true, false) + faint.Render(" peak ") + fit(rate(top), 10, true, false) +
+		head := arrow + " " + fit(rate(cur), 10, true, false) + m.th.faint.Render(" peak ") + fit(rate(top), 10, true, false) +
 			" " + fit(verb+" "+size(total), 16, false, false) + " "
 		room := w - ansi.StringWidth(head) - ansi.StringWidth(last) - 1
 		if room < 8 {
 			return head
 		}
-		return head + st.Render(spark(hist, room, top)) + " " + faint.Render(last)
+		return head + st.Render(spark(hist, room, top)) + " " + m.th.faint.Render(last)
 	}
 	return []string{
-		row("↓", p.DownRate, h.down, p.Downloaded, "received", goodText, span),
-		row("↑", p.UpRate, h.up, p.Uploaded, "sent", lipgloss.NewStyle().Foreground(accent), strings.Repeat(" ", len(span))),
+		row("↓", p.DownRate, h.down, p.Downloaded, "received", m.th.good, span),
+		row("↑", p.UpRate, h.up, p.Uploaded, "sent", m.th.up, strings.Repeat(" ", len(span))),
 	}
 }

@@ -34,11 +34,12 @@ type TrackerModel struct {
 	width    int
 	height   int
 	quit     key.Binding
+	th       theme
 }
 
 // NewTracker returns a view of the tracker at url, polled every interval.
 func NewTracker(url string, fetch func() (TrackerStats, error), interval time.Duration) TrackerModel {
-	return TrackerModel{url: url, fetch: fetch, interval: interval, width: 80, height: 24,
+	return TrackerModel{url: url, fetch: fetch, interval: interval, width: 80, height: 24, th: defaultTheme(),
 		quit: key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit"))}
 }
 
@@ -76,14 +77,14 @@ func (m TrackerModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m TrackerModel) View() string {
 	var b strings.Builder
 	s := m.stats
-	b.WriteString(title.Render("shoal tracker") + faint.Render("  "+safe(m.url)) + "\n")
+	b.WriteString(m.th.title.Render("shoal tracker") + m.th.faint.Render("  "+safe(m.url)) + "\n")
 	if m.err != nil {
-		b.WriteString(stateStyle("error").Render("cannot read stats: "+safe(m.err.Error())) + "\n")
+		b.WriteString(m.th.bad.Render("cannot read stats: "+safe(m.err.Error())) + "\n")
 	}
 	fmt.Fprintf(&b, "%s torrents, %s seeders, %s leechers; %.1f announces/s, %.1f scrapes/s; up %s\n\n",
 		humanize.Comma(int64(s.Torrents)), humanize.Comma(int64(s.Seeders)), humanize.Comma(int64(s.Leechers)),
 		s.AnnouncesPerSecond, s.ScrapesPerSecond, strings.TrimSuffix(humanize.RelTime(time.Now().Add(-s.Uptime), time.Now(), "", ""), " "))
-	b.WriteString(faint.Render(fmt.Sprintf("%-40s %8s %8s %10s", "INFO HASH", "SEEDERS", "LEECHERS", "COMPLETED")) + "\n")
+	b.WriteString(m.th.faint.Render(fmt.Sprintf("%-40s %8s %8s %10s", "INFO HASH", "SEEDERS", "LEECHERS", "COMPLETED")) + "\n")
 	rows := max(m.height-7, 1)
 	for i, sw := range s.Swarms {
 		if i == rows {
@@ -93,11 +94,11 @@ func (m TrackerModel) View() string {
 		fmt.Fprintf(&b, "%-40s %8d %8d %10d\n", safe(sw.InfoHash), sw.Seeders, sw.Leechers, sw.Completed)
 	}
 	if len(s.Swarms) == 0 {
-		b.WriteString(faint.Render("no swarms listed (the store may not list them)") + "\n")
+		b.WriteString(m.th.faint.Render("no swarms listed (the store may not list them)") + "\n")
 	}
 	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\n")
 	for i := range lines {
 		lines[i] = clip(lines[i], m.width)
 	}
-	return strings.Join(lines, "\n") + "\n" + faint.Render("q quit")
+	return strings.Join(lines, "\n") + "\n" + m.th.faint.Render("q quit")
 }

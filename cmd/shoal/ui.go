@@ -136,6 +136,9 @@ func (e *liveEngine) SetLimits(down, up int64) {
 // torrent finishes (--no-bell turns it off).
 func runUI(ctx context.Context, eng tui.Engine, bell bool) error {
 	m := tui.New(eng, 500*time.Millisecond)
+	if noColor() {
+		m = m.NoColor()
+	}
 	if bell {
 		m = m.WithBell(os.Stdout) // the terminal the UI draws on
 	}
@@ -146,6 +149,10 @@ func runUI(ctx context.Context, eng tui.Engine, bell bool) error {
 	}
 	return err
 }
+
+// noColor follows https://no-color.org: NO_COLOR set to anything but
+// the empty string turns colour off (and only colour).
+func noColor() bool { return os.Getenv("NO_COLOR") != "" }
 
 // uiLogger sends logs to a file while the UI owns the screen.
 func uiLogger(stateDir string) (*slog.Logger, io.Closer, error) {

@@ -100,8 +100,11 @@ func watchTracker(ctx context.Context, base string) error {
 	if _, err := fetchTrackerStats(client, u); err != nil {
 		return err
 	}
-	p := tea.NewProgram(tui.NewTracker(u, func() (tui.TrackerStats, error) { return fetchTrackerStats(client, u) }, time.Second),
-		tea.WithAltScreen(), tea.WithContext(ctx))
+	m := tui.NewTracker(u, func() (tui.TrackerStats, error) { return fetchTrackerStats(client, u) }, time.Second)
+	if noColor() {
+		m = m.NoColor()
+	}
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx))
 	_, err = p.Run()
 	if err != nil && ctx.Err() != nil {
 		return nil
