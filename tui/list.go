@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/shoal-torrent/shoal/swarm"
 )
 
 // Screen geometry: a header line and a status line on top, a footer line
@@ -48,20 +46,23 @@ func (m Model) listRows() int {
 	return 1
 }
 
-// listSorts are the orders s cycles through on the list.
+// listSorts are the orders s cycles through on the list: first the
+// engine's own (the daemon's queue; for get and seed, the command
+// line's), last the newest added first.
 var listSorts = []struct {
 	name string
-	cmp  func(a, b *swarm.Snapshot) int
+	cmp  func(a, b Item) int
 }{
-	{"added", nil},
-	{"name", func(a, b *swarm.Snapshot) int {
-		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	{"start order", nil},
+	{"name", func(a, b Item) int {
+		return strings.Compare(strings.ToLower(a.Snap.Name), strings.ToLower(b.Snap.Name))
 	}},
-	{"progress", func(a, b *swarm.Snapshot) int { return cmp.Compare(b.Progress, a.Progress) }},
-	{"down rate", func(a, b *swarm.Snapshot) int { return cmp.Compare(b.DownRate, a.DownRate) }},
-	{"up rate", func(a, b *swarm.Snapshot) int { return cmp.Compare(b.UpRate, a.UpRate) }},
-	{"ratio", func(a, b *swarm.Snapshot) int { return cmp.Compare(b.Ratio, a.Ratio) }},
-	{"size", func(a, b *swarm.Snapshot) int { return cmp.Compare(b.Size, a.Size) }},
+	{"progress", func(a, b Item) int { return cmp.Compare(b.Snap.Progress, a.Snap.Progress) }},
+	{"down rate", func(a, b Item) int { return cmp.Compare(b.Snap.DownRate, a.Snap.DownRate) }},
+	{"up rate", func(a, b Item) int { return cmp.Compare(b.Snap.UpRate, a.Snap.UpRate) }},
+	{"ratio", func(a, b Item) int { return cmp.Compare(b.Snap.Ratio, a.Snap.Ratio) }},
+	{"size", func(a, b Item) int { return cmp.Compare(b.Snap.Size, a.Snap.Size) }},
+	{"added, newest first", func(a, b Item) int { return b.Added.Compare(a.Added) }},
 }
 
 // settle brings everything derived from the items and the terminal size
@@ -80,7 +81,7 @@ func (m Model) settle() Model {
 		m.order = append(m.order, i)
 	}
 	if c := listSorts[m.listSort].cmp; c != nil {
-		slices.SortStableFunc(m.order, func(a, b int) int { return c(m.items[a].Snap, m.items[b].Snap) })
+		slices.SortStableFunc(m.order, func(a, b int) int { return c(m.items[a], m.items[b]) })
 	}
 	if m.selKey != "" {
 		for c, i := range m.order {
