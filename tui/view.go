@@ -256,21 +256,22 @@ func (m Model) viewHelp() string {
 		}
 		b.WriteString(strings.TrimRight(line, " ") + "\n")
 	}
-	b.WriteString("\n")
 	w := m.width - 2
-	for _, l := range flow([]string{"PEERS 12 (3):", "12 peers connected,", "3 of them seeds", "(they have every piece)."}, " ", w) {
-		b.WriteString(" " + l + "\n")
-	}
+	var notes []string
+	notes = append(notes, flow([]string{"PEERS 12 (3):", "12 peers connected,", "3 of them seeds", "(they have every piece)."}, " ", w)...)
 	var flags []string
 	for _, f := range flagMeanings {
 		flags = append(flags, f.letter+" "+f.meaning)
 	}
 	flags[0] = "Peer flags: " + flags[0]
 	flags = append(flags, "no letter: from a tracker or --peer")
-	for _, l := range flow(flags, " · ", w) {
-		b.WriteString(" " + l + "\n")
+	notes = append(notes, flow(flags, " · ", w)...)
+	notes = append(notes, flow([]string{"Pieces:", "█ have", "▓ in flight", "- skipped file", "0–F how many peers have it (0, in red: nobody)"}, "  ", w)...)
+	// A blank line sets the notes apart where the screen has room for it.
+	if 1+rows+1+len(notes) <= m.bodyLines() {
+		b.WriteString("\n")
 	}
-	for _, l := range flow([]string{"Pieces:", "█ have", "▓ in flight", "- skipped file", "0–F how many peers have it (0 red: nobody)"}, "  ", w) {
+	for _, l := range notes {
 		b.WriteString(" " + l + "\n")
 	}
 	return b.String()
