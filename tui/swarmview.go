@@ -14,9 +14,9 @@ import (
 const graphAxis = 11
 
 // graph draws the last samples as columns of eighth blocks, rows tall,
-// with the scale (top value and zero) on the left and the time the graph
-// spans underneath. Zero is drawn as nothing.
-func (m Model) graph(h []float64, width, rows int, interval time.Duration, st lipgloss.Style) []string {
+// with the scale (top value, in label's words, and zero) on the left and
+// the time the graph spans underneath. Zero is drawn as nothing.
+func (th theme) graph(h []float64, width, rows int, interval time.Duration, st lipgloss.Style, label func(float64) string) []string {
 	width = max(width, 4)
 	if len(h) > width {
 		h = h[len(h)-width:]
@@ -41,14 +41,14 @@ func (m Model) graph(h []float64, width, rows int, interval time.Duration, st li
 			}
 			b.WriteRune(levels[int(min(max(e-floor, 0), 8))])
 		}
-		label := ""
+		text := ""
 		switch r {
 		case 0:
-			label = rate(top)
+			text = label(top)
 		case rows - 1:
-			label = "0"
+			text = "0"
 		}
-		out = append(out, m.th.faint.Render(fit(label, graphAxis-1, true, false))+m.th.faint.Render("┤")+st.Render(b.String()))
+		out = append(out, th.faint.Render(fit(text, graphAxis-1, true, false))+th.faint.Render("┤")+st.Render(b.String()))
 	}
 	span := time.Duration(len(h)) * interval
 	left := "now"
@@ -56,7 +56,7 @@ func (m Model) graph(h []float64, width, rows int, interval time.Duration, st li
 		left = etaLong(span) + " ago"
 	}
 	axis := fit(left, width-3, false, false) + "now"
-	out = append(out, strings.Repeat(" ", graphAxis)+m.th.faint.Render(axis))
+	out = append(out, strings.Repeat(" ", graphAxis)+th.faint.Render(axis))
 	return out
 }
 
@@ -71,9 +71,9 @@ func (m Model) viewSwarm(it Item) string {
 	gh := min(max((m.tabLines()-fixed)/2, 1), 12)
 	gw := m.width - graphAxis - 1
 	lines = append(lines, fmt.Sprintf(" download %s", m.th.good.Render(rate(s.DownRate))))
-	lines = append(lines, m.graph(m.down[k], gw, gh, m.interval, m.th.good)...)
+	lines = append(lines, m.th.graph(m.down[k], gw, gh, m.interval, m.th.good, rate)...)
 	lines = append(lines, fmt.Sprintf(" upload %s", m.th.up.Render(rate(s.UpRate))))
-	lines = append(lines, m.graph(m.up[k], gw, gh, m.interval, m.th.up)...)
+	lines = append(lines, m.th.graph(m.up[k], gw, gh, m.interval, m.th.up, rate)...)
 	lines = append(lines, slots...)
 	switch {
 	case s.Private:
