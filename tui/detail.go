@@ -36,7 +36,7 @@ func (m Model) viewDetail(it *Item) string {
 	st := m.stateText(*it)
 	stw := min(ansi.StringWidth(st), m.width*2/3)
 	nameW := max(m.width-stw-3, 8)
-	b.WriteString(" " + title.Render(fit(safe(it.Label), nameW, false, false)) + " " + stateStyle(m.pending.state(*it)).Render(fit(st, m.width-nameW-2, false, false)) + "\n")
+	b.WriteString(" " + m.th.title.Render(fit(safe(it.Label), nameW, false, false)) + " " + m.stateStyle(m.pending.state(*it)).Render(fit(st, m.width-nameW-2, false, false)) + "\n")
 	eta := "ETA " + etaLong(s.ETA)
 	if s.State == swarm.StateSeeding {
 		eta = "complete"
@@ -53,9 +53,9 @@ func (m Model) viewDetail(it *Item) string {
 	var tabs []string
 	for i, n := range tabNames {
 		if i == m.tab {
-			tabs = append(tabs, tabOn.Render(n))
+			tabs = append(tabs, m.th.tabOn.Render(n))
 		} else {
-			tabs = append(tabs, tabOff.Render(n))
+			tabs = append(tabs, m.th.tabOff.Render(n))
 		}
 	}
 	b.WriteString(" " + strings.Join(tabs, "  ") + "\n")
@@ -109,7 +109,7 @@ func nextAnnounce(t swarm.TrackerSnapshot, now time.Time) string {
 // trackerStatus is a tracker's state in words.
 func trackerStatus(t swarm.TrackerSnapshot) string {
 	if t.LastError != "" {
-		return plainTrackerError(safe(t.LastError))
+		return TrackerErrorWords(safe(t.LastError))
 	}
 	if t.Status == "" {
 		return "not contacted yet"
@@ -119,21 +119,21 @@ func trackerStatus(t swarm.TrackerSnapshot) string {
 
 func (m Model) viewTrackers(s *swarm.Snapshot) string {
 	if len(s.Trackers) == 0 {
-		return faint.Render(" no trackers (peers come from --peer, the DHT or other peers)") + "\n"
+		return m.th.faint.Render(" no trackers (peers come from --peer, the DHT or other peers)") + "\n"
 	}
 	var b strings.Builder
 	widths := trackerTable.layout(m.width)
-	b.WriteString(trackerTable.header(widths) + "\n")
+	b.WriteString(trackerTable.header(m.th, widths) + "\n")
 	lo, hi := m.trackers.window(len(s.Trackers), m.listRows())
 	for i := lo; i < hi; i++ {
 		t := s.Trackers[i]
 		st := txt(trackerStatus(t))
 		if t.LastError != "" {
-			st = st.style(badText)
+			st = st.style(m.th.bad)
 		}
 		cells := []cell{txt(fmt.Sprint(t.Tier)), txt(safe(t.URL)), st, txt(fmt.Sprint(t.Seeders)), txt(fmt.Sprint(t.Leechers)),
 			txt(nextAnnounce(t, s.At))}
-		b.WriteString(trackerTable.row(widths, cells, i == m.trackers.cursor) + "\n")
+		b.WriteString(trackerTable.row(m.th, widths, cells, i == m.trackers.cursor) + "\n")
 	}
 	for i := hi - lo; i < m.listRows(); i++ {
 		b.WriteString("\n")
@@ -148,10 +148,10 @@ func (m Model) viewTrackers(s *swarm.Snapshot) string {
 			fmt.Sprintf("%d seeds, %d leechers", t.Seeders, t.Leechers),
 		}, " · ", m.width-1) + "\n")
 		if t.LastError != "" {
-			plain := plainTrackerError(safe(t.LastError))
-			line := " " + badText.Render(plain)
+			plain := TrackerErrorWords(safe(t.LastError))
+			line := " " + m.th.bad.Render(plain)
 			if plain != safe(t.LastError) {
-				line += faint.Render(" (it said: " + safe(t.LastError) + ")")
+				line += m.th.faint.Render(" (it said: " + safe(t.LastError) + ")")
 			}
 			b.WriteString(line + "\n")
 		}
@@ -175,7 +175,7 @@ func (m Model) viewFiles(it Item) string {
 	s := it.Snap
 	var b strings.Builder
 	widths := fileTable.layout(m.width)
-	b.WriteString(fileTable.header(widths) + "\n")
+	b.WriteString(fileTable.header(m.th, widths) + "\n")
 	lo, hi := m.files.window(len(s.Files), m.listRows())
 	for i := lo; i < hi; i++ {
 		f := s.Files[i]
@@ -183,18 +183,18 @@ func (m Model) viewFiles(it Item) string {
 		pc := txt(prio)
 		switch prio {
 		case "skip":
-			pc = pc.style(faint)
+			pc = pc.style(m.th.faint)
 		case "high":
-			pc = pc.style(goodText)
+			pc = pc.style(m.th.good)
 		}
 		path := txt(safe(f.Path))
 		path.left = true
-		cells := []cell{path, txt(size(f.Size)), barCell(f.Progress), pc}
-		b.WriteString(fileTable.row(widths, cells, i == m.files.cursor) + "\n")
+		cells := []cell{path, txt(size(f.Size)), m.barCell(f.Progress), pc}
+		b.WriteString(fileTable.row(m.th, widths, cells, i == m.files.cursor) + "\n")
 	}
 	for i := hi - lo; i < m.listRows(); i++ {
 		b.WriteString("\n")
 	}
-	b.WriteString(faint.Render(" f cycles the selected file's priority: normal → high → skip → normal") + "\n")
+	b.WriteString(m.th.faint.Render(" f cycles the selected file's priority: normal → high → skip → normal") + "\n")
 	return b.String()
 }

@@ -4,13 +4,20 @@
 // a slow terminal cannot slow a swarm.
 package tui
 
-import "github.com/shoal-torrent/shoal/swarm"
+import (
+	"time"
+
+	"github.com/shoal-torrent/shoal/swarm"
+)
 
 // Item is one torrent as the UI shows it: a label (the torrent's name, or
-// a role in the demo) and its latest snapshot.
+// a role in the demo), its latest snapshot, and when it was added (to
+// the session of get or seed, or to the daemon's list; zero when
+// unknown), which s can sort by.
 type Item struct {
 	Label string
 	Snap  *swarm.Snapshot
+	Added time.Time
 }
 
 // Engine is what the UI needs from whatever runs torrents: a live engine

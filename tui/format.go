@@ -84,9 +84,10 @@ func pct(frac float64) string {
 	return fmt.Sprintf("%.1f%%", p)
 }
 
-// plainTrackerError turns the errors Go's network stack gives into words
-// a person can act on; unknown errors are shown as they came.
-func plainTrackerError(msg string) string {
+// TrackerErrorWords turns the errors Go's network stack gives into words
+// a person can act on; unknown errors are shown as they came. Plain
+// output uses it too, so a tracker's trouble reads the same everywhere.
+func TrackerErrorWords(msg string) string {
 	l := strings.ToLower(msg)
 	switch {
 	case msg == "":

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -89,6 +90,7 @@ func goldenModel(t *testing.T, w, h int) (*fakeEngine, Model) {
 	eng := goldenEngine()
 	m := New(eng, 500*time.Millisecond)
 	m = update(t, m, tea.WindowSizeMsg{Width: w, Height: h})
+	base := eng.items[0].Snap.Peers
 	for i := range 90 {
 		s := *eng.items[0].Snap
 		s.DownRate = float64((i*37)%50) * 40000
@@ -96,6 +98,15 @@ func goldenModel(t *testing.T, w, h int) (*fakeEngine, Model) {
 			s.DownRate = 0
 		}
 		s.UpRate = float64(i%30) * 10000
+		// The peers' rates wander too (the last poll has the fixture's),
+		// for the peer pane's graphs.
+		s.Peers = slices.Clone(base)
+		for j := range s.Peers {
+			if f := float64((i*7+j*3)%11) / 10; i < 89 {
+				s.Peers[j].DownRate *= f
+				s.Peers[j].UpRate *= 1 - f/2
+			}
+		}
 		eng.items[0].Snap = &s
 		m = update(t, m, ItemsMsg(eng.Items()))
 	}

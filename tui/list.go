@@ -5,10 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/charmbracelet/lipgloss"
-
-	"github.com/shoal-torrent/shoal/swarm"
 )
 
 // Screen geometry: a header line and a status line on top, a footer line
@@ -18,7 +14,7 @@ const (
 	// detailLines are the detail view's name, numbers and tab lines.
 	detailLines = 3
 	// peerPaneLines show the selected peer under the peer list.
-	peerPaneLines = 6
+	peerPaneLines = 7
 	// trackerPaneLines show the selected tracker's full URL and error.
 	trackerPaneLines = 3
 )
@@ -50,20 +46,23 @@ func (m Model) listRows() int {
 	return 1
 }
 
-// listSorts are the orders s cycles through on the list.
+// listSorts are the orders s cycles through on the list: first the
+// engine's own (the daemon's queue; for get and seed, the command
+// line's), last the newest added first.
 var listSorts = []struct {
 	name string
-	cmp  func(a, b *swarm.Snapshot) int
+	cmp  func(a, b Item) int
 }{
-	{"added", nil},
-	{"name", func(a, b *swarm.Snapshot) int {
-		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	{"start order", nil},
+	{"name", func(a, b Item) int {
+		return strings.Compare(strings.ToLower(a.Snap.Name), strings.ToLower(b.Snap.Name))
 	}},
-	{"progress", func(a, b *swarm.Snapshot) int { return cmp.Compare(b.Progress, a.Progress) }},
-	{"down rate", func(a, b *swarm.Snapshot) int { return cmp.Compare(b.DownRate, a.DownRate) }},
-	{"up rate", func(a, b *swarm.Snapshot) int { return cmp.Compare(b.UpRate, a.UpRate) }},
-	{"ratio", func(a, b *swarm.Snapshot) int { return cmp.Compare(b.Ratio, a.Ratio) }},
-	{"size", func(a, b *swarm.Snapshot) int { return cmp.Compare(b.Size, a.Size) }},
+	{"progress", func(a, b Item) int { return cmp.Compare(b.Snap.Progress, a.Snap.Progress) }},
+	{"down rate", func(a, b Item) int { return cmp.Compare(b.Snap.DownRate, a.Snap.DownRate) }},
+	{"up rate", func(a, b Item) int { return cmp.Compare(b.Snap.UpRate, a.Snap.UpRate) }},
+	{"ratio", func(a, b Item) int { return cmp.Compare(b.Snap.Ratio, a.Snap.Ratio) }},
+	{"size", func(a, b Item) int { return cmp.Compare(b.Snap.Size, a.Snap.Size) }},
+	{"added, newest first", func(a, b Item) int { return b.Added.Compare(a.Added) }},
 }
 
 // settle brings everything derived from the items and the terminal size
@@ -82,7 +81,7 @@ func (m Model) settle() Model {
 		m.order = append(m.order, i)
 	}
 	if c := listSorts[m.listSort].cmp; c != nil {
-		slices.SortStableFunc(m.order, func(a, b int) int { return c(m.items[a].Snap, m.items[b].Snap) })
+		slices.SortStableFunc(m.order, func(a, b int) int { return c(m.items[a], m.items[b]) })
 	}
 	if m.selKey != "" {
 		for c, i := range m.order {
@@ -160,12 +159,12 @@ var listTable = table{
 func (m Model) viewList() string {
 	var b strings.Builder
 	widths := listTable.layout(m.width)
-	b.WriteString(listTable.header(widths) + "\n")
+	b.WriteString(listTable.header(m.th, widths) + "\n")
 	if len(m.order) == 0 {
 		if m.filter != "" {
-			b.WriteString(faint.Render(" no torrent matches the filter; esc clears it") + "\n")
+			b.WriteString(m.th.faint.Render(" no torrent matches the filter; esc clears it") + "\n")
 		} else {
-			b.WriteString(faint.Render(" no torrents yet") + "\n")
+			b.WriteString(m.th.faint.Render(" no torrents yet") + "\n")
 		}
 		return b.String()
 	}
@@ -176,8 +175,8 @@ func (m Model) viewList() string {
 		st := m.pending.state(it)
 		cells := []cell{
 			txt(safe(it.Label)),
-			txt(string(st)).style(stateStyle(st)),
-			barCell(s.Progress),
+			txt(string(st)).style(m.stateStyle(st)),
+			m.barCell(s.Progress),
 			{text: func(w int) string {
 				if w < 17 {
 					return size(s.Size)
@@ -190,14 +189,14 @@ func (m Model) viewList() string {
 			txt(peersText(len(s.Peers), s.Seeds)),
 			txt(etaShort(s.ETA)),
 		}
-		b.WriteString(listTable.row(widths, cells, c == m.torrents.cursor) + "\n")
+		b.WriteString(listTable.row(m.th, widths, cells, c == m.torrents.cursor) + "\n")
 	}
 	return b.String()
 }
 
 // barCell is a progress bar with its percentage, or the percentage alone
 // when the column is narrow.
-func barCell(frac float64) cell {
+func (m Model) barCell(frac float64) cell {
 	return cell{
 		text: func(w int) string {
 			p := fit(pct(frac), 6, true, false)
@@ -209,9 +208,9 @@ func barCell(frac float64) cell {
 			return strings.Repeat("█", filled) + strings.Repeat("░", bw-filled) + " " + p
 		},
 		paint: func(s string) string {
-			st := lipgloss.NewStyle().Foreground(warn)
+			st := m.th.warn
 			if frac >= 1 {
-				st = lipgloss.NewStyle().Foreground(good)
+				st = m.th.good
 			}
 			full := strings.Count(s, "█")
 			empty := strings.Count(s, "░")
@@ -219,7 +218,7 @@ func barCell(frac float64) cell {
 				return s
 			}
 			rest := strings.TrimLeft(s, "█░")
-			return st.Render(strings.Repeat("█", full)) + faint.Render(strings.Repeat("░", empty)) + rest
+			return st.Render(strings.Repeat("█", full)) + m.th.faint.Render(strings.Repeat("░", empty)) + rest
 		},
 	}
 }

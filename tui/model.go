@@ -1,11 +1,14 @@
 package tui
 
 import (
+	"io"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/shoal-torrent/shoal/swarm"
 )
 
 // Tabs of the detail view.
@@ -76,6 +79,16 @@ type Model struct {
 	pending  pending
 	slots    map[string]slotChange
 	quitting bool
+	// lastState is each torrent's state in the last snapshots, to see
+	// it finish; noticeText says which did, for noticeLeft more polls.
+	lastState  map[string]swarm.State
+	noticeText string
+	noticeLeft int
+	// bell, when set, gets a BEL when a torrent finishes.
+	bell io.Writer
+	// peerHist holds recent rates per peer, by torrent and address.
+	peerHist map[string]peerRates
+	th       theme
 }
 
 // slotChange remembers when a torrent's upload slots last changed.
@@ -88,7 +101,7 @@ type slotChange struct {
 func New(engine Engine, interval time.Duration) Model {
 	return Model{engine: engine, keys: defaultKeys(), interval: interval, width: 80, height: 24,
 		down: map[string][]float64{}, up: map[string][]float64{}, confirm: -1,
-		pending: newPending(), slots: map[string]slotChange{}}
+		pending: newPending(), slots: map[string]slotChange{}, th: defaultTheme()}
 }
 
 // tickMsg asks the model to read fresh snapshots.
@@ -133,6 +146,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(m.poll, m.tick())
 	case ItemsMsg:
 		m = m.receive(msg)
+		m, cmd = m.notice(msg)
 	case StatusMsg:
 		m.status = string(msg)
 		return m.settle(), m.poll // show the command's effect at once
@@ -163,6 +177,7 @@ func (m Model) receive(items []Item) Model {
 		m.limDown, m.limUp, m.limWait = down, up, 0
 	}
 	m.pending = m.pending.confirm(items)
+	m = m.recordPeers(items)
 	for _, it := range m.items {
 		if it.Snap == nil {
 			continue

@@ -265,7 +265,7 @@ func TestTrackerView(t *testing.T) {
 		t.Fatal("no next poll scheduled")
 	}
 	v := next.View()
-	for _, want := range []string{"1,200 leechers", "12.5 announces/s", strings.Repeat("ab", 20), "7"} {
+	for _, want := range []string{"1,200 leechers", "announces 12.5/s", strings.Repeat("ab", 20), "7"} {
 		if !strings.Contains(v, want) {
 			t.Fatalf("tracker view lacks %q:\n%s", want, v)
 		}

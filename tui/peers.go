@@ -48,9 +48,9 @@ func (m Model) viewPeers(s *swarm.Snapshot) string {
 	var b strings.Builder
 	peers := m.sortedPeers(s)
 	widths := peerTable.layout(m.width)
-	b.WriteString(peerTable.header(widths) + "\n")
+	b.WriteString(peerTable.header(m.th, widths) + "\n")
 	if len(peers) == 0 {
-		return b.String() + faint.Render(" no peers connected") + "\n"
+		return b.String() + m.th.faint.Render(" no peers connected") + "\n"
 	}
 	rows := m.listRows()
 	lo, hi := m.peers.window(len(peers), rows)
@@ -59,7 +59,7 @@ func (m Model) viewPeers(s *swarm.Snapshot) string {
 		addr := txt(safe(p.Addr))
 		addr.left = true
 		cells := []cell{addr, txt(safe(p.Client)), txt(p.Flags()), txt(pct(p.Progress)), txt(rate(p.DownRate)), txt(rate(p.UpRate))}
-		b.WriteString(peerTable.row(widths, cells, i == m.peers.cursor) + "\n")
+		b.WriteString(peerTable.row(m.th, widths, cells, i == m.peers.cursor) + "\n")
 	}
 	if !m.peerPane() || m.peers.cursor >= len(peers) {
 		return b.String()
@@ -81,7 +81,7 @@ func (m Model) peerDetail(s *swarm.Snapshot, p swarm.PeerSnapshot) []string {
 	if client == "" {
 		client = "unknown client"
 	}
-	lines := []string{title.Render(fit(safe(p.Addr)+" · "+client, w, false, false))}
+	lines := []string{m.th.title.Render(fit(safe(p.Addr)+" · "+client, w, false, false))}
 	var words []string
 	flags := p.Flags()
 	for _, f := range flagMeanings {
@@ -124,10 +124,7 @@ func (m Model) peerDetail(s *swarm.Snapshot, p swarm.PeerSnapshot) []string {
 		fmt.Sprintf("has %s (%d of %d pieces)", pct(p.Progress), havePieces, s.NumPieces),
 		source, transport,
 	}, " · ", w))
-	lines = append(lines, joinFit([]string{
-		fmt.Sprintf("received %s at %s", size(p.Downloaded), rate(p.DownRate)),
-		fmt.Sprintf("sent %s at %s", size(p.Uploaded), rate(p.UpRate)),
-	}, " · ", w))
+	lines = append(lines, m.peerRateLines(*m.selected(), p, w)...)
 	lines = append(lines, m.peerPieces(s, p, w))
 	return lines
 }
@@ -135,22 +132,22 @@ func (m Model) peerDetail(s *swarm.Snapshot, p swarm.PeerSnapshot) []string {
 // peerPieces draws which pieces the peer has in one row, cell for cell
 // like the piece map: what it has that we still need in the colour of
 // its rarity (so the rare pieces it brings stand out), what we have
-// already faint, what it lacks as a dot.
+// already m.th.faint, what it lacks as a dot.
 func (m Model) peerPieces(s *swarm.Snapshot, p swarm.PeerSnapshot, w int) string {
 	const label = "its pieces "
 	n := min(len(s.Pieces), len(s.Availability))
 	has := func(i int) bool { return p.Progress >= 1 }
 	switch {
 	case n == 0:
-		return faint.Render(fit(label+"(none known yet)", w, false, false))
+		return m.th.faint.Render(fit(label+"(none known yet)", w, false, false))
 	case p.Have != nil:
 		has = func(i int) bool { return i/8 < len(p.Have) && p.Have[i/8]&(0x80>>(i%8)) != 0 }
 	case p.Progress > 0 && p.Progress < 1:
-		return faint.Render(fit(label+"not in this snapshot (too many peers and pieces to copy them all)", w, false, false))
+		return m.th.faint.Render(fit(label+"not in this snapshot (too many peers and pieces to copy them all)", w, false, false))
 	}
 	cells := min(n, max(w-len(label), 1))
 	var b strings.Builder
-	b.WriteString(faint.Render(label))
+	b.WriteString(m.th.faint.Render(label))
 	for c := 0; c < cells; c++ {
 		lo, hi := c*n/cells, max((c+1)*n/cells, c*n/cells+1)
 		any, need, avail := false, false, 1<<30
@@ -167,9 +164,9 @@ func (m Model) peerPieces(s *swarm.Snapshot, p swarm.PeerSnapshot, w int) string
 		case need:
 			b.WriteString(m.pieceGlyph(cellMissing, avail))
 		case any:
-			b.WriteString(faint.Render("█"))
+			b.WriteString(m.th.faint.Render("█"))
 		default:
-			b.WriteString(faint.Render("·"))
+			b.WriteString(m.th.faint.Render("·"))
 		}
 	}
 	return b.String()

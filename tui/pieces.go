@@ -5,32 +5,8 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/charmbracelet/lipgloss"
-
 	"github.com/shoal-torrent/shoal/swarm"
 )
-
-// heat colours a missing piece by how many peers have it: red for
-// nobody, then orange, yellow, green, cyan and blue as copies grow, a ramp
-// that stays apart in 16 and 256 colours.
-var heat = []lipgloss.Style{
-	lipgloss.NewStyle().Foreground(lipgloss.Color("9")),
-	lipgloss.NewStyle().Foreground(lipgloss.Color("208")),
-	lipgloss.NewStyle().Foreground(lipgloss.Color("11")),
-	lipgloss.NewStyle().Foreground(lipgloss.Color("10")),
-	lipgloss.NewStyle().Foreground(lipgloss.Color("14")),
-	lipgloss.NewStyle().Foreground(lipgloss.Color("12")),
-}
-
-func heatStyle(avail int) lipgloss.Style {
-	switch {
-	case avail <= 0:
-		return heat[0]
-	case avail <= 4:
-		return heat[avail]
-	}
-	return heat[5]
-}
 
 // A cell of the piece map summarises one piece or a run of them.
 const (
@@ -80,7 +56,7 @@ func (m Model) viewPieces(it Item) string {
 	n := min(len(s.Pieces), len(s.Availability))
 	cells := min(n, width*rows)
 	if cells == 0 {
-		return faint.Render(" no pieces yet (the metadata may still be on its way)") + "\n"
+		return m.th.faint.Render(" no pieces yet (the metadata may still be on its way)") + "\n"
 	}
 	skipped := m.skippedPieces(it)
 	var b strings.Builder
@@ -122,7 +98,7 @@ func (m Model) viewPieces(it Item) string {
 	if cells < n {
 		per = fmt.Sprintf("about %d a cell", (n+cells/2)/cells)
 	}
-	stats := append(availabilityStats(s, skipped), fmt.Sprintf("%d pieces of %s, %s", s.NumPieces, size(s.PieceLength), per))
+	stats := append(m.availabilityStats(s, skipped), fmt.Sprintf("%d pieces of %s, %s", s.NumPieces, size(s.PieceLength), per))
 	fl := flow(stats, " · ", m.width-1)
 	for _, l := range fl[:min(len(fl), 2)] {
 		b.WriteString(" " + l + "\n")
@@ -133,18 +109,18 @@ func (m Model) viewPieces(it Item) string {
 func (m Model) pieceGlyph(kind, avail int) string {
 	switch kind {
 	case cellHave:
-		return goodText.Render("█")
+		return m.th.good.Render("█")
 	case cellBusy:
-		return warnText.Render("▓")
+		return m.th.warn.Render("▓")
 	case cellSkipped:
-		return faint.Render("-")
+		return m.th.faint.Render("-")
 	}
 	if !m.blocks {
 		d := "+"
 		if avail < 16 {
 			d = fmt.Sprintf("%X", avail)
 		}
-		return heatStyle(avail).Render(d)
+		return m.th.heatStyle(avail).Render(d)
 	}
 	g := "▒"
 	switch {
@@ -153,28 +129,28 @@ func (m Model) pieceGlyph(kind, avail int) string {
 	case avail == 1:
 		g = "░"
 	}
-	return heatStyle(avail).Render(g)
+	return m.th.heatStyle(avail).Render(g)
 }
 
 func (m Model) pieceLegend() string {
-	parts := []string{goodText.Render("█") + " have", warnText.Render("▓") + " in flight", faint.Render("-") + " skipped"}
+	parts := []string{m.th.good.Render("█") + " have", m.th.warn.Render("▓") + " in flight", m.th.faint.Render("-") + " skipped"}
 	if m.blocks {
-		parts = append(parts, heat[0].Render("·")+" nobody has it", heat[1].Render("░")+" one peer", heat[3].Render("▒")+" more")
+		parts = append(parts, m.th.heat[0].Render("·")+" nobody has it", m.th.heat[1].Render("░")+" one peer", m.th.heat[3].Render("▒")+" more")
 	} else {
 		var ramp string
-		for i, st := range heat {
+		for i, st := range m.th.heat {
 			ramp += st.Render(fmt.Sprintf("%X", i))
 		}
 		parts = append(parts, ramp+"…F peers have it")
 	}
-	parts = append(parts, faint.Render("b: "+map[bool]string{true: "digits", false: "blocks"}[m.blocks]))
+	parts = append(parts, m.th.faint.Render("b: "+map[bool]string{true: "digits", false: "blocks"}[m.blocks]))
 	return joinFit(parts, "  ", m.width-1)
 }
 
 // availabilityStats summarises the swarm's copies of the pieces we still
 // want: the rarest count, the median, and the distributed copies (how
 // many whole copies the connected peers hold between them).
-func availabilityStats(s *swarm.Snapshot, skipped []bool) []string {
+func (m Model) availabilityStats(s *swarm.Snapshot, skipped []bool) []string {
 	var want []int
 	var all []int
 	for i, a := range s.Availability {
@@ -194,7 +170,7 @@ func availabilityStats(s *swarm.Snapshot, skipped []bool) []string {
 					zero++
 				}
 			}
-			out = append(out, badText.Render(fmt.Sprintf("%d that no peer has", zero)))
+			out = append(out, m.th.bad.Render(fmt.Sprintf("%d that no peer has", zero)))
 		}
 	}
 	if len(all) > 0 {

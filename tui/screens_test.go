@@ -57,8 +57,8 @@ func TestPlainTrackerErrors(t *testing.T) {
 		"lookup tracker.invalid: no such host":               "unknown host name",
 		"tracker said: something odd":                        "tracker said: something odd",
 	} {
-		if got := plainTrackerError(in); got != want {
-			t.Errorf("plainTrackerError(%q) = %q, want %q", in, got, want)
+		if got := TrackerErrorWords(in); got != want {
+			t.Errorf("TrackerErrorWords(%q) = %q, want %q", in, got, want)
 		}
 	}
 	if got := when(goldenAt.Add(-90*1e9), goldenAt); got != "1 minute ago" {

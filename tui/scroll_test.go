@@ -1,11 +1,14 @@
 package tui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/shoal-torrent/shoal/swarm"
 )
 
 // TestListScrollsWithTheCursor: 33 torrents in a 24-line window. The
@@ -104,4 +107,33 @@ func selectedLine(view string) string {
 		}
 	}
 	return ""
+}
+
+// TestSortByAdded: s reaches "added", newest first, from the items'
+// added times, whatever order the engine lists them in.
+func TestSortByAdded(t *testing.T) {
+	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	var items []Item
+	for i, d := range []int{2, 0, 3, 1} {
+		s := snapshot(fmt.Sprintf("torrent %d", i), swarm.StateDownloading, 0.5)
+		items = append(items, Item{Label: s.Name, Snap: s, Added: at.Add(time.Duration(d) * time.Hour)})
+	}
+	m := New(&fakeEngine{items: items}, time.Second)
+	m = update(t, m, tea.WindowSizeMsg{Width: 100, Height: 20}, ItemsMsg(items))
+	for range len(listSorts) - 1 {
+		m = update(t, m, keyMsg("s"))
+	}
+	v := m.View()
+	if !strings.Contains(v, "sorted by added, newest first") {
+		t.Fatalf("s never reaches added:\n%s", v)
+	}
+	var order []string
+	for _, l := range strings.Split(v, "\n") {
+		if i := strings.Index(l, "torrent "); i >= 0 {
+			order = append(order, l[i:i+9])
+		}
+	}
+	if strings.Join(order, ",") != "torrent 2,torrent 0,torrent 3,torrent 1" {
+		t.Fatalf("added order %v, want torrents 2, 0, 3, 1 (newest first):\n%s", order, v)
+	}
 }

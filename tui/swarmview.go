@@ -14,9 +14,9 @@ import (
 const graphAxis = 11
 
 // graph draws the last samples as columns of eighth blocks, rows tall,
-// with the scale (top value and zero) on the left and the time the graph
-// spans underneath. Zero is drawn as nothing.
-func graph(h []float64, width, rows int, interval time.Duration, st lipgloss.Style) []string {
+// with the scale (top value, in label's words, and zero) on the left and
+// the time the graph spans underneath. Zero is drawn as nothing.
+func (th theme) graph(h []float64, width, rows int, interval time.Duration, st lipgloss.Style, label func(float64) string) []string {
 	width = max(width, 4)
 	if len(h) > width {
 		h = h[len(h)-width:]
@@ -41,14 +41,14 @@ func graph(h []float64, width, rows int, interval time.Duration, st lipgloss.Sty
 			}
 			b.WriteRune(levels[int(min(max(e-floor, 0), 8))])
 		}
-		label := ""
+		text := ""
 		switch r {
 		case 0:
-			label = rate(top)
+			text = label(top)
 		case rows - 1:
-			label = "0"
+			text = "0"
 		}
-		out = append(out, faint.Render(fit(label, graphAxis-1, true, false))+faint.Render("┤")+st.Render(b.String()))
+		out = append(out, th.faint.Render(fit(text, graphAxis-1, true, false))+th.faint.Render("┤")+st.Render(b.String()))
 	}
 	span := time.Duration(len(h)) * interval
 	left := "now"
@@ -56,7 +56,7 @@ func graph(h []float64, width, rows int, interval time.Duration, st lipgloss.Sty
 		left = etaLong(span) + " ago"
 	}
 	axis := fit(left, width-3, false, false) + "now"
-	out = append(out, strings.Repeat(" ", graphAxis)+faint.Render(axis))
+	out = append(out, strings.Repeat(" ", graphAxis)+th.faint.Render(axis))
 	return out
 }
 
@@ -70,10 +70,10 @@ func (m Model) viewSwarm(it Item) string {
 	fixed := 4 + len(slots) + 3
 	gh := min(max((m.tabLines()-fixed)/2, 1), 12)
 	gw := m.width - graphAxis - 1
-	lines = append(lines, fmt.Sprintf(" download %s", goodText.Render(rate(s.DownRate))))
-	lines = append(lines, graph(m.down[k], gw, gh, m.interval, goodText)...)
-	lines = append(lines, fmt.Sprintf(" upload %s", lipgloss.NewStyle().Foreground(accent).Render(rate(s.UpRate))))
-	lines = append(lines, graph(m.up[k], gw, gh, m.interval, lipgloss.NewStyle().Foreground(accent))...)
+	lines = append(lines, fmt.Sprintf(" download %s", m.th.good.Render(rate(s.DownRate))))
+	lines = append(lines, m.th.graph(m.down[k], gw, gh, m.interval, m.th.good, rate)...)
+	lines = append(lines, fmt.Sprintf(" upload %s", m.th.up.Render(rate(s.UpRate))))
+	lines = append(lines, m.th.graph(m.up[k], gw, gh, m.interval, m.th.up, rate)...)
 	lines = append(lines, slots...)
 	switch {
 	case s.Private:
@@ -85,7 +85,7 @@ func (m Model) viewSwarm(it Item) string {
 	default:
 		lines = append(lines, " DHT: joining (no nodes yet)")
 	}
-	if n := networkText(&s.Network, false); n != "" {
+	if n := m.networkText(&s.Network, false); n != "" {
 		lines = append(lines, " reachability: "+n)
 	}
 	lines = append(lines, " "+joinFit([]string{

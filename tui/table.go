@@ -89,7 +89,7 @@ func (t table) layout(total int) []int {
 
 // cell is one value in a table. text gives the plain text for a width
 // (so a column can show less when narrow); paint colours the fitted text
-// unless the row is selected, where the whole row is reversed instead.
+// unless the row is th.selected, where the whole row is reversed instead.
 type cell struct {
 	text  func(w int) string
 	paint func(s string) string
@@ -126,7 +126,7 @@ func fit(s string, w int, right, left bool) string {
 }
 
 // header renders the column titles, aligned with the rows below.
-func (t table) header(widths []int) string {
+func (t table) header(th theme, widths []int) string {
 	var parts []string
 	for i, c := range t.cols {
 		if widths[i] == 0 {
@@ -138,12 +138,12 @@ func (t table) header(widths []int) string {
 		}
 		parts = append(parts, fit(ttl, widths[i], c.right, false))
 	}
-	return faint.Render(" " + strings.Join(parts, " "))
+	return th.faint.Render(" " + strings.Join(parts, " "))
 }
 
 // row renders one row. A selected row is marked in the gutter and
 // reversed across the whole width, so it shows without colour too.
-func (t table) row(widths []int, cells []cell, sel bool) string {
+func (t table) row(th theme, widths []int, cells []cell, sel bool) string {
 	var parts []string
 	for i, c := range t.cols {
 		if widths[i] == 0 {
@@ -156,7 +156,7 @@ func (t table) row(widths []int, cells []cell, sel bool) string {
 		parts = append(parts, s)
 	}
 	if sel {
-		return selected.Render(">" + strings.Join(parts, " "))
+		return th.selected.Render(">" + strings.Join(parts, " "))
 	}
 	return " " + strings.Join(parts, " ")
 }

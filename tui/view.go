@@ -10,23 +10,6 @@ import (
 	"github.com/shoal-torrent/shoal/swarm"
 )
 
-// Colours adapt to light and dark terminals.
-var (
-	accent   = lipgloss.AdaptiveColor{Light: "#005f87", Dark: "#5fafff"}
-	good     = lipgloss.AdaptiveColor{Light: "#007a00", Dark: "#5fd75f"}
-	warn     = lipgloss.AdaptiveColor{Light: "#9a6700", Dark: "#ffd75f"}
-	bad      = lipgloss.AdaptiveColor{Light: "#b00020", Dark: "#ff5f5f"}
-	dim      = lipgloss.AdaptiveColor{Light: "#6c6c6c", Dark: "#8a8a8a"}
-	title    = lipgloss.NewStyle().Bold(true).Foreground(accent)
-	selected = lipgloss.NewStyle().Reverse(true)
-	faint    = lipgloss.NewStyle().Foreground(dim)
-	tabOn    = lipgloss.NewStyle().Bold(true).Underline(true).Foreground(accent)
-	tabOff   = lipgloss.NewStyle().Foreground(dim)
-	badText  = lipgloss.NewStyle().Foreground(bad)
-	goodText = lipgloss.NewStyle().Foreground(good)
-	warnText = lipgloss.NewStyle().Foreground(warn)
-)
-
 // View implements tea.Model. It draws exactly the terminal's size: a
 // header, a status line, the screen's body and a footer.
 func (m Model) View() string {
@@ -104,11 +87,11 @@ func (m Model) viewHeader() string {
 		}
 	}
 	parts := []string{
-		title.Render("shoal"),
+		m.th.title.Render("shoal"),
 		fmt.Sprintf("↓ %s ↑ %s", rate(down), rate(up)),
-		networkText(net, true),
-		faint.Render(fmt.Sprintf("limits ↓ %s ↑ %s", limitText(m.limDown), limitText(m.limUp))),
-		faint.Render(plural(len(m.items), "torrent")),
+		m.networkText(net, true),
+		m.th.faint.Render(fmt.Sprintf("limits ↓ %s ↑ %s", limitText(m.limDown), limitText(m.limUp))),
+		m.th.faint.Render(plural(len(m.items), "torrent")),
 	}
 	return joinFit(parts, "  ", m.width)
 }
@@ -122,7 +105,7 @@ func plural(n int, what string) string {
 
 // networkText says whether peers can reach us: the listen port and what
 // the port mapping did.
-func networkText(n *swarm.NetworkSnapshot, short bool) string {
+func (m Model) networkText(n *swarm.NetworkSnapshot, short bool) string {
 	if n == nil || n.ListenPort == 0 {
 		return ""
 	}
@@ -133,14 +116,14 @@ func networkText(n *swarm.NetworkSnapshot, short bool) string {
 		if n.ExternalIP != "" {
 			ext = fmt.Sprintf(" as %s:%d", safe(n.ExternalIP), n.ExternalPort)
 		}
-		return goodText.Render(port + " open via " + safe(n.Forwarding) + ext)
+		return m.th.good.Render(port + " open via " + safe(n.Forwarding) + ext)
 	case n.Forwarding == "" || n.Forwarding == "off":
 		if short {
-			return faint.Render(port + ", no port mapping")
+			return m.th.faint.Render(port + ", no port mapping")
 		}
 		return port + ", no port mapping (peers behind NAT can reach us only if the router forwards it)"
 	}
-	return warnText.Render(port + " not mapped: " + safe(n.Forwarding))
+	return m.th.warn.Render(port + " not mapped: " + safe(n.Forwarding))
 }
 
 // viewStatus is the second line: a question, the filter being typed, or
@@ -148,23 +131,25 @@ func networkText(n *swarm.NetworkSnapshot, short bool) string {
 func (m Model) viewStatus() string {
 	switch {
 	case m.confirm >= 0 && m.confirm < len(m.items):
-		return badText.Render(fit(fmt.Sprintf("remove %s? y removes it (files stay), d deletes its files too, any other key keeps it",
+		return m.th.bad.Render(fit(fmt.Sprintf("remove %s? y removes it (files stay), d deletes its files too, any other key keeps it",
 			safe(m.items[m.confirm].Label)), m.width, false, false))
 	case m.filtering:
-		return "/" + safe(m.filter) + "▏" + faint.Render("  enter keeps the filter, esc clears it")
+		return "/" + safe(m.filter) + "▏" + m.th.faint.Render("  enter keeps the filter, esc clears it")
 	case m.adding:
 		// A long magnet link shows its end, where the typing is.
-		line, hint := "add: "+safe(m.source)+"▏", faint.Render("  a .torrent path or magnet link; enter adds, esc cancels")
+		line, hint := "add: "+safe(m.source)+"▏", m.th.faint.Render("  a .torrent path or magnet link; enter adds, esc cancels")
 		if ansi.StringWidth(line+hint) <= m.width {
 			return line + hint
 		}
 		return fit(line, m.width, false, true)
 	case m.status != "":
 		return fit(safe(m.status), m.width, false, false)
+	case m.noticeLeft > 0:
+		return m.th.good.Render(fit(m.noticeText, m.width, false, false))
 	case m.showHelp:
-		return faint.Render("any key closes the help")
+		return m.th.faint.Render("any key closes the help")
 	case m.detail && m.tab == tabPeers:
-		return faint.Render("peers sorted by " + peerSorts[m.peerSort].name + " (s changes)")
+		return m.th.faint.Render("peers sorted by " + peerSorts[m.peerSort].name + " (s changes)")
 	case m.detail:
 		return ""
 	}
@@ -172,7 +157,7 @@ func (m Model) viewStatus() string {
 	if m.filter != "" {
 		s = fmt.Sprintf("filter %q: %d of %d (esc clears) · %s", safe(m.filter), len(m.order), len(m.items), s)
 	}
-	return faint.Render(s)
+	return m.th.faint.Render(s)
 }
 
 // viewFooter is the key reminder and, at the right, where the cursor is
@@ -196,19 +181,19 @@ func (m Model) viewFooter() string {
 	}
 	room := m.width - len(pos) - 1
 	left := joinFit(keys, " · ", room)
-	return faint.Render(left) + strings.Repeat(" ", max(m.width-ansi.StringWidth(left)-len(pos), 1)) + pos
+	return m.th.faint.Render(left) + strings.Repeat(" ", max(m.width-ansi.StringWidth(left)-len(pos), 1)) + pos
 }
 
-func stateStyle(s swarm.State) lipgloss.Style {
+func (m Model) stateStyle(s swarm.State) lipgloss.Style {
 	switch s {
 	case swarm.StateSeeding:
-		return goodText
+		return m.th.good
 	case swarm.StateError:
-		return badText
+		return m.th.bad
 	case swarm.StatePaused, swarm.StateChecking, swarm.StateStopped, stateResuming:
-		return faint
+		return m.th.faint
 	}
-	return warnText
+	return m.th.warn
 }
 
 // flow lays items out in lines of at most width cells, sep between them.
@@ -251,7 +236,7 @@ var flagMeanings = []struct{ letter, meaning string }{
 
 func (m Model) viewHelp() string {
 	var b strings.Builder
-	b.WriteString(title.Render(" Keys") + "\n")
+	b.WriteString(m.th.title.Render(" Keys") + "\n")
 	all := m.keys.all()
 	cols := 2
 	if m.width < 60 {
@@ -271,21 +256,22 @@ func (m Model) viewHelp() string {
 		}
 		b.WriteString(strings.TrimRight(line, " ") + "\n")
 	}
-	b.WriteString("\n")
 	w := m.width - 2
-	for _, l := range flow([]string{"PEERS 12 (3):", "12 peers connected,", "3 of them seeds", "(they have every piece)."}, " ", w) {
-		b.WriteString(" " + l + "\n")
-	}
+	var notes []string
+	notes = append(notes, flow([]string{"PEERS 12 (3):", "12 peers connected,", "3 of them seeds", "(they have every piece)."}, " ", w)...)
 	var flags []string
 	for _, f := range flagMeanings {
 		flags = append(flags, f.letter+" "+f.meaning)
 	}
 	flags[0] = "Peer flags: " + flags[0]
 	flags = append(flags, "no letter: from a tracker or --peer")
-	for _, l := range flow(flags, " · ", w) {
-		b.WriteString(" " + l + "\n")
+	notes = append(notes, flow(flags, " · ", w)...)
+	notes = append(notes, flow([]string{"Pieces:", "█ have", "▓ in flight", "- skipped file", "0–F how many peers have it (0, in red: nobody)"}, "  ", w)...)
+	// A blank line sets the notes apart where the screen has room for it.
+	if 1+rows+1+len(notes) <= m.bodyLines() {
+		b.WriteString("\n")
 	}
-	for _, l := range flow([]string{"Pieces:", "█ have", "▓ in flight", "- skipped file", "0–F how many peers have it (0 red: nobody)"}, "  ", w) {
+	for _, l := range notes {
 		b.WriteString(" " + l + "\n")
 	}
 	return b.String()

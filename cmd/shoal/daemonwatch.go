@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/shoal-torrent/shoal/daemon"
 	"github.com/shoal-torrent/shoal/piece/meta"
@@ -17,8 +18,11 @@ import (
 // daemon's ids as of the last Items.
 type daemonEngine struct {
 	d   *daemon.Daemon
-	mu  sync.Mutex // guards ids
+	mu  sync.Mutex // guards ids and added
 	ids []int
+	// added is each torrent's stored added time by id, read once per
+	// new id.
+	added map[int]time.Time
 }
 
 func (e *daemonEngine) Items() []tui.Item {
@@ -26,15 +30,49 @@ func (e *daemonEngine) Items() []tui.Item {
 	if err != nil {
 		return nil
 	}
+	added := e.addedTimes(items)
 	out := make([]tui.Item, len(items))
 	ids := make([]int, len(items))
 	for i, it := range items {
-		out[i] = tui.Item{Label: fmt.Sprintf("%d %s", it.ID, it.Snap.Name), Snap: it.Snap}
+		out[i] = tui.Item{Label: fmt.Sprintf("%d %s", it.ID, it.Snap.Name), Snap: it.Snap, Added: added[i]}
 		ids[i] = it.ID
 	}
 	e.mu.Lock()
 	e.ids = ids
 	e.mu.Unlock()
+	return out
+}
+
+// addedTimes says when each torrent was added to the daemon's list,
+// asking the daemon only when a torrent is new.
+func (e *daemonEngine) addedTimes(items []daemon.Item) []time.Time {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.added == nil {
+		e.added = map[int]time.Time{}
+	}
+	for _, it := range items {
+		if _, ok := e.added[it.ID]; ok {
+			continue
+		}
+		sts, err := e.d.Torrents(nil, false)
+		if err != nil {
+			break
+		}
+		for _, st := range sts {
+			e.added[st.ID] = st.Added
+		}
+		for _, it := range items {
+			if _, ok := e.added[it.ID]; !ok {
+				e.added[it.ID] = time.Time{} // gone meanwhile: not asked again
+			}
+		}
+		break
+	}
+	out := make([]time.Time, len(items))
+	for i, it := range items {
+		out[i] = e.added[it.ID]
+	}
 	return out
 }
 

@@ -56,6 +56,10 @@ func TestWatchAddsRequeuesAndRemovesOnTheDaemon(t *testing.T) {
 	if len(items) != 2 || !strings.HasPrefix(items[0].Label, "1 ") {
 		t.Fatalf("items: %+v", items)
 	}
+	// The list's added times, which s sorts by, are the daemon's.
+	if a, b := items[0].Added, items[1].Added; a.IsZero() || b.Before(a) {
+		t.Fatalf("added times %v and %v: want the first torrent's, then the second's", a, b)
+	}
 	if err := eng.Requeue(1, -1); err != nil {
 		t.Fatal(err)
 	}

@@ -141,7 +141,7 @@ func runDemo(ctx context.Context, e env, size, rate int64, leechers int, keep, t
 			plural(leechers, "leecher", "leechers"), humanize.IBytes(uint64(rate/2)))
 		return demoAccount(ctx, e, m, torrents, labels, dirs)
 	}
-	return runUI(ctx, newLiveEngine(labels, torrents))
+	return runUI(ctx, newLiveEngine(labels, torrents), false) // six leechers finishing at once: no bell
 }
 
 // demoAccount prints how the swarm goes until every leecher is complete,

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anacrolix/torrent/bencode"
 
@@ -96,10 +97,11 @@ func TestReporterEscapesTorrentText(t *testing.T) {
 	r := newReporter(env{stdout: &out, stderr: &out}, false)
 	r.event("started", nil, evil+": 1 MiB, saving to /tmp")
 	r.event("complete", nil, stoppedText(evil, true, false))
-	r.progress([]*swarm.Snapshot{{Name: evil, State: swarm.StateError, Error: "write " + evil + ": disk full"}})
+	r.progress([]*swarm.Snapshot{{Name: evil, State: swarm.StateError, Error: "write " + evil + ": disk full",
+		Trackers: []swarm.TrackerSnapshot{{URL: "http://" + evil, LastError: evil}}}}, time.Unix(1e9, 0))
 	terminalSafe(t, "reporter", out.String())
-	if got := strings.Count(out.String(), "\n"); got != 3 {
-		t.Fatalf("%d lines, want 3:\n%s", got, out.String())
+	if got := strings.Count(out.String(), "\n"); got != 4 {
+		t.Fatalf("%d lines, want 4:\n%s", got, out.String())
 	}
 }
 
@@ -107,7 +109,7 @@ func TestReporterJSONEscapesC1(t *testing.T) {
 	var out bytes.Buffer
 	r := newReporter(env{stdout: &out, stderr: &out}, true)
 	r.event("started", map[string]any{"name": evil}, "")
-	r.progress([]*swarm.Snapshot{{Name: evil, State: swarm.StateDownloading}})
+	r.progress([]*swarm.Snapshot{{Name: evil, State: swarm.StateDownloading}}, time.Unix(1e9, 0))
 	terminalSafe(t, "reporter --json", out.String())
 	var ev map[string]any
 	if err := json.Unmarshal([]byte(strings.SplitN(out.String(), "\n", 2)[0]), &ev); err != nil || ev["name"] != evil {

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"path/filepath"
+	"sync/atomic"
+	"time"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -67,6 +70,7 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			}
 			defer closeSession()
 			if isMagnet {
+				peers = append(peers, magnetPeers(cmd.Context(), e, r, mag)...)
 				warnNoPeerSource(e, r, magnetName(mag), mag.InfoHash.HexString(), f.magnetSources(mag, peers))
 				var found []netip.AddrPort
 				if m, found, err = resolveMagnet(cmd.Context(), r, s, args[0], f.stateDir, peers, s.DHTLookup()); errors.Is(err, context.Canceled) {
@@ -87,10 +91,15 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			}
 			eng := newLiveEngine([]string{m.Name}, []*swarm.Torrent{t}) // for the UI and shoal watch alike
 			defer startControl(r, f.stateDir, s.Port(), eng)()
-			// Said once everything is in place, shoal watch's socket too.
-			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
-			r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.Total},
+			// What this run downloads is what was left once the data on
+			// disk was checked.
+			began, leftAtStart := time.Now(), leftAfterCheck(cmd.Context(), t)
+			// Said once everything is in place, shoal watch's socket too;
+			// started before listening, as seed says them.
+			ih := m.InfoHash.HexString()
+			r.event("started", map[string]any{"name": m.Name, "info_hash": ih, "size": m.Layout.Total},
 				fmt.Sprintf("%s: %s in %s, saving to %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), plural(m.Layout.NumPieces, "piece", "pieces"), f.dir))
+			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
 			announced := false
 			err = runSwarm(cmd.Context(), r, ui, eng, []*swarm.Torrent{t}, t.Completed(),
 				func(rep *reporter) (bool, error) {
@@ -103,7 +112,13 @@ interrupted before that, 1 on errors (a full disk, say).`,
 					}
 					if !announced {
 						announced = true
-						rep.event("complete", map[string]any{"name": m.Name}, fmt.Sprintf("%s: download complete", m.Name))
+						res := downloadResult{name: m.Name, path: savedPath(f.dir, m.Name), size: m.Layout.Total,
+							downloaded: max(leftAtStart.Load(), 0), took: time.Since(began)}
+						fields := res.fields()
+						fields["name"], fields["info_hash"] = m.Name, ih
+						rep.event("complete", fields, fmt.Sprintf("%s: download complete", m.Name))
+						rep.note(res.lines()...)
+						rep.ring()
 					}
 					return noSeed || seedRatio > 0 && snap.Ratio >= seedRatio, nil
 				})
@@ -112,7 +127,7 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			// After an error the advice to run again would mislead: the
 			// error line says what to fix.
 			failed := err != nil && !errors.Is(err, context.Canceled)
-			r.event("stopped", map[string]any{"complete": complete}, stoppedText(m.Name, complete, failed))
+			r.event("stopped", map[string]any{"name": m.Name, "info_hash": ih, "complete": complete}, stoppedText(m.Name, complete, failed))
 			switch {
 			case err != nil && !errors.Is(err, context.Canceled):
 				return err
@@ -145,4 +160,40 @@ func isClosed(c <-chan struct{}) bool {
 	default:
 		return false
 	}
+}
+
+// savedPath is where a torrent's data is: its file or top folder in dir,
+// made absolute so a summary can be pasted anywhere.
+func savedPath(dir, name string) string {
+	p := filepath.Join(dir, name)
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
+
+// leftAfterCheck reads what a torrent still lacks once its data on disk
+// is checked: the value, -1 until then, is set from a look every 50 ms,
+// so it misses at most what arrives in that time.
+func leftAfterCheck(ctx context.Context, t *swarm.Torrent) *atomic.Int64 {
+	left := &atomic.Int64{}
+	left.Store(-1)
+	go func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			if s := t.Snapshot(); s != nil && s.State != swarm.StateChecking {
+				left.Store(s.Left)
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return left
 }

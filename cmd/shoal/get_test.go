@@ -99,6 +99,10 @@ func TestGetFromSeed(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "download complete") {
 		t.Fatalf("get: %d\n%s\n%s", code, stdout, stderr)
 	}
+	// Like aria2's "Download Results": name, size, time, rate, where.
+	if !strings.Contains(stdout, "Download results:\n  pack: 4.0 MiB in ") || !strings.Contains(stdout, "/s on average\n  saved in "+filepath.Join(dl, "pack")) {
+		t.Fatalf("no summary at completion:\n%s", stdout)
+	}
 	if code, out, _ := shoal(t, "verify", tor, "--dir", dl); code != 0 {
 		t.Fatalf("downloaded data does not verify:\n%s", out)
 	}
@@ -146,6 +150,12 @@ func TestGetInterruptedResumes(t *testing.T) {
 	code, stdout, stderr := shoal(t, args...)
 	if code != 0 || !strings.Contains(stdout, `"event":"complete"`) {
 		t.Fatalf("resumed get: %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(l), &ev); err != nil || ev["info_hash"] != m.InfoHash.HexString() {
+			t.Fatalf("event without the torrent's info_hash: %s", l)
+		}
 	}
 	if code, out, _ := shoal(t, "verify", tor, "--dir", dl); code != 0 {
 		t.Fatalf("resumed data does not verify:\n%s", out)
@@ -206,6 +216,24 @@ func TestGetMagnet(t *testing.T) {
 	saved := filepath.Join(state, m.InfoHash.HexString()+".torrent")
 	if again, err := meta.Load(saved); err != nil || again.InfoHash != m.InfoHash {
 		t.Fatalf("saved torrent: %v", err)
+	}
+}
+
+// TestGetMagnetPeerByHostName: an x.pe peer given as a host name is
+// looked up as --peer's are (localhost is 127.0.0.1), not dropped, and
+// it is the magnet's only source, so no "no peer can be found" warning.
+func TestGetMagnetPeerByHostName(t *testing.T) {
+	src, tor := seedFixture(t, 1<<20, "32KiB")
+	seeder := startShoal(t, "seed", tor, "--dir", src, "--port", "0", "--state-dir", t.TempDir())
+	m, err := meta.Load(tor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := m.Magnet() + "&x.pe=localhost:" + seeder.port
+	dl := t.TempDir()
+	code, stdout, stderr := shoal(t, "get", link, "--dir", dl, "--no-seed", "--port", "0", "--state-dir", t.TempDir())
+	if code != 0 || !strings.Contains(stdout, "download complete") || strings.Contains(stderr, "no peer can be found") {
+		t.Fatalf("get magnet with x.pe=localhost: %d\n%s\n%s", code, stdout, stderr)
 	}
 }
 

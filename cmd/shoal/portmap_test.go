@@ -66,7 +66,7 @@ func TestGetForwardsThroughNATPMPAndAnnouncesIt(t *testing.T) {
 	if code, _, stderr := shoal(t, "create", filepath.Join(src, "pack"), "-o", tor, "-t", tr.URL+"/announce"); code != 0 {
 		t.Fatal(stderr)
 	}
-	re := regexp.MustCompile(`"event":"port_forwarding","external_ip":"198\.51\.100\.9","external_port":(\d+),"forwarding":"nat-pmp","listen_port":\d+,"port_open":true`)
+	re := regexp.MustCompile(`"event":"port_forwarding","external_ip":"198\.51\.100\.9","external_port":(\d+),"forwarding":"nat-pmp","info_hash":"[0-9a-f]{40}","listen_port":\d+,"port_open":true`)
 	// get on complete data seeds it, and keeps running.
 	b := startShoalUntil(t, re, "get", tor, "--dir", src, "--port", "0", "--state-dir", t.TempDir(), "--no-tui", "--json",
 		"--upnp-url", igd.RootURL(), "--natpmp-gateway", pmp.IP.String())

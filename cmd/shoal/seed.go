@@ -114,7 +114,7 @@ downloads the rest first.`,
 					last = fmt.Errorf("%s: %s", termsafe.String(snap.Name), snap.Error)
 					if !warned[t] {
 						warned[t] = true
-						rep.event("error", map[string]any{"name": snap.Name, "error": snap.Error}, "error: "+last.Error())
+						rep.event("error", map[string]any{"name": snap.Name, "info_hash": snap.InfoHash, "error": snap.Error}, "error: "+last.Error())
 					}
 				}
 				if len(warned) == len(torrents) {
@@ -122,14 +122,13 @@ downloads the rest first.`,
 				}
 				return false, nil
 			})
-			// What was sent in all, for a benchmark or a log to read:
-			// the last progress line may be a second old.
-			var uploaded int64
+			// What each sent, for a benchmark or a log to read: the
+			// last progress line may be a second old.
 			for _, t := range torrents {
 				t.Stop()
-				uploaded += t.Snapshot().Uploaded
+				m := t.Meta()
+				r.event("stopped", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "uploaded": t.Snapshot().Uploaded}, m.Name+": stopped seeding")
 			}
-			r.event("stopped", map[string]any{"uploaded": uploaded}, "stopped seeding")
 			if err != nil && !errors.Is(err, context.Canceled) {
 				return err
 			}

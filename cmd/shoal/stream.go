@@ -94,9 +94,9 @@ shows it. Ctrl-C stops; the torrent is seeded until then.`,
 			go func() { served <- srv.Serve(ln) }()
 			defer srv.Close() // ends requests still waiting for pieces
 			base := "http://" + ln.Addr().String()
-			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
 			r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.Total},
 				fmt.Sprintf("%s: %s in %d pieces, saving to %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), m.Layout.NumPieces, f.dir))
+			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
 			r.event("streaming", map[string]any{"url": base + "/"}, "streaming at "+base+"/")
 			for i, fl := range m.Layout.Files {
 				if !fl.Pad {
@@ -117,14 +117,15 @@ shows it. Ctrl-C stops; the torrent is seeded until then.`,
 					}
 					if !announced && isClosed(t.Completed()) {
 						announced = true
-						rep.event("complete", map[string]any{"name": m.Name}, fmt.Sprintf("%s: download complete; still streaming and seeding", m.Name))
+						rep.event("complete", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString()}, fmt.Sprintf("%s: download complete; still streaming and seeding", m.Name))
+						rep.ring()
 					}
 					return false, nil
 				})
 			srv.Close()
 			complete := isClosed(t.Completed())
 			t.Stop()
-			r.event("stopped", map[string]any{"complete": complete}, stoppedText(m.Name, complete, false))
+			r.event("stopped", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "complete": complete}, stoppedText(m.Name, complete, false))
 			if errors.Is(err, context.Canceled) {
 				return nil // Ctrl-C is how streaming ends
 			}

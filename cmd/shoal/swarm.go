@@ -3,23 +3,18 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
-	"github.com/shoal-torrent/shoal/internal/termsafe"
 	"github.com/shoal-torrent/shoal/piece/meta"
 	"github.com/shoal-torrent/shoal/swarm"
 )
@@ -51,6 +46,7 @@ type swarmFlags struct {
 	noPortForwarding       bool
 	upnpURL, natpmpGateway string
 	noUTP                  bool // TCP only: no uTP (BEP 29) in or out
+	noBell                 bool // no terminal bell when a download completes
 	// logger, when set, replaces the stderr logger (the UI logs to a file).
 	logger *slog.Logger
 }
@@ -71,6 +67,7 @@ func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log peer and tracker activity to stderr")
 	fl.BoolVar(&f.noTracker, "no-trackers", false, "do not announce to the torrent's trackers")
 	fl.BoolVar(&f.noTUI, "no-tui", false, "print progress lines instead of opening the terminal UI")
+	fl.BoolVar(&f.noBell, "no-bell", false, "do not ring the terminal bell when a download completes")
 	fl.BoolVar(&f.noDHT, "no-dht", false, "do not use the DHT (private torrents never do)")
 	fl.BoolVar(&f.lsd, "lsd", false, "find peers on the local network (BEP 14 multicast)")
 	f.dhtPort = portValue{n: -1}
@@ -117,34 +114,6 @@ func (f *swarmFlags) validate() error {
 		}
 	}
 	return nil
-}
-
-// peerAddrs resolves the --peer flags. A host name stands for every
-// address it has (localhost is 127.0.0.1 and ::1): the peer may listen
-// on either, and the swarm drops a second connection to the same peer.
-func (f *swarmFlags) peerAddrs(ctx context.Context) ([]netip.AddrPort, error) {
-	var out []netip.AddrPort
-	for _, p := range f.peers {
-		if ap, err := netip.ParseAddrPort(p); err == nil {
-			out = append(out, ap)
-			continue
-		}
-		host, portText, err := net.SplitHostPort(p)
-		port, perr := strconv.ParseUint(portText, 10, 16)
-		if err != nil || host == "" || perr != nil || port == 0 {
-			return nil, usageError{fmt.Errorf("--peer %q: want HOST:PORT, e.g. 192.168.1.20:6881, peer.example:6881 or [::1]:6881", p)}
-		}
-		lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		ips, err := net.DefaultResolver.LookupNetIP(lctx, "ip", host)
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("--peer %q: %s", p, netWords(err))
-		}
-		for _, ip := range ips {
-			out = append(out, netip.AddrPortFrom(ip.Unmap(), uint16(port)))
-		}
-	}
-	return out, nil
 }
 
 func (f *swarmFlags) session(e env) (*swarm.Session, error) {
@@ -201,7 +170,9 @@ func (f *swarmFlags) open(e env, ui bool) (s *swarm.Session, r *reporter, close 
 		return nil, nil, nil, err
 	}
 	stopForwarding := f.startPortForwarding(e, s)
-	return s, newReporter(e, f.jsonOut), func() { stopForwarding(); s.Close(); closeLog(); unlock() }, nil
+	r = newReporter(e, f.jsonOut)
+	r.bell = !f.noBell
+	return s, r, func() { stopForwarding(); s.Close(); closeLog(); unlock() }, nil
 }
 
 func (f *swarmFlags) torrentConfig(peers []netip.AddrPort) swarm.TorrentConfig {
@@ -225,84 +196,6 @@ func loadTorrent(arg string) (*meta.Torrent, error) {
 	return t, nil
 }
 
-// reporter prints what the swarm is doing: a redrawn line on a terminal,
-// a plain line every few seconds otherwise, or JSON events.
-type reporter struct {
-	e        env
-	json     bool
-	lastLine time.Time
-	enc      *json.Encoder
-	// lastNet is the reachability last told of.
-	lastNet swarm.NetworkSnapshot
-}
-
-func newReporter(e env, asJSON bool) *reporter {
-	return &reporter{e: e, json: asJSON, enc: json.NewEncoder(termsafe.JSONWriter(e.stdout))}
-}
-
-// event prints a one-off happening (listening, complete, stopped).
-func (r *reporter) event(kind string, fields map[string]any, text string) {
-	if r.json {
-		m := map[string]any{"event": kind, "time": time.Now().UTC().Format(time.RFC3339)}
-		for k, v := range fields {
-			m[k] = v
-		}
-		r.enc.Encode(m)
-		return
-	}
-	if r.e.interactive {
-		fmt.Fprint(r.e.stderr, "\r\033[K")
-	}
-	fmt.Fprintln(r.e.stdout, termsafe.String(text)) // text holds torrent names
-}
-
-// progress prints the state of the torrents.
-func (r *reporter) progress(snaps []*swarm.Snapshot) {
-	now := time.Now()
-	r.network(snaps)
-	if r.json {
-		for _, s := range snaps {
-			r.enc.Encode(map[string]any{
-				"event": "progress", "time": now.UTC().Format(time.RFC3339), "name": s.Name, "info_hash": s.InfoHash,
-				"state": s.State, "have": s.Have, "pieces": s.NumPieces, "progress": s.Progress, "left": s.Left,
-				"downloaded": s.Downloaded, "uploaded": s.Uploaded, "down_rate": s.DownRate, "up_rate": s.UpRate,
-				"peers": len(s.Peers), "seeds": s.Seeds, "ratio": s.Ratio, "eta_seconds": int(s.ETA.Seconds()), "network": s.Network,
-			})
-		}
-		return
-	}
-	if !r.e.interactive && now.Sub(r.lastLine) < 5*time.Second {
-		return
-	}
-	r.lastLine = now
-	var parts []string
-	for _, s := range snaps {
-		parts = append(parts, progressLine(s, now))
-	}
-	line := termsafe.String(strings.Join(parts, " | ")) // names and errors from the torrent
-	if r.e.interactive {
-		fmt.Fprintf(r.e.stderr, "\r\033[K%s", line)
-	} else {
-		fmt.Fprintln(r.e.stdout, line)
-	}
-}
-
-func progressLine(s *swarm.Snapshot, now time.Time) string {
-	line := fmt.Sprintf("%s %s %5.1f%% %s/%s  ↓%s/s ↑%s/s  %s (%s)", s.Name, s.State, s.Progress*100,
-		humanize.IBytes(uint64(s.Size-s.Left)), humanize.IBytes(uint64(s.Size)),
-		humanize.IBytes(uint64(s.DownRate)), humanize.IBytes(uint64(s.UpRate)), plural(len(s.Peers), "peer", "peers"), plural(s.Seeds, "seed", "seeds"))
-	if s.ETA > 0 {
-		line += "  ETA " + strings.TrimSpace(humanize.RelTime(now, now.Add(s.ETA), "", ""))
-	}
-	if s.State == swarm.StateSeeding {
-		line += fmt.Sprintf("  ratio %.2f", s.Ratio)
-	}
-	if s.Error != "" {
-		line += "  error: " + s.Error
-	}
-	return line
-}
-
 // runSwarm keeps torrents going until stop says the job is done, ctx ends
 // or (with the UI) the person quits. Both modes apply the same stop rule:
 // with the UI it runs beside it, its output discarded, and closes the UI
@@ -322,7 +215,7 @@ func runSwarm(ctx context.Context, r *reporter, ui bool, eng *liveEngine, torren
 		werr = watch(ctx, quiet, torrents, wake, func() (bool, error) { return stop(quiet) })
 		cancel() // the job is done, or failed: close the UI
 	}()
-	uerr := runUI(ctx, eng)
+	uerr := runUI(ctx, eng, r.bell)
 	cancel()
 	<-done
 	if errors.Is(werr, context.Canceled) {
@@ -356,7 +249,7 @@ func watch(ctx context.Context, r *reporter, torrents []*swarm.Torrent, wake <-c
 			}
 			snaps = append(snaps, t.Snapshot())
 		}
-		r.progress(snaps)
+		r.progress(snaps, time.Now())
 		if done, err := stop(); done || err != nil {
 			return err
 		}
@@ -365,7 +258,8 @@ func watch(ctx context.Context, r *reporter, torrents []*swarm.Torrent, wake <-c
 
 // resolveMagnet turns a magnet link into a torrent: from the .torrent saved
 // in the state directory by an earlier run, or by fetching the metadata
-// from peers and saving it there. It returns the peers it found too.
+// from peers (extra: --peer and the link's x.pe, resolved) and saving it
+// there. It returns the peers it found too.
 func resolveMagnet(ctx context.Context, r *reporter, s *swarm.Session, link, stateDir string, extra []netip.AddrPort, lookup func(context.Context, [20]byte, chan<- netip.AddrPort)) (*meta.Torrent, []netip.AddrPort, error) {
 	mag, err := meta.ParseMagnet(link)
 	if err != nil {
@@ -376,11 +270,6 @@ func resolveMagnet(ctx context.Context, r *reporter, s *swarm.Session, link, sta
 		return t, nil, nil
 	}
 	peers := append([]netip.AddrPort(nil), extra...)
-	for _, p := range mag.Peers {
-		if ap, err := netip.ParseAddrPort(p); err == nil {
-			peers = append(peers, ap)
-		}
-	}
 	name := magnetName(mag)
 	r.event("metadata", map[string]any{"info_hash": mag.InfoHash.HexString()}, fmt.Sprintf("%s: fetching metadata from peers", name))
 	t, found, err := s.FetchMetadata(ctx, swarm.MetadataRequest{InfoHash: mag.InfoHash, Name: mag.Name, Trackers: mag.Trackers, Peers: peers, Lookup: lookup})
@@ -397,6 +286,6 @@ func resolveMagnet(ctx context.Context, r *reporter, s *swarm.Session, link, sta
 	if err := writeFileAtomic(saved, buf.Bytes()); err != nil {
 		return nil, nil, err
 	}
-	r.event("metadata", map[string]any{"saved": saved}, fmt.Sprintf("%s: metadata saved to %s", t.Name, saved))
+	r.event("metadata", map[string]any{"info_hash": mag.InfoHash.HexString(), "saved": saved}, fmt.Sprintf("%s: metadata saved to %s", t.Name, saved))
 	return t, found, nil
 }

@@ -251,7 +251,7 @@ func TestWatchTracker(t *testing.T) {
 	exitFile := filepath.Join(t.TempDir(), "exit")
 	s := startTmux(t, fmt.Sprintf("%s watch --tracker http://127.0.0.1:%s; echo $? > %s; sleep 60", bin, tr.port, exitFile))
 	s.waitFor("the swarm", 15*time.Second, func(scr string) bool {
-		return strings.Contains(scr, strings.Repeat("ab", 20)) && strings.Contains(scr, "1 torrents")
+		return strings.Contains(scr, strings.Repeat("ab", 20)) && strings.Contains(scr, "1 torrent, 2 seeders, 1 leecher")
 	})
 	s.tmux("send-keys", "-t", "shoal", "q")
 	if code := s.waitExit(exitFile); code != "0" {

@@ -21,9 +21,11 @@ import (
 // liveEngine lets the UI see and steer torrents running in this process.
 // The UI and control-socket clients call it from their own goroutines.
 type liveEngine struct {
-	mu       sync.Mutex // guards labels and torrents
+	mu       sync.Mutex // guards labels, torrents and added
 	labels   []string
 	torrents []*swarm.Torrent
+	// added is when each torrent joined the session, for sorting.
+	added []time.Time
 }
 
 func newLiveEngine(labels []string, torrents []*swarm.Torrent) *liveEngine {
@@ -37,7 +39,7 @@ func newLiveEngine(labels []string, torrents []*swarm.Torrent) *liveEngine {
 func (e *liveEngine) add(label string, t *swarm.Torrent) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.labels, e.torrents = append(e.labels, label), append(e.torrents, t)
+	e.labels, e.torrents, e.added = append(e.labels, label), append(e.torrents, t), append(e.added, time.Now())
 }
 
 // at returns torrent i, or nil when it is gone.
@@ -55,7 +57,7 @@ func (e *liveEngine) Items() []tui.Item {
 	defer e.mu.Unlock()
 	out := make([]tui.Item, len(e.torrents))
 	for i, t := range e.torrents {
-		out[i] = tui.Item{Label: e.labels[i], Snap: t.Snapshot()}
+		out[i] = tui.Item{Label: e.labels[i], Snap: t.Snapshot(), Added: e.added[i]}
 	}
 	return out
 }
@@ -96,6 +98,7 @@ func (e *liveEngine) Remove(i int, deleteData bool) error {
 	t := e.torrents[i]
 	e.torrents = append(e.torrents[:i:i], e.torrents[i+1:]...)
 	e.labels = append(e.labels[:i:i], e.labels[i+1:]...)
+	e.added = append(e.added[:i:i], e.added[i+1:]...)
 	go t.Stop()
 	return nil
 }
@@ -132,15 +135,27 @@ func (e *liveEngine) SetLimits(down, up int64) {
 }
 
 // runUI shows the UI until the person quits or ctx ends (a completed
-// --no-seed download, say).
-func runUI(ctx context.Context, eng tui.Engine) error {
-	p := tea.NewProgram(tui.New(eng, 500*time.Millisecond), tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
+// --no-seed download, say). bell rings the terminal's bell when a
+// torrent finishes (--no-bell turns it off).
+func runUI(ctx context.Context, eng tui.Engine, bell bool) error {
+	m := tui.New(eng, 500*time.Millisecond)
+	if noColor() {
+		m = m.NoColor()
+	}
+	if bell {
+		m = m.WithBell(os.Stdout) // the terminal the UI draws on
+	}
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion(), tea.WithContext(ctx))
 	_, err := p.Run()
 	if err != nil && ctx.Err() != nil {
 		return nil // ended by the caller, not by a failure
 	}
 	return err
 }
+
+// noColor follows https://no-color.org: NO_COLOR set to anything but
+// the empty string turns colour off (and only colour).
+func noColor() bool { return os.Getenv("NO_COLOR") != "" }
 
 // uiLogger sends logs to a file while the UI owns the screen.
 func uiLogger(stateDir string) (*slog.Logger, io.Closer, error) {

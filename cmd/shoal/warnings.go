@@ -59,15 +59,10 @@ func (f *swarmFlags) torrentSources(m *meta.Torrent, peers []netip.AddrPort) pee
 }
 
 // magnetSources counts the peer sources of a magnet link before its
-// metadata is known: its trackers and x.pe peers, the DHT.
+// metadata is known: its trackers, the DHT, and peers (--peer and the
+// link's x.pe, resolved).
 func (f *swarmFlags) magnetSources(mag *meta.Magnet, peers []netip.AddrPort) peerSources {
-	n := len(peers)
-	for _, p := range mag.Peers {
-		if _, err := netip.ParseAddrPort(p); err == nil {
-			n++ // resolveMagnet dials these
-		}
-	}
-	return peerSources{trackers: len(mag.Trackers), noTrackers: f.noTracker, dht: !f.noDHT, lsd: f.lsd, peers: n}
+	return peerSources{trackers: len(mag.Trackers), noTrackers: f.noTracker, dht: !f.noDHT, lsd: f.lsd, peers: len(peers)}
 }
 
 // warnNoPeerSource tells, once, that a torrent will sit at 0% unless a

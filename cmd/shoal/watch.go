@@ -18,6 +18,7 @@ import (
 
 func newWatchCmd(e env) *cobra.Command {
 	var socket, stateDir, trackerURL string
+	var noBell bool
 	cmd := &cobra.Command{
 		Use:   "watch",
 		Short: "Attach the terminal UI to a running shoal get or seed",
@@ -48,11 +49,12 @@ With --tracker, show a tracker's swarms and rates from its /stats instead.`,
 				return err
 			}
 			defer eng.conn.Close()
-			return runUI(cmd.Context(), eng)
+			return runUI(cmd.Context(), eng, !noBell)
 		},
 	}
 	cmd.Flags().StringVar(&socket, "socket", "", "control socket of the process to watch (default: the only one running)")
 	cmd.Flags().StringVar(&stateDir, "state-dir", defaultStateDir(), "where running processes put their sockets")
+	cmd.Flags().BoolVar(&noBell, "no-bell", false, "do not ring the terminal bell when a torrent finishes downloading")
 	cmd.Flags().StringVar(&trackerURL, "tracker", "", "show the tracker at this base URL (its /stats) instead")
 	return cmd
 }
@@ -98,8 +100,11 @@ func watchTracker(ctx context.Context, base string) error {
 	if _, err := fetchTrackerStats(client, u); err != nil {
 		return err
 	}
-	p := tea.NewProgram(tui.NewTracker(u, func() (tui.TrackerStats, error) { return fetchTrackerStats(client, u) }, time.Second),
-		tea.WithAltScreen(), tea.WithContext(ctx))
+	m := tui.NewTracker(u, func() (tui.TrackerStats, error) { return fetchTrackerStats(client, u) }, time.Second)
+	if noColor() {
+		m = m.NoColor()
+	}
+	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx))
 	_, err = p.Run()
 	if err != nil && ctx.Err() != nil {
 		return nil
