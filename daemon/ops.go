@@ -352,7 +352,7 @@ func (d *Daemon) Set(ids []int, s Settings) error {
 // detail adds files, peers and trackers.
 func (d *Daemon) Torrents(ids []int, detail bool) ([]Status, error) {
 	var out []Status
-	err := d.call(func() error {
+	err := d.query(func() error {
 		if len(ids) == 0 {
 			for _, e := range d.entries {
 				if !e.removing {
@@ -393,7 +393,7 @@ type SessionInfo struct {
 // Session reports the daemon's settings.
 func (d *Daemon) Session() (SessionInfo, error) {
 	var info SessionInfo
-	err := d.call(func() error {
+	err := d.query(func() error {
 		down, up := d.s.RateLimits()
 		info = SessionInfo{Dir: d.dir, Port: d.s.Port(), DownLimit: down, UpLimit: up,
 			MaxDownloads: d.queue.Downloads, MaxSeeds: d.queue.Seeds, DHT: d.s.DHT() != nil, StateDir: d.cfg.StateDir,
@@ -457,7 +457,7 @@ type Stats struct {
 // Stats sums the torrents' rates and counters.
 func (d *Daemon) Stats() (Stats, error) {
 	var st Stats
-	err := d.call(func() error {
+	err := d.query(func() error {
 		st.Downloaded, st.Uploaded = d.sessDown, d.sessUp
 		for _, e := range d.entries {
 			if e.removing {
