@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -79,24 +80,31 @@ func Plan(items []QueueItem, lim QueueLimits, now time.Time) map[int]bool {
 	return run
 }
 
+// ErrQueueEnd is Requeue's answer for a torrent already first (moving
+// up) or last (moving down): nothing moved.
+var ErrQueueEnd = errors.New("already at that end of the queue")
+
 // Requeue moves torrent id by delta places in the queue (negative: to the
-// front, so it starts sooner), clamped at either end. Positions are
-// renumbered from 0, so the torrents stay in a strict order.
+// front, so it starts sooner), clamped at either end; at the end already
+// it is ErrQueueEnd. Positions are renumbered from 0, so the torrents stay
+// in a strict order.
 func (d *Daemon) Requeue(id, delta int) error {
-	return d.call(func() error {
-		e := d.entries[id]
-		if e == nil || e.removing {
-			return fmt.Errorf("%w: %d", ErrNotFound, id)
-		}
+	var stuck bool
+	err := d.forEach([]int{id}, func(e *entry) {
 		order := d.sorted()
 		from := slices.Index(order, e)
 		to := min(max(from+delta, 0), len(order)-1)
+		if stuck = to == from && delta != 0; stuck {
+			return
+		}
 		order = slices.Delete(order, from, from+1)
 		order = slices.Insert(order, to, e)
 		for i, o := range order {
 			o.QueuePos = i
 		}
-		d.dirty = true
-		return nil
 	})
+	if err == nil && stuck {
+		err = fmt.Errorf("torrent %d is %w", id, ErrQueueEnd)
+	}
+	return err
 }

@@ -119,7 +119,11 @@ func (e *daemonEngine) Requeue(i, delta int) error {
 	if !ok {
 		return errGone
 	}
-	return e.d.Requeue(ids[0], delta)
+	err := e.d.Requeue(ids[0], delta)
+	if errors.Is(err, daemon.ErrQueueEnd) {
+		return tui.ErrQueueEnd // the UI says where it is
+	}
+	return err
 }
 
 func (e *daemonEngine) Limits() (int64, int64) {
