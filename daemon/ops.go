@@ -257,8 +257,10 @@ func removeEmptyDirs(dir string, m *meta.Torrent) {
 
 // Settings are per-torrent changes; nil fields stay as they are.
 type Settings struct {
-	// Files sets priorities (skip, normal, high) by file index as List
-	// shows them.
+	// Files sets priorities (skip, low, normal, high) by file index as
+	// List shows them. Low pieces are picked only when a peer has no
+	// normal or high ones we want. "wanted" makes a skipped file normal
+	// and leaves any other as it is (Transmission's files-wanted).
 	Files     map[int]string
 	SeedRatio *float64
 	// DownLimit and UpLimit are bytes per second; 0 lifts the torrent's
@@ -280,8 +282,8 @@ func (d *Daemon) Set(ids []int, s Settings) error {
 		}
 	}
 	for i, p := range s.Files {
-		if p != "skip" && p != "normal" && p != "high" {
-			return fmt.Errorf("file %d: priority %q: want skip, normal or high", i, p)
+		if p != "skip" && p != "low" && p != "normal" && p != "high" && p != "wanted" {
+			return fmt.Errorf("file %d: priority %q: want skip, low, normal, high or wanted", i, p)
 		}
 	}
 	var bad error
@@ -339,6 +341,12 @@ func (d *Daemon) Set(ids []int, s Settings) error {
 				}
 			}
 			for i, p := range s.Files {
+				if p == "wanted" {
+					if e.Priorities[i] != "skip" {
+						continue // a wanted file keeps its priority
+					}
+					p = "normal"
+				}
 				e.Priorities[i] = p
 				if t := e.t; t != nil {
 					go t.SetFilePriority(files[i], parsePriority(p))

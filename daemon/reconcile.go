@@ -415,6 +415,8 @@ func parsePriority(p string) picker.Priority {
 	switch p {
 	case "skip":
 		return picker.Skip
+	case "low":
+		return picker.Low
 	case "high":
 		return picker.High
 	}

@@ -243,17 +243,18 @@ func (s *Server) torrentSet(raw json.RawMessage) (any, error) {
 	}
 	files := map[int]string{}
 	// Transmission keeps wanted and priority apart; shoal has one scale,
-	// skip < normal < high, and low counts as normal.
+	// skip < low < normal < high: unwanted wins, and wanted alone leaves
+	// a priority as it is (a skipped file becomes normal).
 	for _, l := range []struct {
 		idx []int
 		p   string
-	}{{a.PriorityLow, "normal"}, {a.PriorityNormal, "normal"}, {a.PriorityHigh, "high"}, {a.FilesWanted, ""}, {a.FilesUnwanted, "skip"}} {
+	}{{a.PriorityLow, "low"}, {a.PriorityNormal, "normal"}, {a.PriorityHigh, "high"}, {a.FilesWanted, ""}, {a.FilesUnwanted, "skip"}} {
 		for _, i := range l.idx {
 			switch {
 			case l.p != "":
 				files[i] = l.p
 			case files[i] == "":
-				files[i] = "normal"
+				files[i] = "wanted"
 			}
 		}
 	}

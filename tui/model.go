@@ -326,7 +326,7 @@ func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd) {
 			// The next priority follows what the screen shows, which
 			// includes presses the engine has not confirmed yet.
 			cur := m.pending.filePriority(*it, f)
-			next := map[string]string{"normal": "high", "high": "skip", "skip": "normal"}[cur]
+			next := map[string]string{"normal": "high", "high": "skip", "skip": "normal", "low": "normal"}[cur]
 			m.engine.SetFilePriority(m.selectedIndex(), f, next)
 			m.pending = m.pending.setFile(itemKey(*it), f, next)
 		}
