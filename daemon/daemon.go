@@ -52,10 +52,20 @@ type Config struct {
 	// 10,000-torrent daemon's CPU. It is process-wide (a forced GC and
 	// debug.FreeOSMemory), so only a daemon that is the process sets it.
 	ReturnStartupMemory bool
+	// Given names the session settings set above on the command line
+	// (Dir, Queue, the session's rate limits): they win over those kept
+	// from an earlier run's session-set, and are kept in turn, as
+	// transmission-daemon's options are written into its settings.json.
+	Given SessionKeys
 	// Logger receives the daemon's logs; nil discards them.
 	Logger *slog.Logger
 	// Now is the daemon's clock; nil means time.Now.
 	Now func() time.Time
+}
+
+// SessionKeys names session settings, for Config.Given.
+type SessionKeys struct {
+	Dir, DownLimit, UpLimit, MaxDownloads, MaxSeeds bool
 }
 
 // DefaultConfig queues five downloads at once, as Transmission does, and
@@ -117,6 +127,7 @@ type Daemon struct {
 	sessUp   int64 // bytes of finished runs this session
 	sessDown int64
 	dirty    bool
+	session  SessionSettings // kept in the state file
 	// replan makes the loop look at every torrent and plan the queue
 	// again: set by every operation that may change them (call, a stop
 	// finished), not by the read-only ones (query).
@@ -194,6 +205,7 @@ func New(cfg Config, s *swarm.Session) (*Daemon, error) {
 	}
 	d.nextID = st.NextID
 	d.started = d.now()
+	d.restoreSession(st.Session)
 	for _, e := range st.Torrents {
 		en := &entry{Entry: e}
 		if e.Magnet == "" {
@@ -215,6 +227,42 @@ func New(cfg Config, s *swarm.Session) (*Daemon, error) {
 	}
 	go d.run()
 	return d, nil
+}
+
+// restoreSession applies the kept session settings the command line did
+// not give; those it gave win, and are kept. A kept save path no longer
+// under the roots is dropped with a log line.
+func (d *Daemon) restoreSession(kept SessionSettings) {
+	g := d.cfg.Given
+	down, up := d.s.RateLimits()
+	dir, downloads, seeds := d.dir, d.queue.Downloads, d.queue.Seeds
+	var given SessionSettings
+	if g.Dir {
+		given.Dir = &dir
+	}
+	if g.DownLimit {
+		given.DownLimit = &down
+	}
+	if g.UpLimit {
+		given.UpLimit = &up
+	}
+	if g.MaxDownloads {
+		given.MaxDownloads = &downloads
+	}
+	if g.MaxSeeds {
+		given.MaxSeeds = &seeds
+	}
+	kept.merge(given)
+	if err := d.applySession(kept); err != nil {
+		d.log.Warn("the kept download directory is dropped", "err", err)
+		kept.Dir = nil
+		d.applySession(kept)
+		d.dirty = true
+	}
+	d.session = kept
+	if given != (SessionSettings{}) {
+		d.dirty = true
+	}
 }
 
 func (d *Daemon) torrentPath(hash string) string {
@@ -363,7 +411,7 @@ func (d *Daemon) account(e *entry, s *swarm.Snapshot) {
 // save writes the list; a failure is logged by the caller and retried at
 // the next change.
 func (d *Daemon) save() error {
-	st := state{Version: stateVersion, NextID: d.nextID}
+	st := state{Version: stateVersion, NextID: d.nextID, Session: d.session}
 	for _, e := range d.sorted() {
 		if e.removing {
 			continue

@@ -380,11 +380,33 @@ func (d *Daemon) Torrents(ids []int, detail bool) ([]Status, error) {
 }
 
 // SessionSettings are the daemon-wide knobs a remote caller may turn;
-// nil fields stay as they are.
+// nil fields stay as they are. Those set are kept in the state directory
+// and apply again at the next start (see Config.Given).
 type SessionSettings struct {
-	Dir                    *string
-	DownLimit, UpLimit     *int64 // bytes per second, 0 unlimited
-	MaxDownloads, MaxSeeds *int
+	Dir          *string `json:"dir,omitempty"`
+	DownLimit    *int64  `json:"down_limit,omitempty"` // bytes per second, 0 unlimited
+	UpLimit      *int64  `json:"up_limit,omitempty"`
+	MaxDownloads *int    `json:"max_downloads,omitempty"`
+	MaxSeeds     *int    `json:"max_seeds,omitempty"`
+}
+
+// merge sets in s the fields set in o.
+func (s *SessionSettings) merge(o SessionSettings) {
+	if o.Dir != nil {
+		s.Dir = o.Dir
+	}
+	if o.DownLimit != nil {
+		s.DownLimit = o.DownLimit
+	}
+	if o.UpLimit != nil {
+		s.UpLimit = o.UpLimit
+	}
+	if o.MaxDownloads != nil {
+		s.MaxDownloads = o.MaxDownloads
+	}
+	if o.MaxSeeds != nil {
+		s.MaxSeeds = o.MaxSeeds
+	}
 }
 
 // SessionInfo is the daemon's configuration as callers see it.
@@ -424,32 +446,42 @@ func (d *Daemon) SetSession(s SessionSettings) error {
 		}
 	}
 	return d.call(func() error {
-		dir := d.dir
-		if s.Dir != nil {
-			var err error
-			if dir, err = d.allowedDir(*s.Dir); err != nil {
-				return err
-			}
+		if err := d.applySession(s); err != nil {
+			return err
 		}
-		d.dir = dir
-		if s.DownLimit != nil || s.UpLimit != nil {
-			down, up := d.s.RateLimits()
-			if s.DownLimit != nil {
-				down = *s.DownLimit
-			}
-			if s.UpLimit != nil {
-				up = *s.UpLimit
-			}
-			d.s.SetRateLimits(down, up)
-		}
-		if s.MaxDownloads != nil {
-			d.queue.Downloads = *s.MaxDownloads
-		}
-		if s.MaxSeeds != nil {
-			d.queue.Seeds = *s.MaxSeeds
-		}
+		d.session.merge(s)
+		d.dirty = true
 		return nil
 	})
+}
+
+// applySession puts session settings in force, on the loop; a save path
+// outside the roots changes nothing.
+func (d *Daemon) applySession(s SessionSettings) error {
+	if s.Dir != nil {
+		dir, err := d.allowedDir(*s.Dir)
+		if err != nil {
+			return err
+		}
+		d.dir = dir
+	}
+	if s.DownLimit != nil || s.UpLimit != nil {
+		down, up := d.s.RateLimits()
+		if s.DownLimit != nil {
+			down = *s.DownLimit
+		}
+		if s.UpLimit != nil {
+			up = *s.UpLimit
+		}
+		d.s.SetRateLimits(down, up)
+	}
+	if s.MaxDownloads != nil {
+		d.queue.Downloads = *s.MaxDownloads
+	}
+	if s.MaxSeeds != nil {
+		d.queue.Seeds = *s.MaxSeeds
+	}
+	return nil
 }
 
 // Stats are the session's totals.

@@ -61,6 +61,9 @@ type state struct {
 	Version  int     `json:"version"`
 	NextID   int     `json:"next_id"`
 	Torrents []Entry `json:"torrents"`
+	// Session holds what session-set changed, and the options given at
+	// the last start, as transmission-daemon keeps settings.json.
+	Session SessionSettings `json:"session,omitzero"`
 }
 
 // loadState reads the torrent list; a missing file is an empty list.
