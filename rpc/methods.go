@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,9 +14,6 @@ import (
 	"github.com/shoal-torrent/shoal/daemon"
 	"github.com/shoal-torrent/shoal/piece/meta"
 )
-
-// maxTorrentFile bounds a .torrent read from a path or a URL.
-const maxTorrentFile = 16 << 20
 
 // resolve turns an ids argument into daemon ids. As in Transmission, ids
 // that match nothing are left out, not an error.
@@ -202,12 +198,9 @@ func readTorrentFile(path string) ([]byte, error) {
 	if err != nil || !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", truncate(path, 200))
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxTorrentFile+1))
+	b, err := meta.ReadTorrent(f)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", truncate(path, 200), err)
-	}
-	if len(b) > maxTorrentFile {
-		return nil, fmt.Errorf("%s is larger than %d bytes", truncate(path, 200), maxTorrentFile)
+		return nil, fmt.Errorf("%s: %w", truncate(path, 200), err)
 	}
 	return b, nil
 }

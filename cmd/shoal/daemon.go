@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shoal-torrent/shoal/daemon"
+	"github.com/shoal-torrent/shoal/piece/meta"
 	"github.com/shoal-torrent/shoal/rpc"
 	"github.com/shoal-torrent/shoal/swarm"
 )
@@ -222,13 +222,5 @@ func fetchTorrentURL(url string) ([]byte, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("HTTP %s", resp.Status)
 	}
-	const limit = 16 << 20
-	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > limit {
-		return nil, fmt.Errorf("larger than %d bytes", limit)
-	}
-	return b, nil
+	return meta.ReadTorrent(resp.Body)
 }

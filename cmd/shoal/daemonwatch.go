@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sync"
 
@@ -79,10 +78,6 @@ func (e *daemonEngine) Remove(i int, deleteData bool) error {
 	return e.d.Remove(ids, deleteData)
 }
 
-// maxTorrentFile bounds a .torrent read for the UI's add, as the RPC
-// bounds its request bodies.
-const maxTorrentFile = 32 << 20
-
 // Add takes a magnet link, or the path of a .torrent file on this machine
 // (shoal watch sends it absolute).
 func (e *daemonEngine) Add(src string) error {
@@ -95,12 +90,9 @@ func (e *daemonEngine) Add(src string) error {
 			return err
 		}
 		defer f.Close()
-		raw, err := io.ReadAll(io.LimitReader(f, maxTorrentFile+1))
+		raw, err := meta.ReadTorrent(f)
 		if err != nil {
 			return fmt.Errorf("%s: %w", src, err)
-		}
-		if len(raw) > maxTorrentFile {
-			return fmt.Errorf("%s: larger than %d MiB, not a .torrent file", src, maxTorrentFile>>20)
 		}
 		req.Metainfo = raw
 	}
