@@ -126,6 +126,12 @@ func (d *Daemon) allowedDir(p string) (string, error) {
 // forEach runs fn on each id's entry, all or none: an unknown id fails
 // the whole call before anything changes.
 func (d *Daemon) forEach(ids []int, fn func(e *entry)) error {
+	return d.forEachChecked(ids, nil, fn)
+}
+
+// forEachChecked is forEach with a check of each entry first, on the
+// same turn of the loop: one refusal changes nothing.
+func (d *Daemon) forEachChecked(ids []int, check func(e *entry) error, fn func(e *entry)) error {
 	return d.call(func() error {
 		es := make([]*entry, 0, len(ids))
 		for _, id := range ids {
@@ -134,6 +140,13 @@ func (d *Daemon) forEach(ids []int, fn func(e *entry)) error {
 				return fmt.Errorf("%w: %d", ErrNotFound, id)
 			}
 			es = append(es, e)
+		}
+		if check != nil {
+			for _, e := range es {
+				if err := check(e); err != nil {
+					return err
+				}
+			}
 		}
 		for _, e := range es {
 			fn(e)
@@ -286,29 +299,22 @@ func (d *Daemon) Set(ids []int, s Settings) error {
 			return fmt.Errorf("file %d: priority %q: want skip, low, normal, high or wanted", i, p)
 		}
 	}
-	var bad error
-	err := d.forEach(ids, func(e *entry) {
-		if bad != nil {
-			return
+	check := func(e *entry) error {
+		if len(s.Files) == 0 {
+			return nil
 		}
-		if len(s.Files) > 0 {
-			if e.m == nil {
-				bad = fmt.Errorf("torrent %d: files are unknown until its metadata arrives", e.ID)
-				return
-			}
-			files := fileIndexes(e.m)
-			for i := range s.Files {
-				if i < 0 || i >= len(files) {
-					bad = fmt.Errorf("torrent %d has no file %d (it has %d)", e.ID, i, len(files))
-					return
-				}
+		if e.m == nil {
+			return fmt.Errorf("torrent %d: files are unknown until its metadata arrives", e.ID)
+		}
+		files := fileIndexes(e.m)
+		for i := range s.Files {
+			if i < 0 || i >= len(files) {
+				return fmt.Errorf("torrent %d has no file %d (it has %d)", e.ID, i, len(files))
 			}
 		}
-	})
-	if err != nil || bad != nil {
-		return errors.Join(err, bad)
+		return nil
 	}
-	return d.forEach(ids, func(e *entry) {
+	return d.forEachChecked(ids, check, func(e *entry) {
 		if s.SeedRatio != nil {
 			e.SeedRatio = *s.SeedRatio
 		}

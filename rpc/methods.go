@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -17,13 +18,23 @@ import (
 
 // resolve turns an ids argument into daemon ids. As in Transmission, ids
 // that match nothing are left out, not an error.
-func (s *Server) resolve(sel idSelector) ([]int, []daemon.Status, error) {
+func (s *Server) resolve(sel idSelector) ([]int, error) {
 	all, err := s.cfg.Engine.Torrents(nil, false)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var ids []int
-	var picked []daemon.Status
+	for _, t := range sel.pick(all) {
+		ids = append(ids, t.ID)
+	}
+	return ids, nil
+}
+
+// pick keeps the torrents the selector names, in order.
+func (sel idSelector) pick(all []daemon.Status) []daemon.Status {
+	if !sel.set {
+		return all
+	}
 	want := map[int]bool{}
 	for _, n := range sel.nums {
 		want[n] = true
@@ -32,14 +43,39 @@ func (s *Server) resolve(sel idSelector) ([]int, []daemon.Status, error) {
 	for _, h := range sel.hashes {
 		hashes[h] = true
 	}
+	var out []daemon.Status
 	for _, t := range all {
-		ok := !sel.set || want[t.ID] || hashes[t.InfoHash] || sel.recentlyActive && active(t)
-		if ok {
-			ids = append(ids, t.ID)
-			picked = append(picked, t)
+		if want[t.ID] || hashes[t.InfoHash] || sel.recentlyActive && active(t) {
+			out = append(out, t)
 		}
 	}
-	return ids, picked, nil
+	return out
+}
+
+// selectTorrents reads the torrents a selector names with one read of
+// the list when it can: every torrent, ids alone (the engine leaves out
+// those it does not have), or any selector without detail. Only hashes
+// or recently-active with detail read twice: the summary to pick, then
+// the picked ones in detail.
+func (s *Server) selectTorrents(sel idSelector, detail bool) ([]daemon.Status, error) {
+	e := s.cfg.Engine
+	switch {
+	case !sel.set:
+		return e.Torrents(nil, detail)
+	case len(sel.hashes) == 0 && !sel.recentlyActive:
+		if len(sel.nums) == 0 {
+			return nil, nil
+		}
+		return e.Torrents(slices.Compact(slices.Sorted(slices.Values(sel.nums))), detail)
+	case !detail:
+		all, err := e.Torrents(nil, false)
+		return sel.pick(all), err
+	}
+	ids, err := s.resolve(sel)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	return e.Torrents(ids, true)
 }
 
 func active(t daemon.Status) bool {
@@ -56,7 +92,7 @@ func (s *Server) onIDs(raw json.RawMessage, op func([]int) error) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	ids, _, err := s.resolve(a.IDs)
+	ids, err := s.resolve(a.IDs)
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
@@ -65,17 +101,12 @@ func (s *Server) onIDs(raw json.RawMessage, op func([]int) error) (any, error) {
 
 func (s *Server) torrentRemove(raw json.RawMessage) (any, error) {
 	var a struct {
-		IDs    idSelector `json:"ids"`
-		Delete bool       `json:"delete-local-data"`
+		Delete bool `json:"delete-local-data"`
 	}
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	ids, _, err := s.resolve(a.IDs)
-	if err != nil || len(ids) == 0 {
-		return nil, err
-	}
-	return nil, s.cfg.Engine.Remove(ids, a.Delete)
+	return s.onIDs(raw, func(ids []int) error { return s.cfg.Engine.Remove(ids, a.Delete) })
 }
 
 // maxFields bounds torrent-get's field list.
@@ -99,15 +130,9 @@ func (s *Server) torrentGet(raw json.RawMessage) (any, error) {
 	if a.Format != "" && a.Format != "objects" && a.Format != "table" {
 		return nil, fmt.Errorf("torrent-get: format %q: want objects or table", truncate(a.Format, 40))
 	}
-	ids, _, err := s.resolve(a.IDs)
+	list, err := s.selectTorrents(a.IDs, needsDetail(a.Fields))
 	if err != nil {
 		return nil, err
-	}
-	var list []daemon.Status
-	if len(ids) > 0 {
-		if list, err = s.cfg.Engine.Torrents(ids, needsDetail(a.Fields)); err != nil {
-			return nil, err
-		}
 	}
 	out := map[string]any{}
 	if a.Format == "table" {
@@ -268,7 +293,7 @@ func (s *Server) torrentSet(raw json.RawMessage) (any, error) {
 		set.SeedRatio = a.SeedRatioLimit
 	}
 	set.QueuePos, set.Sequential = a.QueuePosition, a.Sequential
-	ids, _, err := s.resolve(a.IDs)
+	ids, err := s.resolve(a.IDs)
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
@@ -327,7 +352,7 @@ func (s *Server) torrentSetLocation(raw json.RawMessage) (any, error) {
 	if a.Location == "" {
 		return nil, errors.New("torrent-set-location needs a location")
 	}
-	ids, _, err := s.resolve(a.IDs)
+	ids, err := s.resolve(a.IDs)
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
