@@ -40,20 +40,39 @@ type Config struct {
 	// Encryption and LSD are the session's, for callers to read.
 	Encryption swarm.Encryption
 	LSD        bool
-	// Tick is how often the daemon looks at its torrents (completion,
-	// seed ratio, queue); 0 means a second.
+	// Tick is how often the daemon looks at the torrents that need it
+	// (checking, downloading, seeding to a ratio); idle seeds are looked
+	// at only when something happens, and every 30 ticks. 0 means a
+	// second.
 	Tick time.Duration
+	// ReturnStartupMemory hands the memory start-up used (loading and
+	// checking every torrent) back to the system at once when the last
+	// start-up check is over, instead of leaving the runtime's background
+	// scavenger to return it over the next minutes, a third of an idle
+	// 10,000-torrent daemon's CPU. It is process-wide (a forced GC and
+	// debug.FreeOSMemory), so only a daemon that is the process sets it.
+	ReturnStartupMemory bool
+	// Given names the session settings set above on the command line
+	// (Dir, Queue, the session's rate limits): they win over those kept
+	// from an earlier run's session-set, and are kept in turn, as
+	// transmission-daemon's options are written into its settings.json.
+	Given SessionKeys
 	// Logger receives the daemon's logs; nil discards them.
 	Logger *slog.Logger
 	// Now is the daemon's clock; nil means time.Now.
 	Now func() time.Time
 }
 
+// SessionKeys names session settings, for Config.Given.
+type SessionKeys struct {
+	Dir, DownLimit, UpLimit, MaxDownloads, MaxSeeds bool
+}
+
 // DefaultConfig queues five downloads at once, as Transmission does, and
-// any number of seeds.
+// any number of seeds, and returns start-up memory to the system.
 func DefaultConfig(stateDir, dir string) Config {
 	return Config{StateDir: stateDir, Dir: dir, Queue: QueueLimits{Downloads: 5, StalledAfter: 30 * time.Minute},
-		Torrent: swarm.DefaultTorrentConfig(dir), Tick: time.Second}
+		Torrent: swarm.DefaultTorrentConfig(dir), Tick: time.Second, ReturnStartupMemory: true}
 }
 
 // Validate reports settings the daemon cannot run with.
@@ -88,6 +107,7 @@ type Daemon struct {
 
 	cmds      chan func()
 	wake      chan struct{}
+	ready     chan struct{} // closed when start-up is over
 	quit      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -107,6 +127,22 @@ type Daemon struct {
 	sessUp   int64 // bytes of finished runs this session
 	sessDown int64
 	dirty    bool
+	session  SessionSettings // kept in the state file
+	// replan makes the loop look at every torrent and plan the queue
+	// again: set by every operation that may change them (call, a stop
+	// finished), not by the read-only ones (query).
+	replan bool
+	// watched are the running torrents looked at every tick.
+	watched []*entry
+	// looks counts snapshot looks (observe), for tests of what an idle
+	// daemon costs.
+	looks int
+	// startedUp is set once every torrent started with the daemon has
+	// checked its data.
+	startedUp bool
+	// sweepAt is when the loop next looks at every torrent anyway;
+	// stallAt, when set, is when a fetching magnet stalls.
+	sweepAt, stallAt time.Time
 }
 
 // entry is one torrent as the loop sees it.
@@ -119,6 +155,7 @@ type entry struct {
 	peers    []netip.AddrPort // found while fetching metadata
 	failed   string           // why it cannot run until started again
 	last     *swarm.Snapshot  // the last run's final state
+	seen     *swarm.Snapshot  // the running torrent's snapshot the loop last looked at
 	have     int64            // verified bytes known without running
 	activeAt time.Time
 	recheck  bool
@@ -149,7 +186,7 @@ func New(cfg Config, s *swarm.Session) (*Daemon, error) {
 	if err := os.MkdirAll(cfg.StateDir, 0o755); err != nil {
 		return nil, err
 	}
-	d := &Daemon{cfg: cfg, s: s, log: cfg.Logger, now: cfg.Now, cmds: make(chan func()), wake: make(chan struct{}, 1),
+	d := &Daemon{cfg: cfg, s: s, log: cfg.Logger, now: cfg.Now, cmds: make(chan func()), wake: make(chan struct{}, 1), ready: make(chan struct{}),
 		quit: make(chan struct{}), done: make(chan struct{}), entries: map[int]*entry{}, queue: cfg.Queue}
 	for _, r := range append([]string{cfg.Dir}, cfg.AllowedDirs...) {
 		abs, err := filepath.Abs(r)
@@ -168,6 +205,7 @@ func New(cfg Config, s *swarm.Session) (*Daemon, error) {
 	}
 	d.nextID = st.NextID
 	d.started = d.now()
+	d.restoreSession(st.Session)
 	for _, e := range st.Torrents {
 		en := &entry{Entry: e}
 		if e.Magnet == "" {
@@ -189,6 +227,42 @@ func New(cfg Config, s *swarm.Session) (*Daemon, error) {
 	}
 	go d.run()
 	return d, nil
+}
+
+// restoreSession applies the kept session settings the command line did
+// not give; those it gave win, and are kept. A kept save path no longer
+// under the roots is dropped with a log line.
+func (d *Daemon) restoreSession(kept SessionSettings) {
+	g := d.cfg.Given
+	down, up := d.s.RateLimits()
+	dir, downloads, seeds := d.dir, d.queue.Downloads, d.queue.Seeds
+	var given SessionSettings
+	if g.Dir {
+		given.Dir = &dir
+	}
+	if g.DownLimit {
+		given.DownLimit = &down
+	}
+	if g.UpLimit {
+		given.UpLimit = &up
+	}
+	if g.MaxDownloads {
+		given.MaxDownloads = &downloads
+	}
+	if g.MaxSeeds {
+		given.MaxSeeds = &seeds
+	}
+	kept.merge(given)
+	if err := d.applySession(kept); err != nil {
+		d.log.Warn("the kept download directory is dropped", "err", err)
+		kept.Dir = nil
+		d.applySession(kept)
+		d.dirty = true
+	}
+	d.session = kept
+	if given != (SessionSettings{}) {
+		d.dirty = true
+	}
 }
 
 func (d *Daemon) torrentPath(hash string) string {
@@ -214,13 +288,17 @@ func (d *Daemon) resumeHave(e *entry) int64 {
 }
 
 // run is the loop: it owns the list, runs operations and looks at the
-// torrents every tick.
+// torrents when something happened, or at a deadline (see next); an idle
+// daemon sleeps.
 func (d *Daemon) run() {
 	defer close(d.done)
-	tick := time.NewTicker(d.cfg.Tick)
-	defer tick.Stop()
-	d.reconcile(d.now())
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	d.replan = true
 	for {
+		now := d.now()
+		d.reconcile(now)
+		timer.Reset(max(d.next(now).Sub(now), 0))
 		select {
 		case <-d.quit:
 			d.shutdown()
@@ -228,13 +306,13 @@ func (d *Daemon) run() {
 		case fn := <-d.cmds:
 			fn()
 		case <-d.wake:
-		case <-tick.C:
+			d.replan = true
+		case <-timer.C:
 		}
-		d.reconcile(d.now())
 	}
 }
 
-// poke makes the loop look at its torrents soon; it never blocks.
+// poke makes the loop look at all its torrents soon; it never blocks.
 func (d *Daemon) poke() {
 	select {
 	case d.wake <- struct{}{}:
@@ -242,8 +320,18 @@ func (d *Daemon) poke() {
 	}
 }
 
-// call runs fn on the loop and returns its error.
+// call runs fn on the loop and returns its error; the loop then looks at
+// every torrent and plans the queue again, as fn may have changed them.
 func (d *Daemon) call(fn func() error) error {
+	return d.send(func() error { d.replan = true; return fn() })
+}
+
+// query runs a read-only fn on the loop: nothing is planned again, so
+// callers polling the list (a UI, an RPC client every second) cost what
+// they read and no more.
+func (d *Daemon) query(fn func() error) error { return d.send(fn) }
+
+func (d *Daemon) send(fn func() error) error {
 	res := make(chan error, 1)
 	select {
 	case d.cmds <- func() { res <- fn() }:
@@ -263,6 +351,11 @@ func (d *Daemon) Close() error {
 	<-d.done
 	return nil
 }
+
+// Ready is closed once start-up is over: every torrent the queue started
+// with the daemon has checked its data (from resume state where it is
+// valid) and, with ReturnStartupMemory, the memory that took is returned.
+func (d *Daemon) Ready() <-chan struct{} { return d.ready }
 
 // Done is closed once the daemon has stopped.
 func (d *Daemon) Done() <-chan struct{} { return d.done }
@@ -318,7 +411,7 @@ func (d *Daemon) account(e *entry, s *swarm.Snapshot) {
 // save writes the list; a failure is logged by the caller and retried at
 // the next change.
 func (d *Daemon) save() error {
-	st := state{Version: stateVersion, NextID: d.nextID}
+	st := state{Version: stateVersion, NextID: d.nextID, Session: d.session}
 	for _, e := range d.sorted() {
 		if e.removing {
 			continue

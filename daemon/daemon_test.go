@@ -307,3 +307,38 @@ func TestDaemonFinishesAMoveCutShort(t *testing.T) {
 		t.Fatal("the rest was not moved")
 	}
 }
+
+// What session-set changes outlives a restart; what the command line
+// gives wins over it and is kept in turn (transmission-daemon's
+// settings.json).
+func TestDaemonKeepsSessionSettings(t *testing.T) {
+	state, data := t.TempDir(), t.TempDir()
+	sub := filepath.Join(data, "sub")
+	d := startDaemon(t, state, data, nil)
+	down, downloads, seeds := int64(100_000), 2, 3
+	if err := d.SetSession(SessionSettings{Dir: &sub, DownLimit: &down, MaxDownloads: &downloads, MaxSeeds: &seeds}); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+
+	d = startDaemon(t, state, data, nil)
+	info, err := d.Session()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Dir != sub || info.DownLimit != down || info.UpLimit != 0 || info.MaxDownloads != 2 || info.MaxSeeds != 3 {
+		t.Fatalf("after a restart: %+v", info)
+	}
+	d.Close()
+
+	// --max-active-downloads 7 on the command line wins, and stays.
+	d = startDaemon(t, state, data, func(c *Config) { c.Queue.Downloads, c.Given.MaxDownloads = 7, true })
+	if info, _ = d.Session(); info.MaxDownloads != 7 || info.MaxSeeds != 3 || info.Dir != sub {
+		t.Fatalf("with a queue size given: %+v", info)
+	}
+	d.Close()
+	d = startDaemon(t, state, data, nil)
+	if info, _ = d.Session(); info.MaxDownloads != 7 || info.DownLimit != down {
+		t.Fatalf("after the given size: %+v", info)
+	}
+}

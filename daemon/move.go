@@ -113,39 +113,30 @@ func sameContent(a, b io.Reader) error {
 // without, the data is looked for there, checked when the torrent next
 // starts.
 func (d *Daemon) Relocate(ids []int, dir string, move bool) error {
-	var bad error
-	err := d.call(func() error {
-		to, err := d.allowedDir(dir)
-		if err != nil {
-			bad = err
-			return nil
+	to, err := d.allowedDir(dir)
+	if err != nil {
+		return err
+	}
+	check := func(e *entry) error {
+		if e.moving {
+			return fmt.Errorf("torrent %d is already moving", e.ID)
 		}
-		for _, id := range ids {
-			if e := d.entries[id]; e == nil || e.removing {
-				return fmt.Errorf("%w: %d", ErrNotFound, id)
-			} else if e.moving {
-				return fmt.Errorf("torrent %d is already moving", id)
-			}
-		}
-		for _, id := range ids {
-			e := d.entries[id]
-			if e.Dir == to {
-				continue
-			}
-			if !move || e.m == nil {
-				e.Dir = to
-				d.stop(e) // started again from the new place
-				continue
-			}
-			e.MoveTo, e.moving = to, true
-			if e.t == nil && e.stopping == nil {
-				d.moveToComplete(e)
-			} else {
-				d.stop(e)
-			}
-		}
-		d.dirty = true
 		return nil
+	}
+	return d.forEachChecked(ids, check, func(e *entry) {
+		if e.Dir == to {
+			return
+		}
+		if !move || e.m == nil {
+			e.Dir = to
+			d.stop(e) // started again from the new place
+			return
+		}
+		e.MoveTo, e.moving = to, true
+		if e.t == nil && e.stopping == nil {
+			d.moveToComplete(e)
+		} else {
+			d.stop(e)
+		}
 	})
-	return errors.Join(err, bad)
 }

@@ -126,6 +126,12 @@ func (d *Daemon) allowedDir(p string) (string, error) {
 // forEach runs fn on each id's entry, all or none: an unknown id fails
 // the whole call before anything changes.
 func (d *Daemon) forEach(ids []int, fn func(e *entry)) error {
+	return d.forEachChecked(ids, nil, fn)
+}
+
+// forEachChecked is forEach with a check of each entry first, on the
+// same turn of the loop: one refusal changes nothing.
+func (d *Daemon) forEachChecked(ids []int, check func(e *entry) error, fn func(e *entry)) error {
 	return d.call(func() error {
 		es := make([]*entry, 0, len(ids))
 		for _, id := range ids {
@@ -134,6 +140,13 @@ func (d *Daemon) forEach(ids []int, fn func(e *entry)) error {
 				return fmt.Errorf("%w: %d", ErrNotFound, id)
 			}
 			es = append(es, e)
+		}
+		if check != nil {
+			for _, e := range es {
+				if err := check(e); err != nil {
+					return err
+				}
+			}
 		}
 		for _, e := range es {
 			fn(e)
@@ -257,8 +270,10 @@ func removeEmptyDirs(dir string, m *meta.Torrent) {
 
 // Settings are per-torrent changes; nil fields stay as they are.
 type Settings struct {
-	// Files sets priorities (skip, normal, high) by file index as List
-	// shows them.
+	// Files sets priorities (skip, low, normal, high) by file index as
+	// List shows them. Low pieces are picked only when a peer has no
+	// normal or high ones we want. "wanted" makes a skipped file normal
+	// and leaves any other as it is (Transmission's files-wanted).
 	Files     map[int]string
 	SeedRatio *float64
 	// DownLimit and UpLimit are bytes per second; 0 lifts the torrent's
@@ -280,33 +295,26 @@ func (d *Daemon) Set(ids []int, s Settings) error {
 		}
 	}
 	for i, p := range s.Files {
-		if p != "skip" && p != "normal" && p != "high" {
-			return fmt.Errorf("file %d: priority %q: want skip, normal or high", i, p)
+		if p != "skip" && p != "low" && p != "normal" && p != "high" && p != "wanted" {
+			return fmt.Errorf("file %d: priority %q: want skip, low, normal, high or wanted", i, p)
 		}
 	}
-	var bad error
-	err := d.forEach(ids, func(e *entry) {
-		if bad != nil {
-			return
+	check := func(e *entry) error {
+		if len(s.Files) == 0 {
+			return nil
 		}
-		if len(s.Files) > 0 {
-			if e.m == nil {
-				bad = fmt.Errorf("torrent %d: files are unknown until its metadata arrives", e.ID)
-				return
-			}
-			files := fileIndexes(e.m)
-			for i := range s.Files {
-				if i < 0 || i >= len(files) {
-					bad = fmt.Errorf("torrent %d has no file %d (it has %d)", e.ID, i, len(files))
-					return
-				}
+		if e.m == nil {
+			return fmt.Errorf("torrent %d: files are unknown until its metadata arrives", e.ID)
+		}
+		files := fileIndexes(e.m)
+		for i := range s.Files {
+			if i < 0 || i >= len(files) {
+				return fmt.Errorf("torrent %d has no file %d (it has %d)", e.ID, i, len(files))
 			}
 		}
-	})
-	if err != nil || bad != nil {
-		return errors.Join(err, bad)
+		return nil
 	}
-	return d.forEach(ids, func(e *entry) {
+	return d.forEachChecked(ids, check, func(e *entry) {
 		if s.SeedRatio != nil {
 			e.SeedRatio = *s.SeedRatio
 		}
@@ -339,6 +347,12 @@ func (d *Daemon) Set(ids []int, s Settings) error {
 				}
 			}
 			for i, p := range s.Files {
+				if p == "wanted" {
+					if e.Priorities[i] != "skip" {
+						continue // a wanted file keeps its priority
+					}
+					p = "normal"
+				}
 				e.Priorities[i] = p
 				if t := e.t; t != nil {
 					go t.SetFilePriority(files[i], parsePriority(p))
@@ -352,7 +366,7 @@ func (d *Daemon) Set(ids []int, s Settings) error {
 // detail adds files, peers and trackers.
 func (d *Daemon) Torrents(ids []int, detail bool) ([]Status, error) {
 	var out []Status
-	err := d.call(func() error {
+	err := d.query(func() error {
 		if len(ids) == 0 {
 			for _, e := range d.entries {
 				if !e.removing {
@@ -372,11 +386,33 @@ func (d *Daemon) Torrents(ids []int, detail bool) ([]Status, error) {
 }
 
 // SessionSettings are the daemon-wide knobs a remote caller may turn;
-// nil fields stay as they are.
+// nil fields stay as they are. Those set are kept in the state directory
+// and apply again at the next start (see Config.Given).
 type SessionSettings struct {
-	Dir                    *string
-	DownLimit, UpLimit     *int64 // bytes per second, 0 unlimited
-	MaxDownloads, MaxSeeds *int
+	Dir          *string `json:"dir,omitempty"`
+	DownLimit    *int64  `json:"down_limit,omitempty"` // bytes per second, 0 unlimited
+	UpLimit      *int64  `json:"up_limit,omitempty"`
+	MaxDownloads *int    `json:"max_downloads,omitempty"`
+	MaxSeeds     *int    `json:"max_seeds,omitempty"`
+}
+
+// merge sets in s the fields set in o.
+func (s *SessionSettings) merge(o SessionSettings) {
+	if o.Dir != nil {
+		s.Dir = o.Dir
+	}
+	if o.DownLimit != nil {
+		s.DownLimit = o.DownLimit
+	}
+	if o.UpLimit != nil {
+		s.UpLimit = o.UpLimit
+	}
+	if o.MaxDownloads != nil {
+		s.MaxDownloads = o.MaxDownloads
+	}
+	if o.MaxSeeds != nil {
+		s.MaxSeeds = o.MaxSeeds
+	}
 }
 
 // SessionInfo is the daemon's configuration as callers see it.
@@ -393,7 +429,7 @@ type SessionInfo struct {
 // Session reports the daemon's settings.
 func (d *Daemon) Session() (SessionInfo, error) {
 	var info SessionInfo
-	err := d.call(func() error {
+	err := d.query(func() error {
 		down, up := d.s.RateLimits()
 		info = SessionInfo{Dir: d.dir, Port: d.s.Port(), DownLimit: down, UpLimit: up,
 			MaxDownloads: d.queue.Downloads, MaxSeeds: d.queue.Seeds, DHT: d.s.DHT() != nil, StateDir: d.cfg.StateDir,
@@ -416,32 +452,42 @@ func (d *Daemon) SetSession(s SessionSettings) error {
 		}
 	}
 	return d.call(func() error {
-		dir := d.dir
-		if s.Dir != nil {
-			var err error
-			if dir, err = d.allowedDir(*s.Dir); err != nil {
-				return err
-			}
+		if err := d.applySession(s); err != nil {
+			return err
 		}
-		d.dir = dir
-		if s.DownLimit != nil || s.UpLimit != nil {
-			down, up := d.s.RateLimits()
-			if s.DownLimit != nil {
-				down = *s.DownLimit
-			}
-			if s.UpLimit != nil {
-				up = *s.UpLimit
-			}
-			d.s.SetRateLimits(down, up)
-		}
-		if s.MaxDownloads != nil {
-			d.queue.Downloads = *s.MaxDownloads
-		}
-		if s.MaxSeeds != nil {
-			d.queue.Seeds = *s.MaxSeeds
-		}
+		d.session.merge(s)
+		d.dirty = true
 		return nil
 	})
+}
+
+// applySession puts session settings in force, on the loop; a save path
+// outside the roots changes nothing.
+func (d *Daemon) applySession(s SessionSettings) error {
+	if s.Dir != nil {
+		dir, err := d.allowedDir(*s.Dir)
+		if err != nil {
+			return err
+		}
+		d.dir = dir
+	}
+	if s.DownLimit != nil || s.UpLimit != nil {
+		down, up := d.s.RateLimits()
+		if s.DownLimit != nil {
+			down = *s.DownLimit
+		}
+		if s.UpLimit != nil {
+			up = *s.UpLimit
+		}
+		d.s.SetRateLimits(down, up)
+	}
+	if s.MaxDownloads != nil {
+		d.queue.Downloads = *s.MaxDownloads
+	}
+	if s.MaxSeeds != nil {
+		d.queue.Seeds = *s.MaxSeeds
+	}
+	return nil
 }
 
 // Stats are the session's totals.
@@ -457,7 +503,7 @@ type Stats struct {
 // Stats sums the torrents' rates and counters.
 func (d *Daemon) Stats() (Stats, error) {
 	var st Stats
-	err := d.call(func() error {
+	err := d.query(func() error {
 		st.Downloaded, st.Uploaded = d.sessDown, d.sessUp
 		for _, e := range d.entries {
 			if e.removing {

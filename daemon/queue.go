@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -31,21 +32,30 @@ type QueueLimits struct {
 	StalledAfter time.Duration
 }
 
+// stalled says whether a running download has moved nothing for too
+// long to hold its slot.
+func (l QueueLimits) stalled(running bool, activeAt, now time.Time) bool {
+	return running && l.StalledAfter > 0 && now.Sub(activeAt) > l.StalledAfter
+}
+
 // Plan decides which torrents run: by queue position, the first
 // Downloads downloads and the first Seeds seeds. A running download that
 // has stalled keeps running but does not count, so the next one starts.
 func Plan(items []QueueItem, lim QueueLimits, now time.Time) map[int]bool {
-	sorted := slices.Clone(items)
-	// Position then ID is a total order: an unstable sort gives the same
-	// result, in linear time on the already sorted list (the stable one
-	// was most of an idle 10,000-torrent daemon's CPU).
-	slices.SortFunc(sorted, func(a, b QueueItem) int {
+	// Position then ID is a total order, so an unstable sort does; the
+	// daemon passes its list already sorted, and it is only checked.
+	byPos := func(a, b QueueItem) int {
 		if a.Pos != b.Pos {
 			return a.Pos - b.Pos
 		}
 		return a.ID - b.ID
-	})
-	run := map[int]bool{}
+	}
+	sorted := items
+	if !slices.IsSortedFunc(items, byPos) {
+		sorted = slices.Clone(items)
+		slices.SortFunc(sorted, byPos)
+	}
+	run := make(map[int]bool, len(items))
 	downs, seeds := 0, 0
 	for _, it := range sorted {
 		if it.Paused || it.Failed {
@@ -58,8 +68,7 @@ func Plan(items []QueueItem, lim QueueLimits, now time.Time) map[int]bool {
 			}
 			continue
 		}
-		stalled := it.Running && lim.StalledAfter > 0 && now.Sub(it.ActiveAt) > lim.StalledAfter
-		if stalled {
+		if lim.stalled(it.Running, it.ActiveAt, now) {
 			run[it.ID] = true
 			continue
 		}
@@ -71,24 +80,31 @@ func Plan(items []QueueItem, lim QueueLimits, now time.Time) map[int]bool {
 	return run
 }
 
+// ErrQueueEnd is Requeue's answer for a torrent already first (moving
+// up) or last (moving down): nothing moved.
+var ErrQueueEnd = errors.New("already at that end of the queue")
+
 // Requeue moves torrent id by delta places in the queue (negative: to the
-// front, so it starts sooner), clamped at either end. Positions are
-// renumbered from 0, so the torrents stay in a strict order.
+// front, so it starts sooner), clamped at either end; at the end already
+// it is ErrQueueEnd. Positions are renumbered from 0, so the torrents stay
+// in a strict order.
 func (d *Daemon) Requeue(id, delta int) error {
-	return d.call(func() error {
-		e := d.entries[id]
-		if e == nil || e.removing {
-			return fmt.Errorf("%w: %d", ErrNotFound, id)
-		}
+	var stuck bool
+	err := d.forEach([]int{id}, func(e *entry) {
 		order := d.sorted()
 		from := slices.Index(order, e)
 		to := min(max(from+delta, 0), len(order)-1)
+		if stuck = to == from && delta != 0; stuck {
+			return
+		}
 		order = slices.Delete(order, from, from+1)
 		order = slices.Insert(order, to, e)
 		for i, o := range order {
 			o.QueuePos = i
 		}
-		d.dirty = true
-		return nil
 	})
+	if err == nil && stuck {
+		err = fmt.Errorf("torrent %d is %w", id, ErrQueueEnd)
+	}
+	return err
 }

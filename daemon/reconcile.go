@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/netip"
 	"os"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -30,83 +31,208 @@ func (d *Daemon) sorted() []*entry {
 	return out
 }
 
-// complete says whether a torrent is a seed, for the queue.
+// complete says whether a torrent is a seed, for the queue: what its
+// last seen snapshot says once it has checked its data, else whether it
+// ever finished.
 func (e *entry) complete() bool {
 	if e.t != nil {
-		if s := e.t.Snapshot(); s != nil && s.State != swarm.StateChecking {
+		if s := e.seen; s != nil && s.State != swarm.StateChecking {
 			return s.State == swarm.StateSeeding
 		}
 	}
 	return !e.Done.IsZero()
 }
 
+// watching says whether a running torrent's snapshot must be looked at
+// every tick: while it checks, downloads (its activity feeds the stalled
+// rule), verifies for a stopped torrent, is yet to record its completion
+// or seeds towards a ratio. An idle seed is not: 10,000 of them cost the
+// loop nothing until something happens.
+func (e *entry) watching() bool {
+	if e.t == nil {
+		return false
+	}
+	s := e.seen
+	return s == nil || s.State != swarm.StateSeeding || e.checkOnly || e.SeedRatio > 0 || e.Done.IsZero()
+}
+
+// sweepTicks is how many ticks apart the loop looks at every running
+// torrent, watched or not. The swarm signals a torrent's end and its
+// completion by channels but a seed's later trouble (a disk error, data
+// lost under it) only by its snapshot; the sweep notices those within
+// half a minute at a cost of a few hundred microseconds per 10,000.
+const sweepTicks = 30
+
 // reconcile notices what the running torrents did (finished, failed,
 // reached their ratio), then starts and stops torrents as the queue says.
+// It looks at every torrent only when something may have changed them
+// all (a command, a stopped torrent, the periodic sweep); on other ticks
+// at the watched ones alone, and it plans the queue again only when one
+// of them changed in a way the queue cares about.
 func (d *Daemon) reconcile(now time.Time) {
-	for _, e := range d.entries {
-		if e.stopping != nil && isClosed(e.stopping.Done()) {
-			d.finishStop(e)
-		}
-	}
-	for _, e := range d.entries {
-		if e.t == nil {
-			continue
-		}
-		t := e.t
-		snap := t.Snapshot()
-		if isClosed(t.Done()) || snap.State == swarm.StateError {
-			msg := snap.Error
-			if err := t.Err(); err != nil {
-				msg = err.Error()
-			}
-			if msg == "" {
-				msg = "stopped unexpectedly"
-			}
-			e.failed = msg
-			d.log.Warn("torrent failed", "id", e.ID, "name", e.Name, "err", msg)
-			d.stop(e)
-			continue
-		}
-		if e.checkOnly && snap.State != swarm.StateChecking {
-			e.checkOnly = false // checked: stopped again below
-		}
-		if snap.DownRate > 0 || snap.UpRate > 0 || snap.State == swarm.StateChecking {
-			e.activeAt = now
-		}
-		if isClosed(t.Completed()) && e.Done.IsZero() {
-			e.Done = now
-			d.dirty = true
-			if c := d.cfg.CompleteDir; c != "" && e.Dir != c {
-				e.moving = true
-				d.stop(e)
-				continue
+	if d.replan || !now.Before(d.sweepAt) || !d.stallAt.IsZero() && !now.Before(d.stallAt) {
+		d.replan = false
+		d.sweepAt = now.Add(sweepTicks * d.cfg.Tick)
+		d.stallAt = time.Time{}
+		for _, e := range d.entries {
+			if e.stopping != nil && isClosed(e.stopping.Done()) {
+				d.finishStop(e)
 			}
 		}
-		if e.SeedRatio > 0 && snap.State == swarm.StateSeeding &&
-			float64(e.Uploaded+snap.Uploaded)/float64(max(snap.Size, 1)) >= e.SeedRatio {
-			d.log.Info("seed ratio reached", "id", e.ID, "name", e.Name)
-			e.Paused = true
-			d.dirty = true
+		clear(d.watched)
+		d.watched = d.watched[:0]
+		for _, e := range d.entries {
+			d.observe(e, now)
+			if e.watching() {
+				d.watched = append(d.watched, e)
+			}
 		}
-	}
-	items := make([]QueueItem, 0, len(d.entries))
-	for _, e := range d.entries {
-		items = append(items, QueueItem{ID: e.ID, Pos: e.QueuePos, Paused: e.Paused && !e.checkOnly || e.removing || e.recheck || e.moving,
-			Failed: e.failed != "", Complete: e.complete(), Running: e.t != nil || e.fetch != nil, ActiveAt: e.activeAt})
-	}
-	plan := Plan(items, d.queue, now)
-	for _, e := range d.sorted() {
-		want := plan[e.ID]
-		switch {
-		case want && e.t == nil && e.stopping == nil && e.fetch == nil:
-			d.start(e, now)
-		case !want && (e.t != nil || e.fetch != nil):
-			d.stop(e)
+		d.plan(now)
+		for _, e := range d.entries {
+			// A magnet fetching its metadata moves no data the loop can
+			// see: its slot frees at a deadline instead.
+			if e.fetch != nil && d.queue.StalledAfter > 0 {
+				if at := e.activeAt.Add(d.queue.StalledAfter + time.Nanosecond); at.After(now) && (d.stallAt.IsZero() || at.Before(d.stallAt)) {
+					d.stallAt = at
+				}
+			}
+		}
+	} else if len(d.watched) > 0 {
+		changed := false
+		keep := d.watched[:0]
+		for _, e := range d.watched {
+			if d.observe(e, now) {
+				changed = true
+			}
+			if e.watching() {
+				keep = append(keep, e)
+			}
+		}
+		clear(d.watched[len(keep):]) // no stale pointers kept alive
+		d.watched = keep
+		if changed {
+			d.plan(now)
 		}
 	}
 	if d.dirty {
 		if err := d.save(); err != nil {
 			d.log.Error("save the torrent list", "err", err)
+		}
+	}
+	if !d.startedUp && d.checked() {
+		d.startedUp = true
+		d.log.Info("start-up done", "torrents", len(d.entries), "took", now.Sub(d.started).Round(time.Millisecond))
+		if d.cfg.ReturnStartupMemory {
+			debug.FreeOSMemory()
+		}
+		close(d.ready)
+	}
+}
+
+// checked says no running torrent is checking its data or yet to be
+// looked at (a checking torrent is always watched).
+func (d *Daemon) checked() bool {
+	for _, e := range d.watched {
+		if e.seen == nil || e.seen.State == swarm.StateChecking {
+			return false
+		}
+	}
+	return true
+}
+
+// next is when the loop must look again without being asked: the next
+// tick while torrents are watched, else the first of the next sweep and
+// a fetching magnet's stalled deadline. Running downloads need no
+// deadline of their own: they are watched.
+func (d *Daemon) next(now time.Time) time.Time {
+	at := d.sweepAt
+	if !d.stallAt.IsZero() && d.stallAt.Before(at) {
+		at = d.stallAt
+	}
+	if tick := now.Add(d.cfg.Tick); len(d.watched) > 0 && tick.Before(at) {
+		at = tick
+	}
+	return at
+}
+
+// observe looks at a running torrent's latest snapshot, once per look:
+// it notes a failure, the end of a check, activity, completion and a
+// reached seed ratio, and reports whether anything changed that the queue
+// must hear of.
+func (d *Daemon) observe(e *entry, now time.Time) bool {
+	t := e.t
+	if t == nil {
+		return false
+	}
+	d.looks++
+	snap := t.Snapshot()
+	prev := e.seen
+	e.seen = snap
+	if isClosed(t.Done()) || snap.State == swarm.StateError {
+		msg := snap.Error
+		if err := t.Err(); err != nil {
+			msg = err.Error()
+		}
+		if msg == "" {
+			msg = "stopped unexpectedly"
+		}
+		e.failed = msg
+		d.log.Warn("torrent failed", "id", e.ID, "name", e.Name, "err", msg)
+		d.stop(e)
+		return true
+	}
+	changed := prev == nil || prev.State != snap.State
+	if e.checkOnly && snap.State != swarm.StateChecking {
+		e.checkOnly = false // checked: stopped again by the plan
+		changed = true
+	}
+	wasStalled := d.queue.stalled(true, e.activeAt, now)
+	if snap.DownRate > 0 || snap.UpRate > 0 || snap.State == swarm.StateChecking {
+		e.activeAt = now
+	}
+	if d.queue.stalled(true, e.activeAt, now) != wasStalled && !e.complete() {
+		changed = true
+	}
+	if isClosed(t.Completed()) && e.Done.IsZero() {
+		e.Done = now
+		d.dirty = true
+		changed = true
+		if c := d.cfg.CompleteDir; c != "" && e.Dir != c {
+			e.moving = true
+			d.stop(e)
+			return true
+		}
+	}
+	if e.SeedRatio > 0 && !e.Paused && snap.State == swarm.StateSeeding &&
+		float64(e.Uploaded+snap.Uploaded)/float64(max(snap.Size, 1)) >= e.SeedRatio {
+		d.log.Info("seed ratio reached", "id", e.ID, "name", e.Name)
+		e.Paused = true
+		d.dirty = true
+		changed = true
+	}
+	return changed
+}
+
+// plan starts and stops torrents as the queue says, over the list sorted
+// once; the torrents it starts are watched from now on.
+func (d *Daemon) plan(now time.Time) {
+	order := d.sorted()
+	items := make([]QueueItem, len(order))
+	for i, e := range order {
+		items[i] = QueueItem{ID: e.ID, Pos: e.QueuePos, Paused: e.Paused && !e.checkOnly || e.removing || e.recheck || e.moving,
+			Failed: e.failed != "", Complete: e.complete(), Running: e.t != nil || e.fetch != nil, ActiveAt: e.activeAt}
+	}
+	run := Plan(items, d.queue, now)
+	for _, e := range order {
+		want := run[e.ID]
+		switch {
+		case want && e.t == nil && e.stopping == nil && e.fetch == nil:
+			d.start(e, now)
+			if e.watching() {
+				d.watched = append(d.watched, e)
+			}
+		case !want && (e.t != nil || e.fetch != nil):
+			d.stop(e)
 		}
 	}
 }
@@ -128,7 +254,7 @@ func (d *Daemon) start(e *entry, now time.Time) {
 		d.log.Warn("start torrent", "id", e.ID, "name", e.Name, "err", err)
 		return
 	}
-	e.t, e.last = t, nil
+	e.t, e.last, e.seen = t, nil, nil
 	if e.Sequential {
 		go t.SetSequential(true) // waits for the data check: not on the loop
 	}
@@ -289,6 +415,8 @@ func parsePriority(p string) picker.Priority {
 	switch p {
 	case "skip":
 		return picker.Skip
+	case "low":
+		return picker.Low
 	case "high":
 		return picker.High
 	}

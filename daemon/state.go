@@ -39,7 +39,7 @@ type Entry struct {
 	MoveTo   string `json:"move_to,omitempty"`
 	Paused   bool   `json:"paused"`
 	QueuePos int    `json:"queue_pos"`
-	// Priorities holds skip, normal or high per file (pad files not
+	// Priorities holds skip, low, normal or high per file (pad files not
 	// counted); empty means all normal.
 	Priorities []string `json:"priorities,omitempty"`
 	SeedRatio  float64  `json:"seed_ratio,omitempty"` // 0: seed until stopped
@@ -61,6 +61,9 @@ type state struct {
 	Version  int     `json:"version"`
 	NextID   int     `json:"next_id"`
 	Torrents []Entry `json:"torrents"`
+	// Session holds what session-set changed, and the options given at
+	// the last start, as transmission-daemon keeps settings.json.
+	Session SessionSettings `json:"session,omitzero"`
 }
 
 // loadState reads the torrent list; a missing file is an empty list.

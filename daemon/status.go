@@ -103,6 +103,9 @@ func (d *Daemon) status(e *entry, detail bool) Status {
 		}
 		if running {
 			st.DownRate, st.UpRate, st.ETA = snap.DownRate, snap.UpRate, snap.ETA
+			if st.Error == "" && snap.State == swarm.StateError {
+				st.Error = snap.Error // before the loop stops it
+			}
 		} else {
 			st.PeerCount, st.Seeds = 0, 0
 		}
@@ -174,7 +177,7 @@ type Item struct {
 // metadata or error).
 func (d *Daemon) Snapshots() ([]Item, error) {
 	var out []Item
-	err := d.call(func() error {
+	err := d.query(func() error {
 		for _, e := range d.sorted() {
 			if e.removing {
 				continue

@@ -91,9 +91,14 @@ func ratio(up, down int64) float64 {
 	return ratioNA
 }
 
+// priorityNumber is Transmission's file priority: -1 low, 0 normal, 1
+// high (a skipped file keeps normal, its wanted flag false).
 func priorityNumber(p string) int {
-	if p == "high" {
+	switch p {
+	case "high":
 		return 1
+	case "low":
+		return -1
 	}
 	return 0
 }

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -16,18 +16,25 @@ import (
 	"github.com/shoal-torrent/shoal/piece/meta"
 )
 
-// maxTorrentFile bounds a .torrent read from a path or a URL.
-const maxTorrentFile = 16 << 20
-
 // resolve turns an ids argument into daemon ids. As in Transmission, ids
 // that match nothing are left out, not an error.
-func (s *Server) resolve(sel idSelector) ([]int, []daemon.Status, error) {
+func (s *Server) resolve(sel idSelector) ([]int, error) {
 	all, err := s.cfg.Engine.Torrents(nil, false)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	var ids []int
-	var picked []daemon.Status
+	for _, t := range sel.pick(all) {
+		ids = append(ids, t.ID)
+	}
+	return ids, nil
+}
+
+// pick keeps the torrents the selector names, in order.
+func (sel idSelector) pick(all []daemon.Status) []daemon.Status {
+	if !sel.set {
+		return all
+	}
 	want := map[int]bool{}
 	for _, n := range sel.nums {
 		want[n] = true
@@ -36,14 +43,39 @@ func (s *Server) resolve(sel idSelector) ([]int, []daemon.Status, error) {
 	for _, h := range sel.hashes {
 		hashes[h] = true
 	}
+	var out []daemon.Status
 	for _, t := range all {
-		ok := !sel.set || want[t.ID] || hashes[t.InfoHash] || sel.recentlyActive && active(t)
-		if ok {
-			ids = append(ids, t.ID)
-			picked = append(picked, t)
+		if want[t.ID] || hashes[t.InfoHash] || sel.recentlyActive && active(t) {
+			out = append(out, t)
 		}
 	}
-	return ids, picked, nil
+	return out
+}
+
+// selectTorrents reads the torrents a selector names with one read of
+// the list when it can: every torrent, ids alone (the engine leaves out
+// those it does not have), or any selector without detail. Only hashes
+// or recently-active with detail read twice: the summary to pick, then
+// the picked ones in detail.
+func (s *Server) selectTorrents(sel idSelector, detail bool) ([]daemon.Status, error) {
+	e := s.cfg.Engine
+	switch {
+	case !sel.set:
+		return e.Torrents(nil, detail)
+	case len(sel.hashes) == 0 && !sel.recentlyActive:
+		if len(sel.nums) == 0 {
+			return nil, nil
+		}
+		return e.Torrents(slices.Compact(slices.Sorted(slices.Values(sel.nums))), detail)
+	case !detail:
+		all, err := e.Torrents(nil, false)
+		return sel.pick(all), err
+	}
+	ids, err := s.resolve(sel)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	return e.Torrents(ids, true)
 }
 
 func active(t daemon.Status) bool {
@@ -60,7 +92,7 @@ func (s *Server) onIDs(raw json.RawMessage, op func([]int) error) (any, error) {
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	ids, _, err := s.resolve(a.IDs)
+	ids, err := s.resolve(a.IDs)
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
@@ -69,17 +101,12 @@ func (s *Server) onIDs(raw json.RawMessage, op func([]int) error) (any, error) {
 
 func (s *Server) torrentRemove(raw json.RawMessage) (any, error) {
 	var a struct {
-		IDs    idSelector `json:"ids"`
-		Delete bool       `json:"delete-local-data"`
+		Delete bool `json:"delete-local-data"`
 	}
 	if err := decodeArgs(raw, &a); err != nil {
 		return nil, err
 	}
-	ids, _, err := s.resolve(a.IDs)
-	if err != nil || len(ids) == 0 {
-		return nil, err
-	}
-	return nil, s.cfg.Engine.Remove(ids, a.Delete)
+	return s.onIDs(raw, func(ids []int) error { return s.cfg.Engine.Remove(ids, a.Delete) })
 }
 
 // maxFields bounds torrent-get's field list.
@@ -103,15 +130,9 @@ func (s *Server) torrentGet(raw json.RawMessage) (any, error) {
 	if a.Format != "" && a.Format != "objects" && a.Format != "table" {
 		return nil, fmt.Errorf("torrent-get: format %q: want objects or table", truncate(a.Format, 40))
 	}
-	ids, _, err := s.resolve(a.IDs)
+	list, err := s.selectTorrents(a.IDs, needsDetail(a.Fields))
 	if err != nil {
 		return nil, err
-	}
-	var list []daemon.Status
-	if len(ids) > 0 {
-		if list, err = s.cfg.Engine.Torrents(ids, needsDetail(a.Fields)); err != nil {
-			return nil, err
-		}
 	}
 	out := map[string]any{}
 	if a.Format == "table" {
@@ -202,12 +223,9 @@ func readTorrentFile(path string) ([]byte, error) {
 	if err != nil || !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", truncate(path, 200))
 	}
-	b, err := io.ReadAll(io.LimitReader(f, maxTorrentFile+1))
+	b, err := meta.ReadTorrent(f)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", truncate(path, 200), err)
-	}
-	if len(b) > maxTorrentFile {
-		return nil, fmt.Errorf("%s is larger than %d bytes", truncate(path, 200), maxTorrentFile)
+		return nil, fmt.Errorf("%s: %w", truncate(path, 200), err)
 	}
 	return b, nil
 }
@@ -243,17 +261,18 @@ func (s *Server) torrentSet(raw json.RawMessage) (any, error) {
 	}
 	files := map[int]string{}
 	// Transmission keeps wanted and priority apart; shoal has one scale,
-	// skip < normal < high, and low counts as normal.
+	// skip < low < normal < high: unwanted wins, and wanted alone leaves
+	// a priority as it is (a skipped file becomes normal).
 	for _, l := range []struct {
 		idx []int
 		p   string
-	}{{a.PriorityLow, "normal"}, {a.PriorityNormal, "normal"}, {a.PriorityHigh, "high"}, {a.FilesWanted, ""}, {a.FilesUnwanted, "skip"}} {
+	}{{a.PriorityLow, "low"}, {a.PriorityNormal, "normal"}, {a.PriorityHigh, "high"}, {a.FilesWanted, ""}, {a.FilesUnwanted, "skip"}} {
 		for _, i := range l.idx {
 			switch {
 			case l.p != "":
 				files[i] = l.p
 			case files[i] == "":
-				files[i] = "normal"
+				files[i] = "wanted"
 			}
 		}
 	}
@@ -274,7 +293,7 @@ func (s *Server) torrentSet(raw json.RawMessage) (any, error) {
 		set.SeedRatio = a.SeedRatioLimit
 	}
 	set.QueuePos, set.Sequential = a.QueuePosition, a.Sequential
-	ids, _, err := s.resolve(a.IDs)
+	ids, err := s.resolve(a.IDs)
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
@@ -333,7 +352,7 @@ func (s *Server) torrentSetLocation(raw json.RawMessage) (any, error) {
 	if a.Location == "" {
 		return nil, errors.New("torrent-set-location needs a location")
 	}
-	ids, _, err := s.resolve(a.IDs)
+	ids, err := s.resolve(a.IDs)
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}

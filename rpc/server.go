@@ -10,8 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/shoal-torrent/shoal/daemon"
 )
@@ -47,6 +50,9 @@ type Config struct {
 	// User and Password, when User is set, are required by HTTP basic
 	// auth.
 	User, Password string
+	// AuthLimits throttle wrong passwords per remote address; the zero
+	// value means DefaultAuthLimits.
+	AuthLimits AuthLimits
 	// AllowedHosts are host names the Host header may carry besides IP
 	// literals and localhost, against DNS rebinding; "*" allows any.
 	AllowedHosts []string
@@ -70,14 +76,21 @@ func (c *Config) Validate() error {
 	if c.MaxBody < 0 {
 		return errors.New("rpc: negative body limit")
 	}
+	if c.AuthLimits != (AuthLimits{}) {
+		return c.AuthLimits.Validate()
+	}
 	return nil
 }
+
+// errAuthLimits is AuthLimits' one refusal.
+var errAuthLimits = errors.New("rpc: auth limits want Free >= 0, 0 < Delay <= MaxDelay, Forget > 0 and MaxAddrs >= 1")
 
 // Server answers Transmission RPC requests.
 type Server struct {
 	cfg       Config
 	log       *slog.Logger
 	sessionID string
+	auth      *authThrottle
 
 	// The limits Transmission keeps beside their on/off switches: shoal's
 	// session has only "limit or 0", so the values set while a limit is
@@ -98,27 +111,25 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.AuthLimits == (AuthLimits{}) {
+		cfg.AuthLimits = DefaultAuthLimits()
+	}
 	id := make([]byte, 24)
 	rand.Read(id)
-	return &Server{cfg: cfg, log: cfg.Logger, sessionID: base64.RawURLEncoding.EncodeToString(id),
+	return &Server{cfg: cfg, log: cfg.Logger, sessionID: base64.RawURLEncoding.EncodeToString(id), auth: newAuthThrottle(cfg.AuthLimits),
 		downKBps: 100, upKBps: 100, downQueue: 5, seedQue: 10}, nil
 }
 
-// ServeHTTP checks, in Transmission's order, the credentials (401), the
-// Host header (421) and the session id (409), then answers the call.
+// ServeHTTP checks, in Transmission's order, the credentials (401, or
+// 429 for an address that guessed wrong too often), the Host header (421)
+// and the session id (409), then answers the call.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path != Path && r.URL.Path != Path+"/" {
 		http.NotFound(w, r)
 		return
 	}
-	if s.cfg.User != "" {
-		u, p, ok := r.BasicAuth()
-		if !ok || subtle.ConstantTimeCompare([]byte(u), []byte(s.cfg.User))&
-			subtle.ConstantTimeCompare([]byte(p), []byte(s.cfg.Password)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Basic realm="Transmission"`)
-			http.Error(w, "401: Unauthorized", http.StatusUnauthorized)
-			return
-		}
+	if s.cfg.User != "" && !s.authorized(w, r, time.Now()) {
+		return
 	}
 	if !s.hostAllowed(r.Host) {
 		http.Error(w, "421: Misdirected Request: this host name is not in the allowed hosts", http.StatusMisdirectedRequest)
@@ -147,6 +158,37 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp := s.handle(body)
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	json.NewEncoder(w).Encode(resp)
+}
+
+// authorized checks basic auth, throttled per remote address: a wrong
+// password counts against the address it came from, and one that has
+// guessed wrong too often is refused without its password being checked
+// until its wait is over. A request without credentials counts for
+// nothing (browsers and clients ask first, then send them).
+func (s *Server) authorized(w http.ResponseWriter, r *http.Request, now time.Time) bool {
+	addr, addrErr := netip.ParseAddrPort(r.RemoteAddr)
+	if addrErr == nil {
+		if wait := s.auth.wait(addr.Addr(), now); wait > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+			http.Error(w, "429: Too Many Requests: too many wrong passwords from this address, wait", http.StatusTooManyRequests)
+			return false
+		}
+	}
+	u, p, ok := r.BasicAuth()
+	if ok && subtle.ConstantTimeCompare([]byte(u), []byte(s.cfg.User))&
+		subtle.ConstantTimeCompare([]byte(p), []byte(s.cfg.Password)) == 1 {
+		if addrErr == nil {
+			s.auth.succeeded(addr.Addr())
+		}
+		return true
+	}
+	if ok && addrErr == nil {
+		s.auth.failed(addr.Addr(), now)
+		s.log.Warn("rpc: wrong password", "from", addr.Addr())
+	}
+	w.Header().Set("WWW-Authenticate", `Basic realm="Transmission"`)
+	http.Error(w, "401: Unauthorized", http.StatusUnauthorized)
+	return false
 }
 
 // hostAllowed guards against DNS rebinding: a web page cannot reach the

@@ -117,51 +117,39 @@ func (s *Server) sessionSet(raw json.RawMessage) (any, error) {
 	defer s.mu.Unlock()
 	var set daemon.SessionSettings
 	set.Dir = a.Dir
-	limit := func(kb *int64, on *bool, cur int64, remembered *int64) *int64 {
-		if kb != nil {
-			*remembered = *kb
-		}
-		enabled := cur > 0
-		if on != nil {
-			enabled = *on
-		}
-		if kb == nil && on == nil {
-			return nil
-		}
-		v := int64(0)
-		if enabled {
-			v = max(*remembered, 1) * kilo
-		}
-		return &v
-	}
 	down, up := s.downKBps, s.upKBps
-	set.DownLimit = limit(a.Down, a.DownOn, info.DownLimit, &down)
-	set.UpLimit = limit(a.Up, a.UpOn, info.UpLimit, &up)
-	queue := func(n *int, on *bool, cur int, remembered *int) *int {
-		if n != nil {
-			*remembered = *n
-		}
-		enabled := cur > 0
-		if on != nil {
-			enabled = *on
-		}
-		if n == nil && on == nil {
-			return nil
-		}
-		v := 0
-		if enabled {
-			v = *remembered
-		}
-		return &v
-	}
+	inBytes := func(kb int64) int64 { return max(kb, 1) * kilo }
+	set.DownLimit = toggled(a.Down, a.DownOn, info.DownLimit > 0, &down, inBytes)
+	set.UpLimit = toggled(a.Up, a.UpOn, info.UpLimit > 0, &up, inBytes)
 	dq, sq := s.downQueue, s.seedQue
-	set.MaxDownloads = queue(a.DownQueue, a.DownQueueOn, info.MaxDownloads, &dq)
-	set.MaxSeeds = queue(a.SeedQueue, a.SeedQueueOn, info.MaxSeeds, &sq)
+	same := func(n int) int { return n }
+	set.MaxDownloads = toggled(a.DownQueue, a.DownQueueOn, info.MaxDownloads > 0, &dq, same)
+	set.MaxSeeds = toggled(a.SeedQueue, a.SeedQueueOn, info.MaxSeeds > 0, &sq, same)
 	if err := s.cfg.Engine.SetSession(set); err != nil {
 		return nil, err
 	}
 	s.downKBps, s.upKBps, s.downQueue, s.seedQue = down, up, dq, sq
 	return nil, nil
+}
+
+// toggled folds a Transmission value and its on/off switch into shoal's
+// one setting, "in force or 0": a value given while off is remembered
+// for when it is switched on; nil means neither was given.
+func toggled[T int | int64](v *T, on *bool, enabled bool, remembered *T, inForce func(T) T) *T {
+	if v != nil {
+		*remembered = *v
+	}
+	if v == nil && on == nil {
+		return nil
+	}
+	if on != nil {
+		enabled = *on
+	}
+	var out T
+	if enabled {
+		out = inForce(*remembered)
+	}
+	return &out
 }
 
 func (s *Server) sessionStats() (any, error) {

@@ -291,6 +291,8 @@ func priorityName(p picker.Priority) string {
 	switch p {
 	case picker.Skip:
 		return "skip"
+	case picker.Low:
+		return "low"
 	case picker.High:
 		return "high"
 	}

@@ -235,7 +235,7 @@ func (t *Torrent) Resume() bool {
 	})
 }
 
-// SetFilePriority changes one file's priority (Skip, Normal, High); the
+// SetFilePriority changes one file's priority (Skip, Low, Normal, High); the
 // pieces it shares with other files take the highest of their priorities.
 func (t *Torrent) SetFilePriority(file int, pr picker.Priority) bool {
 	if file < 0 || file >= len(t.m.Layout.Files) {

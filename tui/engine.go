@@ -5,6 +5,7 @@
 package tui
 
 import (
+	"errors"
 	"time"
 
 	"github.com/shoal-torrent/shoal/swarm"
@@ -40,10 +41,16 @@ type Engine interface {
 	// Add adds a torrent from a .torrent file's path or a magnet link.
 	Add(source string) error
 	// Requeue moves torrent i delta places in the queue (negative: it
-	// starts sooner). An engine without a queue says so.
+	// starts sooner). An engine without a queue says so; one whose
+	// torrent is already at that end returns ErrQueueEnd.
 	Requeue(i, delta int) error
 	// Limits and SetLimits read and change the rate limits in bytes per
 	// second (0: unlimited).
 	Limits() (down, up int64)
 	SetLimits(down, up int64)
 }
+
+// ErrQueueEnd is Requeue's answer for a torrent already first (moved up)
+// or last (moved down): nothing moved, and the status line says where it
+// is instead of "moved".
+var ErrQueueEnd = errors.New("already at that end of the queue")

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"io"
 	"strings"
 	"time"
@@ -313,11 +314,20 @@ func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd) {
 		m.adding, m.source = true, ""
 	case key.Matches(msg, k.QueueUp), key.Matches(msg, k.QueueDown):
 		if it, i := m.selected(), m.selectedIndex(); it != nil {
-			delta, where := -1, "up"
+			delta, where, end := -1, "up", "first"
 			if key.Matches(msg, k.QueueDown) {
-				delta, where = 1, "down"
+				delta, where, end = 1, "down", "last"
 			}
-			return m, m.engineCmd(func() error { return m.engine.Requeue(i, delta) }, "moved "+it.Label+" "+where+" the queue")
+			label := it.Label
+			return m, func() tea.Msg {
+				switch err := m.engine.Requeue(i, delta); {
+				case errors.Is(err, ErrQueueEnd):
+					return StatusMsg(label + " is already " + end + " in the queue")
+				case err != nil:
+					return StatusMsg("error: " + err.Error())
+				}
+				return StatusMsg("moved " + label + " " + where + " the queue")
+			}
 		}
 	case key.Matches(msg, k.UpLimit):
 		m.limUp, m.limWait = nextLimit(m.limUp), pendingPolls
@@ -331,7 +341,7 @@ func (m Model) key(msg tea.KeyMsg) (Model, tea.Cmd) {
 			// The next priority follows what the screen shows, which
 			// includes presses the engine has not confirmed yet.
 			cur := m.pending.filePriority(*it, f)
-			next := map[string]string{"normal": "high", "high": "skip", "skip": "normal"}[cur]
+			next := map[string]string{"normal": "high", "high": "skip", "skip": "normal", "low": "normal"}[cur]
 			m.engine.SetFilePriority(m.selectedIndex(), f, next)
 			m.pending = m.pending.setFile(itemKey(*it), f, next)
 		}

@@ -307,6 +307,9 @@ func (r *remoteEngine) Add(src string) error {
 
 func (r *remoteEngine) Requeue(i, delta int) error {
 	_, err := r.call(controlRequest{Op: "requeue", Index: i, Delta: delta})
+	if err != nil && err.Error() == tui.ErrQueueEnd.Error() {
+		return tui.ErrQueueEnd // crossed the socket as text
+	}
 	return err
 }
 

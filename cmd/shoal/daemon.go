@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shoal-torrent/shoal/daemon"
+	"github.com/shoal-torrent/shoal/piece/meta"
 	"github.com/shoal-torrent/shoal/rpc"
 	"github.com/shoal-torrent/shoal/swarm"
 )
@@ -47,7 +47,13 @@ drive it, and so does anything that speaks Transmission's RPC
 (transmission-remote, Sonarr, FlexGet) at --rpc.
 
 The RPC listens on 127.0.0.1:9091. Any other address needs --rpc-auth.
-Remote callers may save only under --dir and the --allowed-dir roots.`,
+Remote callers may save only under --dir and the --allowed-dir roots.
+
+What session-set changes (transmission-remote -w, -d, -u and the queue
+sizes) is kept in --state-dir and applies at the next start too. An option
+given on the command line (--dir, --down-limit, --up-limit,
+--max-active-downloads, --max-active-seeds) wins over the kept value and is
+kept in its place, as transmission-daemon keeps its settings.json.`,
 		Example: `  shoal daemon --dir ~/Downloads
   shoal daemon --dir /srv/torrents --port 51413 --max-active-downloads 3
   shoal daemon --rpc 0.0.0.0:9091 --rpc-auth me:/etc/shoal/rpc-password --rpc-allowed-host nas.lan
@@ -91,6 +97,9 @@ Remote callers may save only under --dir and the --allowed-dir roots.`,
 			cfg.Torrent = f.torrentConfig(peers)
 			cfg.Torrent.ResumeEvery = df.resumeEvery
 			cfg.Queue.Downloads, cfg.Queue.Seeds = df.maxDownloads, df.maxSeeds
+			fl := cmd.Flags()
+			cfg.Given = daemon.SessionKeys{Dir: fl.Changed("dir"), DownLimit: fl.Changed("down-limit"), UpLimit: fl.Changed("up-limit"),
+				MaxDownloads: fl.Changed("max-active-downloads"), MaxSeeds: fl.Changed("max-active-seeds")}
 			cfg.Encryption, cfg.LSD = swarm.Encryption(f.encryption), f.lsd
 			if df.completeDir != "" {
 				if cfg.CompleteDir, err = filepath.Abs(df.completeDir); err != nil {
@@ -213,13 +222,5 @@ func fetchTorrentURL(url string) ([]byte, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("HTTP %s", resp.Status)
 	}
-	const limit = 16 << 20
-	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > limit {
-		return nil, fmt.Errorf("larger than %d bytes", limit)
-	}
-	return b, nil
+	return meta.ReadTorrent(resp.Body)
 }

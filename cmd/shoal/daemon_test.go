@@ -174,6 +174,37 @@ func TestDaemonWithTransmissionRemote(t *testing.T) {
 	if out := tr(t, bin, leecher, "-t", "1", "-f"); !strings.Contains(out, "pack/a.bin") || !strings.Contains(out, "pack/b.bin") {
 		t.Fatalf("-f:\n%s", out)
 	}
+	// -pl gives a file low priority of its own (not normal), and -g, which
+	// only says a file is wanted, keeps it.
+	prios := func() string {
+		var got struct {
+			Torrents []struct {
+				Priorities []int  `json:"priorities"`
+				Wanted     []bool `json:"wanted"`
+			} `json:"torrents"`
+		}
+		args := map[string]any{"ids": []int{1}, "fields": []string{"priorities", "wanted"}}
+		if err := (&remoteFlags{rpc: leecher}).call(t.Context(), "torrent-get", args, &got); err != nil || len(got.Torrents) != 1 {
+			t.Fatalf("torrent-get: %v %+v", err, got)
+		}
+		return fmt.Sprint(got.Torrents[0].Priorities, got.Torrents[0].Wanted)
+	}
+	tr(t, bin, leecher, "-t", "1", "-pl", "0")
+	if got := prios(); got != "[-1 0] [true true]" {
+		t.Fatalf("after -pl 0: priorities and wanted %s", got)
+	}
+	if out := tr(t, bin, leecher, "-t", "1", "-f"); !regexp.MustCompile(`(?m)^\s*0:.*Low.*pack/a.bin`).MatchString(out) {
+		t.Fatalf("-f after -pl 0:\n%s", out)
+	}
+	tr(t, bin, leecher, "-t", "1", "-g", "0")
+	if got := prios(); got != "[-1 0] [true true]" {
+		t.Fatalf("-g changed a low file: %s", got)
+	}
+	tr(t, bin, leecher, "-t", "1", "-G", "0")
+	tr(t, bin, leecher, "-t", "1", "-g", "0")
+	if got := prios(); got != "[0 0] [true true]" {
+		t.Fatalf("-G then -g: %s, want the file back at normal", got)
+	}
 	tr(t, bin, leecher, "-t", "1", "-S")
 	eventually(t, "-S stopping it", func() (bool, string) { s := statusOf(t, leecher, 1); return s == "stopped", s })
 	tr(t, bin, leecher, "-t", hash, "-s")

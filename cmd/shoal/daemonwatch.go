@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sync"
 	"time"
@@ -117,10 +116,6 @@ func (e *daemonEngine) Remove(i int, deleteData bool) error {
 	return e.d.Remove(ids, deleteData)
 }
 
-// maxTorrentFile bounds a .torrent read for the UI's add, as the RPC
-// bounds its request bodies.
-const maxTorrentFile = 32 << 20
-
 // Add takes a magnet link, or the path of a .torrent file on this machine
 // (shoal watch sends it absolute).
 func (e *daemonEngine) Add(src string) error {
@@ -133,12 +128,9 @@ func (e *daemonEngine) Add(src string) error {
 			return err
 		}
 		defer f.Close()
-		raw, err := io.ReadAll(io.LimitReader(f, maxTorrentFile+1))
+		raw, err := meta.ReadTorrent(f)
 		if err != nil {
 			return fmt.Errorf("%s: %w", src, err)
-		}
-		if len(raw) > maxTorrentFile {
-			return fmt.Errorf("%s: larger than %d MiB, not a .torrent file", src, maxTorrentFile>>20)
 		}
 		req.Metainfo = raw
 	}
@@ -157,7 +149,11 @@ func (e *daemonEngine) Requeue(i, delta int) error {
 	if !ok {
 		return errGone
 	}
-	return e.d.Requeue(ids[0], delta)
+	err := e.d.Requeue(ids[0], delta)
+	if errors.Is(err, daemon.ErrQueueEnd) {
+		return tui.ErrQueueEnd // the UI says where it is
+	}
+	return err
 }
 
 func (e *daemonEngine) Limits() (int64, int64) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/shoal-torrent/shoal/piece/meta"
+	"github.com/shoal-torrent/shoal/tui"
 )
 
 // TestWatchAddsRequeuesAndRemovesOnTheDaemon drives a real daemon as shoal
@@ -65,6 +66,16 @@ func TestWatchAddsRequeuesAndRemovesOnTheDaemon(t *testing.T) {
 	}
 	if items := eng.Items(); !strings.HasPrefix(items[0].Label, "2 ") {
 		t.Fatalf("after moving torrent 2 up: %v, %v", items[0].Label, items[1].Label)
+	}
+	// At either end nothing moves, and the UI hears so.
+	if err := eng.Requeue(0, -1); !errors.Is(err, tui.ErrQueueEnd) {
+		t.Fatalf("[ on the first: %v", err)
+	}
+	if err := eng.Requeue(1, 1); !errors.Is(err, tui.ErrQueueEnd) {
+		t.Fatalf("] on the last: %v", err)
+	}
+	if items := eng.Items(); !strings.HasPrefix(items[0].Label, "2 ") {
+		t.Fatalf("moved at an end: %v, %v", items[0].Label, items[1].Label)
 	}
 
 	// Torrent 1 (now second) goes, and its files with it.

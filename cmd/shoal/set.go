@@ -18,7 +18,7 @@ func newSetCmd(e env) *cobra.Command {
 	var sequential bool
 	var upLimit, downLimit string
 	cmd := &cobra.Command{
-		Use:   "set ID... [--seed-ratio X] [--file N=high|normal|skip]... [--queue-pos N] [--up-limit R] [--down-limit R]",
+		Use:   "set ID... [--seed-ratio X] [--file N=high|normal|low|skip]... [--queue-pos N] [--up-limit R] [--down-limit R]",
 		Short: "Change torrents' settings in the daemon",
 		Long: `Change per-torrent settings: the ratio at which seeding stops (0: never),
 file priorities by the numbers 'shoal show' lists, queue position, and the
@@ -62,9 +62,9 @@ torrent's own rate limits (within the daemon's, which transmission-remote
 			for _, f := range files {
 				n, p, ok := strings.Cut(f, "=")
 				i, err := strconv.Atoi(n)
-				key := map[string]string{"high": "priority-high", "normal": "priority-normal", "skip": "files-unwanted"}[p]
+				key := map[string]string{"high": "priority-high", "normal": "priority-normal", "low": "priority-low", "skip": "files-unwanted"}[p]
 				if !ok || err != nil || i < 0 || key == "" {
-					return usageError{fmt.Errorf("--file %q: want N=high, N=normal or N=skip", f)}
+					return usageError{fmt.Errorf("--file %q: want N=high, N=normal, N=low or N=skip", f)}
 				}
 				lists[key] = append(lists[key], i)
 				if p != "skip" {
@@ -97,7 +97,7 @@ torrent's own rate limits (within the daemon's, which transmission-remote
 	}
 	rf.register(cmd)
 	cmd.Flags().Float64Var(&seedRatio, "seed-ratio", 0, "stop seeding at this uploaded/size ratio (0: never)")
-	cmd.Flags().StringArrayVar(&files, "file", nil, "N=high|normal|skip: a file's priority; may repeat")
+	cmd.Flags().StringArrayVar(&files, "file", nil, "N=high|normal|low|skip: a file's priority (low: fetched after normal and high); may repeat")
 	cmd.Flags().IntVar(&queuePos, "queue-pos", 0, "queue position (0 first)")
 	cmd.Flags().BoolVar(&sequential, "sequential", false, "download pieces in order (--sequential=false: rarest first)")
 	cmd.Flags().StringVar(&upLimit, "up-limit", "", "this torrent's upload limit per second, e.g. 512KiB (0: none of its own)")

@@ -44,6 +44,8 @@ func newShowCmd(e env) *cobra.Command {
 					prio = "skip"
 				} else if i < len(t.Priorities) && t.Priorities[i] > 0 {
 					prio = "high"
+				} else if i < len(t.Priorities) && t.Priorities[i] < 0 {
+					prio = "low"
 				}
 				pct := 100.0
 				if f.Length > 0 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shoal-torrent/shoal/daemon"
+	"github.com/shoal-torrent/shoal/piece/meta"
 )
 
 // watchDir adds every .torrent that appears in dir, as Transmission's
@@ -45,10 +46,7 @@ func scanWatchDir(log *slog.Logger, dir string, d *daemon.Daemon, sizes map[stri
 			continue
 		}
 		delete(sizes, p)
-		raw, err := os.ReadFile(p)
-		if err == nil && len(raw) > 16<<20 {
-			err = errors.New("larger than 16 MiB")
-		}
+		raw, err := readTorrentAt(p)
 		suffix := ".added"
 		if err == nil {
 			var st daemon.Status
@@ -68,4 +66,15 @@ func scanWatchDir(log *slog.Logger, dir string, d *daemon.Daemon, sizes map[stri
 			log.Warn("watch dir: rename", "file", filepath.Base(p), "err", err)
 		}
 	}
+}
+
+// readTorrentAt reads a watch dir's file, bounded (an oversized one is
+// refused unread).
+func readTorrentAt(p string) ([]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return meta.ReadTorrent(f)
 }

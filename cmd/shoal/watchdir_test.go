@@ -1,9 +1,14 @@
 package main
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
+
+	"github.com/shoal-torrent/shoal/daemon"
+	"github.com/shoal-torrent/shoal/swarm"
 )
 
 func TestDaemonWatchDir(t *testing.T) {
@@ -47,5 +52,43 @@ func TestDaemonWatchAttaches(t *testing.T) {
 	eventually(t, "pause from shoal watch", func() (bool, string) { s := statusOf(t, addr, 1); return s == "stopped", s })
 	if items := eng.Items(); len(items) != 1 || items[0].Snap.State != "stopped" || items[0].Snap.Progress != 1 {
 		t.Fatalf("a stopped torrent over the socket: %+v", items[0].Snap)
+	}
+}
+
+// An oversized .torrent in the watch dir is renamed .invalid without
+// being read: a sparse 256 MiB file must not cost 256 MiB.
+func TestWatchDirRefusesAnOversizedFileUnread(t *testing.T) {
+	scfg := swarm.DefaultSessionConfig()
+	scfg.ListenAddr = "127.0.0.1:0"
+	s, err := swarm.NewSession(scfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	d, err := daemon.New(daemon.DefaultConfig(t.TempDir(), t.TempDir()), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	watch := t.TempDir()
+	p := filepath.Join(watch, "huge.torrent")
+	if err := os.WriteFile(p, []byte("d4:info"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(p, 256<<20); err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	sizes := map[string]int64{}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	scanWatchDir(log, watch, d, sizes) // notes the size
+	scanWatchDir(log, watch, d, sizes) // takes it
+	runtime.ReadMemStats(&after)
+	if _, err := os.Stat(p + ".invalid"); err != nil {
+		t.Fatalf("not renamed .invalid: %v", err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 8<<20 {
+		t.Fatalf("refusing it allocated %d MiB", grew>>20)
 	}
 }

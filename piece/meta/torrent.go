@@ -77,24 +77,35 @@ func readTorrentFile(path string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	// An oversized file is refused unread, and one of known size is read
-	// into a buffer of that size rather than through repeated growth.
-	var buf bytes.Buffer
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
-		if fi.Size() > MaxTorrentSize {
-			return nil, fmt.Errorf("%w: %s is larger than %d MiB", ErrInvalidTorrent, path, MaxTorrentSize>>20)
-		}
-		buf.Grow(int(fi.Size()) + bytes.MinRead)
-	}
-	_, err = buf.ReadFrom(io.LimitReader(f, MaxTorrentSize+1))
-	data := buf.Bytes()
+	data, err := ReadTorrent(f)
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if len(data) > MaxTorrentSize {
-		return nil, fmt.Errorf("%w: %s is larger than %d MiB", ErrInvalidTorrent, path, MaxTorrentSize>>20)
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return data, nil
+}
+
+// ReadTorrent reads a .torrent's bytes from r, at most MaxTorrentSize, so
+// that every caller (a path given over the RPC, a watch directory, a URL)
+// bounds it alike. A file of known size over the bound is refused unread,
+// and one under it read into a buffer of its size rather than through
+// repeated growth.
+func ReadTorrent(r io.Reader) ([]byte, error) {
+	var buf bytes.Buffer
+	if f, ok := r.(interface{ Stat() (os.FileInfo, error) }); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			if fi.Size() > MaxTorrentSize {
+				return nil, fmt.Errorf("%w: larger than %d MiB", ErrInvalidTorrent, MaxTorrentSize>>20)
+			}
+			buf.Grow(int(fi.Size()) + bytes.MinRead)
+		}
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(r, MaxTorrentSize+1)); err != nil {
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	if buf.Len() > MaxTorrentSize {
+		return nil, fmt.Errorf("%w: larger than %d MiB", ErrInvalidTorrent, MaxTorrentSize>>20)
+	}
+	return buf.Bytes(), nil
 }
 
 // Parse checks and decodes the bytes of a .torrent file. The torrent

@@ -18,11 +18,15 @@ type PeerID uint64
 // Priority orders pieces; Skip pieces are never requested.
 type Priority int8
 
-// The priorities people set on files in every client.
+// The priorities people set on files in every client. Each wanted level
+// is a band of its own: a piece of a lower band is picked only when the
+// peer has nothing wanted in the bands above (libtorrent's and
+// Transmission's low, normal and high).
 const (
 	Skip   Priority = 0
-	Normal Priority = 1
-	High   Priority = 2
+	Low    Priority = 1
+	Normal Priority = 2
+	High   Priority = 3
 )
 
 // Block names one 16 KiB request unit: piece and block index within it.
@@ -106,7 +110,7 @@ type Picker struct {
 	avail  []int32 // per piece, from peers that are not seeds
 	seeds  int
 	pos    []int32  // position of each piece in its level's order, or -1
-	levels [2]order // High, Normal
+	levels [3]order // High, Normal, Low
 
 	partial map[int]*partialPiece
 	// restarted holds pieces Pick started over, for TakeRestarted.
@@ -158,9 +162,13 @@ func New(l *piece.Layout, have *piece.Bitfield, cfg Config) (*Picker, error) {
 	return p, nil
 }
 
+// levelOf is a wanted priority's band, the most urgent first.
 func levelOf(pr Priority) int {
-	if pr == High {
+	switch pr {
+	case High:
 		return 0
+	case Low:
+		return 2
 	}
 	return 1
 }

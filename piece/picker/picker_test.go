@@ -143,6 +143,22 @@ func TestStrictPriority(t *testing.T) {
 	p.check(t)
 }
 
+func TestLowPriorityComesAfterNormal(t *testing.T) {
+	// File 0: pieces 0-1 (low); file 1: pieces 2-3; file 2: piece 4.
+	p := newTest(t, 0, 2*pieceSize, 2*pieceSize, pieceSize)
+	p.SetFilePriority(0, Low)
+	haves(p, 1, 0, 1, 2, 3, 4)
+	haves(p, 2, 2, 3, 4) // normal pieces are the commonest, still before low
+	got := piecesOf(p.Pick(nil, 1, 10))
+	if slices.Sort(got[:3]); !slices.Equal(got[:3], []int{2, 3, 4}) || !slices.Contains(got[3:], 0) || !slices.Contains(got[3:], 1) {
+		t.Fatalf("picked %v, want normal pieces 2-4, then low ones 0 and 1", got)
+	}
+	if p.Wanted() != 5 {
+		t.Fatalf("low pieces not wanted: %d", p.Wanted())
+	}
+	p.check(t)
+}
+
 func TestSkippedFiles(t *testing.T) {
 	// Piece 1 is shared by file 0 (skipped) and file 1 (normal), which
 	// runs 100 bytes into piece 3.
@@ -443,7 +459,7 @@ func TestRandomOperationsKeepInvariants(t *testing.T) {
 					outstanding[id] = bs[1:]
 				}
 			case 8:
-				p.SetFilePriority(r.IntN(3), Priority(r.IntN(3)))
+				p.SetFilePriority(r.IntN(3), Priority(r.IntN(4)))
 			case 9:
 				p.SetSequential(r.IntN(2) == 0)
 			case 10:

@@ -14,7 +14,7 @@ func (p *Picker) Pick(dst []Block, id PeerID, n int) []Block {
 	}
 	want := len(dst) + n
 	dst = p.pickWindows(dst, id, ps, want)
-	for level := 0; level < 2 && len(dst) < want; level++ {
+	for level := 0; level < len(p.levels) && len(dst) < want; level++ {
 		// Finish what is started before starting more.
 		for _, i := range p.partials {
 			if len(dst) >= want {
