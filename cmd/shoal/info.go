@@ -63,7 +63,7 @@ func newInfoCmd(e env) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out infoJSON
 			if meta.IsMagnet(args[0]) {
-				m, err := meta.ParseAnyMagnet(args[0])
+				m, err := meta.ParseMagnet(args[0])
 				if err != nil {
 					return err
 				}
