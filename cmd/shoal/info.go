@@ -67,7 +67,8 @@ func newInfoCmd(e env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				out = infoJSON{Name: m.Name, InfoHash: m.InfoHash.HexString(), Trackers: [][]string{}, Peers: m.Peers, Magnet: args[0]}
+				out = infoJSON{Name: m.Name, InfoHash: m.InfoHash.HexString(), Trackers: [][]string{}, Peers: m.Peers, Magnet: args[0],
+					WebSeeds: m.WebSeeds, Warnings: m.Warnings}
 				out.setHashes(m.HasV1, m.InfoHash, m.HasV2, m.V2InfoHash)
 				for _, tr := range m.Trackers {
 					out.Trackers = append(out.Trackers, []string{tr})
