@@ -134,7 +134,7 @@ func (s *Session) FetchMetadata(ctx context.Context, req MetadataRequest) (*meta
 			if lf != nil {
 				want, t := lf.wanted(), lf.t
 				spawn(func() {
-					ls, err := s.layersFrom(ctx, req.InfoHash, a, patience, t.Layout.PieceLength, want)
+					ls, err := s.layersFrom(ctx, req.InfoHash, a, patience, t, want)
 					results <- fetched{addr: a, layers: ls, layersErr: err}
 				})
 				continue
@@ -196,7 +196,11 @@ type fetched struct {
 }
 
 // torrentFrom asks peer a for the info dictionary and, if the torrent
-// it makes lacks piece layers, for those on the same connection.
+// it makes lacks piece layers, for those on the same connection. Of a
+// hybrid's peers only those with the BEP 52 bit are asked (v1 clients
+// share its swarm, and its v1 hashes will do); a v2-only torrent's peers
+// all speak v2, and libtorrent 2.0 answers hash requests without setting
+// the bit on connections it accepts.
 func (s *Session) torrentFrom(ctx context.Context, req MetadataRequest, a netip.AddrPort, patience time.Duration) fetched {
 	r := fetched{addr: a}
 	_, r.err = s.metadataFrom(ctx, req.InfoHash, a, patience, func(info []byte, nc net.Conn, wr *wire.Reader, hs wire.Handshake) error {
@@ -206,7 +210,7 @@ func (s *Session) torrentFrom(ctx context.Context, req MetadataRequest, a netip.
 		}
 		r.t = t
 		if want := t.MissingLayers(); len(want) > 0 {
-			if !hs.Reserved.V2() {
+			if t.HasV1 && !hs.Reserved.V2() {
 				r.layersErr = errNoHashMessages
 				return nil
 			}

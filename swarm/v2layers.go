@@ -91,7 +91,7 @@ func proveChunk(c *layerChunk, got *wire.HashMsg) error {
 // requests and returns those it gave completely, each proven against its
 // file's root. It stops at the first reject, lie or silence of patience;
 // what it proved until then is returned with the error.
-func (s *Session) layersFrom(ctx context.Context, ih [20]byte, a netip.AddrPort, patience time.Duration, pieceLength int64, files []meta.V2File) (map[[32]byte][]byte, error) {
+func (s *Session) layersFrom(ctx context.Context, ih [20]byte, a netip.AddrPort, patience time.Duration, t *meta.Torrent, files []meta.V2File) (map[[32]byte][]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, metadataFetchTimeout)
 	defer cancel()
 	nc, hs, err := s.peerHandshake(ctx, ih, a, patience, wire.OurReserved().WithV2())
@@ -102,14 +102,14 @@ func (s *Session) layersFrom(ctx context.Context, ih [20]byte, a netip.AddrPort,
 	defer context.AfterFunc(ctx, func() { nc.Close() })()
 	s.conns.Add(1)
 	defer s.connClosed()
-	if !hs.Reserved.V2() {
+	if t.HasV1 && !hs.Reserved.V2() { // see torrentFrom
 		return nil, errNoHashMessages
 	}
-	return s.layersOver(ctx, nc, wire.NewReader(nc, 0), patience, pieceLength, files)
+	return s.layersOver(ctx, nc, wire.NewReader(nc, 0), patience, t.Layout.PieceLength, files)
 }
 
-// errNoHashMessages is a peer without the BEP 52 bit: it cannot send
-// piece layers (a v1-only client in a hybrid's swarm).
+// errNoHashMessages is a hybrid's peer without the BEP 52 bit: most
+// likely a v1-only client, which cannot send piece layers.
 var errNoHashMessages = errors.New("peer does not speak BEP 52 hash messages")
 
 // layersOver asks for the layers on a handshaken connection, read by r.
