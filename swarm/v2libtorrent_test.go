@@ -134,3 +134,49 @@ func TestV2FromLibtorrent(t *testing.T) {
 		})
 	}
 }
+
+// libtorrentMagnetScript downloads a magnet link with libtorrent 2.0 from
+// one peer, and says when it has every piece.
+const libtorrentMagnetScript = `
+import libtorrent as lt, sys, time
+link, save, peer = sys.argv[1], sys.argv[2], sys.argv[3]
+ses = lt.session({'listen_interfaces': '127.0.0.1:0', 'enable_dht': False, 'enable_lsd': False,
+    'enable_upnp': False, 'enable_natpmp': False, 'allow_multiple_connections_per_ip': True,
+    'alert_mask': 0})
+p = lt.parse_magnet_uri(link)
+p.save_path = save
+h = ses.add_torrent(p)
+host, port = peer.rsplit(':', 1)
+deadline, next_connect = time.time() + 40, 0
+while not h.status().is_seeding:
+    if time.time() > deadline:
+        s = h.status()
+        sys.exit('libtorrent: not complete: %s, progress %.3f, metadata %s' % (s.state, s.progress, s.has_metadata))
+    if time.time() > next_connect:
+        h.connect_peer((host, int(port)))
+        next_connect = time.time() + 2
+    time.sleep(0.02)
+print('complete', flush=True)
+`
+
+// The other way: libtorrent 2.0 downloads shoal's v2-only and hybrid
+// torrents from their magnet links with shoal the only seeder, so the
+// info comes by ut_metadata and a v2-only one's piece layers from
+// shoal's answers to its hash requests.
+func TestLibtorrentV2MagnetFromShoal(t *testing.T) {
+	py := libtorrentPython(t)
+	for _, v := range []meta.Version{meta.VersionV2, meta.VersionHybrid} {
+		t.Run(v.String(), func(t *testing.T) {
+			f := newFixtureV(t, v, 64<<10, v2Files...)
+			seedS, _ := startSeeder(t, f)
+			dl := t.TempDir()
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			out, err := exec.CommandContext(ctx, py, "-c", libtorrentMagnetScript, f.m.Magnet(), dl, seedS.Addr().String()).CombinedOutput()
+			if err != nil || !strings.Contains(string(out), "complete") {
+				t.Fatalf("libtorrent: %v\n%s", err, out)
+			}
+			sameContent(t, f, dl)
+		})
+	}
+}
