@@ -362,7 +362,8 @@ func (d *Daemon) fetchMetadata(e *entry) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.fetch = cancel
 	id := e.ID
-	req := swarm.MetadataRequest{InfoHash: mag.InfoHash, Name: mag.Name, Trackers: mag.Trackers, Peers: peers,
+	req := swarm.MetadataRequest{InfoHash: mag.InfoHash, V2InfoHash: mag.V2InfoHash, HasV2: mag.HasV2, Name: mag.Name,
+		Trackers: mag.Trackers, WebSeeds: mag.WebSeeds, Peers: peers,
 		Lookup: d.s.DHTLookup()}
 	if d.cfg.Torrent.DisableTrackers {
 		req.Trackers = nil

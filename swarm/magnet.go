@@ -2,8 +2,8 @@ package swarm
 
 import (
 	"bytes"
+	"cmp"
 	"context"
-	"crypto/sha1"
 	"errors"
 	"fmt"
 	"net"
@@ -27,9 +27,17 @@ const MaxMetadataSize = 16 << 20
 
 // MetadataRequest says what a magnet link gives to start from.
 type MetadataRequest struct {
+	// InfoHash is the swarm's 20-byte hash: the v1 infohash, or a
+	// v2-only link's truncated v2 one.
 	InfoHash metainfo.Hash
-	Name     string
-	Trackers []string
+	// V2InfoHash, when HasV2, is the link's full BEP 52 infohash (btmh):
+	// the fetched info must hash to it.
+	V2InfoHash [32]byte
+	HasV2      bool
+	Name       string
+	Trackers   []string
+	// WebSeeds (the link's ws=) become the torrent's url-list.
+	WebSeeds []string
 	Peers    []netip.AddrPort
 	// Lookup, when set, finds more peers (the DHT); it is called again
 	// while the fetch goes on, and sends what it finds to found. It must
@@ -108,26 +116,34 @@ func (s *Session) FetchMetadata(ctx context.Context, req MetadataRequest) (*meta
 		})
 	}
 
-	type result struct {
-		info []byte
-		err  error
-		addr netip.AddrPort
-	}
 	// Buffered for every worker, so none blocks once we stop listening.
-	results := make(chan result, metadataParallel)
+	results := make(chan fetched, metadataParallel)
 	known := map[netip.AddrPort]bool{}
 	var peers, queue []netip.AddrPort
 	active := 0
 	var lastErr error
+	// A v2 or hybrid torrent's piece layers are asked for on the
+	// connection that gave the info; once the info is known, peers found
+	// later are asked for the missing layers alone.
+	var lf *layerFetch
 	for {
 		for active < metadataParallel && len(queue) > 0 {
 			a := queue[0]
 			queue = queue[1:]
 			active++
-			spawn(func() {
-				info, err := s.metadataFrom(ctx, req.InfoHash, a, patience)
-				results <- result{info, err, a}
-			})
+			if lf != nil {
+				want, t := lf.wanted(), lf.t
+				spawn(func() {
+					ls, err := s.layersFrom(ctx, req.InfoHash, a, patience, t, want)
+					results <- fetched{addr: a, layers: ls, layersErr: err}
+				})
+				continue
+			}
+			spawn(func() { results <- s.torrentFrom(ctx, req, a, patience) })
+		}
+		if lf != nil && lf.giveUp(active, len(queue)) {
+			s.log.Info("no peer sent the piece layers of the hybrid torrent: it is checked by its v1 hashes alone", "torrent", lf.t.Name, "err", lastErr)
+			return lf.t, lf.trusted(peers), nil
 		}
 		select {
 		case <-ctx.Done():
@@ -144,28 +160,75 @@ func (s *Session) FetchMetadata(ctx context.Context, req MetadataRequest) (*meta
 			queue = append(queue, a)
 		case r := <-results:
 			active--
+			if err := cmp.Or(r.err, r.layersErr); err != nil {
+				lastErr = fmt.Errorf("%s: %w", r.addr, err)
+				s.log.Debug("metadata fetch failed", "peer", r.addr, "err", err)
+			}
 			if r.err != nil {
-				lastErr = fmt.Errorf("%s: %w", r.addr, r.err)
-				s.log.Debug("metadata fetch failed", "peer", r.addr, "err", r.err)
 				continue
 			}
-			t, err := torrentFromInfo(r.info, req.Trackers)
+			if lf == nil {
+				if len(r.t.MissingLayers()) == 0 {
+					return r.t, peers, nil
+				}
+				lf = newLayerFetch(r.t)
+			}
+			done, err := lf.add(r.addr, r.layers, r.layersErr)
 			if err != nil {
-				lastErr = err
-				continue
+				return nil, nil, fmt.Errorf("fetch metadata: %w", err)
 			}
-			return t, peers, nil
+			if done {
+				return lf.t, lf.trusted(peers), nil
+			}
 		}
 	}
 }
 
+// fetched is what one peer gave a metadata fetch: the torrent (unless
+// only layers were asked for), the piece layers it proved, and why it
+// failed the metadata (err) or the layers (layersErr).
+type fetched struct {
+	addr      netip.AddrPort
+	t         *meta.Torrent
+	layers    map[[32]byte][]byte
+	err       error
+	layersErr error
+}
+
+// torrentFrom asks peer a for the info dictionary and, if the torrent
+// it makes lacks piece layers, for those on the same connection. Of a
+// hybrid's peers only those with the BEP 52 bit are asked (v1 clients
+// share its swarm, and its v1 hashes will do); a v2-only torrent's peers
+// all speak v2, and libtorrent 2.0 answers hash requests without setting
+// the bit on connections it accepts.
+func (s *Session) torrentFrom(ctx context.Context, req MetadataRequest, a netip.AddrPort, patience time.Duration) fetched {
+	r := fetched{addr: a}
+	_, r.err = s.metadataFrom(ctx, req.InfoHash, a, patience, func(info []byte, nc net.Conn, wr *wire.Reader, hs wire.Handshake) error {
+		t, err := torrentFromInfo(info, req)
+		if err != nil {
+			return err
+		}
+		r.t = t
+		if want := t.MissingLayers(); len(want) > 0 {
+			if t.HasV1 && !hs.Reserved.V2() {
+				r.layersErr = errNoHashMessages
+				return nil
+			}
+			r.layers, r.layersErr = s.layersOver(ctx, nc, wr, patience, t.Layout.PieceLength, want)
+		}
+		return nil
+	})
+	return r
+}
+
 // torrentFromInfo builds a .torrent around fetched metadata, with the
-// magnet's trackers as one tier each.
-func torrentFromInfo(info []byte, trackers []string) (*meta.Torrent, error) {
-	mi := metainfo.MetaInfo{InfoBytes: info}
-	if len(trackers) > 0 {
-		mi.Announce = trackers[0]
-		for _, u := range trackers {
+// magnet's trackers as one tier each and its web seeds, and checks it
+// against the magnet's v2 infohash when it has one.
+func torrentFromInfo(info []byte, req MetadataRequest) (*meta.Torrent, error) {
+	mi := metainfo.MetaInfo{InfoBytes: info, UrlList: req.WebSeeds}
+	if len(req.Trackers) > 0 {
+		mi.Announce = req.Trackers[0]
+		for _, u := range req.Trackers {
 			mi.AnnounceList = append(mi.AnnounceList, []string{u})
 		}
 	}
@@ -173,7 +236,14 @@ func torrentFromInfo(info []byte, trackers []string) (*meta.Torrent, error) {
 	if err := mi.Write(&buf); err != nil {
 		return nil, err
 	}
-	return meta.Parse(buf.Bytes())
+	t, err := meta.ParseWith(buf.Bytes(), meta.ParseOptions{AllowV2Only: true})
+	if err != nil {
+		return nil, err
+	}
+	if req.HasV2 && (t.V2 == nil || t.V2.InfoHash != req.V2InfoHash) {
+		return nil, errors.New("metadata does not match the magnet link's v2 infohash (btmh)")
+	}
+	return t, nil
 }
 
 // magnetAnnounceParallel bounds the trackers asked at once: a magnet may
@@ -260,10 +330,11 @@ func resolveUDPTracker(ctx context.Context, u string) (string, error) {
 // metadataFetchTimeout bounds one peer's attempt, however it trickles.
 const metadataFetchTimeout = 30 * time.Second
 
-// metadataFrom asks one peer for the whole info dictionary. Each step
-// must make progress within patience; ctx ending closes the connection at
-// once, so the caller never waits on a silent peer.
-func (s *Session) metadataFrom(ctx context.Context, ih [20]byte, a netip.AddrPort, patience time.Duration) ([]byte, error) {
+// metadataFrom asks one peer for the whole info dictionary, then hands
+// the live connection and the checked info to then. Each step must make
+// progress within patience; ctx ending closes the connection at once, so
+// the caller never waits on a silent peer.
+func (s *Session) metadataFrom(ctx context.Context, ih [20]byte, a netip.AddrPort, patience time.Duration, then func(info []byte, nc net.Conn, r *wire.Reader, hs wire.Handshake) error) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, metadataFetchTimeout)
 	defer cancel()
 	var nc net.Conn
@@ -285,19 +356,7 @@ func (s *Session) metadataFrom(ctx context.Context, ih [20]byte, a netip.AddrPor
 	}
 	// The encryption policy applies here too: required never fetches in
 	// plain, preferred tries encrypted first.
-	attempts := []bool{true, false}
-	switch s.cfg.Encryption {
-	case EncryptionRequired:
-		attempts = attempts[:1]
-	case EncryptionTolerated:
-		attempts = attempts[1:]
-	}
-	for _, encrypt := range attempts {
-		nc, hs, err = s.metadataHandshake(ctx, ih, a, patience, encrypt)
-		if err == nil || ctx.Err() != nil || !errors.Is(err, errMSE) {
-			break
-		}
-	}
+	nc, hs, err = s.peerHandshake(ctx, ih, a, patience, wire.OurReserved().WithV2())
 	if err != nil {
 		return nil, silent(err)
 	}
@@ -384,7 +443,7 @@ func (s *Session) metadataFrom(ctx context.Context, ih [20]byte, a netip.AddrPor
 			}
 			if got == len(pieces) {
 				info := bytes.Join(pieces, nil)
-				if sha1.Sum(info) != ih {
+				if !infoMatches(info, ih) {
 					return nil, errors.New("metadata does not match the infohash")
 				}
 				if err := meta.CheckBencode(info, meta.MaxDepth); err != nil {
@@ -394,16 +453,16 @@ func (s *Session) metadataFrom(ctx context.Context, ih [20]byte, a netip.AddrPor
 				if err := bencode.Unmarshal(info, &probe); err != nil {
 					return nil, fmt.Errorf("metadata is not a dictionary: %w", err)
 				}
-				return info, nil
+				return info, then(info, nc, r, hs)
 			}
 		}
 	}
 }
 
 // metadataHandshake dials a for ih (over TCP, else uTP) and exchanges
-// handshakes, encrypted or plain; ctx ending closes
-// the connection at once.
-func (s *Session) metadataHandshake(ctx context.Context, ih [20]byte, a netip.AddrPort, patience time.Duration, encrypt bool) (net.Conn, wire.Handshake, error) {
+// handshakes with our reserved bits, encrypted or plain; ctx ending
+// closes the connection at once.
+func (s *Session) metadataHandshake(ctx context.Context, ih [20]byte, a netip.AddrPort, patience time.Duration, encrypt bool, reserved wire.Reserved) (net.Conn, wire.Handshake, error) {
 	var hs wire.Handshake
 	nc, err := s.connectMetadata(ctx, a, patience)
 	if err != nil {
@@ -412,7 +471,7 @@ func (s *Session) metadataHandshake(ctx context.Context, ih [20]byte, a netip.Ad
 	stop := context.AfterFunc(ctx, func() { nc.Close() })
 	defer stop()
 	nc.SetDeadline(time.Now().Add(patience))
-	ours := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: ih, PeerID: s.peerID}
+	ours := wire.Handshake{Reserved: reserved, InfoHash: ih, PeerID: s.peerID}
 	err = func() error {
 		if encrypt {
 			enc, _, err := initiateMSE(ctx, nc, ih, ours.Append(nil), s.cfg.Encryption)

@@ -206,9 +206,9 @@ func (s *Session) Add(m *meta.Torrent, cfg TorrentConfig) (*Torrent, error) {
 		return nil, err
 	}
 	if !m.HasV1 && (m.V2 == nil || m.V2.PieceHashes == nil) {
-		// A magnet link's info dictionary holds no piece layers; peers
-		// would have to send them in hashes messages first.
-		return nil, fmt.Errorf("v2-only torrent %s has no piece layers to check pieces against: load it from its .torrent file", m.Name)
+		// A magnet link's info dictionary holds no piece layers:
+		// FetchMetadata asks peers for them before the torrent is added.
+		return nil, fmt.Errorf("v2-only torrent %s has no piece layers to check pieces against: load it from its .torrent file or fetch them with its metadata", m.Name)
 	}
 	ctx, cancel := context.WithCancel(s.ctx)
 	t := &Torrent{

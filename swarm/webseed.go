@@ -229,6 +229,9 @@ type webFetcher struct {
 	layout *piece.Layout
 	urls   []string
 	credit diskCredit
+	// limit waits for the torrent's and the session's download rate
+	// limits before each block is read, as a peer's blocks do.
+	limit  func(context.Context, int) error
 	events chan<- webEvent
 	cfg    WebSeedConfig
 	agent  string // User-Agent
@@ -287,11 +290,15 @@ func (f *webFetcher) blockSpan(b picker.Block) (off, n int64) {
 	return f.layout.PieceOffset(b.Piece) + int64(begin), int64(length)
 }
 
-// sendRun fills one block after another from rr. Each takes a disk credit
-// first, as a peer's blocks do: a fast server waits for the disk.
+// sendRun fills one block after another from rr. Each waits for the rate
+// limits and takes a disk credit first, as a peer's blocks do: a fast
+// server waits for the limits and the disk.
 func (f *webFetcher) sendRun(j webJob, blocks []picker.Block, rr *rangeReader) error {
 	for _, b := range blocks {
 		_, n := f.blockSpan(b)
+		if err := rr.wait(f.limit, int(n)); err != nil {
+			return err
+		}
 		if !f.credit.acquire(j.ctx) {
 			return j.ctx.Err()
 		}
@@ -362,6 +369,20 @@ func (r *rangeReader) Read(p []byte) (int, error) {
 			return 0, err
 		}
 	}
+}
+
+// wait takes n bytes from limit before they are read. The server is
+// not stalling meanwhile (we are not reading), so the body's stall timer
+// stops until the wait ends.
+func (r *rangeReader) wait(limit func(context.Context, int) error, n int) error {
+	if limit == nil {
+		return nil
+	}
+	if r.body != nil {
+		r.body.timer.Stop()
+		defer r.body.timer.Reset(r.body.stall)
+	}
+	return limit(r.ctx, n)
 }
 
 func (r *rangeReader) close() {

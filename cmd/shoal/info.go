@@ -63,11 +63,12 @@ func newInfoCmd(e env) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var out infoJSON
 			if meta.IsMagnet(args[0]) {
-				m, err := meta.ParseAnyMagnet(args[0])
+				m, err := meta.ParseMagnet(args[0])
 				if err != nil {
 					return err
 				}
-				out = infoJSON{Name: m.Name, InfoHash: m.InfoHash.HexString(), Trackers: [][]string{}, Peers: m.Peers, Magnet: args[0]}
+				out = infoJSON{Name: m.Name, InfoHash: m.InfoHash.HexString(), Trackers: [][]string{}, Peers: m.Peers, Magnet: args[0],
+					WebSeeds: m.WebSeeds, Warnings: m.Warnings}
 				out.setHashes(m.HasV1, m.InfoHash, m.HasV2, m.V2InfoHash)
 				for _, tr := range m.Trackers {
 					out.Trackers = append(out.Trackers, []string{tr})

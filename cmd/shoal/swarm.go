@@ -266,13 +266,17 @@ func resolveMagnet(ctx context.Context, r *reporter, s *swarm.Session, link, sta
 		return nil, nil, err
 	}
 	saved := filepath.Join(stateDir, mag.InfoHash.HexString()+".torrent")
-	if t, err := meta.Load(saved); err == nil && t.InfoHash == mag.InfoHash {
+	if t, err := meta.LoadWith(saved, meta.ParseOptions{AllowV2Only: true}); err == nil && t.InfoHash == mag.InfoHash {
 		return t, nil, nil
 	}
 	peers := append([]netip.AddrPort(nil), extra...)
 	name := magnetName(mag)
 	r.event("metadata", map[string]any{"info_hash": mag.InfoHash.HexString()}, fmt.Sprintf("%s: fetching metadata from peers", name))
-	t, found, err := s.FetchMetadata(ctx, swarm.MetadataRequest{InfoHash: mag.InfoHash, Name: mag.Name, Trackers: mag.Trackers, Peers: peers, Lookup: lookup})
+	for _, w := range mag.Warnings {
+		r.event("warning", map[string]any{"warning": w}, fmt.Sprintf("%s: magnet link: %s", name, w))
+	}
+	t, found, err := s.FetchMetadata(ctx, swarm.MetadataRequest{InfoHash: mag.InfoHash, V2InfoHash: mag.V2InfoHash, HasV2: mag.HasV2,
+		Name: mag.Name, Trackers: mag.Trackers, WebSeeds: mag.WebSeeds, Peers: peers, Lookup: lookup})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"strings"
 
 	g "github.com/anacrolix/generics"
@@ -27,7 +28,20 @@ type Magnet struct {
 	Trackers   []string
 	// Peers are the x.pe addresses, host:port, given to dial directly.
 	Peers []string
+	// WebSeeds are the ws= URLs (BEP 19 servers), used once the metadata
+	// is known; only http and https ones, at most MaxMagnetWebSeeds.
+	WebSeeds []string
+	// Warnings says what of the link was skipped as unusable.
+	Warnings []string
 }
+
+// MaxMagnetWebSeeds bounds the ws= URLs taken from one link (a pasted
+// link must not start thousands of HTTP workers), and MaxWebSeedURL the
+// length of each.
+const (
+	MaxMagnetWebSeeds = 16
+	MaxWebSeedURL     = 2048
+)
 
 // IsMagnet tells a magnet link from a file path, so every command that takes
 // a .torrent takes a magnet link too.
@@ -35,22 +49,10 @@ func IsMagnet(s string) bool {
 	return strings.HasPrefix(strings.ToLower(s), "magnet:")
 }
 
-// ErrV2OnlyMagnet refuses a v2-only magnet link where it would have to be
-// downloaded.
-var ErrV2OnlyMagnet = errors.New("magnet link: v2-only (urn:btmh without urn:btih): shoal downloads only v1 and hybrid torrents so far")
-
-// ParseMagnet accepts v1 and hybrid magnet links, with hex or base32 v1
-// infohashes and BEP 52 btmh multihashes: the links shoal can download.
+// ParseMagnet accepts v1, hybrid and v2-only magnet links, with hex or
+// base32 v1 infohashes and BEP 52 btmh multihashes. Unusable web seeds
+// are skipped with a warning: the link works without them.
 func ParseMagnet(s string) (*Magnet, error) {
-	m, err := ParseAnyMagnet(s)
-	if err == nil && !m.HasV1 {
-		return nil, ErrV2OnlyMagnet
-	}
-	return m, err
-}
-
-// ParseAnyMagnet accepts v2-only magnet links too, for showing them.
-func ParseAnyMagnet(s string) (*Magnet, error) {
 	m, err := metainfo.ParseMagnetV2Uri(s)
 	if err != nil {
 		return nil, fmt.Errorf("magnet link: %s", printableErr(err))
@@ -73,6 +75,21 @@ func ParseAnyMagnet(s string) (*Magnet, error) {
 		}
 		out.Peers = append(out.Peers, pe)
 	}
+	for _, ws := range m.Params["ws"] {
+		if len(out.WebSeeds) == MaxMagnetWebSeeds {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("skipped web seeds past the first %d", MaxMagnetWebSeeds))
+			break
+		}
+		if len(ws) > MaxWebSeedURL {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("skipped a web seed URL of %d bytes (at most %d)", len(ws), MaxWebSeedURL))
+			continue
+		}
+		if u, err := url.Parse(ws); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			out.Warnings = append(out.Warnings, fmt.Sprintf("skipped web seed %s: not an http or https URL", printable(ws)))
+			continue
+		}
+		out.WebSeeds = append(out.WebSeeds, ws)
+	}
 	return out, nil
 }
 
@@ -84,17 +101,22 @@ func printableErr(err error) string {
 	return err.Error()
 }
 
-// Magnet returns the torrent's magnet link, with its trackers and name:
-// btih for v1, btmh for v2-only, both for a hybrid.
+// Magnet returns the torrent's magnet link, with its trackers, name and
+// web seeds (ws=, as libtorrent's make_magnet_uri writes them): btih for
+// v1, btmh for v2-only, both for a hybrid.
 func (t *Torrent) Magnet() string {
 	var trackers []string
 	for _, tier := range t.Trackers {
 		trackers = append(trackers, tier...)
 	}
-	if t.V2 == nil {
-		return metainfo.Magnet{InfoHash: t.InfoHash, DisplayName: t.Name, Trackers: trackers}.String()
+	var params url.Values
+	if len(t.WebSeeds) > 0 {
+		params = url.Values{"ws": t.WebSeeds}
 	}
-	m := metainfo.MagnetV2{V2InfoHash: g.Some(infohash_v2.T(t.V2.InfoHash)), DisplayName: t.Name, Trackers: trackers}
+	if t.V2 == nil {
+		return metainfo.Magnet{InfoHash: t.InfoHash, DisplayName: t.Name, Trackers: trackers, Params: params}.String()
+	}
+	m := metainfo.MagnetV2{V2InfoHash: g.Some(infohash_v2.T(t.V2.InfoHash)), DisplayName: t.Name, Trackers: trackers, Params: params}
 	if t.HasV1 {
 		m.InfoHash = g.Some(t.InfoHash)
 	}

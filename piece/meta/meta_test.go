@@ -383,7 +383,7 @@ func FuzzParseMagnet(f *testing.F) {
 		if err == nil && m == nil {
 			t.Fatal("no magnet and no error")
 		}
-		a, err := meta.ParseAnyMagnet(s)
+		a, err := meta.ParseMagnet(s)
 		if err != nil {
 			if !printableLine(err.Error()) {
 				t.Fatalf("error is not one printable line: %q", err)

@@ -122,8 +122,8 @@ func Parse(data []byte) (*Torrent, error) {
 
 // ParseOptions widens what Parse accepts.
 type ParseOptions struct {
-	// AllowV2Only accepts v2-only torrents, for the commands that show
-	// and verify them; downloading needs v1 piece hashes so far.
+	// AllowV2Only accepts v2-only torrents: callers that can check
+	// pieces by merkle roots (and answer hash requests) ask for them.
 	AllowV2Only bool
 }
 
@@ -269,7 +269,7 @@ func FromInfoBytes(infoBytes []byte) (*Torrent, error) {
 
 // errV2Only refuses a v2-only torrent where it would have to be
 // downloaded.
-var errV2Only = fmt.Errorf("%w: v2-only torrent: shoal info and shoal verify read it, but shoal downloads only v1 and hybrid torrents so far", ErrInvalidTorrent)
+var errV2Only = fmt.Errorf("%w: v2-only torrent where only v1 and hybrid ones are read", ErrInvalidTorrent)
 
 // fromInfo is FromInfoBytes with options and, for a .torrent with v2
 // content, its raw "piece layers" (nil when there are none).

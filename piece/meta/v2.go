@@ -227,10 +227,15 @@ func buildV2(infoBytes []byte, l *piece.Layout, tree []treeFile, layers map[[32]
 		k++
 		v.Files = append(v.Files, V2File{Path: tf.path, Layout: i, Length: tf.length, Root: tf.root})
 	}
-	if layers == nil {
-		return v, nil
-	}
 	pl := l.PieceLength
+	if layers == nil {
+		for _, f := range v.Files {
+			if f.Length > pl {
+				return v, nil // only peers can tell the piece hashes
+			}
+		}
+		// Every file fits in a piece: the roots are the piece hashes.
+	}
 	want := make([][32]byte, l.NumPieces)
 	set := make([]bool, l.NumPieces)
 	used := map[[32]byte]bool{}

@@ -251,8 +251,7 @@ func FuzzParseV2(f *testing.F) {
 }
 
 // Magnet links of created torrents parse back to the same hashes: btih
-// for v1, btmh for v2-only (which ParseMagnet, used to download, refuses
-// with a reason), both for a hybrid.
+// for v1, btmh for v2-only, both for a hybrid.
 func TestV2Magnets(t *testing.T) {
 	dir := writeV2Content(t)
 	for _, ver := range []meta.Version{meta.VersionV1, meta.VersionV2, meta.VersionHybrid} {
@@ -265,7 +264,7 @@ func TestV2Magnets(t *testing.T) {
 		if strings.Contains(link, "urn:btih:") != (ver != meta.VersionV2) || strings.Contains(link, "urn:btmh:1220") != (ver != meta.VersionV1) {
 			t.Fatalf("%v: magnet %s", ver, link)
 		}
-		m, err := meta.ParseAnyMagnet(link)
+		m, err := meta.ParseMagnet(link)
 		if err != nil {
 			t.Fatalf("%v: %v", ver, err)
 		}
@@ -273,17 +272,13 @@ func TestV2Magnets(t *testing.T) {
 			m.Name != "album" || len(m.Trackers) != 1 {
 			t.Fatalf("%v: %+v", ver, m)
 		}
-		_, err = meta.ParseMagnet(link)
-		if (err != nil) != (ver == meta.VersionV2) || (err != nil && !errors.Is(err, meta.ErrV2OnlyMagnet)) {
-			t.Fatalf("%v: ParseMagnet: %v", ver, err)
-		}
 	}
 	for _, bad := range []string{
 		"magnet:?xt=urn:btmh:1220zz",
 		"magnet:?xt=urn:btmh:1114" + strings.Repeat("ab", 20), // SHA-1 multihash, not SHA-256
 		"magnet:?xt=urn:btmh:1220" + strings.Repeat("ab", 31),
 	} {
-		if _, err := meta.ParseAnyMagnet(bad); err == nil {
+		if _, err := meta.ParseMagnet(bad); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
 	}
