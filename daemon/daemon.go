@@ -209,7 +209,7 @@ func New(cfg Config, s *swarm.Session) (*Daemon, error) {
 	for _, e := range st.Torrents {
 		en := &entry{Entry: e}
 		if e.Magnet == "" {
-			m, err := meta.Load(d.torrentPath(e.InfoHash))
+			m, err := meta.LoadWith(d.torrentPath(e.InfoHash), meta.ParseOptions{AllowV2Only: true})
 			if err != nil {
 				en.failed = fmt.Sprintf("metainfo lost: %v", err)
 			} else {

@@ -342,3 +342,28 @@ func TestDaemonKeepsSessionSettings(t *testing.T) {
 		t.Fatalf("after the given size: %+v", info)
 	}
 }
+
+// A v2-only torrent is added, seeded and, after a restart, loaded again
+// from the state directory (the daemon read it back as v1-only once).
+func TestDaemonKeepsAV2OnlyTorrent(t *testing.T) {
+	state, data := t.TempDir(), t.TempDir()
+	piecetest.WriteFiles(t, data, []piecetest.FileSpec{{Path: "pack/a.bin", Size: 200 << 10}})
+	m, err := meta.Create(context.Background(), meta.CreateOptions{Path: filepath.Join(data, "pack"), PieceLength: 32 << 10, Version: meta.VersionV2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := m.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, state, data, nil)
+	if _, _, err := d.Add(AddRequest{Metainfo: buf.Bytes()}); err != nil {
+		t.Fatalf("adding a v2-only torrent: %v", err)
+	}
+	waitState(t, d, 1, string(swarm.StateSeeding))
+	d.Close()
+	d2 := startDaemon(t, state, data, nil)
+	if got := waitState(t, d2, 1, string(swarm.StateSeeding)); got.Left != 0 || got.Error != "" {
+		t.Fatalf("after restart: %+v", got)
+	}
+}

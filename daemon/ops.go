@@ -36,7 +36,7 @@ func (d *Daemon) Add(req AddRequest) (st Status, duplicate bool, err error) {
 	case len(req.Metainfo) > 0 && req.Magnet != "":
 		return Status{}, false, errors.New("give metainfo or a magnet link, not both")
 	case len(req.Metainfo) > 0:
-		if m, err = meta.Parse(req.Metainfo); err != nil {
+		if m, err = meta.ParseWith(req.Metainfo, meta.ParseOptions{AllowV2Only: true}); err != nil {
 			return Status{}, false, fmt.Errorf("invalid or corrupt torrent file: %w", err)
 		}
 	case req.Magnet != "":

@@ -58,7 +58,7 @@ daemon. One line per torrent: its id and name.`,
 					if err != nil {
 						return err
 					}
-					if _, err := meta.Parse(raw); err != nil {
+					if _, err := meta.ParseWith(raw, meta.ParseOptions{AllowV2Only: true}); err != nil {
 						return fmt.Errorf("%s: %w", a, err)
 					}
 					req["metainfo"] = base64.StdEncoding.EncodeToString(raw)
