@@ -5,7 +5,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 FUZZTIME  ?= 30s
 
-.PHONY: build install test bench bench-dist bench-tracker bench-stream lint demo fuzz soak clean
+.PHONY: build install test bench bench-dist bench-latency bench-tracker bench-stream lint demo fuzz soak clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/shoal ./cmd/shoal
@@ -33,6 +33,7 @@ bench: build
 	-cd bench/anacrolix162 && $(GO) build -o ../../bin/anacrolix162-peer .
 	$(GO) build -o bin/swarmbench ./cmd/swarmbench
 	bin/swarmbench -size 1GiB -piece 1MiB -runs 3
+	bin/swarmbench -latency -runs 3
 	$(GO) build -o bin/distbench ./cmd/distbench
 	bin/distbench -k 8 -size 32MiB -up 4MiB
 
@@ -42,8 +43,19 @@ bench: build
 # libtorrent (bench/ltpeer.py) and anacrolix in the same run.
 bench-dist: build
 	$(GO) build -o bin/anacrolix-peer ./cmd/anacrolix-peer
+	@rm -f bin/anacrolix162-peer
+	-cd bench/anacrolix162 && $(GO) build -o ../../bin/anacrolix162-peer .
 	$(GO) build -o bin/distbench ./cmd/distbench
 	bin/distbench -k 8,16,32 -size 64MiB -piece 256KiB -up 4MiB
+
+# 1 seeder -> 1 leecher through a proxy that delays each direction by half
+# the round trip (50, 100, 200 ms), shoal beside the bench peers present.
+bench-latency: build
+	$(GO) build -o bin/anacrolix-peer ./cmd/anacrolix-peer
+	@rm -f bin/anacrolix162-peer
+	-cd bench/anacrolix162 && $(GO) build -o ../../bin/anacrolix162-peer .
+	$(GO) build -o bin/swarmbench ./cmd/swarmbench
+	bin/swarmbench -latency -runs 3
 
 # shoal stream: time to the first byte and to a 1 MiB read at a random
 # offset of a 1 GiB torrent from a seeder capped at 20 MiB/s, next to the

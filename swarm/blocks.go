@@ -18,7 +18,7 @@ func (l *loop) request(c *conn) {
 	if c.closing || c.peerChoking || !c.amInterested || l.diskErr != nil || l.paused {
 		return
 	}
-	depth := c.window.want(windowLimit(c.reqq), c.snubbed)
+	depth := c.window.want(windowLimit(c.reqq, c.reqCap), c.snubbed)
 	n := depth - len(c.requests)
 	if n <= 0 {
 		return
@@ -157,7 +157,7 @@ func (l *loop) received(c *conn, m *wire.Message, block *[]byte) error {
 	ip := c.addr.Addr().Unmap()
 	if r, asked := c.requests[blk]; asked {
 		delete(c.requests, blk)
-		c.window = c.window.received(len(m.Data), windowLimit(c.reqq))
+		c.window = c.window.received(len(m.Data), windowLimit(c.reqq, c.reqCap))
 		c.answeredSeq = max(c.answeredSeq, r.seq)
 		l.releaseSkipped(c, l.now())
 	} else if c.released.take(blk) {

@@ -189,6 +189,7 @@ type conn struct {
 	upMeter     meter
 	reqq        int       // how many requests the peer accepts
 	window      reqWindow // how many we keep out with it (window.go)
+	reqCap      int       // the most its client takes, whatever reqq says
 	clientName  string
 	anyMessage  bool // the first message was seen (bitfield only allowed first)
 	allowedFast map[uint32]bool

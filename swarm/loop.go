@@ -351,7 +351,7 @@ func (l *loop) tick(now time.Time) {
 		}
 		c.downMeter.sample(d, now)
 		c.upMeter.sample(u, now)
-		c.window = c.window.tick(now, c.downMeter.rate(3), windowLimit(c.reqq))
+		c.window = c.window.tick(now, c.downMeter.rate(3), windowLimit(c.reqq, c.reqCap))
 		if len(c.requests) > 0 && !c.snubbed && now.Sub(latest(c.lastBlockAt, c.oldestRequest())) > snubAfter {
 			c.snubbed = true
 			l.releaseAll(c)

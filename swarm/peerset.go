@@ -188,6 +188,7 @@ func (l *loop) adopt(c *conn) {
 	c.requests = map[picker.Block]sentRequest{}
 	c.reqq = defaultReqq
 	c.window = newReqWindow(minPipeline, now)
+	c.reqCap = requestCap(c.hs.PeerID)
 	c.clientName = ClientName(c.hs.PeerID)
 	c.out.wake = make(chan struct{}, 1)
 	l.conns[c.id] = c

@@ -51,8 +51,26 @@ func newReqWindow(size int, now time.Time) reqWindow {
 }
 
 // windowLimit is the most requests we keep out with a peer that accepts
-// reqq.
-func windowLimit(reqq int) int { return min(reqqLimit(reqq), maxPipeline) }
+// reqq and whose client takes at most most (requestCap).
+func windowLimit(reqq, most int) int { return min(reqqLimit(reqq), most) }
+
+// anacrolixMaxRequests keeps an anacrolix peer's queued request data under
+// 1 MiB. anacrolix v1.59 with its default MaxAllocPeerRequestDataPerConn
+// (1 MiB) deadlocks a connection that has more queued: its one request
+// server picks a queued request at random and waits for that request's
+// memory, which only the requests ahead of it, which that same server has
+// to read, would free (the interop tests stall at ~1 MiB without this).
+// v1.62 serves them differently, but its peer ID says the same.
+const anacrolixMaxRequests = 56
+
+// requestCap is the most requests we keep out with a peer, from what its
+// peer ID says it runs.
+func requestCap(peerID [20]byte) int {
+	if string(peerID[:3]) == "-GT" { // anacrolix/torrent
+		return anacrolixMaxRequests
+	}
+	return maxPipeline
+}
 
 // received accounts for a block of n bytes that arrived: in slow start
 // the window grows by one, up to limit.

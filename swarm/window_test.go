@@ -33,11 +33,20 @@ func TestWindowStaysWithinTheLimit(t *testing.T) {
 	if w.size != 300 || w.want(300, false) != 300 {
 		t.Fatalf("window %d, want %d: the limit is 300", w.size, w.want(300, false))
 	}
-	if got := w.want(windowLimit(10), false); got != 9 {
+	if got := w.want(windowLimit(10, maxPipeline), false); got != 9 {
 		t.Fatalf("want %d with a peer that accepts 10, want 9", got)
 	}
-	if got := windowLimit(1 << 20); got != maxPipeline {
+	if got := windowLimit(1<<20, maxPipeline); got != maxPipeline {
 		t.Fatalf("limit %d for a peer that accepts a million, want %d", got, maxPipeline)
+	}
+	var anacrolix, other [20]byte
+	copy(anacrolix[:], "-GT0003-abcdefghijkl")
+	copy(other[:], "-lt0D80-abcdefghijkl")
+	if got := windowLimit(1024, requestCap(anacrolix)); got*wire.MaxBlock > 1<<20 {
+		t.Fatalf("%d requests out with anacrolix: more than its 1 MiB of request data", got)
+	}
+	if got := windowLimit(2000, requestCap(other)); got != 1800 {
+		t.Fatalf("limit %d for libtorrent with reqq 2000, want 1800", got)
 	}
 	if got := w.want(300, true); got != 1 {
 		t.Fatalf("a snubbed peer gets %d requests, want 1", got)
