@@ -36,8 +36,8 @@ func newCreateCmd(e env) *cobra.Command {
 		Long: `Hash a file or directory into a .torrent, using every core.
 
 The torrent is v1 (BEP 3) unless asked otherwise, because every client,
-tracker and DHT node understands v1, and shoal downloads v1 and hybrid
-torrents but not yet v2-only ones. --hybrid adds BEP 52 v2 metadata
+tracker and DHT node understands v1 (shoal itself downloads all three
+kinds). --hybrid adds BEP 52 v2 metadata
 (per-file SHA-256 merkle trees, with pad files so both views agree): v2
 clients join its v2 swarm and everyone else its v1 swarm. --v2 makes a
 v2-only torrent, which clients before libtorrent 2.0 cannot read at all.
