@@ -93,6 +93,18 @@ func (a *announcer) setStatus(u string, fn func(s *TrackerSnapshot)) {
 	a.mu.Unlock()
 }
 
+// retryAt records when trackers that failed are tried again, so the
+// views say "next announce in …" rather than nothing after an error.
+func (a *announcer) retryAt(next time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, s := range a.status {
+		if s.Status == "error" {
+			s.NextAnnounce = next
+		}
+	}
+}
+
 func (a *announcer) run(ctx context.Context) {
 	defer close(a.done)
 	event := tracker.Started
@@ -100,12 +112,14 @@ func (a *announcer) run(ctx context.Context) {
 	for {
 		a.portMoved = a.t.s.portMoved.wait()
 		interval, err := a.announceOnce(ctx, event)
-		a.t.poke() // an idle loop has no timer to publish the new status
 		var wait time.Duration
 		if err != nil {
 			failures++
 			wait = min(retryMin<<min(failures-1, 10), retryMax)
-		} else {
+			a.retryAt(time.Now().Add(wait))
+		}
+		a.t.poke() // an idle loop has no timer to publish the new status
+		if err == nil {
 			failures = 0
 			if event == tracker.Completed {
 				a.completedSent = true

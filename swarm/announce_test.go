@@ -108,3 +108,31 @@ func countOf(xs []string, x string) int {
 	}
 	return n
 }
+
+// A tracker that fails shows when it is tried again, so the views can say
+// "next announce in …" instead of nothing.
+func TestFailedAnnounceSaysWhenItRetries(t *testing.T) {
+	tr := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("d14:failure reason9:not todaye"))
+	}))
+	defer tr.Close()
+	h := newHarness(t, harnessOpts{trackers: [][]string{{tr.URL + "/announce"}}})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var ts TrackerSnapshot
+		h.tick(time.Millisecond) // the harness's loop publishes on its tick
+		if snap := h.tor.Snapshot(); len(snap.Trackers) == 1 {
+			ts = snap.Trackers[0]
+		}
+		if ts.Status == "error" && !ts.NextAnnounce.IsZero() {
+			if !ts.NextAnnounce.After(time.Now().Add(-time.Second)) {
+				t.Fatalf("retry at %v, in the past", ts.NextAnnounce)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a failed announce the tracker shows %+v: no retry time", ts)
+		}
+		time.Sleep(5 * time.Millisecond) // polling, not synchronisation
+	}
+}
