@@ -13,13 +13,11 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -30,9 +28,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/dustin/go-humanize"
+	"github.com/shoal-torrent/shoal/internal/benchkit"
 
-	"github.com/shoal-torrent/shoal/piece/meta"
+	"github.com/dustin/go-humanize"
 )
 
 type config struct {
@@ -215,22 +213,16 @@ func (contractPeer) uploaded(line string) (int64, bool) {
 func run(c config) error {
 	work := c.work
 	if work == "" {
-		// tmpfs: this machine's disk would be measured instead of the
-		// clients (see cmd/swarmbench).
-		base := ""
-		if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-			base = "/dev/shm"
-		}
-		d, err := os.MkdirTemp(base, "distbench-")
+		d, remove, err := benchkit.WorkDir("distbench-")
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(d)
+		defer remove()
 		work = d
 	}
 	src := filepath.Join(work, "src")
 	tor := filepath.Join(work, "dist.torrent")
-	if err := makeTorrent(filepath.Join(src, "dist.bin"), tor, c.size, c.piece); err != nil {
+	if err := benchkit.MakeTorrent(filepath.Join(src, "dist.bin"), tor, c.size, c.piece); err != nil {
 		return err
 	}
 	var peers []peer
@@ -481,52 +473,4 @@ func freePorts(n int) ([]int, error) {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports, nil
-}
-
-// makeTorrent generates size pseudo-random bytes at path (incompressible,
-// like media) and a torrent of them.
-func makeTorrent(path, torPath string, size, piece int64) error {
-	if err := generate(path, size); err != nil {
-		return err
-	}
-	m, err := meta.Create(context.Background(), meta.CreateOptions{Path: path, PieceLength: piece})
-	if err != nil {
-		return err
-	}
-	f, err := os.Create(torPath)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := m.Write(f); err != nil {
-		return err
-	}
-	return f.Close()
-}
-
-func generate(path string, size int64) error {
-	if fi, err := os.Stat(path); err == nil && fi.Size() == size {
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r := rand.NewChaCha8([32]byte{'d', 'i', 's', 't'})
-	buf := make([]byte, 4<<20)
-	w := bufio.NewWriterSize(f, len(buf))
-	for left := size; left > 0; {
-		n := min(left, int64(len(buf)))
-		r.Read(buf[:n])
-		w.Write(buf[:n])
-		left -= n
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	return f.Close()
 }

@@ -22,6 +22,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/shoal-torrent/shoal/internal/benchkit"
+
 	"github.com/dustin/go-humanize"
 
 	"github.com/shoal-torrent/shoal/internal/delayproxy"
@@ -108,15 +110,11 @@ func runLatency(c config, lc latencyConfig) error {
 	}
 	work := c.work
 	if work == "" {
-		base := ""
-		if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-			base = "/dev/shm" // see run: the disk would be measured
-		}
-		d, err := os.MkdirTemp(base, "swarmbench-latency-")
+		d, remove, err := benchkit.WorkDir("latencybench-")
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(d)
+		defer remove()
 		work = d
 	}
 	impls, missing := latencyImpls(c, lc)

@@ -12,12 +12,10 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -30,9 +28,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/dustin/go-humanize"
+	"github.com/shoal-torrent/shoal/internal/benchkit"
 
-	"github.com/shoal-torrent/shoal/piece/meta"
+	"github.com/dustin/go-humanize"
 )
 
 type config struct {
@@ -99,18 +97,11 @@ type result struct {
 func run(c config) error {
 	work := c.work
 	if work == "" {
-		// On tmpfs when there is one: this machine's disk makes writes
-		// erratic (the same 1 GiB dd takes 0.5 s or 3.5 s), which would
-		// measure the disk rather than the clients.
-		base := ""
-		if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
-			base = "/dev/shm"
-		}
-		d, err := os.MkdirTemp(base, "swarmbench-")
+		d, remove, err := benchkit.WorkDir("swarmbench-")
 		if err != nil {
 			return err
 		}
-		defer os.RemoveAll(d)
+		defer remove()
 		work = d
 	}
 	src := filepath.Join(work, "src")
@@ -165,22 +156,7 @@ func run(c config) error {
 // makeTorrent generates a file of size at path and a torrent of it.
 func makeTorrent(path, torPath string, size, piece int64) (string, error) {
 	fmt.Printf("generating %s (pieces of %s) in %s\n", humanize.IBytes(uint64(size)), humanize.IBytes(uint64(piece)), filepath.Dir(path))
-	if err := generate(path, size); err != nil {
-		return "", err
-	}
-	m, err := meta.Create(context.Background(), meta.CreateOptions{Path: path, PieceLength: piece})
-	if err != nil {
-		return "", err
-	}
-	f, err := os.Create(torPath)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	if err := m.Write(f); err != nil {
-		return "", err
-	}
-	return torPath, f.Close()
+	return torPath, benchkit.MakeTorrent(path, torPath, size, piece)
 }
 
 // oneToOne times c.runs 1 seeder -> 1 leecher transfers of each impl,
@@ -260,31 +236,6 @@ func median(rs []result, f func(result) float64) time.Duration {
 	}
 	slices.Sort(v)
 	return time.Duration(v[len(v)/2])
-}
-
-// generate writes size pseudo-random bytes: incompressible, like media.
-func generate(path string, size int64) error {
-	if fi, err := os.Stat(path); err == nil && fi.Size() == size {
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r := rand.NewChaCha8([32]byte{'b', 'e', 'n', 'c', 'h'})
-	buf := make([]byte, 4<<20)
-	w := bufio.NewWriterSize(f, len(buf))
-	for left := size; left > 0; {
-		n := min(left, int64(len(buf)))
-		r.Read(buf[:n])
-		w.Write(buf[:n])
-		left -= n
-	}
-	return w.Flush()
 }
 
 // impl starts seeders and leechers of one implementation.
