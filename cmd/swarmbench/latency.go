@@ -234,7 +234,7 @@ func latencyTransfer(c config, im impl, tor, src, dl string, rtt time.Duration, 
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			if strings.TrimSpace(sc.Text()) == "done" {
+			if im.done(sc.Text()) {
 				select {
 				case done <- struct{}{}:
 				default:
