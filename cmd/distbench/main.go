@@ -28,7 +28,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shoal-torrent/shoal/internal/benchkit"
+	"github.com/shoal-torrent/shoal/cmd/internal/benchkit"
 
 	"github.com/dustin/go-humanize"
 )

@@ -22,7 +22,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/shoal-torrent/shoal/internal/benchkit"
+	"github.com/shoal-torrent/shoal/cmd/internal/benchkit"
 
 	"github.com/dustin/go-humanize"
 
