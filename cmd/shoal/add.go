@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -54,12 +53,12 @@ daemon. One line per torrent: its id and name.`,
 				case meta.IsMagnet(a), strings.HasPrefix(a, "http://"), strings.HasPrefix(a, "https://"):
 					req["filename"] = a
 				default:
-					raw, err := os.ReadFile(a)
+					raw, err := readTorrentAt(a)
 					if err != nil {
-						return err
+						return torrentError(a, err)
 					}
 					if _, err := meta.ParseWith(raw, meta.ParseOptions{AllowV2Only: true}); err != nil {
-						return fmt.Errorf("%s: %w", a, err)
+						return torrentError(a, err)
 					}
 					req["metainfo"] = base64.StdEncoding.EncodeToString(raw)
 				}

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
@@ -123,12 +122,7 @@ func (e *daemonEngine) Add(src string) error {
 	if meta.IsMagnet(src) {
 		req.Magnet = src
 	} else {
-		f, err := os.Open(src)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		raw, err := meta.ReadTorrent(f)
+		raw, err := readTorrentAt(src)
 		if err != nil {
 			return fmt.Errorf("%s: %w", src, err)
 		}

@@ -68,8 +68,9 @@ func scanWatchDir(log *slog.Logger, dir string, d *daemon.Daemon, sizes map[stri
 	}
 }
 
-// readTorrentAt reads a watch dir's file, bounded (an oversized one is
-// refused unread).
+// readTorrentAt reads a .torrent file within meta.MaxTorrentSize (an
+// oversized one is refused unread): the watch dir, shoal add and the
+// daemon watch's add all read through it.
 func readTorrentAt(p string) ([]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {
