@@ -184,8 +184,8 @@ func (m Model) receive(items []Item) Model {
 			continue
 		}
 		k := itemKey(it)
-		m.down[k] = appendHistory(m.down[k], it.Snap.DownRate)
-		m.up[k] = appendHistory(m.up[k], it.Snap.UpRate)
+		m.down[k] = appendBounded(m.down[k], it.Snap.DownRate, historyLen)
+		m.up[k] = appendBounded(m.up[k], it.Snap.UpRate, historyLen)
 		set := ""
 		for _, a := range it.Snap.UploadSlots {
 			set += a + " "
@@ -202,14 +202,6 @@ func itemKey(it Item) string {
 		return it.Label
 	}
 	return it.Snap.InfoHash + " " + it.Label
-}
-
-func appendHistory(h []float64, v float64) []float64 {
-	h = append(h, v)
-	if len(h) > historyLen {
-		h = h[len(h)-historyLen:]
-	}
-	return h
 }
 
 // mouse scrolls the list under the wheel.
