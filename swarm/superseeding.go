@@ -55,11 +55,9 @@ func (l *loop) superBitfield(c *conn) {
 	if l.super == nil {
 		return
 	}
-	has := piece.NewBitfield(l.layout.NumPieces)
-	for i := range l.layout.NumPieces {
-		if l.picker.PeerHas(c.id, i) {
-			has.Set(i)
-		}
+	has := l.picker.PeerPieces(c.id) // the policy reads it, keeps nothing
+	if has == nil {
+		has = piece.NewBitfield(l.layout.NumPieces)
 	}
 	l.reveal(l.super.Bitfield(uint64(c.id), has, l.now()))
 }
