@@ -157,6 +157,10 @@ type entry struct {
 	last     *swarm.Snapshot  // the last run's final state
 	seen     *swarm.Snapshot  // the running torrent's snapshot the loop last looked at
 	have     int64            // verified bytes known without running
+	// link is m's magnet link, made once for linkOf: every status (each
+	// torrent-get poll) shows it.
+	link     string
+	linkOf   *meta.Torrent
 	activeAt time.Time
 	recheck  bool
 	// checkOnly runs a stopped torrent just long enough to hash its

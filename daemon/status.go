@@ -81,7 +81,10 @@ func (d *Daemon) status(e *entry, detail bool) Status {
 		st.Size, st.PieceCount, st.PieceSize = m.Layout.Total, m.Layout.NumPieces, m.Layout.PieceLength
 		st.Private, st.Comment, st.Creator, st.Created = m.Private, m.Comment, m.CreatedBy, m.CreationDate
 		if st.Magnet == "" {
-			st.Magnet = m.Magnet()
+			if e.linkOf != m {
+				e.link, e.linkOf = m.Magnet(), m
+			}
+			st.Magnet = e.link
 		}
 		st.Left = st.Size - e.have
 	}
