@@ -28,7 +28,7 @@ const (
 // detailFields need files, peers or trackers from the daemon.
 var detailFields = map[string]bool{"files": true, "fileStats": true, "priorities": true, "wanted": true,
 	"peers": true, "trackerStats": true, "trackers": true, "peersFrom": true, "sizeWhenDone": true,
-	"leftUntilDone": true, "percentDone": true}
+	"leftUntilDone": true, "percentDone": true, "peersGettingFromUs": true, "peersSendingToUs": true}
 
 func needsDetail(fields []string) bool {
 	for _, f := range fields {
