@@ -48,7 +48,7 @@ func TestPickRunsCoverEach(t *testing.T) {
 			for want := 0; want <= n+1; want++ {
 				p := planGroup(n, self, want, rng)
 				var each, runs []int
-				p.each(n, func(i int) bool { each = append(each, i); return true })
+				p.each(n, func(i int) bool { each = append(each, i); return true }) // the member-by-member reference
 				for _, r := range p.runs(n, &buf) {
 					for i := r[0]; i < r[1]; i++ {
 						runs = append(runs, i)
@@ -64,5 +64,23 @@ func TestPickRunsCoverEach(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// each calls f with the index of every member p picks from a group of
+// size n, in order, stopping early when f returns false: the plain walk
+// that runs must agree with.
+func (p pick) each(n int, f func(i int) bool) {
+	for k, i := 0, p.start; k < p.n; i++ {
+		if i == n {
+			i = 0
+		}
+		if i == p.self {
+			continue
+		}
+		if !f(i) {
+			return
+		}
+		k++
 	}
 }

@@ -207,14 +207,16 @@ func (sw *memSwarm) plan(self Peer, want int, rng *rand.Rand) (seeds, leechers p
 
 // appendPeers appends what the picks chose, as Peers.
 func (sw *memSwarm) appendPeers(dst []Peer, seeds, leechers pick) []Peer {
+	var buf [4][2]int
 	for _, gp := range [2]struct {
 		g *memGroup
 		p pick
 	}{{&sw.seeds, seeds}, {&sw.leechers, leechers}} {
-		gp.p.each(len(gp.g.peers), func(i int) bool {
-			dst = append(dst, gp.g.peers[i].Peer)
-			return true
-		})
+		for _, r := range gp.p.runs(len(gp.g.peers), &buf) {
+			for _, mp := range gp.g.peers[r[0]:r[1]] {
+				dst = append(dst, mp.Peer)
+			}
+		}
 	}
 	return dst
 }

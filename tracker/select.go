@@ -41,23 +41,6 @@ func planGroup(n, self, need int, rng *rand.Rand) pick {
 	return p
 }
 
-// each calls f with the index of every member p picks from a group of
-// size n, in order, stopping early when f returns false.
-func (p pick) each(n int, f func(i int) bool) {
-	for k, i := 0, p.start; k < p.n; i++ {
-		if i == n {
-			i = 0
-		}
-		if i == p.self {
-			continue
-		}
-		if !f(i) {
-			return
-		}
-		k++
-	}
-}
-
 // runs splits p's members into at most three contiguous index ranges
 // [lo, hi) of a group of size n, for copying in bulk: the wrap and the
 // skipped requester are the only breaks.
