@@ -304,3 +304,17 @@ func TestAddRemoveWithDataAndRequeue(t *testing.T) {
 		t.Fatalf("deleted %v, %d left:\n%s", eng.deleted, len(m.items), m.View())
 	}
 }
+
+// An optimistic peer outside the upload slots is listed even when its
+// address is a substring of a slot holder's (it was matched by substring).
+func TestOptimisticPeerBesideASimilarSlotAddress(t *testing.T) {
+	_, m := fixture()
+	s := snapshot("album", swarm.StateDownloading, 0.4)
+	s.UploadSlots = []string{"110.0.0.1:8080"}
+	s.Peers = append(s.Peers, swarm.PeerSnapshot{Addr: "10.0.0.1:80", Optimistic: true})
+	m.width = 200
+	lines := strings.Join(m.slotLines(Item{Label: "x", Snap: s}), "\n")
+	if !strings.Contains(lines, "10.0.0.1:80 optimistic") {
+		t.Fatalf("the optimistic peer is missing from:\n%s", lines)
+	}
+}

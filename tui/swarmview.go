@@ -116,7 +116,9 @@ func (m Model) slotLines(it Item) []string {
 		}
 	}
 	var items []string
+	inSlot := make(map[string]bool, len(s.UploadSlots))
 	for _, a := range s.UploadSlots {
+		inSlot[a] = true
 		if opt[a] {
 			items = append(items, safe(a)+" optimistic")
 		} else {
@@ -124,7 +126,7 @@ func (m Model) slotLines(it Item) []string {
 		}
 	}
 	for _, p := range s.Peers {
-		if p.Optimistic && !strings.Contains(strings.Join(s.UploadSlots, " "), p.Addr) {
+		if p.Optimistic && !inSlot[p.Addr] {
 			items = append(items, safe(p.Addr)+" optimistic")
 		}
 	}
