@@ -45,6 +45,9 @@ type Layout struct {
 	Files       []File
 	// starts holds each file's offset, for binary search.
 	starts []int64
+	// padded is set when some pad file holds bytes, so DataSize can
+	// answer the common case without a search.
+	padded bool
 }
 
 // NewLayout checks and lays out files one after another. Offsets in files
@@ -73,6 +76,7 @@ func NewLayout(pieceLength int64, files []File) (*Layout, error) {
 			f.Symlink = append([]string{}, f.Symlink...)
 		}
 		f.Offset = off
+		l.padded = l.padded || f.Pad && f.Length > 0
 		l.Files[i] = f
 		l.starts[i] = off
 		off += f.Length
@@ -111,16 +115,49 @@ func (l *Layout) PieceSize(i int) int64 {
 	return l.PieceLength
 }
 
-// NumBlocks is how many 16 KiB blocks piece i splits into.
+// DataSize is piece i's length without the padding that ends it: the
+// part that is requested from peers. Pad bytes are zeros by definition
+// and never go on the wire: anacrolix counts a v2 file's last piece as
+// ending with the file and hangs up on a request past it, and libtorrent
+// never asks for them. A piece that is padding throughout keeps its
+// size, so it still has blocks to fetch (a torrent that odd is hostile
+// or broken, and peers serve zeros for it).
+func (l *Layout) DataSize(i int) int64 {
+	size := l.PieceSize(i)
+	if !l.padded || size == 0 {
+		return size
+	}
+	start := l.PieceOffset(i)
+	end := start + size
+	f := sort.Search(len(l.starts), func(k int) bool { return l.starts[k] >= end }) - 1
+	for ; f >= 0 && end > start; f-- {
+		fl := &l.Files[f]
+		if fl.Length == 0 {
+			continue
+		}
+		if !fl.Pad {
+			break
+		}
+		end = max(fl.Offset, start)
+	}
+	if end == start {
+		return size
+	}
+	return end - start
+}
+
+// NumBlocks is how many 16 KiB blocks piece i splits into; padding at
+// the piece's end is in none of them (see DataSize).
 func (l *Layout) NumBlocks(i int) int {
-	return int((l.PieceSize(i) + BlockSize - 1) / BlockSize)
+	return int((l.DataSize(i) + BlockSize - 1) / BlockSize)
 }
 
 // BlockSpan returns where block b of piece i begins within the piece and
-// how long it is; the last block of a piece may be short.
+// how long it is; the last block of a piece may be short, and stops
+// where the piece's padding starts.
 func (l *Layout) BlockSpan(i, b int) (begin, length int) {
 	begin = b * BlockSize
-	length = int(min(int64(BlockSize), l.PieceSize(i)-int64(begin)))
+	length = int(min(int64(BlockSize), l.DataSize(i)-int64(begin)))
 	return begin, length
 }
 

@@ -59,6 +59,39 @@ func TestLayoutBlocks(t *testing.T) {
 	}
 }
 
+// A piece's padding is in none of its blocks: anacrolix hangs up on a
+// request that reaches into a v2 file's padding, so shoal never asks.
+func TestLayoutBlocksStopAtPadding(t *testing.T) {
+	const pl = 64 << 10
+	pad := func(n int64) File { return File{Path: []string{".pad", "x"}, Length: n, Pad: true} }
+	l, err := NewLayout(pl, []File{
+		{Path: []string{"a"}, Length: BlockSize + 100}, pad(pl - BlockSize - 100), // piece 0: 2 blocks, the second 100 bytes
+		{Path: []string{"b"}, Length: pl}, // piece 1: whole
+		{Path: []string{"c"}, Length: 2 * BlockSize}, pad(pl/2 - 10), pad(10), // piece 2: two pads in a row
+		pad(pl), // piece 3: all padding keeps its blocks
+		{Path: []string{"d"}, Length: 5},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []struct {
+		piece, blocks int
+		data          int64
+		lastLen       int
+	}{{0, 2, BlockSize + 100, 100}, {1, 4, pl, BlockSize}, {2, 2, 2 * BlockSize, BlockSize}, {3, 4, pl, BlockSize}, {4, 1, 5, 5}} {
+		if got := l.DataSize(w.piece); got != w.data {
+			t.Errorf("piece %d: DataSize %d, want %d", w.piece, got, w.data)
+		}
+		if got := l.NumBlocks(w.piece); got != w.blocks {
+			t.Errorf("piece %d: %d blocks, want %d", w.piece, got, w.blocks)
+			continue
+		}
+		if _, n := l.BlockSpan(w.piece, w.blocks-1); n != w.lastLen {
+			t.Errorf("piece %d: last block %d bytes, want %d", w.piece, n, w.lastLen)
+		}
+	}
+}
+
 func TestLayoutFilePieces(t *testing.T) {
 	l, err := NewLayout(10, []File{
 		{Path: []string{"a"}, Length: 15}, {Path: []string{"e"}}, {Path: []string{"b"}, Length: 5}, {Path: []string{"c"}, Length: 11},

@@ -201,6 +201,9 @@ func (h *hasher) work(jobs <-chan blockJob) {
 		if ps.failed {
 			continue // already reported; the loop re-downloads the piece
 		}
+		if pad := h.layout.PieceSize(j.piece) - h.layout.DataSize(j.piece); pad > 0 && ps.h != nil {
+			writeZeros(ps.h, pad) // SHA-1 covers the padding no peer sent
+		}
 		var ok bool
 		if ps.m != nil {
 			ok = ps.m.Sum() == h.v2[j.piece]
@@ -210,6 +213,18 @@ func (h *hasher) work(jobs <-chan blockJob) {
 			ok = bytes.Equal(sum[:], h.hashes[j.piece*sha1.Size:(j.piece+1)*sha1.Size])
 		}
 		h.results.put(hashResult{piece: j.piece, attempt: j.attempt, ok: ok})
+	}
+}
+
+// zeroBlock is what padding hashes as.
+var zeroBlock [piece.BlockSize]byte
+
+// writeZeros feeds n zero bytes to h.
+func writeZeros(h hash.Hash, n int64) {
+	for n > 0 {
+		k := min(n, int64(len(zeroBlock)))
+		h.Write(zeroBlock[:k])
+		n -= k
 	}
 }
 

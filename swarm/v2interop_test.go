@@ -71,12 +71,6 @@ func TestAnacrolixV2Interop(t *testing.T) {
 		}
 		t.Run("anacrolix seeds "+v.String(), func(t *testing.T) {
 			f := newFixtureV(t, v, 64<<10, v2Files...)
-			// Seen on loopback, not yet understood: with a hybrid,
-			// anacrolix resets the connection after a few pieces (6 of
-			// 22 here), with its pad files on disk or not; with a
-			// v2-only torrent it never dials the peer it is given.
-			// Shoal seeding anacrolix works for both (below).
-			t.Skip("anacrolix v1.59.1 seeding v2/hybrid to shoal stalls; see the comment")
 			cl := newClient(t, f.dir, true)
 			at := anacrolixTorrentV2(t, cl, f)
 			if err := at.VerifyDataContext(context.Background()); err != nil {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/shoal-torrent/shoal/piece"
 	"github.com/shoal-torrent/shoal/piece/picker"
 	"github.com/shoal-torrent/shoal/swarm/wire"
 )
@@ -100,7 +101,7 @@ func (l *loop) webRequest(ws *webSeed, now time.Time) {
 	if l.paused || l.diskErr != nil || l.seeding() || now.Before(ws.nextTry) {
 		return
 	}
-	per := l.layout.NumBlocks(0)
+	per := int((l.layout.PieceLength + piece.BlockSize - 1) / piece.BlockSize)
 	pieces := max(1, int((min(max(ws.meter.rate(3)*pipelineSeconds/float64(cfg.Concurrency), webJobMin), webJobMax)+float64(l.layout.PieceLength)-1)/float64(l.layout.PieceLength)))
 	for ws.inflight < cfg.Concurrency {
 		l.buf = l.picker.Pick(l.buf[:0], ws.id, pieces*per)
