@@ -66,7 +66,7 @@ func TestLayoutBlocksStopAtPadding(t *testing.T) {
 	pad := func(n int64) File { return File{Path: []string{".pad", "x"}, Length: n, Pad: true} }
 	l, err := NewLayout(pl, []File{
 		{Path: []string{"a"}, Length: BlockSize + 100}, pad(pl - BlockSize - 100), // piece 0: 2 blocks, the second 100 bytes
-		{Path: []string{"b"}, Length: pl}, // piece 1: whole
+		{Path: []string{"b"}, Length: pl},                                     // piece 1: whole
 		{Path: []string{"c"}, Length: 2 * BlockSize}, pad(pl/2 - 10), pad(10), // piece 2: two pads in a row
 		pad(pl), // piece 3: all padding keeps its blocks
 		{Path: []string{"d"}, Length: 5},
