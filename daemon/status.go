@@ -55,6 +55,11 @@ type Status struct {
 	Created            time.Time
 	Seeds              int
 	PeerCount          int
+	// Wanted and WantedLeft count only the files not skipped, as
+	// Transmission's sizeWhenDone and leftUntilDone do; without detail,
+	// so a client listing every torrent each second (transmission-remote
+	// -l) does not make the daemon build file, peer and tracker lists.
+	Wanted, WantedLeft int64
 	// With detail only.
 	Files    []FileStatus
 	Peers    []swarm.PeerSnapshot
@@ -68,6 +73,9 @@ type FileStatus struct {
 	Done     int64
 	Priority string
 }
+
+// Wanted says the file is to be downloaded (not skipped).
+func (f FileStatus) Wanted() bool { return f.Priority != "skip" }
 
 // Complete says the torrent has everything it wants.
 func (s Status) Complete() bool { return s.Size > 0 && s.Left == 0 }
@@ -120,6 +128,25 @@ func (d *Daemon) status(e *entry, detail bool) Status {
 		st.Progress = 0
 	}
 	st.Ratio = float64(st.Uploaded) / float64(max(st.Size, 1))
+	st.Wanted, st.WantedLeft = st.Size, st.Left
+	var prog []swarm.FileSnapshot
+	if snap != nil {
+		prog = snap.Files
+	}
+	if m := e.m; m != nil && slices.Contains(e.Priorities, "skip") {
+		st.Wanted, st.WantedLeft = 0, 0
+		i := 0
+		for _, f := range m.Layout.Files {
+			if f.Pad {
+				continue
+			}
+			if i >= len(e.Priorities) || e.Priorities[i] != "skip" {
+				st.Wanted += f.Length
+				st.WantedLeft += f.Length - fileDone(i, f.Length, prog, st.Left)
+			}
+			i++
+		}
+	}
 	switch {
 	case e.failed != "":
 		st.State = StateError
@@ -144,25 +171,29 @@ func (d *Daemon) status(e *entry, detail bool) Status {
 		st.Trackers = snap.Trackers
 	}
 	if m := e.m; m != nil {
-		var prog []swarm.FileSnapshot
-		if snap != nil {
-			prog = snap.Files
-		}
 		for i, li := range fileIndexes(m) {
 			f := m.Layout.Files[li]
-			fs := FileStatus{Path: strings.Join(f.Path, "/"), Size: f.Length, Priority: "normal"}
+			fs := FileStatus{Path: strings.Join(f.Path, "/"), Size: f.Length, Priority: "normal", Done: fileDone(i, f.Length, prog, st.Left)}
 			if i < len(e.Priorities) {
 				fs.Priority = e.Priorities[i]
-			}
-			if i < len(prog) {
-				fs.Done = int64(prog[i].Progress * float64(f.Length))
-			} else if st.Left == 0 {
-				fs.Done = f.Length
 			}
 			st.Files = append(st.Files, fs)
 		}
 	}
 	return st
+}
+
+// fileDone is how many bytes of the i-th (non-pad) file of n bytes are
+// verified, from the swarm's file progress, or from the torrent being
+// complete when it has none.
+func fileDone(i int, n int64, prog []swarm.FileSnapshot, left int64) int64 {
+	switch {
+	case i < len(prog):
+		return int64(prog[i].Progress * float64(n))
+	case left == 0:
+		return n
+	}
+	return 0
 }
 
 func sortByID(s []Status) {

@@ -27,8 +27,8 @@ const (
 
 // detailFields need files, peers or trackers from the daemon.
 var detailFields = map[string]bool{"files": true, "fileStats": true, "priorities": true, "wanted": true,
-	"peers": true, "trackerStats": true, "trackers": true, "peersFrom": true, "sizeWhenDone": true,
-	"leftUntilDone": true, "percentDone": true, "peersGettingFromUs": true, "peersSendingToUs": true}
+	"peers": true, "trackerStats": true, "trackers": true, "peersFrom": true,
+	"peersGettingFromUs": true, "peersSendingToUs": true}
 
 func needsDetail(fields []string) bool {
 	for _, f := range fields {
@@ -54,24 +54,6 @@ func statusCode(t daemon.Status) int {
 		return statusDownloadWait
 	}
 	return statusStopped
-}
-
-// wanted sums the files not skipped, as sizeWhenDone and leftUntilDone
-// count them; without file detail, the whole torrent.
-func wanted(t daemon.Status) (size, left int64) {
-	if len(t.Files) == 0 {
-		return t.Size, t.Left
-	}
-	for _, f := range t.Files {
-		if f.Priority != "skip" {
-			size += f.Size
-			left += f.Size - f.Done
-		}
-	}
-	if t.Left == 0 {
-		left = 0
-	}
-	return size, left
 }
 
 func unixTime(tm time.Time) int64 {
@@ -107,7 +89,10 @@ func priorityNumber(p string) int {
 // are left out, as the spec allows.
 func torrentFields(t daemon.Status, fields []string) map[string]any {
 	out := make(map[string]any, len(fields))
-	size, left := wanted(t)
+	size, left := t.Wanted, t.WantedLeft
+	if t.Left == 0 {
+		left = 0
+	}
 	for _, f := range fields {
 		var v any
 		switch f {
@@ -234,7 +219,7 @@ func torrentFields(t daemon.Status, fields []string) map[string]any {
 		case "fileStats":
 			stats := make([]map[string]any, 0, len(t.Files))
 			for _, fs := range t.Files {
-				stats = append(stats, map[string]any{"bytesCompleted": fs.Done, "wanted": fs.Priority != "skip",
+				stats = append(stats, map[string]any{"bytesCompleted": fs.Done, "wanted": fs.Wanted(),
 					"priority": priorityNumber(fs.Priority)})
 			}
 			v = stats
@@ -247,7 +232,7 @@ func torrentFields(t daemon.Status, fields []string) map[string]any {
 		case "wanted":
 			ws := make([]bool, 0, len(t.Files))
 			for _, fs := range t.Files {
-				ws = append(ws, fs.Priority != "skip")
+				ws = append(ws, fs.Wanted())
 			}
 			v = ws
 		case "peers":

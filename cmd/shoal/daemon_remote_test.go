@@ -75,6 +75,22 @@ func TestDaemonRemoteCommands(t *testing.T) {
 	if out := run("show", "1"); !strings.Contains(out, "skip    pack/b.bin") {
 		t.Fatalf("show: %s", out)
 	}
+	// Asked alone, as transmission-remote -l asks each second, the sizes
+	// still count the skipped file out.
+	var sizes struct {
+		Torrents []struct {
+			Total   int64   `json:"totalSize"`
+			When    int64   `json:"sizeWhenDone"`
+			Left    int64   `json:"leftUntilDone"`
+			Percent float64 `json:"percentDone"`
+		} `json:"torrents"`
+	}
+	if err := (&remoteFlags{rpc: addr}).call(t.Context(), "torrent-get", map[string]any{"fields": []string{"totalSize", "sizeWhenDone", "leftUntilDone", "percentDone"}}, &sizes); err != nil || len(sizes.Torrents) != 1 {
+		t.Fatalf("torrent-get sizes: %v %+v", err, sizes)
+	}
+	if s := sizes.Torrents[0]; s.Total != 400<<10 || s.When != 300<<10 || s.Left != 0 || s.Percent != 1 {
+		t.Fatalf("sizes with pack/b.bin skipped: %+v", s)
+	}
 	run("pause", "--all")
 	eventually(t, "pause --all", func() (bool, string) { s := statusOf(t, addr, 1); return s == "stopped", s })
 	run("recheck", "1")
