@@ -17,14 +17,15 @@ import (
 )
 
 // resolve turns an ids argument into daemon ids. As in Transmission, ids
-// that match nothing are left out, not an error.
+// that match nothing are left out, not an error. Numbers alone read only
+// the torrents they name, not the whole list.
 func (s *Server) resolve(sel idSelector) ([]int, error) {
-	all, err := s.cfg.Engine.Torrents(nil, false)
+	list, err := s.selectTorrents(sel, false)
 	if err != nil {
 		return nil, err
 	}
-	var ids []int
-	for _, t := range sel.pick(all) {
+	ids := make([]int, 0, len(list))
+	for _, t := range list {
 		ids = append(ids, t.ID)
 	}
 	return ids, nil
