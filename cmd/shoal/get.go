@@ -73,7 +73,7 @@ interrupted before that, 1 on errors (a full disk, say).`,
 				peers = append(peers, magnetPeers(cmd.Context(), e, r, mag)...)
 				warnNoPeerSource(e, r, magnetName(mag), mag.InfoHash.HexString(), f.magnetSources(mag, peers))
 				var found []netip.AddrPort
-				if m, found, err = resolveMagnet(cmd.Context(), r, s, args[0], f.stateDir, peers, s.DHTLookup()); errors.Is(err, context.Canceled) {
+				if m, found, err = resolveMagnet(cmd.Context(), e, r, s, args[0], f.stateDir, peers, s.DHTLookup()); errors.Is(err, context.Canceled) {
 					// Ctrl-C: not an error, and nothing to save yet.
 					return exitCodeError{code: 130, msg: magnetName(mag) + ": stopped before any peer sent the metadata"}
 				} else if err != nil {

@@ -204,11 +204,16 @@ func TestGetMagnet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	link := m.Magnet() + "&x.pe=127.0.0.1:" + seeder.port
+	// A web seed that is not http(s) is skipped with a warning, on
+	// stderr with the other warnings.
+	link := m.Magnet() + "&x.pe=127.0.0.1:" + seeder.port + "&ws=ftp%3A%2F%2F127.0.0.1%2Fx"
 	dl, state := t.TempDir(), t.TempDir()
 	code, stdout, stderr := shoal(t, "get", link, "--dir", dl, "--no-seed", "--port", "0", "--state-dir", state)
 	if code != 0 || !strings.Contains(stdout, "metadata saved") || !strings.Contains(stdout, "download complete") {
 		t.Fatalf("get magnet: %d\n%s\n%s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "magnet link: skipped web seed") || strings.Contains(stdout, "skipped web seed") {
+		t.Fatalf("magnet warning not on stderr alone:\nstdout: %s\nstderr: %s", stdout, stderr)
 	}
 	if code, out, _ := shoal(t, "verify", tor, "--dir", dl); code != 0 {
 		t.Fatalf("data does not verify:\n%s", out)

@@ -77,7 +77,7 @@ shows it. Ctrl-C stops; the torrent is seeded until then.`,
 			defer closeSession()
 			if isMagnet {
 				var found []netip.AddrPort
-				if m, found, err = resolveMagnet(cmd.Context(), r, s, args[0], f.stateDir, peers, s.DHTLookup()); err != nil {
+				if m, found, err = resolveMagnet(cmd.Context(), e, r, s, args[0], f.stateDir, peers, s.DHTLookup()); err != nil {
 					return err
 				}
 				peers = append(peers, found...)

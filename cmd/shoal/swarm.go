@@ -260,7 +260,7 @@ func watch(ctx context.Context, r *reporter, torrents []*swarm.Torrent, wake <-c
 // in the state directory by an earlier run, or by fetching the metadata
 // from peers (extra: --peer and the link's x.pe, resolved) and saving it
 // there. It returns the peers it found too.
-func resolveMagnet(ctx context.Context, r *reporter, s *swarm.Session, link, stateDir string, extra []netip.AddrPort, lookup func(context.Context, [20]byte, chan<- netip.AddrPort)) (*meta.Torrent, []netip.AddrPort, error) {
+func resolveMagnet(ctx context.Context, e env, r *reporter, s *swarm.Session, link, stateDir string, extra []netip.AddrPort, lookup func(context.Context, [20]byte, chan<- netip.AddrPort)) (*meta.Torrent, []netip.AddrPort, error) {
 	mag, err := meta.ParseMagnet(link)
 	if err != nil {
 		return nil, nil, err
@@ -273,7 +273,7 @@ func resolveMagnet(ctx context.Context, r *reporter, s *swarm.Session, link, sta
 	name := magnetName(mag)
 	r.event("metadata", map[string]any{"info_hash": mag.InfoHash.HexString()}, fmt.Sprintf("%s: fetching metadata from peers", name))
 	for _, w := range mag.Warnings {
-		r.event("warning", map[string]any{"warning": w}, fmt.Sprintf("%s: magnet link: %s", name, w))
+		tell(e, r, mag.InfoHash.HexString(), fmt.Sprintf("%s: magnet link: %s", name, w))
 	}
 	t, found, err := s.FetchMetadata(ctx, swarm.MetadataRequest{InfoHash: mag.InfoHash, V2InfoHash: mag.V2InfoHash, HasV2: mag.HasV2,
 		Name: mag.Name, Trackers: mag.Trackers, WebSeeds: mag.WebSeeds, Peers: peers, Lookup: lookup})
