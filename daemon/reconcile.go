@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net/netip"
 	"os"
 	"runtime/debug"
 	"slices"
 	"time"
 
 	"github.com/shoal-torrent/shoal/internal/atomicfile"
+	"github.com/shoal-torrent/shoal/internal/hostport"
 	"github.com/shoal-torrent/shoal/piece/meta"
 	"github.com/shoal-torrent/shoal/piece/picker"
 	"github.com/shoal-torrent/shoal/swarm"
@@ -345,6 +345,9 @@ func (d *Daemon) moved(id int, to string, err error) {
 	e.Dir, e.MoveTo = to, ""
 }
 
+// peerLookupTimeout bounds the host-name lookups of one magnet's peers.
+const peerLookupTimeout = 10 * time.Second
+
 // fetchMetadata asks peers for a magnet's metainfo in the background.
 func (d *Daemon) fetchMetadata(e *entry) {
 	mag, err := meta.ParseMagnet(e.Magnet)
@@ -352,18 +355,11 @@ func (d *Daemon) fetchMetadata(e *entry) {
 		e.failed = err.Error()
 		return
 	}
-	var peers []netip.AddrPort
-	peers = append(peers, d.cfg.Torrent.Peers...)
-	for _, p := range mag.Peers {
-		if ap, err := netip.ParseAddrPort(p); err == nil {
-			peers = append(peers, ap)
-		}
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e.fetch = cancel
 	id := e.ID
 	req := swarm.MetadataRequest{InfoHash: mag.InfoHash, V2InfoHash: mag.V2InfoHash, HasV2: mag.HasV2, Name: mag.Name,
-		Trackers: mag.Trackers, WebSeeds: mag.WebSeeds, Peers: peers,
+		Trackers: mag.Trackers, WebSeeds: mag.WebSeeds, Peers: slices.Clone(d.cfg.Torrent.Peers),
 		Lookup: d.s.DHTLookup()}
 	if d.cfg.Torrent.DisableTrackers {
 		req.Trackers = nil
@@ -371,6 +367,18 @@ func (d *Daemon) fetchMetadata(e *entry) {
 	d.fetches.Add(1)
 	go func() {
 		defer d.fetches.Done()
+		// x.pe peers may be host names, as get and seed take them; the
+		// lookups run here, off the loop.
+		lookupCtx, done := context.WithTimeout(ctx, peerLookupTimeout)
+		peers, skipped, over := hostport.MagnetPeers(lookupCtx, mag.Peers)
+		done()
+		for _, sk := range skipped {
+			d.log.Warn("skipping a magnet link's peer", "id", id, "peer", sk.Peer, "err", sk.Err)
+		}
+		if over > 0 {
+			d.log.Warn("magnet link names too many peers by host name; the rest are not looked up", "id", id, "not looked up", over)
+		}
+		req.Peers = append(req.Peers, peers...)
 		m, found, err := d.s.FetchMetadata(ctx, req)
 		var raw bytes.Buffer
 		if err == nil {

@@ -219,6 +219,27 @@ func TestDaemonAddByURLAndMagnet(t *testing.T) {
 	}
 }
 
+// TestDaemonMagnetPeerByHostName: the daemon looks up a magnet's x.pe
+// host names as get does (it used to keep only literal addresses, so
+// this magnet had no source at all).
+func TestDaemonMagnetPeerByHostName(t *testing.T) {
+	src, torrent := seedFixture(t, 200<<10, "32KiB")
+	seeder := startShoal(t, "seed", torrent, "--dir", src, "--port", "0", "--state-dir", t.TempDir())
+	m, err := meta.Load(torrent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dl := t.TempDir()
+	addr := startDaemon(t, dl, t.TempDir())
+	if code, out, stderr := shoal(t, "add", m.Magnet()+"&x.pe=localhost:"+seeder.port, "--rpc", addr); code != 0 {
+		t.Fatalf("add magnet: %d %q %q", code, out, stderr)
+	}
+	eventually(t, "magnet by host name downloaded", func() (bool, string) { s := statusOf(t, addr, 1); return s == "seeding", s })
+	if code, out, _ := shoal(t, "verify", torrent, "--dir", dl); code != 0 {
+		t.Fatalf("data does not verify:\n%s", out)
+	}
+}
+
 func TestDaemonProbe(t *testing.T) {
 	addr := startDaemon(t, t.TempDir(), t.TempDir())
 	if !runningDaemon(t.Context(), addr) {
