@@ -15,6 +15,20 @@ type SessionSettings struct {
 	UpLimit      *int64  `json:"up_limit,omitempty"`
 	MaxDownloads *int    `json:"max_downloads,omitempty"`
 	MaxSeeds     *int    `json:"max_seeds,omitempty"`
+	Kept         *Kept   `json:"kept,omitempty"`
+}
+
+// Kept holds values a remote caller set while their switch was off
+// (Transmission's speed-limit-down with speed-limit-down-enabled false,
+// and its queue sizes). shoal's settings are "in force or 0", so these
+// are not in force; they are kept, across restarts as transmission-
+// daemon's settings.json keeps them, for when the switch goes on. In the
+// caller's units (kB/s of 1000).
+type Kept struct {
+	DownKBps  int64 `json:"down_kBps"`
+	UpKBps    int64 `json:"up_kBps"`
+	Downloads int   `json:"downloads"`
+	Seeds     int   `json:"seeds"`
 }
 
 // merge sets in s the fields set in o.
@@ -34,6 +48,10 @@ func (s *SessionSettings) merge(o SessionSettings) {
 	if o.MaxSeeds != nil {
 		s.MaxSeeds = o.MaxSeeds
 	}
+	if o.Kept != nil {
+		k := *o.Kept
+		s.Kept = &k
+	}
 }
 
 // SessionInfo is the daemon's configuration as callers see it.
@@ -45,6 +63,7 @@ type SessionInfo struct {
 	DHT, LSD               bool
 	Encryption             swarm.Encryption
 	StateDir               string
+	Kept                   *Kept // nil until a caller set some
 }
 
 // Session reports the daemon's settings.
@@ -55,6 +74,10 @@ func (d *Daemon) Session() (SessionInfo, error) {
 		info = SessionInfo{Dir: d.dir, Port: d.s.Port(), DownLimit: down, UpLimit: up,
 			MaxDownloads: d.queue.Downloads, MaxSeeds: d.queue.Seeds, DHT: d.s.DHT() != nil, StateDir: d.cfg.StateDir,
 			Encryption: d.cfg.Encryption, LSD: d.cfg.LSD}
+		if k := d.session.Kept; k != nil {
+			kept := *k
+			info.Kept = &kept
+		}
 		return nil
 	})
 	return info, err

@@ -92,12 +92,9 @@ type Server struct {
 	sessionID string
 	auth      *authThrottle
 
-	// The limits Transmission keeps beside their on/off switches: shoal's
-	// session has only "limit or 0", so the values set while a limit is
-	// off live here, in Transmission's kB/s.
-	mu                 sync.Mutex
-	downKBps, upKBps   int64
-	downQueue, seedQue int
+	// mu makes session-set's read of the session and its change one
+	// step, so two callers cannot lose each other's kept values.
+	mu sync.Mutex
 }
 
 // NewServer makes a server; serve it with http.Serve or as a handler.
@@ -116,8 +113,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	id := make([]byte, 24)
 	rand.Read(id)
-	return &Server{cfg: cfg, log: cfg.Logger, sessionID: base64.RawURLEncoding.EncodeToString(id), auth: newAuthThrottle(cfg.AuthLimits),
-		downKBps: 100, upKBps: 100, downQueue: 5, seedQue: 10}, nil
+	return &Server{cfg: cfg, log: cfg.Logger, sessionID: base64.RawURLEncoding.EncodeToString(id), auth: newAuthThrottle(cfg.AuthLimits)}, nil
 }
 
 // ServeHTTP checks, in Transmission's order, the credentials (401, or

@@ -19,21 +19,8 @@ func (s *Server) sessionGet(json.RawMessage) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	downKB, upKB, dq, sq := s.downKBps, s.upKBps, s.downQueue, s.seedQue
-	s.mu.Unlock()
-	if info.DownLimit > 0 {
-		downKB = info.DownLimit / kilo
-	}
-	if info.UpLimit > 0 {
-		upKB = info.UpLimit / kilo
-	}
-	if info.MaxDownloads > 0 {
-		dq = info.MaxDownloads
-	}
-	if info.MaxSeeds > 0 {
-		sq = info.MaxSeeds
-	}
+	k := kept(info)
+	downKB, upKB, dq, sq := k.DownKBps, k.UpKBps, k.Downloads, k.Seeds
 	enc := string(info.Encryption)
 	if enc == "" {
 		enc = "preferred"
@@ -109,27 +96,49 @@ func (s *Server) sessionSet(raw json.RawMessage) (any, error) {
 			return nil, fmt.Errorf("queue size %d: want 1 or more", *v)
 		}
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	info, err := s.cfg.Engine.Session()
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	var set daemon.SessionSettings
 	set.Dir = a.Dir
-	down, up := s.downKBps, s.upKBps
+	k := kept(info)
 	inBytes := func(kb int64) int64 { return max(kb, 1) * kilo }
-	set.DownLimit = toggled(a.Down, a.DownOn, info.DownLimit > 0, &down, inBytes)
-	set.UpLimit = toggled(a.Up, a.UpOn, info.UpLimit > 0, &up, inBytes)
-	dq, sq := s.downQueue, s.seedQue
+	set.DownLimit = toggled(a.Down, a.DownOn, info.DownLimit > 0, &k.DownKBps, inBytes)
+	set.UpLimit = toggled(a.Up, a.UpOn, info.UpLimit > 0, &k.UpKBps, inBytes)
 	same := func(n int) int { return n }
-	set.MaxDownloads = toggled(a.DownQueue, a.DownQueueOn, info.MaxDownloads > 0, &dq, same)
-	set.MaxSeeds = toggled(a.SeedQueue, a.SeedQueueOn, info.MaxSeeds > 0, &sq, same)
+	set.MaxDownloads = toggled(a.DownQueue, a.DownQueueOn, info.MaxDownloads > 0, &k.Downloads, same)
+	set.MaxSeeds = toggled(a.SeedQueue, a.SeedQueueOn, info.MaxSeeds > 0, &k.Seeds, same)
+	set.Kept = &k
 	if err := s.cfg.Engine.SetSession(set); err != nil {
 		return nil, err
 	}
-	s.downKBps, s.upKBps, s.downQueue, s.seedQue = down, up, dq, sq
 	return nil, nil
+}
+
+// kept is each Transmission value beside its switch: the one in force,
+// else what the daemon kept of one set while switched off, else
+// Transmission's default.
+func kept(info daemon.SessionInfo) daemon.Kept {
+	k := daemon.Kept{DownKBps: 100, UpKBps: 100, Downloads: 5, Seeds: 10}
+	if info.Kept != nil {
+		k = *info.Kept
+	}
+	if info.DownLimit > 0 {
+		k.DownKBps = info.DownLimit / kilo
+	}
+	if info.UpLimit > 0 {
+		k.UpKBps = info.UpLimit / kilo
+	}
+	if info.MaxDownloads > 0 {
+		k.Downloads = info.MaxDownloads
+	}
+	if info.MaxSeeds > 0 {
+		k.Seeds = info.MaxSeeds
+	}
+	return k
 }
 
 // toggled folds a Transmission value and its on/off switch into shoal's

@@ -251,3 +251,47 @@ func TestDaemonProbe(t *testing.T) {
 		t.Fatal("found a daemon where there is none")
 	}
 }
+
+// TestDaemonKeepsALimitSetWhileOff: a speed limit given while its switch
+// is off (transmission-remote's "-u 250" before "-U") is kept across a
+// restart, as transmission-daemon's settings.json keeps it; it was held
+// only in the RPC server's memory.
+func TestDaemonKeepsALimitSetWhileOff(t *testing.T) {
+	dir, state := t.TempDir(), t.TempDir()
+	start := func() (*background, *remoteFlags) {
+		b := startShoalUntil(t, rpcRe, "daemon", "--dir", dir, "--state-dir", state, "--port", "0", "--rpc", "127.0.0.1:0", "--no-dht", "--no-trackers")
+		return b, &remoteFlags{rpc: b.port}
+	}
+	type limits struct {
+		Up   int64 `json:"speed-limit-up"`
+		UpOn bool  `json:"speed-limit-up-enabled"`
+		DQ   int   `json:"download-queue-size"`
+	}
+	get := func(rf *remoteFlags) limits {
+		var l limits
+		if err := rf.call(t.Context(), "session-get", nil, &l); err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	d, rf := start()
+	if err := rf.call(t.Context(), "session-set", map[string]any{"speed-limit-up": 250, "speed-limit-up-enabled": false, "download-queue-size": 3}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if l := get(rf); l != (limits{250, false, 3}) {
+		t.Fatalf("after session-set: %+v", l)
+	}
+	if code := d.stop(); code != 0 {
+		t.Fatalf("daemon stopped with %d", code)
+	}
+	_, rf = start()
+	if l := get(rf); l != (limits{250, false, 3}) {
+		t.Fatalf("after a restart: %+v", l)
+	}
+	if err := rf.call(t.Context(), "session-set", map[string]any{"speed-limit-up-enabled": true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if l := get(rf); l != (limits{250, true, 3}) {
+		t.Fatalf("switched on: %+v", l)
+	}
+}
