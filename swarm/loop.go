@@ -172,6 +172,7 @@ func (l *loop) serve() error {
 	l.startWebSeeds()
 	t.state = l
 	l.updateLeft()
+	t.leftAfterCheck.Store(t.left.Load())
 	if l.picker.Wanted() == 0 {
 		l.markComplete(false)
 	}

@@ -222,6 +222,7 @@ func (s *Session) Add(m *meta.Torrent, cfg TorrentConfig) (*Torrent, error) {
 		t.v2trees = newV2Trees(m.V2)
 	}
 	t.left.Store(m.Layout.Total)
+	t.leftAfterCheck.Store(-1)
 	t.SetRateLimits(cfg.DownloadLimit, cfg.UploadLimit)
 	t.publishChecking()
 	// Registered at once: peers that connect while the data is being

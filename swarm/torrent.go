@@ -148,6 +148,7 @@ type Torrent struct {
 	uploadedFromFile atomic.Int64 // of those, sent by sendfile (conn.fromFile)
 	downloadedTotal  atomic.Int64
 	left             atomic.Int64
+	leftAfterCheck   atomic.Int64 // -1 until the data on disk is checked
 	// wantPeers is set by the loop when it has room for more peers, so
 	// the DHT looks more often; wantMore wakes the DHT loop when it turns
 	// on.
@@ -184,6 +185,11 @@ func (t *Torrent) Meta() *meta.Torrent { return t.m }
 
 // Snapshot returns the latest published state; it never blocks the swarm.
 func (t *Torrent) Snapshot() *Snapshot { return t.snap.Load() }
+
+// LeftAfterCheck is what the torrent lacked once its data on disk was
+// checked, or -1 before that: what this run has to download, for a
+// summary that says how much came from peers.
+func (t *Torrent) LeftAfterCheck() int64 { return t.leftAfterCheck.Load() }
 
 // Completed is closed once every wanted piece is downloaded and verified.
 func (t *Torrent) Completed() <-chan struct{} { return t.completed }

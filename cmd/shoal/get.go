@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"path/filepath"
-	"sync/atomic"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -91,9 +90,7 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			}
 			eng := newLiveEngine([]string{m.Name}, []*swarm.Torrent{t}) // for the UI and shoal watch alike
 			defer startControl(r, f.stateDir, s.Port(), eng)()
-			// What this run downloads is what was left once the data on
-			// disk was checked.
-			began, leftAtStart := time.Now(), leftAfterCheck(cmd.Context(), t)
+			began := time.Now()
 			// Said once everything is in place, shoal watch's socket too;
 			// started before listening, as seed says them.
 			ih := m.InfoHash.HexString()
@@ -113,7 +110,7 @@ interrupted before that, 1 on errors (a full disk, say).`,
 					if !announced {
 						announced = true
 						res := downloadResult{name: m.Name, path: savedPath(f.dir, m.Name), size: m.Layout.Total,
-							downloaded: max(leftAtStart.Load(), 0), took: time.Since(began)}
+							downloaded: max(t.LeftAfterCheck(), 0), took: time.Since(began)}
 						fields := res.fields()
 						fields["name"], fields["info_hash"] = m.Name, ih
 						rep.event("complete", fields, fmt.Sprintf("%s: download complete", m.Name))
@@ -172,28 +169,3 @@ func savedPath(dir, name string) string {
 	return p
 }
 
-// leftAfterCheck reads what a torrent still lacks once its data on disk
-// is checked: the value, -1 until then, is set from a look every 50 ms,
-// so it misses at most what arrives in that time.
-func leftAfterCheck(ctx context.Context, t *swarm.Torrent) *atomic.Int64 {
-	left := &atomic.Int64{}
-	left.Store(-1)
-	go func() {
-		tick := time.NewTicker(50 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			if s := t.Snapshot(); s != nil && s.State != swarm.StateChecking {
-				left.Store(s.Left)
-				return
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.Done():
-				return
-			case <-tick.C:
-			}
-		}
-	}()
-	return left
-}

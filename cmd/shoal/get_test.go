@@ -111,6 +111,32 @@ func TestGetFromSeed(t *testing.T) {
 	}
 }
 
+// TestGetSummaryCountsAFastDownload: a download over in a few
+// milliseconds is counted as downloaded in the summary, not as "already
+// on disk" (the summary polled for the end of the check every 50 ms and
+// read 0 when the download had finished first).
+func TestGetSummaryCountsAFastDownload(t *testing.T) {
+	src, tor := seedFixture(t, 48<<10, "16KiB")
+	seeder := startShoal(t, "seed", tor, "--dir", src, "--port", "0", "--state-dir", t.TempDir())
+	for range 3 {
+		code, stdout, stderr := shoal(t, "get", tor, "--dir", t.TempDir(), "--peer", "127.0.0.1:"+seeder.port, "--no-seed", "--port", "0", "--state-dir", t.TempDir(), "--json")
+		if code != 0 {
+			t.Fatalf("get: %d %s", code, stderr)
+		}
+		var complete struct {
+			Size, Downloaded int64
+		}
+		for _, l := range strings.Split(stdout, "\n") {
+			if strings.Contains(l, `"event":"complete"`) {
+				json.Unmarshal([]byte(l), &complete)
+			}
+		}
+		if complete.Size != 64<<10 || complete.Downloaded != complete.Size {
+			t.Fatalf("complete event %+v, want all 64 KiB downloaded:\n%s", complete, stdout)
+		}
+	}
+}
+
 func TestGetInterruptedResumes(t *testing.T) {
 	src, tor := seedFixture(t, 6<<20, "64KiB")
 	// A slow seeder, so Ctrl-C lands mid-download.
