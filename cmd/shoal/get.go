@@ -168,4 +168,3 @@ func savedPath(dir, name string) string {
 	}
 	return p
 }
-
