@@ -409,16 +409,8 @@ func (d *Daemon) fetchMetadata(e *entry) {
 }
 
 // fileIndexes maps the files people see (no BEP 47 padding) to the
-// layout's.
-func fileIndexes(m *meta.Torrent) []int {
-	var out []int
-	for i, f := range m.Layout.Files {
-		if !f.Pad {
-			out = append(out, i)
-		}
-	}
-	return out
-}
+// layout's indexes.
+func fileIndexes(m *meta.Torrent) []int { return m.Layout.ShownFiles() }
 
 func parsePriority(p string) picker.Priority {
 	switch p {

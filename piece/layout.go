@@ -215,3 +215,16 @@ func (l *Layout) FileProgress(f int, have *Bitfield) float64 {
 	}
 	return float64(good) / float64(fl.Length)
 }
+
+// ShownFiles maps the files people see, numbered from 0 as `info`,
+// `set --file` and the stream server number them, to their indexes in
+// Files: BEP 47 pad files are not shown.
+func (l *Layout) ShownFiles() []int {
+	out := make([]int, 0, len(l.Files))
+	for i, f := range l.Files {
+		if !f.Pad {
+			out = append(out, i)
+		}
+	}
+	return out
+}

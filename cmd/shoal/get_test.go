@@ -81,11 +81,11 @@ func (b *background) stop() int {
 	}
 }
 
-func seedFixture(t *testing.T, size int64, pieceSize string) (src, torrent string) {
+func seedFixture(t *testing.T, size int64, pieceSize string, createArgs ...string) (src, torrent string) {
 	src = t.TempDir()
 	piecetest.WriteFiles(t, src, []piecetest.FileSpec{{Path: "pack/a.bin", Size: size}, {Path: "pack/b.bin", Size: size / 3}})
 	torrent = filepath.Join(t.TempDir(), "pack.torrent")
-	if code, _, stderr := shoal(t, "create", filepath.Join(src, "pack"), "-o", torrent, "--piece-size", pieceSize); code != 0 {
+	if code, _, stderr := shoal(t, append([]string{"create", filepath.Join(src, "pack"), "-o", torrent, "--piece-size", pieceSize}, createArgs...)...); code != 0 {
 		t.Fatal(stderr)
 	}
 	return src, torrent

@@ -98,11 +98,9 @@ shows it. Ctrl-C stops; the torrent is seeded until then.`,
 				fmt.Sprintf("%s: %s in %d pieces, saving to %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), m.Layout.NumPieces, f.dir))
 			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
 			r.event("streaming", map[string]any{"url": base + "/"}, "streaming at "+base+"/")
-			for i, fl := range m.Layout.Files {
-				if !fl.Pad {
-					u := base + fileLink(i, fl.Path)
-					r.event("file", map[string]any{"index": i, "url": u}, "  "+u)
-				}
+			for k, i := range m.Layout.ShownFiles() {
+				u := base + fileLink(k, m.Layout.Files[i].Path)
+				r.event("file", map[string]any{"index": k, "url": u}, "  "+u)
 			}
 			announced := false
 			err = runSwarm(cmd.Context(), r, false, eng, []*swarm.Torrent{t}, t.Completed(),
@@ -137,10 +135,11 @@ shows it. Ctrl-C stops; the torrent is seeded until then.`,
 	return cmd
 }
 
-// fileLink is file i's path on the server: /INDEX/NAME, the name there
+// fileLink is the path on the server of the k-th file people see (as
+// info numbers them, pad files left out): /INDEX/NAME, the name there
 // for players and people, the index what counts.
-func fileLink(i int, p []string) string {
-	return "/" + strconv.Itoa(i) + "/" + url.PathEscape(p[len(p)-1])
+func fileLink(k int, p []string) string {
+	return "/" + strconv.Itoa(k) + "/" + url.PathEscape(p[len(p)-1])
 }
 
 var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
@@ -155,33 +154,31 @@ var indexPage = template.Must(template.New("index").Parse(`<!doctype html>
 // for the pieces it needs.
 func newStreamHandler(t *swarm.Torrent) http.Handler {
 	l := t.Meta().Layout
+	shown := l.ShownFiles()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		type file struct{ Link, Path, Size, Progress string }
 		var files []file
 		snap := t.Snapshot()
-		k := 0
-		for i, f := range l.Files {
-			if f.Pad {
-				continue
-			}
+		for k, i := range shown {
+			f := l.Files[i]
 			prog := ""
 			if snap != nil && k < len(snap.Files) {
 				prog = strconv.Itoa(int(snap.Files[k].Progress * 100))
 			}
-			k++
-			files = append(files, file{Link: fileLink(i, f.Path), Path: strings.Join(f.Path, "/"),
+			files = append(files, file{Link: fileLink(k, f.Path), Path: strings.Join(f.Path, "/"),
 				Size: humanize.IBytes(uint64(f.Length)), Progress: prog})
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		indexPage.Execute(w, map[string]any{"Name": t.Meta().Name, "Files": files})
 	})
 	mux.HandleFunc("GET /{index}/{name...}", func(w http.ResponseWriter, r *http.Request) {
-		i, err := strconv.Atoi(r.PathValue("index"))
-		if err != nil || i < 0 || i >= len(l.Files) || l.Files[i].Pad {
+		k, err := strconv.Atoi(r.PathValue("index"))
+		if err != nil || k < 0 || k >= len(shown) {
 			http.NotFound(w, r)
 			return
 		}
+		i := shown[k]
 		rd, err := t.NewReader(r.Context(), i)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)

@@ -20,9 +20,16 @@ var streamingRe = regexp.MustCompile(`streaming at (http://127\.0\.0\.1:\d+)/`)
 
 // shoal stream serves a downloading torrent over HTTP: the index links
 // every file, and random Range requests get exactly the file's bytes
-// while the rest still arrives from a slow seeder.
+// while the rest still arrives from a slow seeder. A hybrid's files are
+// numbered as info numbers them, its pad files left out (b.bin was at
+// /2/ after the pad file following a.bin).
 func TestStreamServesRanges(t *testing.T) {
-	src, tor := seedFixture(t, 3<<20, "32KiB")
+	t.Run("v1", func(t *testing.T) { testStreamServesRanges(t) })
+	t.Run("hybrid", func(t *testing.T) { testStreamServesRanges(t, "--hybrid") })
+}
+
+func testStreamServesRanges(t *testing.T, createArgs ...string) {
+	src, tor := seedFixture(t, 3<<20+1000, "32KiB", createArgs...)
 	seeder := startShoal(t, "seed", tor, "--dir", src, "--port", "0", "--up-limit", "1MiB", "--state-dir", t.TempDir(), "--no-dht")
 	dl := t.TempDir()
 	st := startShoalUntil(t, streamingRe, "stream", tor, "--http", "127.0.0.1:0", "--dir", dl, "--peer", "127.0.0.1:"+seeder.port,
