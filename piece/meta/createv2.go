@@ -44,14 +44,17 @@ func (v Version) String() string {
 
 // v2Files lays content out for v2: each file behind a pad file that puts
 // the next one on a piece boundary, named and placed as libtorrent 2.0
-// places them (none after the last file).
-func v2Files(c *Content, pl int64) []piece.File {
+// places them. A multi-file hybrid's last file is padded too, as
+// libtorrent 2.0.8 pads it (its v1 view then ends on a whole piece); a
+// v2-only torrent lists no pad files, so its layout needs none there.
+func v2Files(c *Content, pl int64, hybrid bool) []piece.File {
 	var files []piece.File
 	var off int64
+	single := len(c.Files) == 1 && len(c.Files[0].Path) == 1
 	for i, f := range c.Files {
 		files = append(files, f)
 		off += f.Length
-		if r := off % pl; r != 0 && i < len(c.Files)-1 {
+		if r := off % pl; r != 0 && (i < len(c.Files)-1 || hybrid && !single) {
 			files = append(files, padFile(c.Name, pl-r))
 			off += pl - r
 		}
@@ -63,7 +66,7 @@ func v2Files(c *Content, pl int64) []piece.File {
 // dictionary holds exactly libtorrent 2.0's keys for the same files and
 // piece size, so both produce the same infohashes.
 func createV2(ctx context.Context, c *Content, o CreateOptions, pl int64) (*Torrent, error) {
-	l, err := piece.NewLayout(pl, v2Files(c, pl))
+	l, err := piece.NewLayout(pl, v2Files(c, pl, o.Version == VersionHybrid))
 	if err != nil {
 		return nil, err
 	}

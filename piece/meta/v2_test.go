@@ -22,7 +22,8 @@ import (
 
 // v2Content has what v2 layouts must get right: a file longer than a
 // piece (a piece layer), one of exactly a piece, a one-byte file, an
-// empty file between others and one at the end, an executable.
+// empty file between others and one at the end, an executable, and a
+// folder whose last file ends mid-piece.
 var v2Content = []piecetest.FileSpec{
 	{Path: "album/a.bin", Size: 70000},
 	{Path: "album/exact.bin", Size: 32768},
@@ -32,6 +33,10 @@ var v2Content = []piecetest.FileSpec{
 	{Path: "album/x.sh", Size: 100},
 	{Path: "album/z-empty", Size: 0},
 	{Path: "single.bin", Size: 50000},
+	// A folder whose last file ends mid-piece: libtorrent 2.0.8 pads
+	// after it in a hybrid (album hides that: it ends in an empty file).
+	{Path: "tail/a.bin", Size: 1000},
+	{Path: "tail/b.txt", Size: 6},
 }
 
 func writeV2Content(t *testing.T) string {
@@ -87,6 +92,8 @@ func TestCreateV2MatchesLibtorrent(t *testing.T) {
 		{"album", meta.VersionHybrid, 16 << 10},
 		{"single.bin", meta.VersionHybrid, 16 << 10},
 		{"single.bin", meta.VersionV2, 64 << 10},
+		{"tail", meta.VersionHybrid, 32 << 10},
+		{"tail", meta.VersionV2, 32 << 10},
 	} {
 		name := c.path + "/" + c.ver.String() + "/" + strconv.FormatInt(c.pl, 10)
 		t.Run(name, func(t *testing.T) {
