@@ -137,6 +137,13 @@ func TestParseLoadsWhatLibtorrentLoads(t *testing.T) {
 					t.Errorf("files %+v", tor.Layout.Files)
 				}
 			}, ""},
+		// An empty target would link the torrent's folder into itself.
+		{"symlink with an empty target", hostile(t, multi(file(16, "a"), symlink("loop"))),
+			func(t *testing.T, tor *meta.Torrent) {
+				if f := tor.Layout.Files[1]; f.Symlink != nil {
+					t.Errorf("files %+v", tor.Layout.Files)
+				}
+			}, "empty target"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -167,6 +167,9 @@ func (info *decodedInfo) decodeFiles(raw []byte, top string, warnings *[]string)
 		if strings.Contains(fi.Attr, "l") {
 			if fi.SymlinkPath == nil {
 				*warnings = append(*warnings, fmt.Sprintf("file %d is marked a symlink but has no target: kept as a file", i))
+			} else if emptyTarget(fi.SymlinkPath) {
+				// It would link to the torrent's own top folder: a loop.
+				*warnings = append(*warnings, fmt.Sprintf("file %d is marked a symlink with an empty target: kept as a file", i))
 			} else {
 				// BEP 47: the target is relative to the torrent's root.
 				target, err := symlinkTarget(top, fi.SymlinkPath)
@@ -254,6 +257,17 @@ func decodeFile(v []byte, i int, warnings *[]string) (fi metainfo.FileInfo, hasP
 		err = fmt.Errorf("%w: file %d has no length", ErrInvalidTorrent, i)
 	}
 	return fi, hasPath, err
+}
+
+// emptyTarget reports a symlink path that names nothing: no components,
+// or only empty and "." ones.
+func emptyTarget(comps []string) bool {
+	for _, c := range comps {
+		if c != "" && c != "." {
+			return false
+		}
+	}
+	return true
 }
 
 // symlinkTarget resolves a BEP 47 symlink path against the torrent's top
