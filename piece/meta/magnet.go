@@ -49,10 +49,45 @@ func IsMagnet(s string) bool {
 	return strings.HasPrefix(strings.ToLower(s), "magnet:")
 }
 
+// checkMagnetHashes says in words what is wrong with a link's infohash,
+// before the library's parser answers in its own ("length greater than
+// remaining number of bytes in buffer").
+func checkMagnetHashes(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil // the parser says what is wrong
+	}
+	for _, xt := range u.Query()["xt"] {
+		switch {
+		case strings.HasPrefix(xt, "urn:btih:"):
+			if h := strings.TrimPrefix(xt, "urn:btih:"); len(h) != 40 && len(h) != 32 {
+				return fmt.Errorf("magnet link: %s is not an infohash (want urn:btih: and 40 hex digits or 32 base32 letters)", printable(truncateText(xt, 90)))
+			}
+		case strings.HasPrefix(xt, "urn:btmh:"):
+			h := strings.TrimPrefix(xt, "urn:btmh:")
+			if len(h) != 68 || !strings.HasPrefix(h, "1220") || strings.Trim(strings.ToLower(h), "0123456789abcdef") != "" {
+				return fmt.Errorf("magnet link: %s is not a v2 infohash (want urn:btmh:1220 and 64 hex digits, a SHA-256 multihash)", printable(truncateText(xt, 90)))
+			}
+		}
+	}
+	return nil
+}
+
+// truncateText keeps at most n bytes of s, marking a cut with "…".
+func truncateText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
 // ParseMagnet accepts v1, hybrid and v2-only magnet links, with hex or
 // base32 v1 infohashes and BEP 52 btmh multihashes. Unusable web seeds
 // are skipped with a warning: the link works without them.
 func ParseMagnet(s string) (*Magnet, error) {
+	if err := checkMagnetHashes(s); err != nil {
+		return nil, err
+	}
 	m, err := metainfo.ParseMagnetV2Uri(s)
 	if err != nil {
 		return nil, fmt.Errorf("magnet link: %s", printableErr(err))

@@ -308,6 +308,16 @@ func TestParseMagnet(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+	// Bad infohashes are named in words, not in the parser's.
+	for bad, want := range map[string]string{
+		"magnet:?xt=urn:btmh:1220abcd":                        `"urn:btmh:1220abcd" is not a v2 infohash`,
+		"magnet:?xt=urn:btmh:1120" + strings.Repeat("ab", 32): "want urn:btmh:1220 and 64 hex digits",
+		"magnet:?xt=urn:btih:zz":                              `"urn:btih:zz" is not an infohash`,
+	} {
+		if _, err := meta.ParseMagnet(bad); err == nil || !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "buffer") {
+			t.Errorf("%q: %v, want %q", bad, err, want)
+		}
+	}
 	if !meta.IsMagnet("MAGNET:?xt=") || meta.IsMagnet("file.torrent") {
 		t.Error("IsMagnet")
 	}
