@@ -117,6 +117,14 @@ func TestParseLoadsWhatLibtorrentLoads(t *testing.T) {
 					t.Errorf("paths %q", got)
 				}
 			}, `"a//.////b" saved as "a/b"`},
+		// Old torrents made in a local code page: libtorrent loads them
+		// with "_" for each byte that is not UTF-8.
+		{"name not UTF-8", hostile(t, multi(file(16, "caf\xe9.txt"))),
+			func(t *testing.T, tor *meta.Torrent) {
+				if got := paths(tor); got[0] != "t/caf_.txt" {
+					t.Errorf("paths %q", got)
+				}
+			}, "saved as"},
 		{"separator inside a name", hostile(t, multi(file(16, "a/b\\c"))),
 			func(t *testing.T, tor *meta.Torrent) {
 				if got := paths(tor); got[0] != "t/a_b_c" {

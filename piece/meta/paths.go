@@ -19,8 +19,9 @@ const legacyPadPrefix = "_____padding_file_"
 
 // safeComponents makes a torrent's path components safe the way libtorrent
 // does, instead of refusing a torrent other clients load: empty, "." and
-// separator-only components are dropped, separators inside a name become
-// "_", and a name longer than 255 bytes is shortened keeping its
+// separator-only components are dropped, separators and bytes that are
+// not UTF-8 inside a name become "_", and a name longer than 255 bytes is
+// shortened keeping its
 // extension. What could reach outside the save path (".." anywhere, a
 // leading separator, a drive letter) is still refused, as is a NUL. The
 // result is checked by piece.CheckPath; changed tells whether it differs.
@@ -62,11 +63,32 @@ func safeComponent(c string) (string, error) {
 	if c[0] == '/' || c[0] == '\\' {
 		return "", fmt.Errorf("path component %s is absolute", printable(c))
 	}
-	s := strings.Join(keep, "_")
+	// Bytes that are not UTF-8 (old torrents in a local code page) become
+	// "_", as libtorrent makes them.
+	s := validUTF8(strings.Join(keep, "_"))
 	if len(s) >= 2 && s[1] == ':' {
 		return "", fmt.Errorf("path component %s looks like a drive letter", printable(c))
 	}
 	return truncateName(s, maxComponent), nil
+}
+
+// validUTF8 replaces each byte of s that is not part of a UTF-8
+// character with "_", as libtorrent does.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b.WriteByte('_')
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
 }
 
 // truncateName shortens name to at most n bytes at a character boundary,
