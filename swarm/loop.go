@@ -69,6 +69,7 @@ type loop struct {
 	webEvents  chan webEvent
 	webPieces  map[int]*webSeed
 	webDropped int
+	webDrops   []WebSeedDrop // one per web seed at most: a dropped one never comes back
 	// readers are the open streaming readers' windows (stream.go) and
 	// waiters the readers blocked until a piece is verified.
 	readers    map[uint64]*readerPos

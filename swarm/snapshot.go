@@ -58,6 +58,9 @@ type Snapshot struct {
 	Pieces       []byte
 	Availability []uint16
 	Trackers     []TrackerSnapshot
+	// WebSeedsDropped are the web seeds the torrent stopped using, in
+	// the order dropped, so a front end can say so once each.
+	WebSeedsDropped []WebSeedDrop
 	// Violations counts peers dropped for breaking the protocol,
 	// HashFails pieces that failed verification, Banned IPs refused.
 	Violations int
@@ -177,6 +180,13 @@ type TrackerSnapshot struct {
 	PeersGot     int
 }
 
+// WebSeedDrop is a web seed no longer used, and why (a 404, a server
+// that ignores ranges, data that failed its hash, failures without end).
+type WebSeedDrop struct {
+	URL string // with any credentials redacted
+	Err string
+}
+
 // publish builds and stores a snapshot.
 func (l *loop) publish(now time.Time) {
 	t := l.t
@@ -241,6 +251,7 @@ func (l *loop) publish(now time.Time) {
 	for _, a := range l.trackers {
 		s.Trackers = append(s.Trackers, a.snapshot()...)
 	}
+	s.WebSeedsDropped = slices.Clone(l.webDrops)
 	for i, f := range l.layout.Files {
 		if f.Pad {
 			continue

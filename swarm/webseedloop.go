@@ -227,8 +227,11 @@ func (l *loop) dropWebSeed(ws *webSeed, why error) {
 		return
 	}
 	l.webSeeds = slices.Delete(l.webSeeds, i, i+1)
-	l.t.log.Warn("web seed dropped", "url", ws.url, "err", why)
+	// Front ends say so from the snapshot (a line, a --json event); the
+	// log keeps the detail for -v.
+	l.t.log.Info("web seed dropped", "url", ws.url, "err", why)
 	l.webDropped++
+	l.webDrops = append(l.webDrops, WebSeedDrop{URL: ws.url, Err: why.Error()})
 	l.closedDown += ws.downloaded
 	ws.cancel()
 	ws.client.CloseIdleConnections()

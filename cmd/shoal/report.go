@@ -41,6 +41,9 @@ type reporter struct {
 	// trackerWords holds each tracker's trouble last told, by infohash
 	// and URL ("" while it answers).
 	trackerWords map[string]string
+	// webDropped holds the web seeds already told of as dropped, by
+	// infohash and URL.
+	webDropped map[string]bool
 	// bell rings the terminal's bell when a download completes.
 	bell bool
 }
@@ -53,7 +56,7 @@ type printedLine struct {
 
 func newReporter(e env, asJSON bool) *reporter {
 	return &reporter{e: e, json: asJSON, enc: json.NewEncoder(termsafe.JSONWriter(e.stdout)),
-		printed: map[string]printedLine{}, trackerWords: map[string]string{}}
+		printed: map[string]printedLine{}, trackerWords: map[string]string{}, webDropped: map[string]bool{}}
 }
 
 // event prints a one-off happening (listening, complete, stopped). With
@@ -118,6 +121,7 @@ func (r *reporter) erase() {
 func (r *reporter) progress(snaps []*swarm.Snapshot, now time.Time) {
 	r.network(snaps)
 	r.trackers(snaps)
+	r.webSeeds(snaps)
 	if r.json {
 		for _, s := range snaps {
 			r.enc.Encode(map[string]any{
@@ -188,6 +192,21 @@ func (r *reporter) trackers(snaps []*swarm.Snapshot) {
 			}
 			fields["error"], fields["words"] = t.LastError, words
 			r.event("tracker_error", fields, fmt.Sprintf("%s: tracker %s: %s", s.Name, t.URL, words))
+		}
+	}
+}
+
+// webSeeds tells once of each web seed a torrent stopped using.
+func (r *reporter) webSeeds(snaps []*swarm.Snapshot) {
+	for _, s := range snaps {
+		for _, d := range s.WebSeedsDropped {
+			k := s.InfoHash + " " + d.URL
+			if r.webDropped[k] {
+				continue
+			}
+			r.webDropped[k] = true
+			r.event("web_seed_dropped", map[string]any{"name": s.Name, "info_hash": s.InfoHash, "url": d.URL, "error": d.Err},
+				fmt.Sprintf("%s: web seed %s dropped: %s", s.Name, d.URL, d.Err))
 		}
 	}
 }

@@ -153,3 +153,31 @@ func TestGetWebSeed(t *testing.T) {
 		t.Fatal("get --no-web-seeds has the data")
 	}
 }
+
+// TestGetReportsADroppedWebSeed: a web seed that is dropped (a 404 here)
+// is told once as a line, or a --json event, not as a raw log line on
+// stderr, while the torrent's other web seed finishes the download.
+func TestGetReportsADroppedWebSeed(t *testing.T) {
+	src := t.TempDir()
+	piecetest.WriteFiles(t, src, []piecetest.FileSpec{{Path: "pack/a.bin", Size: 300 << 10}})
+	good := httptest.NewServer(http.FileServer(http.Dir(src)))
+	defer good.Close()
+	gone := httptest.NewServer(http.NotFoundHandler())
+	defer gone.Close()
+	tor := filepath.Join(t.TempDir(), "pack.torrent")
+	if code, _, stderr := shoal(t, "create", filepath.Join(src, "pack"), "-o", tor, "-w", gone.URL+"/", "-w", good.URL+"/"); code != 0 {
+		t.Fatal(stderr)
+	}
+	for _, json := range []bool{false, true} {
+		args := []string{"get", tor, "--dir", t.TempDir(), "--no-seed", "--port", "0", "--state-dir", t.TempDir(), "--no-trackers", "--no-dht"}
+		want := "pack: web seed " + gone.URL + "/ dropped: "
+		if json {
+			args = append(args, "--json")
+			want = `"event":"web_seed_dropped"`
+		}
+		code, stdout, stderr := shoal(t, args...)
+		if code != 0 || strings.Count(stdout, want) != 1 || strings.Contains(stderr, "web seed dropped") {
+			t.Fatalf("get (json %v): %d, want one %q on stdout and no log line:\n%s\nstderr: %s", json, code, want, stdout, stderr)
+		}
+	}
+}
