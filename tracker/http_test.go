@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,5 +97,39 @@ func TestHTTPLongAnswerIsNotChunked(t *testing.T) {
 	}
 	if len(resp.TransferEncoding) != 0 || resp.ContentLength != int64(len(body)) {
 		t.Errorf("answer of %d bytes sent with Transfer-Encoding %v, Content-Length %d", len(body), resp.TransferEncoding, resp.ContentLength)
+	}
+}
+
+// TestAnnouncePathRoutesAsTheMux: what announceFirst takes for an
+// announce is what the mux routes to the announce handler, with or
+// without a passkey, and never a path the mux would clean or redirect.
+func TestAnnouncePathRoutesAsTheMux(t *testing.T) {
+	s, err := New(DefaultConfig(), NewMemoryStore(DefaultMemoryConfig()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := s.Handler().(announceFirst).mux
+	for _, target := range []string{
+		"/announce", "/announce/", "/announce/key", "/announce/key/", "/announce/a/b", "/announce/.", "/announce/..",
+		"/announce/../stats", "/announce//", "//announce", "/announcex", "/announc%65", "/announce/k%2Fy", "/announce/%6B",
+		"/scrape", "/stats", "/", "/announce?x=/", "/announce/.key", "/announce/key.",
+	} {
+		r := httptest.NewRequest("GET", "http://tracker"+target, nil)
+		_, pattern := mux.Handler(r)
+		// The mux's own test for a redirect: its handler's pattern is
+		// empty or its path differs from the cleaned one.
+		h, _ := mux.Handler(r)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		routed := (pattern == "/announce" || pattern == "/announce/") && w.Code == http.StatusOK
+		got := s.isAnnouncePath(r.URL)
+		if got && !routed {
+			t.Errorf("%s: taken as an announce, but the mux gives pattern %q, status %d", target, pattern, w.Code)
+		}
+		// What clients send must take the fast path; the rest the mux
+		// routes as it always did.
+		if common := slices.Contains([]string{"/announce", "/announce/", "/announce/key", "/announce/.key", "/announce/key."}, target); common && !got {
+			t.Errorf("%s: not taken as an announce", target)
+		}
 	}
 }
