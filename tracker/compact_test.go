@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
 	"net/netip"
 	"slices"
@@ -15,8 +16,14 @@ func TestCompactAnswersMatchPeerAnswers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, v6 := range []bool{false, true} {
-		resp := AnnounceResponse{Seeders: 3, Leechers: 5, Downloaded: 7}
+	for _, c := range []struct {
+		v6     bool
+		counts int
+	}{{false, 3}, {true, 3}, {false, math.MinInt64}, {true, math.MaxInt64}} {
+		// The extreme counts are the longest keys finishCompactAnnounce
+		// must fit in front of the peers.
+		v6 := c.v6
+		resp := AnnounceResponse{Seeders: c.counts, Leechers: c.counts, Downloaded: c.counts}
 		size := 6
 		if v6 {
 			size = 18
@@ -31,8 +38,8 @@ func TestCompactAnswersMatchPeerAnswers(t *testing.T) {
 			resp.Peers = append(resp.Peers, p)
 			compact = appendPeer(compact, p, size)
 		}
-		want := s.encodeAnnounce(resp, v6, true, false)
-		if got := s.encodeCompactAnnounce(resp, v6, compact); !bytes.Equal(got, want) {
+		want := s.appendAnnounce(nil, resp, v6, true, false)
+		if got := s.finishCompactAnnounce(new([headRoom]byte), resp, v6, append(make([]byte, headRoom), compact...)); !bytes.Equal(got, want) {
 			t.Errorf("v6=%v: compact answer %q, want %q", v6, got, want)
 		}
 	}

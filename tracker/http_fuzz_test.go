@@ -23,6 +23,9 @@ func FuzzHTTPHandler(f *testing.F) {
 	f.Add("/announce", "info_hash=x&port=-1&left=-5&numwant=999999999999999999999&event=started&ip=::1")
 	f.Add("/scrape", "info_hash="+strings.Repeat("%02", 20)+"&info_hash=short")
 	f.Add("/announce/key", "info_hash=%zz&peer_id=%")
+	f.Add("/announce", "info%5Fhash="+strings.Repeat("%AB", 20)+"&peer_id="+strings.Repeat("b", 20)+"&port=%2B1&left=0&compact=0&no_peer_id=%31")
+	f.Add("/announce", "info_hash="+strings.Repeat("%ab", 20)+"&peer_id="+strings.Repeat("c", 20)+"&port=9&left=9223372036854775808&numwant=+5")
+	f.Add("/announce", "info_hash="+strings.Repeat("%ab", 20)+"&peer_id="+strings.Repeat("c", 20)+"&port=9&left=1&numwant=200&event=st%61rted&info_hash=x")
 	f.Fuzz(func(t *testing.T, path, query string) {
 		if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " \r\n?#") || strings.ContainsAny(query, " \r\n#") {
 			return // not something an HTTP client can send

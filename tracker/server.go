@@ -100,11 +100,14 @@ type Server struct {
 	cfg   Config
 	store PeerStore
 	// compact is store when it can answer in compact form, else nil;
-	// compactBufs holds HTTP's buffers for its answers between requests.
-	compact     CompactAnnouncer
-	compactBufs sync.Pool
-	log         *slog.Logger
-	lists       atomic.Pointer[lists]
+	// httpBufs holds HTTP announces' scratch between requests.
+	compact  CompactAnnouncer
+	httpBufs sync.Pool
+	// textPlain is every HTTP answer's Content-Type, one slice for all:
+	// net/http only reads it.
+	textPlain []string
+	log       *slog.Logger
+	lists     atomic.Pointer[lists]
 	// limiter is per client IP, torrentLimiter per client IP and
 	// torrent; either is nil when off.
 	limiter, torrentLimiter *ipLimiter
@@ -143,7 +146,8 @@ func New(cfg Config, store PeerStore) (*Server, error) {
 		s.torrentLimiter = newIPLimiter(cfg.TorrentRate, cfg.TorrentBurst, cfg.RateLimitEntries)
 	}
 	s.compact, _ = store.(CompactAnnouncer)
-	s.compactBufs.New = func() any { b := make([]byte, 0, 64*18); return &b }
+	s.httpBufs.New = func() any { return &httpScratch{out: make([]byte, 0, headRoom+64*18)} }
+	s.textPlain = []string{"text/plain"}
 	rand.Read(s.secret[:])
 	if err := s.Reload(); err != nil {
 		return nil, err

@@ -54,7 +54,7 @@ func main() {
 	flag.IntVar(&c.workers, "workers", 64, "concurrent clients")
 	flag.IntVar(&c.torrents, "torrents", 1000, "distinct infohashes")
 	flag.IntVar(&c.peers, "peers", 100, "distinct peers per infohash")
-	flag.IntVar(&c.target, "target-port", 0, "load a tracker already listening on this 127.0.0.1 port (UDP and HTTP) instead of starting any")
+	flag.IntVar(&c.target, "target-port", 0, "load a tracker already listening on this 127.0.0.1 port (UDP and HTTP, as -proto says) instead of starting any")
 	flag.IntVar(&c.rounds, "rounds", 1, "repeat every load this many times, alternating which tracker goes first")
 	flag.IntVar(&c.depth, "depth", 8, "UDP requests each client socket keeps outstanding (workers/depth sockets)")
 	protos := flag.String("proto", "udp,http", "protocols to load, comma-separated")
@@ -80,8 +80,15 @@ func main() {
 			fmt.Fprintln(os.Stderr, "trackerbench:", err)
 			os.Exit(1)
 		}
-		u := udpLoad(c, c.target)
-		fmt.Printf("udp %.0f announces/s (errors %d)\n", u.rate(), u.errors)
+		for _, proto := range c.protos {
+			var r result
+			if proto == "udp" {
+				r = udpLoad(c, c.target)
+			} else {
+				r = httpLoad(c, c.target)
+			}
+			fmt.Printf("%s %.0f announces/s (errors %d)\n", proto, r.rate(), r.errors)
+		}
 		return
 	}
 	if err := run(c); err != nil {
