@@ -151,7 +151,7 @@ func run(c config) error {
 		fmt.Println(loadAvg())
 		printSkipped(cands)
 		for i, im := range impls[1:] {
-			fmt.Printf("ratio shoal/%s: swarm completion %.2fx faster\n", im.name(), float64(times[i+1])/float64(times[0]))
+			fmt.Printf("ratio shoal/%s: swarm completion time %.2fx (below 1: shoal faster), speed-up %.2fx\n", im.name(), float64(times[0])/float64(times[i+1]), float64(times[i+1])/float64(times[0]))
 		}
 	}
 	return nil
