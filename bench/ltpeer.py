@@ -6,12 +6,19 @@
             [-up-limit BYTES/S] [-down-limit BYTES/S]
 
 A seeder checks the data in DIR, prints "ready PORT" and seeds; a leecher
-prints "listening PORT", downloads from -peers, prints "done" and keeps
-seeding. On SIGINT/SIGTERM both print "uploaded BYTES" (payload) and exit.
+prints "listening PORT" once its torrent is checked and its peers are
+known, downloads from -peers, prints "done" and keeps seeding. On
+SIGINT/SIGTERM both print "uploaded BYTES" (payload) and exit.
 Loopback only: no DHT, LSD, PEX, UPnP or NAT-PMP, and plain BitTorrent
 dialled (encrypted handshakes are still accepted), as the other peers speak.
+
+libtorrent runs with the buffer and queue settings of its own
+high_performance_seed() pack (the ones that bound one fast connection;
+see FAST below), not its defaults, which are sized for many slow peers.
+LTPEER_STOCK=1 in the environment keeps libtorrent's defaults instead.
 """
 import argparse
+import os
 import signal
 import sys
 
@@ -45,9 +52,31 @@ def parse_args():
     return a
 
 
+# FAST are the settings of lt.high_performance_seed() that bound how fast
+# one connection moves data: libtorrent's defaults (a 500 KB send buffer,
+# 1 MiB of queued disk writes, 500 requests out) are sized for many slow
+# internet peers and throttle a single loopback or LAN peer. The rest of
+# that pack (unlimited unchoke slots, thousands of connections, 20 s
+# timeouts) is for a seed box with many peers and would change how
+# libtorrent behaves in a swarm (distbench), so it is left at the defaults.
+FAST = {
+    "send_buffer_watermark": 3 * 1024 * 1024,
+    "send_buffer_low_watermark": 1024 * 1024,
+    "send_buffer_watermark_factor": 150,
+    "send_not_sent_low_watermark": 512 * 1024,
+    "max_queued_disk_bytes": 7 * 1024 * 1024,
+    "max_out_request_queue": 1500,
+    "max_peer_recv_buffer_size": 5 * 1024 * 1024,
+    "checking_mem_usage": 2048,
+}
+for _k, _v in FAST.items():
+    assert lt.high_performance_seed()[_k] == _v, f"{_k} is not high_performance_seed()'s"
+
+
 def settings(a):
     cat = lt.alert.category_t
-    return {
+    fast = {} if os.environ.get("LTPEER_STOCK") else FAST
+    return fast | {
         "listen_interfaces": f"127.0.0.1:{a.port}",
         "enable_dht": False,
         "enable_lsd": False,
@@ -112,6 +141,18 @@ def main():
     atp.save_path = a.dir
     atp.flags = (atp.flags & ~lt.torrent_flags.auto_managed & ~lt.torrent_flags.paused) | \
         lt.torrent_flags.disable_dht | lt.torrent_flags.disable_lsd | lt.torrent_flags.disable_pex
+    if not a.seed:
+        # A peer handed to connect_peer() waits for the session's next
+        # tick (tick_interval, 500 ms) to be dialled. A torrent that is
+        # resumed with peers in its list dials them at once (libtorrent's
+        # connect boost, as after a tracker reply), so the leecher is
+        # added paused with its peers, checked, and resumed.
+        atp.flags |= lt.torrent_flags.paused
+        peers = []
+        for p in filter(None, a.peers.split(",")):
+            host, _, pport = p.rpartition(":")
+            peers.append((host.strip("[]"), int(pport)))
+        atp.peers = peers  # a copy comes back from atp.peers: assign the list whole
     h = ses.add_torrent(atp)
     port = ses.listen_port()
 
@@ -125,10 +166,16 @@ def main():
             sys.exit(f"ltpeer: the data in {a.dir} is not complete")
         print(f"ready {port}", flush=True)
     else:
+        # Data already in DIR is only hashed once the torrent runs: then
+        # it is resumed at once (and dials on the next tick instead).
+        if not pump(ses, lambda: checked or h.status().state == lt.torrent_status.checking_files):
+            sys.exit("ltpeer: interrupted before the torrent was checked")
+        if not checked:
+            h.resume()
+            if not pump(ses, lambda: checked):
+                sys.exit("ltpeer: interrupted before the torrent was checked")
         print(f"listening {port}", flush=True)
-        for p in filter(None, a.peers.split(",")):
-            host, _, pport = p.rpartition(":")
-            h.connect_peer((host.strip("[]"), int(pport)))
+        h.resume()
         if not pump(ses, lambda: h.status().is_seeding):
             print(f"uploaded {uploaded()}", flush=True)
             sys.exit("ltpeer: interrupted before the download completed")

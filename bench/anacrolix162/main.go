@@ -21,6 +21,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -49,7 +50,16 @@ func main() {
 	flag.Int64Var(&o.upLimit, "up-limit", 0, "upload rate limit in bytes per second (0: unlimited)")
 	flag.Int64Var(&o.downLimit, "down-limit", 0, "download rate limit in bytes per second (0: unlimited)")
 	flag.Parse()
+	// ANACROLIX_PEER_CPUPROFILE=PREFIX writes PREFIX.PID, a CPU profile
+	// of this process's life, to see where an anchor's CPU goes.
+	if prefix := os.Getenv("ANACROLIX_PEER_CPUPROFILE"); prefix != "" {
+		f, err := os.Create(fmt.Sprintf("%s.%d", prefix, os.Getpid()))
+		if err == nil && pprof.StartCPUProfile(f) == nil {
+			defer pprof.StopCPUProfile()
+		}
+	}
 	if err := run(o); err != nil {
+		pprof.StopCPUProfile()
 		fmt.Fprintln(os.Stderr, "anacrolix162-peer:", err)
 		os.Exit(1)
 	}

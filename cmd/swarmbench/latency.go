@@ -6,11 +6,9 @@ package main
 // knows only the proxy's address; the seeder never sees the leecher's.
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"os"
@@ -18,7 +16,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -200,8 +197,8 @@ func medianDuration(ts []time.Duration) time.Duration {
 
 // latencyTransfer moves the torrent from a seeder to a leecher of im that
 // reach each other only through a proxy with the given round trip, and
-// returns the leecher's time from start to complete: its exit (shoal get
-// --no-seed) or its "done" line (contract peers, which then seed on).
+// returns the leecher's time from its listening line to its done line
+// (it then seeds on until stopped), as transfer times the 1 -> 1 rows.
 func latencyTransfer(c config, im impl, tor, src, dl string, rtt time.Duration, size int64) (time.Duration, error) {
 	os.RemoveAll(dl)
 	defer os.RemoveAll(dl)
@@ -219,53 +216,17 @@ func latencyTransfer(c config, im impl, tor, src, dl string, rtt time.Duration, 
 	if err != nil {
 		return 0, err
 	}
-	leech := im.leecher(tor, dl, lport, []string{proxy.Addr()}, filepath.Join(dl, ".state"))
-	leech.Stderr = os.Stderr
-	out, err := leech.StdoutPipe()
+	leech, err := startLeecher(im, im.leecher(tor, dl, lport, []string{proxy.Addr()}, filepath.Join(dl, ".state")), 0)
 	if err != nil {
 		return 0, err
 	}
-	start := time.Now()
-	if err := leech.Start(); err != nil {
-		return 0, err
+	if err := leech.await(c.timeout); err != nil {
+		return 0, fmt.Errorf("leecher: %w", err)
 	}
-	done := make(chan struct{}, 1)
-	exited := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if im.done(sc.Text()) {
-				select {
-				case done <- struct{}{}:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, out)
-		exited <- leech.Wait()
-	}()
-	var wall time.Duration
-	timeout := time.NewTimer(c.timeout)
-	defer timeout.Stop()
-	select {
-	case <-done:
-		wall = time.Since(start)
-		leech.Process.Signal(syscall.SIGINT)
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			leech.Process.Kill()
-			<-exited
-		}
-	case err := <-exited:
-		wall = time.Since(start)
-		if err != nil {
-			return 0, fmt.Errorf("leecher: %w", err)
-		}
-	case <-timeout.C:
-		leech.Process.Kill()
-		<-exited
-		return 0, fmt.Errorf("leecher not done after %v", c.timeout)
+	// The same window as the 1 -> 1 rows: listening line to done line.
+	wall := leech.done.at.Sub(leech.listening.at)
+	if err := leech.stop(); err != nil {
+		return 0, fmt.Errorf("leecher: %w", err)
 	}
 	if got := proxy.Delivered(); got < size {
 		return 0, fmt.Errorf("only %d bytes went through the proxy for a %d-byte torrent: the peers met some other way", got, size)

@@ -87,7 +87,8 @@ func parseSize(s string) (int64, error) {
 
 // result is one leecher's transfer.
 type result struct {
-	wall     time.Duration
+	wall     time.Duration // listening line to done line
+	startup  time.Duration // start of the leecher process to its listening line, outside wall
 	leechCPU time.Duration
 	seedCPU  time.Duration
 	peakRSS  int64 // bytes
@@ -109,6 +110,7 @@ func run(c config) error {
 	if err != nil {
 		return err
 	}
+	fmt.Println(loadAvg())
 	fmt.Println("TCP rows: every client moves plain TCP (shoal --no-utp --encryption tolerated, anacrolix with")
 	fmt.Println("header obfuscation off, libtorrent with outgoing encryption off); each seeds to its own kind")
 	cands, err := warmUp(c, tcpCandidates(c), tor, src, filepath.Join(work, "dl"))
@@ -138,16 +140,18 @@ func run(c config) error {
 		fmt.Printf("\n1 seeder + 4 leechers over plain TCP, %s; leechers keep seeding once done\n", humanize.IBytes(uint64(c.size)))
 		var times []time.Duration
 		for _, im := range impls {
-			d, err := swarmRun(c, im, tor, src, filepath.Join(work, "swarm"))
+			d, spread, err := swarmRun(c, im, tor, src, filepath.Join(work, "swarm"))
 			if err != nil {
 				return fmt.Errorf("%s swarm: %w", im.name(), err)
 			}
 			times = append(times, d)
-			fmt.Printf("  %-18s all 4 complete in %s\n", im.name(), d.Round(time.Millisecond))
+			fmt.Printf("  %-18s all 4 complete in %s (first listening to last done; the 4 listening lines %s apart)\n",
+				im.name(), d.Round(time.Millisecond), spread.Round(time.Millisecond))
 		}
+		fmt.Println(loadAvg())
 		printSkipped(cands)
 		for i, im := range impls[1:] {
-			fmt.Printf("ratio shoal/%s: swarm completion %.2fx faster\n", im.name(), float64(times[i+1])/float64(times[0]))
+			fmt.Printf("ratio shoal/%s: swarm completion time %.2fx (below 1: shoal faster), speed-up %.2fx\n", im.name(), float64(times[0])/float64(times[i+1]), float64(times[i+1])/float64(times[0]))
 		}
 	}
 	return nil
@@ -182,7 +186,8 @@ func oneToOne(c config, impls []impl, tor, src, work string, size int64, how str
 	gib := float64(size) / (1 << 30)
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Printf("\n1 seeder -> 1 leecher %s, %s, median of %d runs (anon: RssAnon sampled every 10 ms)\n", how, humanize.IBytes(uint64(size)), c.runs)
-	fmt.Fprintln(tw, "impl\twall\tMiB/s\tleecher CPU s/GiB\tseeder CPU s/GiB\tleecher peak RSS\tleecher peak anon\t")
+	fmt.Println("wall and both CPU columns: from the leecher's listening line to its done line; start-up: its process start to listening")
+	fmt.Fprintln(tw, "impl\twall\tMiB/s\tleecher CPU s/GiB\tseeder CPU s/GiB\tleecher peak RSS\tleecher peak anon\tstart-up\t")
 	med := map[string]result{}
 	for _, im := range impls {
 		rs := results[im.name()]
@@ -192,12 +197,15 @@ func oneToOne(c config, impls []impl, tor, src, work string, size int64, how str
 			seedCPU:  median(rs, func(r result) float64 { return float64(r.seedCPU) }),
 			peakRSS:  int64(median(rs, func(r result) float64 { return float64(r.peakRSS) })),
 			peakAnon: int64(median(rs, func(r result) float64 { return float64(r.peakAnon) })),
+			startup:  median(rs, func(r result) float64 { return float64(r.startup) }),
 		}
 		med[im.name()] = m
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.2f\t%.2f\t%s\t%s\t\n", im.name(), m.wall.Round(time.Millisecond), mibps(size, m.wall),
-			m.leechCPU.Seconds()/gib, m.seedCPU.Seconds()/gib, humanize.IBytes(uint64(m.peakRSS)), humanize.IBytes(uint64(m.peakAnon)))
+		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.2f\t%.2f\t%s\t%s\t%s\t\n", im.name(), m.wall.Round(time.Millisecond), mibps(size, m.wall),
+			m.leechCPU.Seconds()/gib, m.seedCPU.Seconds()/gib, humanize.IBytes(uint64(m.peakRSS)), humanize.IBytes(uint64(m.peakAnon)),
+			m.startup.Round(time.Millisecond))
 	}
 	tw.Flush()
+	fmt.Println(loadAvg())
 	fmt.Println()
 	for _, im := range impls[1:] {
 		fmt.Printf("ratios %s/%s: %s\n", impls[0].name(), im.name(), ratios(med[impls[0].name()], med[im.name()]))
@@ -245,6 +253,9 @@ type impl interface {
 	leecher(tor, dir string, port int, peers []string, state string) *exec.Cmd
 	// ready reports the line a seeder prints once it serves.
 	ready(line string) bool
+	// listening reports the line a leecher prints once it is set up and
+	// has been given its peers: the timed window opens there.
+	listening(line string) bool
 	// done reports the line a leecher prints once it has everything; it
 	// keeps seeding after that until SIGINT.
 	done(line string) bool
@@ -288,6 +299,10 @@ func (shoalImpl) ready(line string) bool {
 	var ev struct{ Event, State string }
 	return json.Unmarshal([]byte(line), &ev) == nil && ev.Event == "progress" && ev.State == "seeding"
 }
+func (shoalImpl) listening(line string) bool {
+	var ev struct{ Event string }
+	return json.Unmarshal([]byte(line), &ev) == nil && ev.Event == "listening"
+}
 func (shoalImpl) done(line string) bool {
 	var ev struct{ Event string }
 	return json.Unmarshal([]byte(line), &ev) == nil && ev.Event == "complete"
@@ -314,8 +329,9 @@ func (a anacrolixImpl) seeder(tor, dir string, port int) *exec.Cmd {
 func (a anacrolixImpl) leecher(tor, dir string, port int, peers []string, state string) *exec.Cmd {
 	return a.peer().leecher(tor, dir, port, peers, state)
 }
-func (a anacrolixImpl) ready(line string) bool { return a.peer().ready(line) }
-func (a anacrolixImpl) done(line string) bool  { return a.peer().done(line) }
+func (a anacrolixImpl) ready(line string) bool     { return a.peer().ready(line) }
+func (a anacrolixImpl) listening(line string) bool { return a.peer().listening(line) }
+func (a anacrolixImpl) done(line string) bool      { return a.peer().done(line) }
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -368,6 +384,12 @@ func stopSeeder(cmd *exec.Cmd) {
 	}
 }
 
+// transfer times one 1 -> 1 transfer. The window is the same for every
+// client: from the leecher's listening line (set up, its peer given,
+// interpreter and process start-up behind it) to its done line; both
+// sides' CPU is counted over that window alone, from /proc at those two
+// lines, so Python's import of libtorrent or a Go binary's start counts
+// for no one. The start-up before the window is reported on its own.
 func transfer(c config, im impl, tor, src, dl string) (result, error) {
 	os.RemoveAll(dl)
 	defer os.RemoveAll(dl)
@@ -376,13 +398,11 @@ func transfer(c config, im impl, tor, src, dl string) (result, error) {
 		return result{}, err
 	}
 	defer stopSeeder(seeder)
-	seedBefore := procCPU(seeder.Process.Pid)
 	lport, err := freePort()
 	if err != nil {
 		return result{}, err
 	}
-	start := time.Now()
-	leech, err := startLeecher(im, im.leecher(tor, dl, lport, []string{fmt.Sprintf("127.0.0.1:%d", port)}, filepath.Join(dl, ".state")))
+	leech, err := startLeecher(im, im.leecher(tor, dl, lport, []string{fmt.Sprintf("127.0.0.1:%d", port)}, filepath.Join(dl, ".state")), seeder.Process.Pid)
 	if err != nil {
 		return result{}, err
 	}
@@ -409,14 +429,17 @@ func transfer(c config, im impl, tor, src, dl string) (result, error) {
 	if err != nil {
 		return result{}, fmt.Errorf("leecher: %w", err)
 	}
-	wall := leech.doneAt.Sub(start)
-	seedCPU := procCPU(seeder.Process.Pid) - seedBefore
 	if err := leech.stop(); err != nil {
 		return result{}, fmt.Errorf("leecher: %w", err)
 	}
-	ps := leech.cmd.ProcessState
-	res := result{wall: wall, leechCPU: ps.UserTime() + ps.SystemTime(), peakAnon: peakAnon, seedCPU: seedCPU}
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+	res := result{
+		wall:     leech.done.at.Sub(leech.listening.at),
+		startup:  leech.listening.at.Sub(leech.spawned.at),
+		leechCPU: leech.done.cpu - leech.listening.cpu,
+		seedCPU:  leech.done.peerCPU - leech.listening.peerCPU,
+		peakAnon: peakAnon,
+	}
+	if ru, ok := leech.cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		res.peakRSS = ru.Maxrss * 1024
 	}
 	return res, nil
@@ -424,32 +447,67 @@ func transfer(c config, im impl, tor, src, dl string) (result, error) {
 
 // leecher is a running leecher process and what it has printed.
 type leecher struct {
-	cmd     *exec.Cmd
-	done    chan struct{} // closed at its done line
-	doneAt  time.Time     // when the done line was read
-	exited  chan struct{} // closed once it has exited; then waitErr is set
-	waitErr error
+	cmd       *exec.Cmd
+	spawned   mark          // the start of its process
+	listening mark          // its listening line: the timed window opens
+	done      mark          // its done line: the window closes
+	exited    chan struct{} // closed once it has exited; then waitErr is set
+	waitErr   error
 }
 
-// startLeecher starts cmd and watches its stdout for im's done line.
-func startLeecher(im impl, cmd *exec.Cmd) (*leecher, error) {
+// mark is a line a leecher printed: when it was read and the CPU time
+// (user + system) of the leecher and of its seeder at that moment. at
+// and the CPU times are set before seen is closed.
+type mark struct {
+	seen         chan struct{}
+	at           time.Time
+	cpu, peerCPU time.Duration
+}
+
+func (m *mark) set(pid, peerPID int) {
+	m.at = time.Now()
+	if pid > 0 {
+		m.cpu = procCPU(pid)
+	}
+	if peerPID > 0 {
+		m.peerCPU = procCPU(peerPID)
+	}
+	close(m.seen)
+}
+
+// startLeecher starts cmd and watches its stdout for im's listening and
+// done lines, sampling its CPU time and that of seederPID (0: none) at
+// each. A client that says done without a listening line first has its
+// window open at the start of its process.
+func startLeecher(im impl, cmd *exec.Cmd, seederPID int) (*leecher, error) {
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
 	cmd.Stderr = os.Stderr
+	l := &leecher{cmd: cmd, spawned: mark{seen: make(chan struct{})}, listening: mark{seen: make(chan struct{})},
+		done: mark{seen: make(chan struct{})}, exited: make(chan struct{})}
+	l.spawned.set(0, seederPID) // the leecher's own CPU is 0 before it runs
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	l := &leecher{cmd: cmd, done: make(chan struct{}), exited: make(chan struct{})}
 	go func() {
 		sc := bufio.NewScanner(out)
-		seen := false
+		listening, done := false, false
 		for sc.Scan() {
-			if !seen && im.done(sc.Text()) {
-				seen = true
-				l.doneAt = time.Now()
-				close(l.done)
+			line := sc.Text()
+			if !listening && im.listening(line) {
+				listening = true
+				l.listening.set(cmd.Process.Pid, seederPID)
+			}
+			if !listening && im.done(line) {
+				listening = true
+				l.listening.at, l.listening.peerCPU = l.spawned.at, l.spawned.peerCPU
+				close(l.listening.seen)
+			}
+			if !done && im.done(line) {
+				done = true
+				l.done.set(cmd.Process.Pid, seederPID)
 			}
 		}
 		l.waitErr = cmd.Wait() // after stdout is read to its end, as StdoutPipe requires
@@ -464,11 +522,11 @@ func (l *leecher) await(timeout time.Duration) error {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	select {
-	case <-l.done:
+	case <-l.done.seen:
 		return nil
 	case <-l.exited:
 		select {
-		case <-l.done: // said done, then exited: done all the same
+		case <-l.done.seen: // said done, then exited: done all the same
 			return nil
 		default:
 		}
@@ -494,24 +552,27 @@ func (l *leecher) stop() error {
 	}
 }
 
-// swarmRun times 4 leechers that know the seeder and each other.
-func swarmRun(c config, im impl, tor, src, work string) (time.Duration, error) {
+// swarmRun times 4 leechers that know the seeder and each other, from
+// the first leecher's listening line to the last one's done line (so one
+// process start-up is outside the window, as in the 1 -> 1 rows; the
+// others' overlap the transfer), and returns that and the spread of the
+// listening lines.
+func swarmRun(c config, im impl, tor, src, work string) (time.Duration, time.Duration, error) {
 	os.RemoveAll(work)
 	defer os.RemoveAll(work)
 	seeder, port, err := startSeeder(im, tor, src)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer stopSeeder(seeder)
 	var ports []int
 	for range 4 {
 		p, err := freePort()
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		ports = append(ports, p)
 	}
-	start := time.Now()
 	var ls []*leecher
 	defer func() {
 		for _, l := range ls {
@@ -526,25 +587,33 @@ func swarmRun(c config, im impl, tor, src, work string) (time.Duration, error) {
 			}
 		}
 		dir := filepath.Join(work, strconv.Itoa(i))
-		l, err := startLeecher(im, im.leecher(tor, dir, p, peers, filepath.Join(dir, ".state")))
+		l, err := startLeecher(im, im.leecher(tor, dir, p, peers, filepath.Join(dir, ".state")), 0)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		ls = append(ls, l)
 	}
 	// Each keeps seeding to the others once done; the swarm is complete
 	// when the last one is.
 	var errs []error
-	var last time.Time
+	var first, lastListening, last time.Time
 	deadline := time.Now().Add(c.timeout)
 	for _, l := range ls {
 		if err := l.await(time.Until(deadline)); err != nil {
 			errs = append(errs, err)
-		} else if l.doneAt.After(last) {
-			last = l.doneAt
+			continue
+		}
+		if first.IsZero() || l.listening.at.Before(first) {
+			first = l.listening.at
+		}
+		if l.listening.at.After(lastListening) {
+			lastListening = l.listening.at
+		}
+		if l.done.at.After(last) {
+			last = l.done.at
 		}
 	}
-	return last.Sub(start), errors.Join(errs...)
+	return last.Sub(first), lastListening.Sub(first), errors.Join(errs...)
 }
 
 // procCPU is a process's user+system time so far, from /proc.
@@ -561,6 +630,20 @@ func procCPU(pid int) time.Duration {
 	ut, _ := strconv.ParseInt(fields[11], 10, 64)
 	st, _ := strconv.ParseInt(fields[12], 10, 64)
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ is 100 on Linux
+}
+
+// loadAvg says the machine's load averages, printed beside the figures:
+// on a shared machine they say how far to trust the absolute times.
+func loadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "load average: unknown"
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "load average: unknown"
+	}
+	return fmt.Sprintf("load average (1, 5, 15 min): %s %s %s", f[0], f[1], f[2])
 }
 
 // procAnon is a process's resident anonymous memory, from /proc.

@@ -36,8 +36,9 @@ func (p peerImpl) leecher(tor, dir string, port int, peers []string, state strin
 	return p.command("-torrent", tor, "-dir", dir, "-port", strconv.Itoa(port), "-peers", strings.Join(peers, ","))
 }
 
-func (peerImpl) ready(line string) bool { return strings.HasPrefix(line, "ready ") }
-func (peerImpl) done(line string) bool  { return line == "done" }
+func (peerImpl) ready(line string) bool     { return strings.HasPrefix(line, "ready ") }
+func (peerImpl) listening(line string) bool { return strings.HasPrefix(line, "listening ") }
+func (peerImpl) done(line string) bool      { return line == "done" }
 
 // candidate is an implementation the benchmark would like to run, or why
 // it cannot: a missing peer is a "skipped" row, not a failed benchmark.
