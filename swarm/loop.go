@@ -65,11 +65,10 @@ type loop struct {
 	// webSeeds are the url-list servers in use; webEvents carries their
 	// workers' blocks; webPieces names the web seed that sent each
 	// unverified piece, to drop it if the piece fails.
-	webSeeds   []*webSeed
-	webEvents  chan webEvent
-	webPieces  map[int]*webSeed
-	webDropped int
-	webDrops   []WebSeedDrop // one per web seed at most: a dropped one never comes back
+	webSeeds  []*webSeed
+	webEvents chan webEvent
+	webPieces map[int]*webSeed
+	webDrops  []WebSeedDrop // one per web seed at most: a dropped one never comes back
 	// readers are the open streaming readers' windows (stream.go) and
 	// waiters the readers blocked until a piece is verified.
 	readers    map[uint64]*readerPos

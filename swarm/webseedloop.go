@@ -230,7 +230,6 @@ func (l *loop) dropWebSeed(ws *webSeed, why error) {
 	// Front ends say so from the snapshot (a line, a --json event); the
 	// log keeps the detail for -v.
 	l.t.log.Info("web seed dropped", "url", ws.url, "err", why)
-	l.webDropped++
 	l.webDrops = append(l.webDrops, WebSeedDrop{URL: ws.url, Err: why.Error()})
 	l.closedDown += ws.downloaded
 	ws.cancel()
