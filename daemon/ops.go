@@ -305,7 +305,7 @@ func (d *Daemon) Set(ids []int, s Settings) error {
 		if e.m == nil {
 			return fmt.Errorf("torrent %d: files are unknown until its metadata arrives", e.ID)
 		}
-		files := fileIndexes(e.m)
+		files := e.m.Layout.ShownFiles()
 		for i := range s.Files {
 			if i < 0 || i >= len(files) {
 				return fmt.Errorf("torrent %d has no file %d (it has %d)", e.ID, i, len(files))
@@ -338,7 +338,7 @@ func (d *Daemon) Set(ids []int, s Settings) error {
 			}
 		}
 		if len(s.Files) > 0 {
-			files := fileIndexes(e.m)
+			files := e.m.Layout.ShownFiles()
 			if len(e.Priorities) != len(files) {
 				e.Priorities = make([]string, len(files))
 				for i := range e.Priorities {

@@ -260,7 +260,7 @@ func (d *Daemon) start(e *entry, now time.Time) {
 	}
 	if prios := e.Priorities; len(prios) > 0 {
 		// SetFilePriority waits for the data check: not on the loop.
-		files := fileIndexes(e.m)
+		files := e.m.Layout.ShownFiles()
 		go func() {
 			for i, p := range prios {
 				if i < len(files) && p != "normal" {
@@ -407,10 +407,6 @@ func (d *Daemon) fetchMetadata(e *entry) {
 		cancel()
 	}()
 }
-
-// fileIndexes maps the files people see (no BEP 47 padding) to the
-// layout's indexes.
-func fileIndexes(m *meta.Torrent) []int { return m.Layout.ShownFiles() }
 
 func parsePriority(p string) picker.Priority {
 	switch p {

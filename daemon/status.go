@@ -135,17 +135,16 @@ func (d *Daemon) status(e *entry, detail bool) Status {
 	}
 	if m := e.m; m != nil && slices.Contains(e.Priorities, "skip") {
 		st.Wanted, st.WantedLeft = 0, 0
-		i := 0
-		for _, f := range m.Layout.Files {
-			if f.Pad {
-				continue
-			}
+		for i, li := range m.Layout.ShownFiles() {
 			if i >= len(e.Priorities) || e.Priorities[i] != "skip" {
-				st.Wanted += f.Length
-				st.WantedLeft += f.Length - fileDone(i, f.Length, prog, st.Left)
+				n := m.Layout.Files[li].Length
+				st.Wanted += n
+				st.WantedLeft += n - fileDone(i, n, prog, st.Left)
 			}
-			i++
 		}
+	}
+	if st.Left == 0 {
+		st.WantedLeft = 0 // file progress is a share: it may round below whole
 	}
 	switch {
 	case e.failed != "":
@@ -171,7 +170,7 @@ func (d *Daemon) status(e *entry, detail bool) Status {
 		st.Trackers = snap.Trackers
 	}
 	if m := e.m; m != nil {
-		for i, li := range fileIndexes(m) {
+		for i, li := range m.Layout.ShownFiles() {
 			f := m.Layout.Files[li]
 			fs := FileStatus{Path: strings.Join(f.Path, "/"), Size: f.Length, Priority: "normal", Done: fileDone(i, f.Length, prog, st.Left)}
 			if i < len(e.Priorities) {

@@ -48,6 +48,8 @@ type Layout struct {
 	// padded is set when some pad file holds bytes, so DataSize can
 	// answer the common case without a search.
 	padded bool
+	// shown holds the indexes of the files that are not padding.
+	shown []int
 }
 
 // NewLayout checks and lays out files one after another. Offsets in files
@@ -77,6 +79,9 @@ func NewLayout(pieceLength int64, files []File) (*Layout, error) {
 		}
 		f.Offset = off
 		l.padded = l.padded || f.Pad && f.Length > 0
+		if !f.Pad {
+			l.shown = append(l.shown, i)
+		}
 		l.Files[i] = f
 		l.starts[i] = off
 		off += f.Length
@@ -218,13 +223,6 @@ func (l *Layout) FileProgress(f int, have *Bitfield) float64 {
 
 // ShownFiles maps the files people see, numbered from 0 as `info`,
 // `set --file` and the stream server number them, to their indexes in
-// Files: BEP 47 pad files are not shown.
-func (l *Layout) ShownFiles() []int {
-	out := make([]int, 0, len(l.Files))
-	for i, f := range l.Files {
-		if !f.Pad {
-			out = append(out, i)
-		}
-	}
-	return out
-}
+// Files: BEP 47 pad files are not shown. The slice is the layout's own,
+// made once; callers read it and never change it.
+func (l *Layout) ShownFiles() []int { return l.shown }

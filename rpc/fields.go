@@ -90,9 +90,6 @@ func priorityNumber(p string) int {
 func torrentFields(t daemon.Status, fields []string) map[string]any {
 	out := make(map[string]any, len(fields))
 	size, left := t.Wanted, t.WantedLeft
-	if t.Left == 0 {
-		left = 0
-	}
 	for _, f := range fields {
 		var v any
 		switch f {

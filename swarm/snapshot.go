@@ -252,10 +252,8 @@ func (l *loop) publish(now time.Time) {
 		s.Trackers = append(s.Trackers, a.snapshot()...)
 	}
 	s.WebSeedsDropped = slices.Clone(l.webDrops)
-	for i, f := range l.layout.Files {
-		if f.Pad {
-			continue
-		}
+	for _, i := range l.layout.ShownFiles() {
+		f := &l.layout.Files[i]
 		s.Files = append(s.Files, FileSnapshot{Path: strings.Join(f.Path, "/"), Size: f.Length,
 			Progress: l.layout.FileProgress(i, l.picker.Verified()), Priority: priorityName(l.picker.FilePriority(i))})
 	}

@@ -105,12 +105,7 @@ An existing output file is kept unless --force is given.`,
 			if err := writeFileAtomic(out, buf.Bytes()); err != nil {
 				return err
 			}
-			files := 0 // pad files are not the user's
-			for _, f := range t.Layout.Files {
-				if !f.Pad {
-					files++
-				}
-			}
+			files := len(t.Layout.ShownFiles()) // pad files are not the user's
 			fmt.Fprintf(e.stdout, "created %s: %s, %s in %s, %s of %s, hashed in %s (%s/s)\n",
 				termsafe.String(out), termsafe.String(t.Name), humanize.IBytes(uint64(total)), plural(files, "file", "files"),
 				plural(t.Layout.NumPieces, "piece", "pieces"),

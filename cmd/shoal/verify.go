@@ -93,10 +93,8 @@ func reportVerify(e env, t *meta.Torrent, dir string, v *piece.Verification, too
 	if v.Corrupt.Count() > 0 {
 		fmt.Fprintf(w, "corrupt pieces: %s\n", listPieces(v.Corrupt, 20))
 	}
-	for i, f := range l.Files {
-		if f.Pad {
-			continue
-		}
+	for _, i := range l.ShownFiles() {
+		f := l.Files[i]
 		fmt.Fprintf(w, "  %6.1f%%  %10s  %s\n", 100*l.FileProgress(i, v.Have), humanize.IBytes(uint64(f.Length)), termsafe.String(strings.Join(f.Path, "/")))
 	}
 	if v.Have.Full() {
