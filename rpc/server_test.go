@@ -227,3 +227,16 @@ func TestRPCBadRequestsGetResultStrings(t *testing.T) {
 		t.Fatalf("session-set speed-limit-down 100 set %v", eng.session.DownLimit)
 	}
 }
+
+// A kept queue size of 0 (a state file edited by hand) would turn a
+// queue off when it is switched on: it keeps Transmission's default.
+// Kept speeds may be 0, as session-set takes them; values in force win.
+func TestKeptValues(t *testing.T) {
+	got := kept(daemon.SessionInfo{Kept: &daemon.Kept{DownKBps: 0, UpKBps: 250}, MaxSeeds: 3})
+	if want := (daemon.Kept{DownKBps: 0, UpKBps: 250, Downloads: 5, Seeds: 3}); got != want {
+		t.Fatalf("kept %+v, want %+v", got, want)
+	}
+	if got := kept(daemon.SessionInfo{}); got != (daemon.Kept{DownKBps: 100, UpKBps: 100, Downloads: 5, Seeds: 10}) {
+		t.Fatalf("defaults %+v", got)
+	}
+}

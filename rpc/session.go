@@ -123,8 +123,18 @@ func (s *Server) sessionSet(raw json.RawMessage) (any, error) {
 // Transmission's default.
 func kept(info daemon.SessionInfo) daemon.Kept {
 	k := daemon.Kept{DownKBps: 100, UpKBps: 100, Downloads: 5, Seeds: 10}
-	if info.Kept != nil {
-		k = *info.Kept
+	// A kept queue size is at least 1 when session-set stores it; one that
+	// is not (a state file edited by hand) keeps the default, or switching
+	// the queue on would switch it off. Speeds may be 0, as session-set
+	// takes them.
+	if kk := info.Kept; kk != nil {
+		k.DownKBps, k.UpKBps = max(kk.DownKBps, 0), max(kk.UpKBps, 0)
+		if kk.Downloads > 0 {
+			k.Downloads = kk.Downloads
+		}
+		if kk.Seeds > 0 {
+			k.Seeds = kk.Seeds
+		}
 	}
 	if info.DownLimit > 0 {
 		k.DownKBps = info.DownLimit / kilo
