@@ -22,19 +22,28 @@ func Lookup(ctx context.Context, p string) (addrs []netip.AddrPort, named bool, 
 	if ap, err := netip.ParseAddrPort(p); err == nil {
 		return []netip.AddrPort{netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())}, false, nil
 	}
-	host, portText, err := net.SplitHostPort(p)
-	port, perr := strconv.ParseUint(portText, 10, 16)
-	if err != nil || host == "" || perr != nil || port == 0 {
-		return nil, false, ErrNotHostPort
+	host, port, err := split(p)
+	if err != nil {
+		return nil, false, err
 	}
 	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	if err != nil {
 		return nil, true, err
 	}
 	for _, ip := range ips {
-		addrs = append(addrs, netip.AddrPortFrom(ip.Unmap(), uint16(port)))
+		addrs = append(addrs, netip.AddrPortFrom(ip.Unmap(), port))
 	}
 	return addrs, true, nil
+}
+
+// split takes a HOST:PORT apart; a port must be 1 to 65535.
+func split(p string) (host string, port uint16, err error) {
+	host, portText, err := net.SplitHostPort(p)
+	n, perr := strconv.ParseUint(portText, 10, 16)
+	if err != nil || host == "" || perr != nil || n == 0 {
+		return "", 0, ErrNotHostPort
+	}
+	return host, uint16(n), nil
 }
 
 // MaxNames bounds how many host names of one magnet link are looked up:
@@ -51,10 +60,16 @@ type Skipped struct {
 // elsewhere, so a peer that cannot be resolved is skipped (and returned
 // in skipped, for a warning), not fatal: the link's other sources may
 // do. Host names past MaxNames are not looked up; over counts them.
+// Only entries that need a lookup count toward MaxNames: junk is skipped
+// without a query, so it cannot crowd out the names after it.
 func MagnetPeers(ctx context.Context, peers []string) (out []netip.AddrPort, skipped []Skipped, over int) {
 	names := 0
 	for _, p := range peers {
 		if _, err := netip.ParseAddrPort(p); err != nil {
+			if _, _, err := split(p); err != nil {
+				skipped = append(skipped, Skipped{p, err})
+				continue
+			}
 			if names == MaxNames {
 				over++
 				continue
