@@ -21,10 +21,10 @@ const legacyPadPrefix = "_____padding_file_"
 // does, instead of refusing a torrent other clients load: empty, "." and
 // separator-only components are dropped, separators and bytes that are
 // not UTF-8 inside a name become "_", and a name longer than 255 bytes is
-// shortened keeping its
-// extension. What could reach outside the save path (".." anywhere, a
-// leading separator, a drive letter) is still refused, as is a NUL. The
-// result is checked by piece.CheckPath; changed tells whether it differs.
+// shortened keeping its extension. What could reach outside the save path
+// (".." anywhere, a leading separator, a drive letter) is still refused,
+// as is a NUL. The result is checked by piece.CheckPath; changed tells
+// whether it differs.
 func safeComponents(comps []string) (out []string, changed bool, err error) {
 	for _, c := range comps {
 		s, err := safeComponent(c)
