@@ -6,9 +6,20 @@ import (
 	"time"
 )
 
-// fakePeer speaks the bench-peer contract's lines from a shell script.
-func fakePeer(script string) (peerImpl, *exec.Cmd) {
-	return peerImpl{label: "fake", argv: []string{"/bin/sh"}}, exec.Command("/bin/sh", "-c", script)
+// fakeLeecher runs a shell script that speaks the bench-peer contract's
+// lines as a leecher, until it has said done.
+func fakeLeecher(t *testing.T, script string) *leecher {
+	t.Helper()
+	im := peerImpl{label: "fake", argv: []string{"/bin/sh"}}
+	l, err := startLeecher(im, exec.Command("/bin/sh", "-c", script), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.stop() })
+	if err := l.await(time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
 
 // The timed window opens at the listening line, so a peer's start-up
@@ -16,15 +27,7 @@ func fakePeer(script string) (peerImpl, *exec.Cmd) {
 // the wall time.
 func TestLeecherWindowOpensAtListening(t *testing.T) {
 	const startup = 300 * time.Millisecond
-	im, cmd := fakePeer("sleep 0.3; echo 'listening 1'; echo done; read x")
-	l, err := startLeecher(im, cmd, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.await(time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	defer l.stop()
+	l := fakeLeecher(t, "sleep 0.3; echo 'listening 1'; echo done; read x")
 	if got := l.listening.at.Sub(l.spawned.at); got < startup {
 		t.Errorf("listening line %v after the start, want at least the script's %v of start-up", got, startup)
 	}
@@ -36,15 +39,7 @@ func TestLeecherWindowOpensAtListening(t *testing.T) {
 // A peer that says done without a listening line is timed from the
 // start of its process, not from its done line (which would be 0).
 func TestLeecherWithoutListeningTimedFromStart(t *testing.T) {
-	im, cmd := fakePeer("sleep 0.3; echo done; read x")
-	l, err := startLeecher(im, cmd, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.await(time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	defer l.stop()
+	l := fakeLeecher(t, "sleep 0.3; echo done; read x")
 	if !l.listening.at.Equal(l.spawned.at) {
 		t.Errorf("window opened at %v, want the start of the process %v", l.listening.at, l.spawned.at)
 	}
