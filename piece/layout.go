@@ -186,6 +186,13 @@ func (l *Layout) Spans(dst []Span, off, n int64) []Span {
 	return dst
 }
 
+// Folder says the torrent is saved as a folder named for it that holds
+// its files (a multi-file torrent), not as one file: then every path
+// starts with the torrent's name and has a component below it. v1, v2
+// and hybrid torrents alike are told apart here, by their layout; a
+// decoded v2 info dictionary has no v1 file list to tell it by.
+func (l *Layout) Folder() bool { return len(l.Files) > 1 || len(l.Files[0].Path) > 1 }
+
 // FilePieces returns the half-open range of pieces that hold bytes of file
 // f. A zero-length file holds none, so first == end.
 func (l *Layout) FilePieces(f int) (first, end int) {
