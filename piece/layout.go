@@ -40,9 +40,14 @@ type Span struct {
 // so every goroutine may read it without locking.
 type Layout struct {
 	PieceLength int64
-	Total       int64
-	NumPieces   int
-	Files       []File
+	// Total is the length of the torrent's byte stream, pad files
+	// included: what pieces and hashes cover.
+	Total int64
+	// DataTotal counts only the files' bytes, not the padding: the size a
+	// person is shown and the bytes a download fetches (see DataBytes).
+	DataTotal int64
+	NumPieces int
+	Files     []File
 	// starts holds each file's offset, for binary search.
 	starts []int64
 	// padded is set when some pad file holds bytes, so DataSize can
@@ -77,6 +82,9 @@ func NewLayout(pieceLength int64, files []File) (*Layout, error) {
 		}
 		f.Offset = off
 		l.padded = l.padded || f.Pad && f.Length > 0
+		if !f.Pad {
+			l.DataTotal += f.Length
+		}
 		l.Files[i] = f
 		l.starts[i] = off
 		off += f.Length
@@ -144,6 +152,27 @@ func (l *Layout) DataSize(i int) int64 {
 		return size
 	}
 	return end - start
+}
+
+// DataBytes is how many of piece i's bytes belong to files rather than
+// to padding, wherever in the piece the padding lies; over every piece
+// they add up to DataTotal. Sizes, bytes left and progress count these,
+// so padding, which no one downloads or sees, counts in none of them.
+func (l *Layout) DataBytes(i int) int64 {
+	size := l.PieceSize(i)
+	if !l.padded || size == 0 {
+		return size
+	}
+	start := l.PieceOffset(i)
+	end := start + size
+	f := sort.Search(len(l.starts), func(k int) bool { return l.starts[k] > start }) - 1
+	var n int64
+	for ; f < len(l.Files) && l.Files[f].Offset < end; f++ {
+		if fl := &l.Files[f]; !fl.Pad {
+			n += max(0, min(end, fl.Offset+fl.Length)-max(start, fl.Offset))
+		}
+	}
+	return n
 }
 
 // NumBlocks is how many 16 KiB blocks piece i splits into; padding at

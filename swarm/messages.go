@@ -264,7 +264,7 @@ func (l *loop) uploadFailed(c *conn, u upload, err error) {
 	}
 	l.lost[i] = true
 	l.picker.PieceLost(i)
-	l.t.left.Add(l.layout.PieceSize(i))
+	l.t.left.Add(l.layout.DataBytes(i))
 	if l.dataErr != nil {
 		l.t.log.Debug("cannot read a piece we had", "piece", i, "err", err)
 	} else {
