@@ -286,7 +286,7 @@ func (d *Daemon) resumeHave(e *entry) int64 {
 	}
 	var n int64
 	for i := have.NextSet(0); i >= 0; i = have.NextSet(i + 1) {
-		n += e.m.Layout.PieceSize(i)
+		n += e.m.Layout.DataBytes(i)
 	}
 	return n
 }

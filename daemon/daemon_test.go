@@ -367,3 +367,40 @@ func TestDaemonKeepsAV2OnlyTorrent(t *testing.T) {
 		t.Fatalf("after restart: %+v", got)
 	}
 }
+
+// A hybrid's size is its files' bytes, not its pad files', as info says:
+// while it seeds, and after a restart finds it stopped, when its bytes
+// done come from the resume state.
+func TestDaemonSizeLeavesOutPadding(t *testing.T) {
+	state, data := t.TempDir(), t.TempDir()
+	piecetest.WriteFiles(t, data, []piecetest.FileSpec{{Path: "pack/a.bin", Size: 50000}, {Path: "pack/b.bin", Size: 70000}})
+	m, err := meta.Create(context.Background(), meta.CreateOptions{Path: filepath.Join(data, "pack"), PieceLength: 32 << 10, Version: meta.VersionHybrid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 50000 + 70000
+	if m.Layout.Total == size {
+		t.Fatal("the fixture has no padding")
+	}
+	var buf bytes.Buffer
+	if err := m.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, state, data, nil)
+	if _, _, err := d.Add(AddRequest{Metainfo: buf.Bytes()}); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, st Status) {
+		t.Helper()
+		if st.Size != size || st.Left != 0 || st.Progress != 1 || st.Wanted != size || st.WantedLeft != 0 {
+			t.Fatalf("%s: size %d, left %d, progress %v, wanted %d left %d; want %d, 0, 1", when, st.Size, st.Left, st.Progress, st.Wanted, st.WantedLeft, size)
+		}
+	}
+	check("seeding", waitState(t, d, 1, string(swarm.StateSeeding)))
+	if err := d.Stop([]int{1}); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, d, 1, StateStopped)
+	d.Close()
+	check("stopped, after a restart", waitState(t, startDaemon(t, state, data, nil), 1, StateStopped))
+}

@@ -86,7 +86,7 @@ func (d *Daemon) status(e *entry, detail bool) Status {
 		QueuePos: e.QueuePos, Sequential: e.Sequential, Uploaded: e.Uploaded, Downloaded: e.Downloaded, SeedRatio: e.SeedRatio,
 		DownLimit: e.DownLimit, UpLimit: e.UpLimit, Added: e.Added, DoneAt: e.Done, Error: e.failed}
 	if m := e.m; m != nil {
-		st.Size, st.PieceCount, st.PieceSize = m.Layout.Total, m.Layout.NumPieces, m.Layout.PieceLength
+		st.Size, st.PieceCount, st.PieceSize = m.Layout.DataTotal, m.Layout.NumPieces, m.Layout.PieceLength
 		st.Private, st.Comment, st.Creator, st.Created = m.Private, m.Comment, m.CreatedBy, m.CreationDate
 		if st.Magnet == "" {
 			if e.linkOf != m {

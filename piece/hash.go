@@ -24,8 +24,9 @@ type HashOptions struct {
 	Workers int
 	// Only restricts the pass to these pieces; nil means all.
 	Only *Bitfield
-	// Progress, when set, is advanced by each piece's size as it is
-	// hashed, so a progress bar can poll it without a callback.
+	// Progress, when set, is advanced by each piece's data bytes
+	// (Layout.DataBytes, padding left out) as it is hashed, so a progress
+	// bar can poll it without a callback and end at Layout.DataTotal.
 	Progress *atomic.Int64
 }
 
@@ -142,7 +143,7 @@ func hashPass(ctx context.Context, r io.ReaderAt, l *Layout, opt HashOptions, ne
 				}
 				done(i, &res)
 				if opt.Progress != nil {
-					opt.Progress.Add(l.PieceSize(i))
+					opt.Progress.Add(l.DataBytes(i))
 				}
 			}
 		}()

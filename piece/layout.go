@@ -40,9 +40,14 @@ type Span struct {
 // so every goroutine may read it without locking.
 type Layout struct {
 	PieceLength int64
-	Total       int64
-	NumPieces   int
-	Files       []File
+	// Total is the length of the torrent's byte stream, pad files
+	// included: what pieces and hashes cover.
+	Total int64
+	// DataTotal counts only the files' bytes, not the padding: the size a
+	// person is shown and the bytes a download fetches (see DataBytes).
+	DataTotal int64
+	NumPieces int
+	Files     []File
 	// starts holds each file's offset, for binary search.
 	starts []int64
 	// padded is set when some pad file holds bytes, so DataSize can
@@ -81,6 +86,7 @@ func NewLayout(pieceLength int64, files []File) (*Layout, error) {
 		l.padded = l.padded || f.Pad && f.Length > 0
 		if !f.Pad {
 			l.shown = append(l.shown, i)
+			l.DataTotal += f.Length
 		}
 		l.Files[i] = f
 		l.starts[i] = off
@@ -151,6 +157,27 @@ func (l *Layout) DataSize(i int) int64 {
 	return end - start
 }
 
+// DataBytes is how many of piece i's bytes belong to files rather than
+// to padding, wherever in the piece the padding lies; over every piece
+// they add up to DataTotal. Sizes, bytes left and progress count these,
+// so padding, which no one downloads or sees, counts in none of them.
+func (l *Layout) DataBytes(i int) int64 {
+	size := l.PieceSize(i)
+	if !l.padded || size == 0 {
+		return size
+	}
+	start := l.PieceOffset(i)
+	end := start + size
+	f := sort.Search(len(l.starts), func(k int) bool { return l.starts[k] > start }) - 1
+	var n int64
+	for ; f < len(l.Files) && l.Files[f].Offset < end; f++ {
+		if fl := &l.Files[f]; !fl.Pad {
+			n += max(0, min(end, fl.Offset+fl.Length)-max(start, fl.Offset))
+		}
+	}
+	return n
+}
+
 // NumBlocks is how many 16 KiB blocks piece i splits into; padding at
 // the piece's end is in none of them (see DataSize).
 func (l *Layout) NumBlocks(i int) int {
@@ -190,6 +217,13 @@ func (l *Layout) Spans(dst []Span, off, n int64) []Span {
 	}
 	return dst
 }
+
+// Folder says the torrent is saved as a folder named for it that holds
+// its files (a multi-file torrent), not as one file: then every path
+// starts with the torrent's name and has a component below it. v1, v2
+// and hybrid torrents alike are told apart here, by their layout; a
+// decoded v2 info dictionary has no v1 file list to tell it by.
+func (l *Layout) Folder() bool { return len(l.Files) > 1 || len(l.Files[0].Path) > 1 }
 
 // FilePieces returns the half-open range of pieces that hold bytes of file
 // f. A zero-length file holds none, so first == end.

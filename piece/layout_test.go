@@ -92,6 +92,36 @@ func TestLayoutBlocksStopAtPadding(t *testing.T) {
 	}
 }
 
+// DataBytes counts a piece's file bytes wherever its padding lies, and
+// adds up to DataTotal, the sum of the files' lengths.
+func TestLayoutDataBytes(t *testing.T) {
+	pad := func(n int64) File { return File{Path: []string{".pad", "x"}, Length: n, Pad: true} }
+	l, err := NewLayout(10, []File{
+		{Path: []string{"a"}, Length: 4}, pad(6), // piece 0: 4
+		{Path: []string{"b"}, Length: 3}, pad(2), {Path: []string{"e"}}, {Path: []string{"c"}, Length: 7}, // piece 1: 8, pad inside; piece 2: 2
+		pad(8), pad(10), // piece 2 padded; piece 3 all padding
+		{Path: []string{"d"}, Length: 5}, // piece 4: short, no padding
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int64{4, 8, 2, 0, 5}
+	var sum int64
+	for i, w := range want {
+		if got := l.DataBytes(i); got != w {
+			t.Errorf("piece %d: DataBytes %d, want %d", i, got, w)
+		}
+		sum += l.DataBytes(i)
+	}
+	if l.DataTotal != 4+3+7+5 || sum != l.DataTotal || l.Total != 45 {
+		t.Errorf("DataTotal %d, pieces sum to %d, Total %d", l.DataTotal, sum, l.Total)
+	}
+	plain, _ := NewLayout(10, []File{{Path: []string{"p"}, Length: 25}})
+	if plain.DataTotal != 25 || plain.DataBytes(2) != 5 || plain.DataBytes(3) != 0 {
+		t.Errorf("no padding: DataTotal %d, last piece %d", plain.DataTotal, plain.DataBytes(2))
+	}
+}
+
 func TestLayoutFilePieces(t *testing.T) {
 	l, err := NewLayout(10, []File{
 		{Path: []string{"a"}, Length: 15}, {Path: []string{"e"}}, {Path: []string{"b"}, Length: 5}, {Path: []string{"c"}, Length: 11},

@@ -266,7 +266,7 @@ func (l *loop) pieceDone(r hashResult) {
 	l.picker.PieceVerified(r.piece)
 	l.wakeReaders(r.piece)
 	delete(l.lost, r.piece)
-	l.t.left.Add(-l.layout.PieceSize(r.piece))
+	l.t.left.Add(-l.layout.DataBytes(r.piece))
 	for _, c := range l.conns {
 		c.out.push(func(b []byte) []byte { return wire.AppendIndex(b, wire.Have, uint32(r.piece)) })
 	}

@@ -341,7 +341,7 @@ func (c *conn) writeLoop(ctx context.Context, st piece.Storage, l *piece.Layout,
 			}
 		}
 		for _, u := range ups {
-			if tc != nil {
+			if tc != nil && !pastEnd(l, u) {
 				switch sent, err := c.sendFile(ctx, tc, fr, l, u, hdr, limit); {
 				case sent && err != nil:
 					fail(err)
@@ -355,7 +355,7 @@ func (c *conn) writeLoop(ctx context.Context, st piece.Storage, l *piece.Layout,
 			}
 			buf := getBlock()
 			data := (*buf)[:u.length]
-			if _, err := st.ReadAt(data, l.PieceOffset(int(u.index))+int64(u.begin)); err != nil {
+			if err := readBlock(st, l, data, l.PieceOffset(int(u.index))+int64(u.begin)); err != nil {
 				putBlock(buf)
 				readFailed(u, err)
 				continue

@@ -305,7 +305,7 @@ func (l *loop) updateLeft() {
 	var left int64
 	have := l.picker.Verified()
 	for i := have.NextClear(0); i >= 0; i = have.NextClear(i + 1) {
-		left += l.layout.PieceSize(i)
+		left += l.layout.DataBytes(i)
 	}
 	l.t.left.Store(left)
 }

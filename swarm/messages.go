@@ -208,7 +208,7 @@ func (l *loop) peerRequest(c *conn, m *wire.Message) error {
 	if m.Length == 0 || m.Length > wire.MaxBlock {
 		return violation("request of %d bytes", m.Length)
 	}
-	if int(m.Index) >= l.layout.NumPieces || int64(m.Begin)+int64(m.Length) > l.layout.PieceSize(int(m.Index)) {
+	if int(m.Index) >= l.layout.NumPieces || int64(m.Begin)+int64(m.Length) > l.requestLimit(int(m.Index)) {
 		return violation("request outside piece %d", m.Index)
 	}
 	u := upload{m.Index, m.Begin, m.Length}
@@ -264,7 +264,7 @@ func (l *loop) uploadFailed(c *conn, u upload, err error) {
 	}
 	l.lost[i] = true
 	l.picker.PieceLost(i)
-	l.t.left.Add(l.layout.PieceSize(i))
+	l.t.left.Add(l.layout.DataBytes(i))
 	if l.dataErr != nil {
 		l.t.log.Debug("cannot read a piece we had", "piece", i, "err", err)
 	} else {

@@ -221,7 +221,7 @@ func (s *Session) Add(m *meta.Torrent, cfg TorrentConfig) (*Torrent, error) {
 	if m.V2 != nil && m.V2.PieceHashes != nil {
 		t.v2trees = newV2Trees(m.V2)
 	}
-	t.left.Store(m.Layout.Total)
+	t.left.Store(m.Layout.DataTotal)
 	t.leftAfterCheck.Store(-1)
 	t.SetRateLimits(cfg.DownloadLimit, cfg.UploadLimit)
 	t.publishChecking()

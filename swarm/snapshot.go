@@ -39,7 +39,7 @@ type Snapshot struct {
 	InfoHash    string
 	State       State
 	Error       string // why the torrent is in StateError
-	Size        int64
+	Size        int64  // the files' bytes, padding left out, as Left and Progress count
 	NumPieces   int
 	PieceLength int64
 	Have        int   // verified pieces
@@ -191,13 +191,18 @@ type WebSeedDrop struct {
 func (l *loop) publish(now time.Time) {
 	t := l.t
 	s := &Snapshot{
-		At: now, Name: t.m.Name, InfoHash: t.m.InfoHash.HexString(), Size: l.layout.Total,
+		At: now, Name: t.m.Name, InfoHash: t.m.InfoHash.HexString(), Size: l.layout.DataTotal,
 		NumPieces: l.layout.NumPieces, PieceLength: l.layout.PieceLength, Have: l.picker.HaveCount(),
 		Left: t.left.Load(), Downloaded: t.downloadedTotal.Load(), Uploaded: t.uploadedTotal.Load(),
 		DownRate: l.downMeter.rate(5), UpRate: l.upMeter.rate(5), Violations: l.violations,
 		HashFails: l.hashFails, Banned: l.blame.BannedCount(), Wasted: l.wasted,
 	}
+	// The share of the files' bytes verified, as Size and Left count
+	// them: exactly 1 once nothing is left.
 	s.Progress = float64(s.Have) / float64(max(s.NumPieces, 1))
+	if s.Size > 0 {
+		s.Progress = float64(s.Size-s.Left) / float64(s.Size)
+	}
 	s.Private = t.m.Private
 	s.Network = t.s.Network()
 	if d := t.s.dht; d != nil && !t.m.Private {

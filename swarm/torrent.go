@@ -336,5 +336,5 @@ func (t *Torrent) v2Only() [][piece.HashSizeV2]byte {
 
 func (t *Torrent) publishChecking() {
 	t.snap.Store(&Snapshot{Name: t.m.Name, InfoHash: t.m.InfoHash.HexString(), State: StateChecking,
-		Size: t.m.Layout.Total, NumPieces: t.m.Layout.NumPieces, PieceLength: t.m.Layout.PieceLength})
+		Size: t.m.Layout.DataTotal, NumPieces: t.m.Layout.NumPieces, PieceLength: t.m.Layout.PieceLength})
 }

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 
 	"github.com/shoal-torrent/shoal/piece/meta"
+	"github.com/shoal-torrent/shoal/piece/piecetest"
 )
 
 // libtorrentSeedScript seeds a .torrent from a folder with libtorrent 2.0
@@ -162,21 +163,36 @@ print('complete', flush=True)
 // The other way: libtorrent 2.0 downloads shoal's v2-only and hybrid
 // torrents from their magnet links with shoal the only seeder, so the
 // info comes by ut_metadata and a v2-only one's piece layers from
-// shoal's answers to its hash requests.
+// shoal's answers to its hash requests. Torrents whose last file ends
+// inside a piece are among them: libtorrent pads a v2 torrent's end to
+// a whole piece and asks for the last piece in full.
 func TestLibtorrentV2MagnetFromShoal(t *testing.T) {
 	py := libtorrentPython(t)
-	for _, v := range []meta.Version{meta.VersionV2, meta.VersionHybrid} {
-		t.Run(v.String(), func(t *testing.T) {
-			f := newFixtureV(t, v, 64<<10, v2Files...)
-			seedS, _ := startSeeder(t, f)
-			dl := t.TempDir()
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			out, err := exec.CommandContext(ctx, py, "-c", libtorrentMagnetScript, f.m.Magnet(), dl, seedS.Addr().String()).CombinedOutput()
-			if err != nil || !strings.Contains(string(out), "complete") {
-				t.Fatalf("libtorrent: %v\n%s", err, out)
-			}
-			sameContent(t, f, dl)
-		})
+	for _, tc := range []struct {
+		name     string
+		pieceLen int64
+		files    []piecetest.FileSpec
+	}{
+		{"aligned end", 64 << 10, v2Files},
+		{"unaligned end", 32 << 10, []piecetest.FileSpec{{Path: "odd/a.bin", Size: 50000}, {Path: "odd/b.bin", Size: 70000}}},
+		{"one short file", 32 << 10, []piecetest.FileSpec{{Path: "short.bin", Size: 50000}}},
+	} {
+		for _, v := range []meta.Version{meta.VersionV2, meta.VersionHybrid} {
+			t.Run(tc.name+"/"+v.String(), func(t *testing.T) {
+				f := newFixtureV(t, v, tc.pieceLen, tc.files...)
+				seedS, seed := startSeeder(t, f)
+				dl := t.TempDir()
+				ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+				defer cancel()
+				out, err := exec.CommandContext(ctx, py, "-c", libtorrentMagnetScript, f.m.Magnet(), dl, seedS.Addr().String()).CombinedOutput()
+				if err != nil || !strings.Contains(string(out), "complete") {
+					t.Fatalf("libtorrent: %v\n%s", err, out)
+				}
+				sameContent(t, f, dl)
+				if s := seed.Snapshot(); s.Violations != 0 || s.Error != "" {
+					t.Fatalf("seeder counted %d violations, error %q", s.Violations, s.Error)
+				}
+			})
+		}
 	}
 }

@@ -131,7 +131,8 @@ func parseWebSeed(raw string) (*url.URL, error) {
 // single-file torrent's URL is the file unless it ends in a slash (then
 // the name is added); a multi-file torrent's URL is the folder holding
 // the torrent's top folder. Every path component is escaped.
-func webFileURLs(base *url.URL, l *piece.Layout, multi bool) []string {
+func webFileURLs(base *url.URL, l *piece.Layout) []string {
+	multi := l.Folder()
 	out := make([]string, len(l.Files))
 	for i, f := range l.Files {
 		u := *base

@@ -386,19 +386,18 @@ func TestWebFileURLs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		base  string
-		multi bool
-		want  []string
+		base string
+		want []string
 	}{
-		{"http://h/files", true, []string{"http://h/files/top%20dir/a%23b.txt", "http://h/files/top%20dir/sub/%C3%BC%3F.bin"}},
-		{"http://h/files/", true, []string{"http://h/files/top%20dir/a%23b.txt", "http://h/files/top%20dir/sub/%C3%BC%3F.bin"}},
-		{"https://u:pw@h/", true, []string{"https://u:pw@h/top%20dir/a%23b.txt", "https://u:pw@h/top%20dir/sub/%C3%BC%3F.bin"}},
+		{"http://h/files", []string{"http://h/files/top%20dir/a%23b.txt", "http://h/files/top%20dir/sub/%C3%BC%3F.bin"}},
+		{"http://h/files/", []string{"http://h/files/top%20dir/a%23b.txt", "http://h/files/top%20dir/sub/%C3%BC%3F.bin"}},
+		{"https://u:pw@h/", []string{"https://u:pw@h/top%20dir/a%23b.txt", "https://u:pw@h/top%20dir/sub/%C3%BC%3F.bin"}},
 	} {
 		u, err := parseWebSeed(tc.base)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := webFileURLs(u, l, tc.multi)
+		got := webFileURLs(u, l)
 		for i := range got {
 			if got[i] != tc.want[i] {
 				t.Errorf("%s file %d: %s, want %s", tc.base, i, got[i], tc.want[i])
@@ -409,9 +408,15 @@ func TestWebFileURLs(t *testing.T) {
 	for base, want := range map[string]string{"http://h/dl/": "http://h/dl/my%20file.iso", "http://h/dl/x.iso": "http://h/dl/x.iso",
 		"http://h/dl/x.iso?token=1": "http://h/dl/x.iso?token=1"} {
 		u, _ := parseWebSeed(base)
-		if got := webFileURLs(u, one, false)[0]; got != want {
+		if got := webFileURLs(u, one)[0]; got != want {
 			t.Errorf("%s: %s, want %s", base, got, want)
 		}
+	}
+	// A multi-file torrent of one file is still a folder.
+	folder, _ := piece.NewLayout(1<<14, []piece.File{{Path: []string{"album", "a.bin"}, Length: 3}})
+	u, _ := parseWebSeed("http://h/dl/")
+	if got, want := webFileURLs(u, folder)[0], "http://h/dl/album/a.bin"; got != want {
+		t.Errorf("one file in a folder: %s, want %s", got, want)
 	}
 	for _, bad := range []string{"ftp://h/x", "file:///etc/passwd", "http://", "::", "javascript:alert(1)"} {
 		if _, err := parseWebSeed(bad); err == nil {
@@ -525,7 +530,7 @@ func TestWebSeedHostileAnswers(t *testing.T) {
 			defer srv.Close()
 			u, _ := parseWebSeed(srv.URL + "/h.bin")
 			events := make(chan webEvent, 8)
-			fe := &webFetcher{client: newWebClient(cfg), layout: f.m.Layout, urls: webFileURLs(u, f.m.Layout, false),
+			fe := &webFetcher{client: newWebClient(cfg), layout: f.m.Layout, urls: webFileURLs(u, f.m.Layout),
 				credit: make(diskCredit, 8), events: events, cfg: cfg, agent: "test"}
 			_, err := fe.fetch(webJob{ctx: context.Background(), blocks: job})
 			close(events)
@@ -578,7 +583,7 @@ func TestWebSeedHidesPassword(t *testing.T) {
 	u.User = url.UserPassword("me", "s3cret")
 	cfg := DefaultWebSeedConfig()
 	ws, _ := parseWebSeed(u.String() + "/")
-	fe := &webFetcher{client: newWebClient(cfg), layout: f.m.Layout, urls: webFileURLs(ws, f.m.Layout, false),
+	fe := &webFetcher{client: newWebClient(cfg), layout: f.m.Layout, urls: webFileURLs(ws, f.m.Layout),
 		credit: make(diskCredit, 8), events: make(chan webEvent, 8), cfg: cfg}
 	_, err := fe.fetch(webJob{ctx: context.Background(), blocks: []picker.Block{{Piece: 0, Index: 0}}})
 	if err == nil || strings.Contains(err.Error(), "s3cret") {

@@ -76,7 +76,7 @@ func (l *loop) startWebSeeds() {
 			l.webEvents = make(chan webEvent, 64) // only torrents with web seeds pay for it
 		}
 		limit, _ := l.t.limiters()
-		f := &webFetcher{ws: ws, client: client, layout: l.layout, urls: webFileURLs(u, l.layout, l.t.m.Info.IsDir()),
+		f := &webFetcher{ws: ws, client: client, layout: l.layout, urls: webFileURLs(u, l.layout),
 			credit: l.hasher.credit, limit: limit, events: l.webEvents, cfg: cfg, agent: "shoal/" + l.t.s.cfg.Version}
 		for range cfg.Concurrency {
 			go f.work(ctx, ws.jobs)

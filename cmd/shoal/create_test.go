@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dustin/go-humanize"
 )
 
 // A hybrid made by create shows both infohashes and a magnet link with
@@ -40,6 +42,10 @@ func TestCreateHybridInfoVerify(t *testing.T) {
 	code, stdout, stderr = shoal(t, "verify", out, "--dir", dir)
 	if code != 0 || !strings.Contains(stdout, "checked by v1 SHA-1 and v2 merkle roots") {
 		t.Fatalf("verify: %d %s %s", code, stdout, stderr)
+	}
+	// The files' bytes, as info says, not the pad files'.
+	if want := humanize.IBytes(301_234) + " hashed"; !strings.Contains(stdout, want) {
+		t.Fatalf("verify does not say %q:\n%s", want, stdout)
 	}
 	a := filepath.Join(album, "a.flac")
 	data, _ := os.ReadFile(a)

@@ -178,7 +178,7 @@ func demoAccount(ctx context.Context, e env, m *meta.Torrent, torrents []*swarm.
 	fmt.Fprintf(w, "every leecher completed in %s\n", time.Since(began).Round(100*time.Millisecond))
 	seed := torrents[0].Snapshot()
 	fmt.Fprintf(w, "the seeder uploaded %s (%.2f× the content); the leechers traded the rest among themselves\n",
-		humanize.IBytes(uint64(seed.Uploaded)), float64(seed.Uploaded)/float64(m.Layout.Total))
+		humanize.IBytes(uint64(seed.Uploaded)), float64(seed.Uploaded)/float64(m.Layout.DataTotal))
 	for i, dir := range dirs[1:] {
 		for _, f := range m.Layout.Files {
 			rel := filepath.Join(f.Path...)

@@ -94,8 +94,8 @@ interrupted before that, 1 on errors (a full disk, say).`,
 			// Said once everything is in place, shoal watch's socket too;
 			// started before listening, as seed says them.
 			ih := m.InfoHash.HexString()
-			r.event("started", map[string]any{"name": m.Name, "info_hash": ih, "size": m.Layout.Total},
-				fmt.Sprintf("%s: %s in %s, saving to %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), plural(m.Layout.NumPieces, "piece", "pieces"), f.dir))
+			r.event("started", map[string]any{"name": m.Name, "info_hash": ih, "size": m.Layout.DataTotal},
+				fmt.Sprintf("%s: %s in %s, saving to %s", m.Name, humanize.IBytes(uint64(m.Layout.DataTotal)), plural(m.Layout.NumPieces, "piece", "pieces"), f.dir))
 			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
 			announced := false
 			err = runSwarm(cmd.Context(), r, ui, eng, []*swarm.Torrent{t}, t.Completed(),
@@ -109,7 +109,7 @@ interrupted before that, 1 on errors (a full disk, say).`,
 					}
 					if !announced {
 						announced = true
-						res := downloadResult{name: m.Name, path: savedPath(f.dir, m.Name), size: m.Layout.Total,
+						res := downloadResult{name: m.Name, path: savedPath(f.dir, m.Name), size: m.Layout.DataTotal,
 							downloaded: max(t.LeftAfterCheck(), 0), took: time.Since(began)}
 						fields := res.fields()
 						fields["name"], fields["info_hash"] = m.Name, ih

@@ -78,14 +78,8 @@ func newInfoCmd(e env) *cobra.Command {
 				if err != nil {
 					return torrentError(args[0], err)
 				}
-				var size int64 // pad files are not data
-				for _, f := range t.Layout.Files {
-					if !f.Pad {
-						size += f.Length
-					}
-				}
 				out = infoJSON{
-					Name: t.Name, InfoHash: t.InfoHash.HexString(), TotalSize: size,
+					Name: t.Name, InfoHash: t.InfoHash.HexString(), TotalSize: t.Layout.DataTotal, // pad files are not data
 					PieceLength: t.Layout.PieceLength, Pieces: t.Layout.NumPieces, Private: t.Private,
 					Trackers: t.Trackers, WebSeeds: t.WebSeeds, Comment: t.Comment, CreatedBy: t.CreatedBy, Magnet: t.Magnet(),
 					Warnings: t.Warnings,

@@ -81,8 +81,8 @@ downloads the rest first.`,
 					return fmt.Errorf("%s: %w", p.path, err)
 				}
 				torrents = append(torrents, t)
-				r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.Total},
-					fmt.Sprintf("%s: %s, seeding from %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), f.dir))
+				r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.DataTotal},
+					fmt.Sprintf("%s: %s, seeding from %s", m.Name, humanize.IBytes(uint64(m.Layout.DataTotal)), f.dir))
 			}
 			if len(torrents) == 0 {
 				return errors.New("no torrent left to seed")

@@ -94,8 +94,8 @@ shows it. Ctrl-C stops; the torrent is seeded until then.`,
 			go func() { served <- srv.Serve(ln) }()
 			defer srv.Close() // ends requests still waiting for pieces
 			base := "http://" + ln.Addr().String()
-			r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.Total},
-				fmt.Sprintf("%s: %s in %d pieces, saving to %s", m.Name, humanize.IBytes(uint64(m.Layout.Total)), m.Layout.NumPieces, f.dir))
+			r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.DataTotal},
+				fmt.Sprintf("%s: %s in %d pieces, saving to %s", m.Name, humanize.IBytes(uint64(m.Layout.DataTotal)), m.Layout.NumPieces, f.dir))
 			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))
 			r.event("streaming", map[string]any{"url": base + "/"}, "streaming at "+base+"/")
 			for k, i := range m.Layout.ShownFiles() {

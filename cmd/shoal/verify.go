@@ -52,7 +52,7 @@ halves of the torrent agree on it.`,
 			}
 			defer st.Close()
 			var hashed atomic.Int64
-			bar := startProgress(e, "verifying", t.Layout.Total, &hashed)
+			bar := startProgress(e, "verifying", t.Layout.DataTotal, &hashed)
 			opts := piece.HashOptions{Workers: workers, Progress: &hashed}
 			var v *piece.Verification
 			switch {
@@ -89,7 +89,7 @@ func reportVerify(e env, t *meta.Torrent, dir string, v *piece.Verification, too
 	}
 	fmt.Fprintf(w, "%s: %d of %s good (%.1f%%), %d missing, %d corrupt; %s hashed in %s, checked by %s\n",
 		name, v.Have.Count(), plural(l.NumPieces, "piece", "pieces"), 100*float64(v.Have.Count())/float64(l.NumPieces),
-		v.Missing.Count(), v.Corrupt.Count(), humanize.IBytes(uint64(l.Total)), took.Round(time.Millisecond), by)
+		v.Missing.Count(), v.Corrupt.Count(), humanize.IBytes(uint64(l.DataTotal)), took.Round(time.Millisecond), by)
 	if v.Corrupt.Count() > 0 {
 		fmt.Fprintf(w, "corrupt pieces: %s\n", listPieces(v.Corrupt, 20))
 	}

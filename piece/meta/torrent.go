@@ -38,6 +38,10 @@ var ErrInvalidTorrent = errors.New("invalid torrent")
 type Torrent struct {
 	// Meta is the whole decoded file, kept so it can be written back.
 	Meta *metainfo.MetaInfo
+	// Info holds the info dictionary's v1 fields as shoal decoded them.
+	// Its v2 file tree is left empty (Layout and V2 hold the files), so
+	// anacrolix's helpers that read it, such as IsDir, answer wrongly for
+	// v2 and hybrid torrents: ask Layout (Layout.Folder) instead.
 	Info metainfo.Info
 	// InfoHash is the 20-byte hash the swarm knows the torrent by: the
 	// SHA-1 of the info for v1 and hybrid torrents, the truncated v2
