@@ -1,54 +1,18 @@
 package swarm
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/shoal-torrent/shoal/piece"
 	"github.com/shoal-torrent/shoal/piece/meta"
 	"github.com/shoal-torrent/shoal/piece/piecetest"
 	"github.com/shoal-torrent/shoal/swarm/wire"
 )
-
-// dialPlain connects to addr as a peer of f without encryption, says it
-// is interested and reads until the unchoke.
-func dialPlain(t *testing.T, addr string, f *fixture) (net.Conn, *wire.Reader) {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	hs := wire.Handshake{Reserved: wire.OurReserved(), InfoHash: f.m.InfoHash}
-	copy(hs.PeerID[:], "-XX0001-tailtailtail")
-	c.Write(append(hs.Append(nil), wire.AppendSimple(nil, wire.Interested)...))
-	c.SetDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(c)
-	var got wire.Handshake
-	if err := wire.ReadHandshakeStart(br, &got); err != nil {
-		t.Fatal(err)
-	}
-	if err := wire.ReadPeerID(br, &got); err != nil {
-		t.Fatal(err)
-	}
-	r := wire.NewReader(br, f.m.Layout.NumPieces)
-	for {
-		var m wire.Message
-		if err := r.Read(&m, func(n int) []byte { return make([]byte, n) }); err != nil {
-			t.Fatalf("before the unchoke: %v", err)
-		}
-		if m.ID == wire.Unchoke {
-			return c, r
-		}
-	}
-}
 
 // paddedStream is f's torrent as one byte stream, zeros in its pad files
 // and on after its end to a whole number of pieces.
