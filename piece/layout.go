@@ -130,7 +130,7 @@ func (l *Layout) PieceSize(i int) int64 {
 // part that is requested from peers. Pad bytes are zeros by definition
 // and never go on the wire: anacrolix counts a v2 file's last piece as
 // ending with the file and hangs up on a request past it, and libtorrent
-// never asks for them. A piece that is padding throughout keeps its
+// never asks for a pad file's bytes. A piece that is padding throughout keeps its
 // size, so it still has blocks to fetch (a torrent that odd is hostile
 // or broken, and peers serve zeros for it).
 func (l *Layout) DataSize(i int) int64 {
@@ -166,13 +166,11 @@ func (l *Layout) DataBytes(i int) int64 {
 	if !l.padded || size == 0 {
 		return size
 	}
-	start := l.PieceOffset(i)
-	end := start + size
-	f := sort.Search(len(l.starts), func(k int) bool { return l.starts[k] > start }) - 1
+	var buf [8]Span
 	var n int64
-	for ; f < len(l.Files) && l.Files[f].Offset < end; f++ {
-		if fl := &l.Files[f]; !fl.Pad {
-			n += max(0, min(end, fl.Offset+fl.Length)-max(start, fl.Offset))
+	for _, sp := range l.Spans(buf[:0], l.PieceOffset(i), size) {
+		if !l.Files[sp.File].Pad {
+			n += sp.Length
 		}
 	}
 	return n
