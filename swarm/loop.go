@@ -325,6 +325,10 @@ func (l *loop) markComplete(announce bool) {
 	// The totals are otherwise sampled once a second: the completed
 	// announce must carry the whole download, not the last sample.
 	l.storeTotals()
+	// Whoever wakes on completed reads the snapshot: it must be today's,
+	// not the last timed one (a web seed dropped a moment ago, the last
+	// pieces, the seeding state).
+	l.publish(l.now())
 	close(l.t.completed)
 	if announce {
 		l.announceCompleted()

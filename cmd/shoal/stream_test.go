@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/shoal-torrent/shoal/piece/piecetest"
@@ -160,10 +161,28 @@ func TestGetWebSeed(t *testing.T) {
 func TestGetReportsADroppedWebSeed(t *testing.T) {
 	src := t.TempDir()
 	piecetest.WriteFiles(t, src, []piecetest.FileSpec{{Path: "pack/a.bin", Size: 300 << 10}})
-	good := httptest.NewServer(http.FileServer(http.Dir(src)))
-	defer good.Close()
-	gone := httptest.NewServer(http.NotFoundHandler())
+	// The good server answers only once the other has been asked: on a
+	// busy machine it could otherwise finish the download while the 404
+	// is still on its way, and a seed dropped after completion is never
+	// said.
+	var gate, unopened atomic.Pointer[chan struct{}] // this run's gate; the same until opened
+	gone := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c := unopened.Swap(nil); c != nil {
+			close(*c)
+		}
+		http.NotFound(w, r)
+	}))
 	defer gone.Close()
+	files := http.FileServer(http.Dir(src))
+	good := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-*gate.Load():
+		case <-r.Context().Done():
+			return
+		}
+		files.ServeHTTP(w, r)
+	}))
+	defer good.Close()
 	tor := filepath.Join(t.TempDir(), "pack.torrent")
 	if code, _, stderr := shoal(t, "create", filepath.Join(src, "pack"), "-o", tor, "-w", gone.URL+"/", "-w", good.URL+"/"); code != 0 {
 		t.Fatal(stderr)
@@ -175,6 +194,9 @@ func TestGetReportsADroppedWebSeed(t *testing.T) {
 			args = append(args, "--json")
 			want = `"event":"web_seed_dropped"`
 		}
+		c := make(chan struct{})
+		gate.Store(&c)
+		unopened.Store(&c)
 		code, stdout, stderr := shoal(t, args...)
 		if code != 0 || strings.Count(stdout, want) != 1 || strings.Contains(stderr, "web seed dropped") {
 			t.Fatalf("get (json %v): %d, want one %q on stdout and no log line:\n%s\nstderr: %s", json, code, want, stdout, stderr)
