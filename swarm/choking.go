@@ -28,6 +28,9 @@ func (l *loop) rechoke(now time.Time) {
 		case !want && !c.amChoking:
 			c.amChoking = true
 			c.out.push(func(b []byte) []byte { return wire.AppendSimple(b, wire.Choke) })
+			if l.spread != nil {
+				l.spread.Leave(uint64(c.id), false) // its queued pieces are not coming
+			}
 			// Queued uploads are dropped; a fast-extension peer is told.
 			for _, u := range c.out.dropUploads() {
 				if !c.allowedFast[u.index] {

@@ -193,16 +193,25 @@ type conn struct {
 	clientName  string
 	anyMessage  bool // the first message was seen (bitfield only allowed first)
 	allowedFast map[uint32]bool
-	haveCount   int
-	seed        bool
-	closing     bool
-	source      string // where we learned of the peer: incoming, tracker, manual, ...
+	// refused maps the pieces the peer rejected our requests for while
+	// unchoking us to when we may ask it again (spreading.go).
+	refused   map[int]time.Time
+	haveCount int
+	seed      bool
+	closing   bool
+	source    string // where we learned of the peer: incoming, tracker, manual, ...
 	// peerExt maps extension names to the IDs the peer wants (BEP 10);
 	// listenPort is the port it accepts connections on, when it said.
 	peerExt    map[string]int
 	listenPort int
-	pexSent    map[netip.AddrPort]bool // what our PEX messages told it
-	pexAt      time.Time               // when we last sent it PEX; zero: not yet
+	// sender is who the blame ledger holds to account for its blocks:
+	// the address we dialled, or for an incoming connection its IP with
+	// the listen port it gave before sending any block (else the port
+	// it came from). Fixed from then on, so a liar cannot shed a record
+	// by announcing another port.
+	sender  netip.AddrPort
+	pexSent map[netip.AddrPort]bool // what our PEX messages told it
+	pexAt   time.Time               // when we last sent it PEX; zero: not yet
 }
 
 // listenAddr is where others can reach the peer: the address we dialled,

@@ -11,6 +11,7 @@ import (
 	"github.com/shoal-torrent/shoal/piece/picker"
 	"github.com/shoal-torrent/shoal/swarm/blame"
 	"github.com/shoal-torrent/shoal/swarm/choke"
+	"github.com/shoal-torrent/shoal/swarm/spread"
 	"github.com/shoal-torrent/shoal/swarm/superseed"
 	"github.com/shoal-torrent/shoal/swarm/wire"
 )
@@ -79,6 +80,9 @@ type loop struct {
 	hasOptimistic bool
 	// super is the BEP 16 policy when super-seeding (superseeding.go).
 	super *superseed.Seeder
+	// spread is the initial seeder's policy (spreading.go), made with
+	// the first request once the torrent is complete.
+	spread *spread.Seeder
 	// timers run only while the loop is busy (idle.go).
 	timers loopTimers
 }
@@ -378,6 +382,7 @@ func (l *loop) tick(now time.Time) {
 		l.request(c)
 	}
 	l.superTick(now)
+	l.spreadTick(now)
 	l.webTick(now)
 	l.sendPex(now)
 	l.resumeTick(now)

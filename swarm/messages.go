@@ -78,6 +78,9 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 		}
 		l.picker.PeerHave(c.id, int(m.Index))
 		l.superHave(c, int(m.Index))
+		if l.spread != nil {
+			l.spread.Have(uint64(c.id), int(m.Index))
+		}
 		l.peerGained(c, int(m.Index))
 	case wire.Bitfield, wire.HaveAll, wire.HaveNone:
 		// Only as the first message: a second one finds anyMessage set.
@@ -101,6 +104,7 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 		}
 		if m.ID != wire.HaveNone {
 			l.superBitfield(c)
+			l.spreadBitfield(c)
 		}
 		l.peerGained(c, -1)
 	case wire.Request:
@@ -118,6 +122,9 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 			if _, asked := c.requests[blk]; asked {
 				delete(c.requests, blk)
 				l.picker.Release(c.id, blk)
+				if !c.peerChoking {
+					l.refused(c, blk.Piece)
+				}
 			}
 		}
 	case wire.AllowedFast:
@@ -235,6 +242,10 @@ func (l *loop) peerRequest(c *conn, m *wire.Message) error {
 		// Queued requests are a subset of those the peer has out, and
 		// we said it may have ourReqq: more is a flood.
 		return violation("more than %d requests queued", ourReqq)
+	}
+	if !l.spreadAllows(c, int(m.Index)) {
+		l.reject(c, u)
+		return nil
 	}
 	c.out.pushUpload(u)
 	return nil

@@ -324,6 +324,9 @@ func (l *loop) drop(c *conn, why error) {
 	if l.super != nil {
 		l.super.Leave(uint64(c.id))
 	}
+	if l.spread != nil {
+		l.spread.Leave(uint64(c.id), true)
+	}
 	delete(l.conns, c.id)
 	ip := c.addr.Addr().Unmap()
 	if l.ipConns[ip]--; l.ipConns[ip] <= 0 {

@@ -16,6 +16,7 @@ import (
 	"github.com/shoal-torrent/shoal/piece/picker"
 	"github.com/shoal-torrent/shoal/swarm/choke"
 	"github.com/shoal-torrent/shoal/swarm/evict"
+	"github.com/shoal-torrent/shoal/swarm/spread"
 	"github.com/shoal-torrent/shoal/swarm/superseed"
 )
 
@@ -59,6 +60,14 @@ type TorrentConfig struct {
 	// takes superseed.DefaultConfig.
 	SuperSeed       bool
 	SuperSeedPolicy superseed.Config
+	// NoSpread turns off the initial seeder's policy (swarm/spread), on
+	// by default: while a complete torrent is the one source of some
+	// piece, a request for a piece on its way to another peer, or held
+	// by one, is rejected once, so the seeder sends each piece about
+	// once. SpreadPolicy tunes it; a zero value takes
+	// spread.DefaultConfig.
+	NoSpread     bool
+	SpreadPolicy spread.Config
 
 	// openStorage replaces the files on disk (tests: memory, slow or
 	// failing disks); nil opens Dir.
@@ -110,6 +119,12 @@ func (c *TorrentConfig) Validate() error {
 		c.SuperSeedPolicy = superseed.DefaultConfig()
 	}
 	if err := c.SuperSeedPolicy.Validate(); err != nil {
+		return err
+	}
+	if c.SpreadPolicy == (spread.Config{}) {
+		c.SpreadPolicy = spread.DefaultConfig()
+	}
+	if err := c.SpreadPolicy.Validate(); err != nil {
 		return err
 	}
 	if err := c.Picker.Validate(); err != nil {

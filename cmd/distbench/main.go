@@ -53,7 +53,7 @@ func main() {
 	flag.StringVar(&up, "up", "4MiB", "upload cap U of every process, per second")
 	flag.StringVar(&ks, "k", "8,16,32", "numbers of leechers, comma-separated")
 	flag.IntVar(&c.runs, "runs", 1, "runs of each client at each K")
-	flag.StringVar(&impls, "impls", "shoal,shoal-super,libtorrent,anacrolix", "clients to run, comma-separated (shoal-super: shoal seeding with --super-seed)")
+	flag.StringVar(&impls, "impls", "shoal,shoal-super,libtorrent,anacrolix", "clients to run, comma-separated (shoal-super: shoal seeding with --super-seed; shoal-nospread: with --no-spread)")
 	flag.StringVar(&c.shoal, "shoal", "bin/shoal", "shoal binary")
 	flag.StringVar(&seedArgs, "shoal-seed-args", "", "extra arguments for shoal's seeder, space-separated (e.g. --super-seed)")
 	flag.StringVar(&c.anacrolix, "anacrolix", "bin/anacrolix-peer", "anacrolix bench peer")
@@ -233,12 +233,15 @@ func run(c config) error {
 		case "shoal-super":
 			args := append([]string{"--super-seed"}, c.shoalSeedArgs...)
 			peers = append(peers, shoalPeer{label: "shoal --super-seed", bin: c.shoal, seedArgs: args})
+		case "shoal-nospread":
+			args := append([]string{"--no-spread"}, c.shoalSeedArgs...)
+			peers = append(peers, shoalPeer{label: "shoal --no-spread", bin: c.shoal, seedArgs: args})
 		case "libtorrent":
 			peers = append(peers, contractPeer{label: "libtorrent", cmd: []string{c.python, c.lt}, file: c.lt})
 		case "anacrolix":
 			peers = append(peers, contractPeer{label: "anacrolix", cmd: []string{c.anacrolix}, file: c.anacrolix})
 		default:
-			return fmt.Errorf("-impls: unknown client %q (shoal, shoal-super, libtorrent, anacrolix)", name)
+			return fmt.Errorf("-impls: unknown client %q (shoal, shoal-super, shoal-nospread, libtorrent, anacrolix)", name)
 		}
 	}
 	f, u := float64(c.size), float64(c.up)

@@ -39,6 +39,7 @@ type swarmFlags struct {
 	dhtPort   portValue
 	dhtBoot   []string
 	noWeb     bool
+	noSpread  bool // every request served, even while we are the one source of a piece
 	// encryption is the MSE/PE policy, in Transmission's words.
 	encryption string
 	// noPortForwarding: no UPnP or NAT-PMP mapping is asked of the router;
@@ -66,6 +67,7 @@ func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON event per line instead of progress")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log peer and tracker activity to stderr")
 	fl.BoolVar(&f.noTracker, "no-trackers", false, "do not announce to the torrent's trackers")
+	fl.BoolVar(&f.noSpread, "no-spread", false, "as the one source of some pieces, serve every request instead of turning down (once) a piece already on its way to, or held by, another peer")
 	fl.BoolVar(&f.noTUI, "no-tui", false, "print progress lines instead of opening the terminal UI")
 	fl.BoolVar(&f.noBell, "no-bell", false, "do not ring the terminal bell when a download completes")
 	fl.BoolVar(&f.noDHT, "no-dht", false, "do not use the DHT (private torrents never do)")
@@ -181,6 +183,7 @@ func (f *swarmFlags) torrentConfig(peers []netip.AddrPort) swarm.TorrentConfig {
 	cfg.MaxPeersPerIP = f.perIP
 	cfg.DisableTrackers = f.noTracker
 	cfg.WebSeeds.Disable = f.noWeb
+	cfg.NoSpread = f.noSpread
 	return cfg
 }
 

@@ -90,6 +90,15 @@ type peerState struct {
 	// parole, for good: a piece that fails then names its one sender,
 	// and a ranged request is not split between sources.
 	whole bool
+	// refused holds pieces the peer turned our requests for down while
+	// unchoking us (an initial seeder that is sending them to someone
+	// else): not asked of it again until Unrefuse. Nil until the first.
+	refused *piece.Bitfield
+}
+
+// offers reports whether the peer has piece i and has not refused it.
+func (ps *peerState) offers(i int) bool {
+	return ps.has.Has(i) && (ps.refused == nil || !ps.refused.Has(i))
 }
 
 // alone reports whether the peer only takes pieces no one else shares.
@@ -358,6 +367,29 @@ func (p *Picker) PeerBitfield(id PeerID, bf *piece.Bitfield) {
 	}
 	for i := bf.NextSet(0); i >= 0; i = bf.NextSet(i + 1) {
 		p.PeerHave(id, i)
+	}
+}
+
+// Refuse stops asking the peer for piece i: it rejected a request for
+// it while unchoking us, so it means to send that piece elsewhere (an
+// initial seeder spreading its pieces), and the request is better spent
+// on one it will send. The caller lifts it with Unrefuse after a while;
+// the piece still counts as the peer's for availability and interest.
+func (p *Picker) Refuse(id PeerID, i int) {
+	ps := p.peers[id]
+	if ps == nil || i < 0 || i >= p.layout.NumPieces {
+		return
+	}
+	if ps.refused == nil {
+		ps.refused = piece.NewBitfield(p.layout.NumPieces)
+	}
+	ps.refused.Set(i)
+}
+
+// Unrefuse lets the peer be asked for piece i again.
+func (p *Picker) Unrefuse(id PeerID, i int) {
+	if ps := p.peers[id]; ps != nil && ps.refused != nil && i >= 0 && i < p.layout.NumPieces {
+		ps.refused.Clear(i)
 	}
 }
 

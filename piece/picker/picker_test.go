@@ -456,7 +456,12 @@ func TestRandomOperationsKeepInvariants(t *testing.T) {
 			case 7:
 				if bs := outstanding[id]; len(bs) > 0 {
 					p.Release(id, bs[0])
+					if r.IntN(2) == 0 {
+						p.Refuse(id, bs[0].Piece)
+					}
 					outstanding[id] = bs[1:]
+				} else {
+					p.Unrefuse(id, r.IntN(n))
 				}
 			case 8:
 				p.SetFilePriority(r.IntN(3), Priority(r.IntN(4)))
@@ -570,5 +575,39 @@ func TestAHalfReceivedPieceIsNoStallWhenEveryoneIsOnParole(t *testing.T) {
 	if owner, ok := p.Exclusive(0); !ok || owner != 2 {
 		t.Fatal("the restarted piece is not the parole peer's own")
 	}
+	p.check(t)
+}
+
+// A piece a peer refused is not asked of it again, started or not, until
+// Unrefuse; another peer is still asked for it, and it still counts as
+// the peer's.
+func TestRefusedPieceIsNotAskedAgain(t *testing.T) {
+	p := newTest(t, 0, 3*pieceSize)
+	p.AddPeer(1)
+	p.PeerHaveAll(1)
+	haves(p, 2, 0, 1, 2)
+	one := p.Pick(nil, 1, 1) // piece x's first block; then the seed refuses x
+	x := one[0].Piece
+	p.Release(1, one[0])
+	p.Refuse(1, x)
+	got := piecesOf(p.Pick(nil, 1, 2*pieceSize/piece.BlockSize))
+	if slices.Contains(got, x) || len(got) != 2 {
+		t.Fatalf("picked %v from the peer that refused %d; want the other two", got, x)
+	}
+	if got := piecesOf(p.Pick(nil, 2, 1)); !slices.Equal(got, []int{x}) {
+		t.Fatalf("another peer was given %v, want the refused piece %d", got, x)
+	}
+	if p.Availability(x) != 2 || !p.Interesting(1) {
+		t.Fatalf("refusal changed availability (%d) or interest", p.Availability(x))
+	}
+	p.check(t)
+	p.RemovePeer(2) // its request of x is free again
+	p.Unrefuse(1, x)
+	if got := piecesOf(p.Pick(nil, 1, 1)); !slices.Equal(got, []int{x}) {
+		t.Fatalf("after Unrefuse picked %v, want %d", got, x)
+	}
+	p.Refuse(9, x) // unknown peers and pieces are ignored
+	p.Refuse(1, -1)
+	p.Unrefuse(1, 99)
 	p.check(t)
 }

@@ -20,7 +20,7 @@ func (p *Picker) Pick(dst []Block, id PeerID, n int) []Block {
 			if len(dst) >= want {
 				return dst
 			}
-			if pp := p.partial[i]; p.pos[i] >= 0 && levelOf(p.prio[i]) == level && ps.has.Has(i) && p.mayShare(ps, id, pp) {
+			if pp := p.partial[i]; p.pos[i] >= 0 && levelOf(p.prio[i]) == level && ps.offers(i) && p.mayShare(ps, id, pp) {
 				dst = p.takeFree(dst, id, i, want)
 				if ps.alone() {
 					pp.exclusive, pp.owner = true, id
@@ -59,7 +59,7 @@ func (p *Picker) Pick(dst []Block, id PeerID, n int) []Block {
 func (p *Picker) pickWindows(dst []Block, id PeerID, ps *peerState, want int) []Block {
 	for _, w := range p.windows {
 		for i := w.First; i < w.End && len(dst) < want; i++ {
-			if !p.wanted.Has(i) || p.pos[i] < 0 || !ps.has.Has(i) {
+			if !p.wanted.Has(i) || p.pos[i] < 0 || !ps.offers(i) {
 				continue
 			}
 			switch pp := p.partial[i]; {
@@ -101,7 +101,7 @@ func (p *Picker) duplicate(dst []Block, id PeerID, i int, pp *partialPiece, want
 // freshAt reports piece i as wanted at the level, unstarted and the
 // peer's.
 func (p *Picker) freshAt(ps *peerState, i, level int) bool {
-	return i < p.layout.NumPieces && p.pos[i] >= 0 && levelOf(p.prio[i]) == level && p.partial[i] == nil && ps.has.Has(i)
+	return i < p.layout.NumPieces && p.pos[i] >= 0 && levelOf(p.prio[i]) == level && p.partial[i] == nil && ps.offers(i)
 }
 
 // restartStranded lets a parole peer with nothing else to take start over
@@ -113,7 +113,7 @@ func (p *Picker) restartStranded(dst []Block, id PeerID, ps *peerState, want int
 	for k := 0; k < len(p.partials) && len(dst) < want; k++ {
 		i := p.partials[k]
 		pp := p.partial[i]
-		if pp.exclusive || pp.received == 0 || pp.received == len(pp.blocks) || p.pos[i] < 0 || !ps.has.Has(i) || p.anyRequested(pp) || p.someoneFreeHas(i) {
+		if pp.exclusive || pp.received == 0 || pp.received == len(pp.blocks) || p.pos[i] < 0 || !ps.offers(i) || p.anyRequested(pp) || p.someoneFreeHas(i) {
 			continue
 		}
 		p.PieceFailed(i)
@@ -139,7 +139,7 @@ func (p *Picker) anyRequested(pp *partialPiece) bool {
 // finish it as it is.
 func (p *Picker) someoneFreeHas(i int) bool {
 	for _, ps := range p.peers {
-		if !ps.alone() && ps.has.Has(i) {
+		if !ps.alone() && ps.offers(i) {
 			return true
 		}
 	}
@@ -186,7 +186,7 @@ func (p *Picker) nextNewPiece(ps *peerState, level int) int {
 	if len(o.pieces) == 0 {
 		return -1
 	}
-	usable := func(i int) bool { return ps.has.Has(i) && p.partial[i] == nil }
+	usable := func(i int) bool { return ps.offers(i) && p.partial[i] == nil }
 	if p.sequential {
 		for i := p.wanted.NextSet(p.seqCursor); i >= 0; i = p.wanted.NextSet(i + 1) {
 			if levelOf(p.prio[i]) == level && usable(i) {
@@ -242,7 +242,7 @@ func (p *Picker) pickEndgame(dst []Block, id PeerID, ps *peerState, n int) []Blo
 	for limit := 1; limit < p.cfg.EndgameRequesters && len(dst) < want; limit++ {
 		for _, i := range p.partials {
 			pp := p.partial[i]
-			if p.pos[i] < 0 || !ps.has.Has(i) || pp.exclusive || ps.alone() {
+			if p.pos[i] < 0 || !ps.offers(i) || pp.exclusive || ps.alone() {
 				continue
 			}
 			for b := range pp.blocks {
