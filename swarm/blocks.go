@@ -154,7 +154,6 @@ func (l *loop) received(c *conn, m *wire.Message, block *[]byte) error {
 		l.discard(block)
 		return violation("piece message that is not one of our blocks (%d+%d)", m.Begin, len(m.Data))
 	}
-	ip := c.addr.Addr().Unmap()
 	if r, asked := c.requests[blk]; asked {
 		delete(c.requests, blk)
 		c.window = c.window.received(len(m.Data), windowLimit(c.reqq, c.reqCap))
@@ -166,7 +165,7 @@ func (l *loop) received(c *conn, m *wire.Message, block *[]byte) error {
 		// into a block someone else was asked for since, not into a
 		// piece another peer downloads alone.
 		owner, excl := l.picker.Exclusive(blk.Piece)
-		if l.blame.OnParole(ip) || l.picker.Requesters(blk) > 0 || excl && owner != c.id {
+		if l.blame.OnParole(c.sender) || l.picker.Requesters(blk) > 0 || excl && owner != c.id {
 			l.waste(block, len(m.Data))
 			return nil
 		}
@@ -203,7 +202,7 @@ func (l *loop) received(c *conn, m *wire.Message, block *[]byte) error {
 			}
 		}
 	}
-	l.blame.Contributed(blk.Piece, ip)
+	l.blame.Contributed(blk.Piece, c.sender)
 	l.hasher.submit(blockJob{piece: blk.Piece, index: blk.Index, attempt: l.attempt[blk.Piece], buf: block, n: len(m.Data)})
 	l.request(c)
 	return nil
@@ -249,12 +248,10 @@ func (l *loop) pieceDone(r hashResult) {
 		l.webPieceDone(r.piece, false)
 		defer l.requestAll() // its blocks are wanted again
 		v := l.blame.Failed(r.piece)
-		for _, ip := range v.Ban {
-			l.ban(ip)
-		}
-		for _, ip := range v.Parole {
+		l.ban(v)
+		for _, a := range v.Parole {
 			for _, c := range l.conns {
-				if c.addr.Addr().Unmap() == ip {
+				if c.sender == a {
 					l.picker.SetParole(c.id, true)
 				}
 			}

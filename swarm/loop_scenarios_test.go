@@ -246,7 +246,7 @@ func TestSharedBadPieceEndsInTheLiarsBan(t *testing.T) {
 		t.Fatalf("banned %d, hash failures %d", s.Banned, s.HashFails)
 	}
 	h.do(func(lp *loop) {
-		if lp.blame.Banned(honest.addr.Addr()) {
+		if lp.blame.Banned(honest.addr) {
 			t.Error("the honest peer was banned")
 		}
 	})
@@ -254,10 +254,41 @@ func TestSharedBadPieceEndsInTheLiarsBan(t *testing.T) {
 	h.do(func(lp *loop) { h.sameData(lp.t.cfg.Dir) })
 }
 
+// A liar on the same IP as an honest seeder (one host, one NAT) is
+// banned alone: the honest one stays and the download completes (the
+// liar sends nothing else). Before senders were address and port, its
+// ban dropped both and the download never finished.
+func TestALiarSharingAnIPBansOnlyItself(t *testing.T) {
+	h := newHarness(t, harnessOpts{})
+	content := h.content()
+	liar := h.connect(peerOpts{ip: "127.0.4.1"})
+	liar.serveWith(func(m *wire.Message) []byte {
+		if m.ID != wire.Request {
+			return nil
+		}
+		if int(m.Begin) > 0 && !isParole(h, liar) {
+			return wire.AppendRequest(nil, wire.Reject, m.Index, m.Begin, m.Length)
+		}
+		return garbage(m.Index, m.Begin, int(m.Length))
+	})
+	liar.send(wireHaveAllUnchoke())
+	liar.drain()
+	honest := h.connect(peerOpts{ip: "127.0.4.1"})
+	honest.serve(content)
+	honest.send(wireHaveAllUnchoke())
+	waitComplete(t, h.tor, 5*time.Second)
+	h.do(func(lp *loop) {
+		if lp.blame.Banned(honest.addr) || lp.blame.BannedIP(honest.addr.Addr()) {
+			t.Error("the honest peer on the liar's IP was banned")
+		}
+		h.sameData(lp.t.cfg.Dir)
+	})
+}
+
 // isParole reports whether the loop has p on parole (from p's own
 // goroutine, through the loop).
 func isParole(h *harness, p *pipePeer) bool {
 	var on bool
-	h.tor.do(func() { on = h.tor.loopState().blame.OnParole(p.addr.Addr()) })
+	h.tor.do(func() { on = h.tor.loopState().blame.OnParole(p.addr) })
 	return on
 }

@@ -147,6 +147,15 @@ func (l *loop) handleMsg(c *conn, m *wire.Message, block *[]byte) error {
 				l.t.log.Debug("peer client", "addr", c.addr, "client", name, "peer_id_says", c.clientName)
 				c.clientName = name
 			}
+			if c.incoming && c.listenPort == 0 && h.P > 0 && h.P < 1<<16 && c.downloaded.Load() == 0 {
+				// Known by its listen port from now on: a sender we
+				// banned comes back from another port, not that one.
+				c.sender = netip.AddrPortFrom(c.sender.Addr(), uint16(h.P))
+				if l.blame.Banned(c.sender) {
+					return errBanned
+				}
+				l.picker.SetParole(c.id, l.blame.OnParole(c.sender))
+			}
 			c.peerExt, c.listenPort = h.M, h.P
 		case wire.ExtMetadata:
 			return l.serveMetadata(c, m.Payload)

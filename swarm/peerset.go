@@ -5,9 +5,11 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/shoal-torrent/shoal/piece/picker"
+	"github.com/shoal-torrent/shoal/swarm/blame"
 	"github.com/shoal-torrent/shoal/swarm/evict"
 	"github.com/shoal-torrent/shoal/swarm/wire"
 )
@@ -64,10 +66,13 @@ type dialResult struct {
 // promising address that is not in use makes room, if the newcomer is
 // worth more.
 func (l *loop) learn(a netip.AddrPort, source string) {
-	if !a.IsValid() || a.Port() == 0 || l.blame.Banned(a.Addr().Unmap()) || l.t.s.isSelf(a) {
+	if !a.IsValid() || a.Port() == 0 || l.t.s.isSelf(a) {
 		return
 	}
 	a = netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+	if l.blame.Banned(a) {
+		return
+	}
 	if k, ok := l.known[a]; ok {
 		k.sources[source] = true
 		return
@@ -166,7 +171,8 @@ func (l *loop) adopt(c *conn) {
 		}
 		l.drop(e, errDuplicate)
 	}
-	refuse := l.ctx.Err() != nil || l.blame.Banned(ip) || l.ipConns[ip] >= l.t.cfg.MaxPeersPerIP
+	c.sender = netip.AddrPortFrom(ip, c.addr.Port())
+	refuse := l.ctx.Err() != nil || l.blame.Banned(c.sender) || l.ipConns[ip] >= l.t.cfg.MaxPeersPerIP
 	if !refuse && len(l.conns) >= l.t.cfg.MaxPeers {
 		if victim, ok := evict.Choose(l.evictionCandidates(), l.t.cfg.Evict, now); ok {
 			l.evictions++
@@ -194,7 +200,7 @@ func (l *loop) adopt(c *conn) {
 	l.conns[c.id] = c
 	l.byPeer[c.hs.PeerID] = c
 	l.picker.AddPeer(c.id)
-	l.picker.SetParole(c.id, l.blame.OnParole(ip))
+	l.picker.SetParole(c.id, l.blame.OnParole(c.sender))
 	if k := l.known[c.addr]; k != nil {
 		k.connected, k.worked = true, true
 		if !c.incoming {
@@ -264,6 +270,7 @@ const simultaneousOpen = 2 * time.Second
 var (
 	errEvicted   = errors.New("evicted to make room for a new peer")
 	errDuplicate = errors.New("a second connection to the same peer replaced it")
+	errBanned    = errors.New("banned")
 )
 
 // prefer reports whether the new connection c should replace e, an
@@ -352,12 +359,19 @@ func (l *loop) requestAll() {
 	l.webRequestAll()
 }
 
-// ban drops a banned IP's connections; the ledger refuses it from now on.
-func (l *loop) ban(ip netip.Addr) {
-	l.t.log.Warn("banned peer: it sent data for pieces that failed their hash check", "ip", ip)
+// ban drops the connections of the senders (and whole IPs) a verdict
+// bans; the ledger refuses them from now on. Other peers on a banned
+// sender's IP stay.
+func (l *loop) ban(v blame.Verdict) {
+	for _, a := range v.Ban {
+		l.t.log.Warn("banned peer: it sent data for pieces that failed their hash check", "addr", a)
+	}
+	for _, ip := range v.BanIP {
+		l.t.log.Warn("banned IP: several of its peers sent data for pieces that failed their hash check", "ip", ip)
+	}
 	for _, c := range l.conns {
-		if c.addr.Addr().Unmap() == ip {
-			l.drop(c, errors.New("banned"))
+		if slices.Contains(v.Ban, c.sender) || slices.Contains(v.BanIP, c.sender.Addr()) {
+			l.drop(c, errBanned)
 		}
 	}
 }

@@ -12,6 +12,11 @@
 // same senders, and counting them would ban the honest one beside the
 // liar. The picker keeps parole peers off shared pieces from then on, so
 // the liar's next bad piece is its own.
+//
+// A sender is an address and port, not an IP alone: peers behind one NAT
+// (or on one host) share an IP, and one liar among them must not take the
+// honest ones down with it. A liar that comes back from a new port starts
+// clean, so once PerIP senders of one IP are banned, the whole IP is.
 package blame
 
 import (
@@ -19,25 +24,32 @@ import (
 	"net/netip"
 )
 
-// Config tunes how quickly an IP is banned.
+// Config tunes how quickly a sender is banned.
 type Config struct {
-	// Strikes is how many failed pieces an IP may be sole sender of (or
-	// share while on parole) before it is banned.
+	// Strikes is how many failed pieces a sender may be sole sender of
+	// (or share while on parole) before it is banned.
 	Strikes int
-	// MaxTracked bounds the IPs remembered with strikes or parole; past
-	// it, the oldest without a ban are forgotten, so a swarm of addresses
-	// cannot grow the ledger without end.
+	// PerIP is how many of one IP's senders are banned before the whole
+	// IP is.
+	PerIP int
+	// MaxTracked bounds the senders remembered with strikes or parole;
+	// past it, the oldest without a ban are forgotten, so a swarm of
+	// addresses cannot grow the ledger without end.
 	MaxTracked int
 }
 
 // DefaultConfig bans at the second strike, as libtorrent's smart ban does
-// for peers that sent bad data more than once.
-func DefaultConfig() Config { return Config{Strikes: 2, MaxTracked: 4096} }
+// for peers that sent bad data more than once, and a whole IP once three
+// of its senders were banned.
+func DefaultConfig() Config { return Config{Strikes: 2, PerIP: 3, MaxTracked: 4096} }
 
 // Validate reports a config the ledger cannot work with.
 func (c Config) Validate() error {
 	if c.Strikes < 1 {
 		return errors.New("blame: Strikes must be at least 1")
+	}
+	if c.PerIP < 1 {
+		return errors.New("blame: PerIP must be at least 1")
 	}
 	if c.MaxTracked < 1 {
 		return errors.New("blame: MaxTracked must be at least 1")
@@ -47,11 +59,13 @@ func (c Config) Validate() error {
 
 // Verdict is what a failed piece means.
 type Verdict struct {
-	// Ban lists IPs to refuse from now on.
-	Ban []netip.Addr
-	// Parole lists IPs newly put on parole: give them whole pieces of
-	// their own only.
-	Parole []netip.Addr
+	// Ban lists senders to refuse from now on; BanIP the IPs that are
+	// now refused whole (every sender from them).
+	Ban   []netip.AddrPort
+	BanIP []netip.Addr
+	// Parole lists senders newly put on parole: give them whole pieces
+	// of their own only.
+	Parole []netip.AddrPort
 }
 
 type record struct {
@@ -61,14 +75,17 @@ type record struct {
 }
 
 // Ledger remembers contributions to unverified pieces and the record of
-// every IP that sent bad data. Not safe for concurrent use: the torrent's
-// loop owns it.
+// every sender that sent bad data. Not safe for concurrent use: the
+// torrent's loop owns it.
 type Ledger struct {
 	cfg          Config
-	contributors map[int][]netip.Addr
-	records      map[netip.Addr]*record
-	banned       map[netip.Addr]bool
-	seq          uint64
+	contributors map[int][]netip.AddrPort
+	records      map[netip.AddrPort]*record
+	banned       map[netip.AddrPort]bool
+	// bannedPerIP counts the banned senders of each IP; at PerIP the IP
+	// is refused whole.
+	bannedPerIP map[netip.Addr]int
+	seq         uint64
 }
 
 // New returns an empty ledger.
@@ -76,12 +93,13 @@ func New(cfg Config) (*Ledger, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Ledger{cfg: cfg, contributors: map[int][]netip.Addr{}, records: map[netip.Addr]*record{},
-		banned: map[netip.Addr]bool{}}, nil
+	return &Ledger{cfg: cfg, contributors: map[int][]netip.AddrPort{}, records: map[netip.AddrPort]*record{},
+		banned: map[netip.AddrPort]bool{}, bannedPerIP: map[netip.Addr]int{}}, nil
 }
 
-// Contributed records that ip sent a block of piece p that was kept.
-func (l *Ledger) Contributed(p int, ip netip.Addr) {
+// Contributed records that a sender sent a block of piece p that was
+// kept.
+func (l *Ledger) Contributed(p int, ip netip.AddrPort) {
 	for _, a := range l.contributors[p] {
 		if a == ip {
 			return
@@ -91,7 +109,7 @@ func (l *Ledger) Contributed(p int, ip netip.Addr) {
 }
 
 // Contributors lists who sent blocks of piece p so far.
-func (l *Ledger) Contributors(p int) []netip.Addr { return l.contributors[p] }
+func (l *Ledger) Contributors(p int) []netip.AddrPort { return l.contributors[p] }
 
 // Verified forgets piece p's contributors: its data was good.
 func (l *Ledger) Verified(p int) { delete(l.contributors, p) }
@@ -106,7 +124,7 @@ func (l *Ledger) Failed(p int) Verdict {
 	delete(l.contributors, p)
 	var v Verdict
 	for _, ip := range ips {
-		if l.banned[ip] {
+		if l.Banned(ip) {
 			continue
 		}
 		r := l.record(ip)
@@ -121,6 +139,9 @@ func (l *Ledger) Failed(p int) Verdict {
 			l.banned[ip] = true
 			delete(l.records, ip)
 			v.Ban = append(v.Ban, ip)
+			if l.bannedPerIP[ip.Addr()]++; l.bannedPerIP[ip.Addr()] == l.cfg.PerIP {
+				v.BanIP = append(v.BanIP, ip.Addr())
+			}
 			continue
 		}
 		if len(ips) > 1 && !r.parole {
@@ -131,7 +152,7 @@ func (l *Ledger) Failed(p int) Verdict {
 	return v
 }
 
-func (l *Ledger) record(ip netip.Addr) *record {
+func (l *Ledger) record(ip netip.AddrPort) *record {
 	l.seq++
 	r := l.records[ip]
 	if r == nil {
@@ -146,7 +167,7 @@ func (l *Ledger) record(ip netip.Addr) *record {
 }
 
 func (l *Ledger) forgetOldest() {
-	var oldest netip.Addr
+	var oldest netip.AddrPort
 	var seq uint64
 	for ip, r := range l.records {
 		if !oldest.IsValid() || r.seq < seq {
@@ -156,14 +177,19 @@ func (l *Ledger) forgetOldest() {
 	delete(l.records, oldest)
 }
 
-// OnParole reports whether ip must download whole pieces alone.
-func (l *Ledger) OnParole(ip netip.Addr) bool {
+// OnParole reports whether a sender must download whole pieces alone.
+func (l *Ledger) OnParole(ip netip.AddrPort) bool {
 	r := l.records[ip]
 	return r != nil && r.parole
 }
 
-// Banned reports whether ip is refused.
-func (l *Ledger) Banned(ip netip.Addr) bool { return l.banned[ip] }
+// Banned reports whether a sender is refused: itself, or its whole IP.
+func (l *Ledger) Banned(a netip.AddrPort) bool {
+	return l.banned[a] || l.BannedIP(a.Addr())
+}
 
-// BannedCount is how many IPs are refused.
+// BannedIP reports whether every sender from ip is refused.
+func (l *Ledger) BannedIP(ip netip.Addr) bool { return l.bannedPerIP[ip] >= l.cfg.PerIP }
+
+// BannedCount is how many senders are refused.
 func (l *Ledger) BannedCount() int { return len(l.banned) }
