@@ -364,10 +364,10 @@ func (l *loop) requestAll() {
 // sender's IP stay.
 func (l *loop) ban(v blame.Verdict) {
 	for _, a := range v.Ban {
-		l.t.log.Warn("banned peer: it sent data for pieces that failed their hash check", "addr", a)
+		l.t.log.Info("banned peer: it sent data for pieces that failed their hash check", "addr", a) // front ends say so from the snapshot
 	}
 	for _, ip := range v.BanIP {
-		l.t.log.Warn("banned IP: several of its peers sent data for pieces that failed their hash check", "ip", ip)
+		l.t.log.Info("banned IP: several of its peers sent data for pieces that failed their hash check", "ip", ip)
 	}
 	for _, c := range l.conns {
 		if slices.Contains(v.Ban, c.sender) || slices.Contains(v.BanIP, c.sender.Addr()) {

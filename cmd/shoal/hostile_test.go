@@ -173,7 +173,7 @@ func TestSeedDirectoryOfOnlyBadTorrents(t *testing.T) {
 	}
 	code, _, stderr := shoal(t, "seed", dir, "--dir", t.TempDir(), "--port", "0", "--state-dir", t.TempDir())
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
-	if code != exitError || len(lines) != 2 || !strings.HasPrefix(lines[0], "shoal: warning: skipping ") ||
+	if code != exitError || len(lines) != 2 || !strings.HasSuffix(lines[0], "; skipping it") ||
 		!strings.Contains(lines[0], "bad.torrent") || lines[1] != "shoal: no torrent left to seed" {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}

@@ -229,3 +229,27 @@ func hermetic(args []string) []string {
 	}
 	return out
 }
+
+// Empty and cut-short files are said in words, not as a bencode
+// decoder's position; so is an empty file given to create.
+func TestEmptyAndTruncatedFilesInWords(t *testing.T) {
+	tmp := t.TempDir()
+	empty, cut, zero := filepath.Join(tmp, "empty.torrent"), filepath.Join(tmp, "cut.torrent"), filepath.Join(tmp, "zero.bin")
+	os.WriteFile(empty, nil, 0o644)
+	os.WriteFile(cut, []byte("d4:info"), 0o644)
+	os.WriteFile(zero, nil, 0o644)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"info", empty}, "shoal: " + empty + " is empty, not a .torrent file (a download that failed?)"},
+		{[]string{"info", cut}, "shoal: " + cut + " is cut short: its data ends in the middle (a download that did not finish?)"},
+		{[]string{"create", zero, "--v2", "-o", filepath.Join(tmp, "z.torrent")}, "shoal: " + zero + " is empty: no data to share"},
+	} {
+		code, _, stderr := shoal(t, c.args...)
+		oneLineError(t, code, exitError, stderr)
+		if strings.TrimSpace(stderr) != c.want {
+			t.Errorf("%v: %q, want %q", c.args, stderr, c.want)
+		}
+	}
+}

@@ -44,6 +44,8 @@ type reporter struct {
 	// webDropped holds the web seeds already told of as dropped, by
 	// infohash and URL.
 	webDropped map[string]bool
+	// banned is each torrent's count of banned peers last told.
+	banned map[string]int
 	// bell rings the terminal's bell when a download completes.
 	bell bool
 }
@@ -56,7 +58,7 @@ type printedLine struct {
 
 func newReporter(e env, asJSON bool) *reporter {
 	return &reporter{e: e, json: asJSON, enc: json.NewEncoder(termsafe.JSONWriter(e.stdout)),
-		printed: map[string]printedLine{}, trackerWords: map[string]string{}, webDropped: map[string]bool{}}
+		printed: map[string]printedLine{}, trackerWords: map[string]string{}, webDropped: map[string]bool{}, banned: map[string]int{}}
 }
 
 // event prints a one-off happening (listening, complete, stopped). With
@@ -122,6 +124,7 @@ func (r *reporter) progress(snaps []*swarm.Snapshot, now time.Time) {
 	r.network(snaps)
 	r.trackers(snaps)
 	r.webSeeds(snaps)
+	r.bans(snaps)
 	if r.json {
 		for _, s := range snaps {
 			r.enc.Encode(map[string]any{
@@ -208,6 +211,21 @@ func (r *reporter) webSeeds(snaps []*swarm.Snapshot) {
 			r.event("web_seed_dropped", map[string]any{"name": s.Name, "info_hash": s.InfoHash, "url": d.URL, "error": d.Err},
 				fmt.Sprintf("%s: web seed %s dropped: %s", s.Name, d.URL, d.Err))
 		}
+	}
+}
+
+// bans tells when a torrent bans peers for data that failed the hash
+// check: the download goes on from the others, and a person watching a
+// stall should know why a peer went.
+func (r *reporter) bans(snaps []*swarm.Snapshot) {
+	for _, s := range snaps {
+		if s.Banned <= r.banned[s.InfoHash] {
+			continue
+		}
+		n := s.Banned - r.banned[s.InfoHash]
+		r.banned[s.InfoHash] = s.Banned
+		r.event("peer_banned", map[string]any{"name": s.Name, "info_hash": s.InfoHash, "banned": s.Banned},
+			fmt.Sprintf("%s: banned %s for sending data that failed the hash check (%d so far)", s.Name, plural(n, "peer", "peers"), s.Banned))
 	}
 }
 

@@ -78,6 +78,34 @@ func TestPlainTrackerErrorsInWords(t *testing.T) {
 	}
 }
 
+// TestBansAreTold: a peer banned for bad data is told once as a line
+// (or a peer_banned event), not only as a log line: the person sees why
+// a peer went.
+func TestBansAreTold(t *testing.T) {
+	for _, json := range []bool{false, true} {
+		var out bytes.Buffer
+		r := newReporter(env{stdout: &out, stderr: &out}, json)
+		s := seedingSnap("alpha")
+		r.progress([]*swarm.Snapshot{s}, reportAt)
+		for i := range 3 {
+			s.Banned = 1
+			r.progress([]*swarm.Snapshot{s}, reportAt.Add(time.Duration(i+1)*time.Second))
+		}
+		s.Banned = 3
+		r.progress([]*swarm.Snapshot{s}, reportAt.Add(5*time.Second))
+		want := []string{"alpha: banned 1 peer for sending data that failed the hash check (1 so far)",
+			"alpha: banned 2 peers for sending data that failed the hash check (3 so far)"}
+		if json {
+			want = []string{`"banned":1,"event":"peer_banned"`, `"banned":3,"event":"peer_banned"`}
+		}
+		for _, w := range want {
+			if strings.Count(out.String(), w) != 1 {
+				t.Fatalf("json %v: want %q once in:\n%s", json, w, out.String())
+			}
+		}
+	}
+}
+
 // TestJSONEventsNameTheTorrent: every event carries info_hash, rates are
 // whole numbers, eta_seconds is null when unknown and 0 when done.
 func TestJSONEventsNameTheTorrent(t *testing.T) {

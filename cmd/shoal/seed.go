@@ -65,7 +65,7 @@ downloads the rest first.`,
 				}
 				if err != nil {
 					// One bad file in a directory must not stop the rest.
-					warn(e, "skipping %v", err)
+					warn(e, "%v; skipping it", err)
 					continue
 				}
 				if other, dup := seen[m.InfoHash]; dup {
@@ -74,6 +74,7 @@ downloads the rest first.`,
 				}
 				seen[m.InfoHash] = p.path
 				warnTorrent(e, r, m)
+				warnNothingThere(e, r, m, f.dir)
 				cfg := f.torrentConfig(peers)
 				cfg.SuperSeed = superSeed
 				t, err := s.Add(m, cfg)

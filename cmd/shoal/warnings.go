@@ -1,8 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
+	"os"
+	"path/filepath"
 
 	"github.com/shoal-torrent/shoal/piece/meta"
 )
@@ -81,6 +85,16 @@ func warnNoPeerSource(e env, r *reporter, name, infoHash string, p peerSources) 
 func warnTorrent(e env, r *reporter, m *meta.Torrent) {
 	for _, w := range m.Warnings {
 		tell(e, r, m.InfoHash.HexString(), fmt.Sprintf("%s: %s", m.Name, w))
+	}
+}
+
+// warnNothingThere says when a torrent to seed has nothing at all in
+// dir, most often --dir naming the torrent's own folder rather than the
+// one that holds it: seeding then quietly turns into a download.
+func warnNothingThere(e env, r *reporter, m *meta.Torrent, dir string) {
+	top := m.Layout.Files[0].Path[0]
+	if _, err := os.Lstat(filepath.Join(dir, top)); errors.Is(err, fs.ErrNotExist) {
+		tell(e, r, m.InfoHash.HexString(), fmt.Sprintf("%s: nothing of it found in %s; --dir is the folder that contains %s (what is missing will be downloaded)", m.Name, dir, top))
 	}
 }
 

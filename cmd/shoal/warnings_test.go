@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/shoal-torrent/shoal/piece/piecetest"
 )
 
 // lockedBuffer is a bytes.Buffer the command and the test may share.
@@ -117,7 +119,8 @@ func TestGetWarnsWhenNoPeerSource(t *testing.T) {
 }
 
 // What the parser skipped or renamed to load a torrent is said by get and
-// seed as info says it: once each, one line each, on stderr.
+// seed as info says it: once each, one line each, on stderr. seed says
+// too when --dir holds nothing of the torrent (a get starts empty).
 func TestGetAndSeedPrintParserWarnings(t *testing.T) {
 	files := []any{
 		map[string]any{"length": int64(8), "path": []string{"bar.txt"}},
@@ -128,6 +131,9 @@ func TestGetAndSeedPrintParserWarnings(t *testing.T) {
 	for _, cmd := range []string{"get", "seed"} {
 		got := warnings(untilStarted(t, cmd, p, "--no-tui", "--port", "0", "--state-dir", t.TempDir(), "--dir", t.TempDir()))
 		want := []string{"t: ignored 1 byte after the end", `t: file 1: "bar.txt" saved as "bar.1.txt"`, "t: ignored comment"}
+		if cmd == "seed" { // and an empty --dir is said to hold nothing of it
+			want = append(want, "t: nothing of it found in ")
+		}
 		if len(got) != len(want) {
 			t.Errorf("%s: warned %q, want %d lines", cmd, got, len(want))
 			continue
@@ -158,6 +164,24 @@ func TestNoPeerSourceRules(t *testing.T) {
 	} {
 		if got := tc.p.noPeerSource() != ""; got != tc.none {
 			t.Errorf("%+v: no source %v, want %v (%q)", tc.p, got, tc.none, tc.p.noPeerSource())
+		}
+	}
+}
+
+// seed --dir pointing at the torrent's own folder (a common slip) says
+// so; the folder that holds it does not.
+func TestSeedSaysWhenDirHoldsNothing(t *testing.T) {
+	src := t.TempDir()
+	piecetest.WriteFiles(t, src, []piecetest.FileSpec{{Path: "pack/a.bin", Size: 40 << 10}})
+	tor := filepath.Join(t.TempDir(), "pack.torrent")
+	if code, _, stderr := shoal(t, "create", filepath.Join(src, "pack"), "-o", tor); code != 0 {
+		t.Fatal(stderr)
+	}
+	for dir, want := range map[string]bool{src: false, filepath.Join(src, "pack"): true} {
+		got := warnings(untilStarted(t, "seed", tor, "--no-tui", "--port", "0", "--state-dir", t.TempDir(), "--dir", dir))
+		said := len(got) == 1 && strings.Contains(got[0], "pack: nothing of it found in "+dir+"; --dir is the folder that contains pack")
+		if said != want || !want && len(got) != 0 {
+			t.Errorf("--dir %s: warned %q, want the warning: %v", dir, got, want)
 		}
 	}
 }

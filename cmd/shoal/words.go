@@ -128,6 +128,10 @@ func torrentError(arg string, err error) error {
 		return fmt.Errorf("%s is a directory, not a .torrent file (to make a torrent of it: shoal create %s)", arg, arg)
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%s: no such file", arg)
+	case strings.HasSuffix(err.Error(), meta.ErrBadBencode.Error()+": truncated at byte 0"):
+		return fmt.Errorf("%s is empty, not a .torrent file (a download that failed?)", arg)
+	case strings.Contains(err.Error(), meta.ErrBadBencode.Error()+": truncated at byte "):
+		return fmt.Errorf("%s is cut short: its data ends in the middle (a download that did not finish?)", arg)
 	case strings.Contains(err.Error(), meta.ErrBadBencode.Error()+": unexpected byte") && strings.HasSuffix(err.Error(), " at 0"):
 		// ParseWith keeps only the text of the bencode error.
 		return fmt.Errorf("%s is not a .torrent file: it does not hold bencoded data (is it the right file, or a download that failed?)", arg)

@@ -112,6 +112,9 @@ func Scan(path string) (*Content, error) {
 	}
 	c.executable = map[int]bool{}
 	if fi.Mode().IsRegular() {
+		if fi.Size() == 0 {
+			return nil, fmt.Errorf("%s is empty: no data to share", path)
+		}
 		c.Files = []piece.File{{Path: []string{c.Name}, Length: fi.Size()}}
 		c.executable[0] = fi.Mode()&0o111 != 0
 		return c, nil
