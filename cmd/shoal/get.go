@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"path/filepath"
 	"time"
 
@@ -68,21 +67,8 @@ interrupted before that, 1 on errors (a full disk, say).`,
 				return err
 			}
 			defer closeSession()
-			if isMagnet {
-				peers = append(peers, magnetPeers(cmd.Context(), e, r, mag)...)
-				warnNoPeerSource(e, r, magnetName(mag), mag.InfoHash.HexString(), f.magnetSources(mag, peers))
-				var found []netip.AddrPort
-				if m, found, err = resolveMagnet(cmd.Context(), e, r, s, args[0], f.stateDir, peers, s.DHTLookup()); errors.Is(err, context.Canceled) {
-					// Ctrl-C: not an error, and nothing to save yet.
-					return exitCodeError{code: 130, msg: magnetName(mag) + ": stopped before any peer sent the metadata"}
-				} else if err != nil {
-					return err
-				}
-				peers = append(peers, found...)
-				warnTorrent(e, r, m)
-			} else {
-				warnTorrent(e, r, m)
-				warnNoPeerSource(e, r, m.Name, m.InfoHash.HexString(), f.torrentSources(m, peers))
+			if m, peers, err = f.resolveTarget(cmd.Context(), e, r, s, args[0], mag, m, peers); err != nil {
+				return err
 			}
 			t, err := s.Add(m, f.torrentConfig(peers))
 			if err != nil {

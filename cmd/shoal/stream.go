@@ -8,11 +8,11 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"path"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -55,10 +55,10 @@ shows it. Ctrl-C stops; the torrent is seeded until then.`,
 			if err != nil {
 				return err
 			}
-			isMagnet := meta.IsMagnet(args[0])
 			var m *meta.Torrent
-			if isMagnet {
-				if _, err := meta.ParseMagnet(args[0]); err != nil {
+			var mag *meta.Magnet
+			if meta.IsMagnet(args[0]) {
+				if mag, err = meta.ParseMagnet(args[0]); err != nil {
 					return err
 				}
 			} else if m, err = loadTorrent(args[0]); err != nil {
@@ -75,12 +75,27 @@ shows it. Ctrl-C stops; the torrent is seeded until then.`,
 				return err
 			}
 			defer closeSession()
-			if isMagnet {
-				var found []netip.AddrPort
-				if m, found, err = resolveMagnet(cmd.Context(), e, r, s, args[0], f.stateDir, peers, s.DHTLookup()); err != nil {
-					return err
+			// Served from the start: while a magnet's metadata is on its
+			// way a player is told to come back, not refused.
+			var handler atomic.Pointer[http.Handler]
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+				if h := handler.Load(); h != nil {
+					(*h).ServeHTTP(w, req)
+					return
 				}
-				peers = append(peers, found...)
+				w.Header().Set("Retry-After", "2")
+				http.Error(w, "fetching the torrent's metadata from peers; try again in a moment", http.StatusServiceUnavailable)
+			}), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+				BaseContext: func(net.Listener) context.Context { return cmd.Context() }}
+			served := make(chan error, 1)
+			go func() { served <- srv.Serve(ln) }()
+			defer srv.Close() // ends requests still waiting for pieces
+			base := "http://" + ln.Addr().String()
+			if mag != nil {
+				r.event("http_waiting", map[string]any{"url": base + "/"}, fmt.Sprintf("%s: %s/ answers 503 until the metadata is in", magnetName(mag), base))
+			}
+			if m, peers, err = f.resolveTarget(cmd.Context(), e, r, s, args[0], mag, m, peers); err != nil {
+				return err
 			}
 			t, err := s.Add(m, f.torrentConfig(peers))
 			if err != nil {
@@ -88,12 +103,8 @@ shows it. Ctrl-C stops; the torrent is seeded until then.`,
 			}
 			eng := newLiveEngine([]string{m.Name}, []*swarm.Torrent{t})
 			defer startControl(r, f.stateDir, s.Port(), eng)()
-			srv := &http.Server{Handler: newStreamHandler(t), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
-				BaseContext: func(net.Listener) context.Context { return cmd.Context() }}
-			served := make(chan error, 1)
-			go func() { served <- srv.Serve(ln) }()
-			defer srv.Close() // ends requests still waiting for pieces
-			base := "http://" + ln.Addr().String()
+			var h http.Handler = newStreamHandler(t)
+			handler.Store(&h)
 			r.event("started", map[string]any{"name": m.Name, "info_hash": m.InfoHash.HexString(), "size": m.Layout.DataTotal},
 				fmt.Sprintf("%s: %s in %d pieces, saving to %s", m.Name, humanize.IBytes(uint64(m.Layout.DataTotal)), m.Layout.NumPieces, f.dir))
 			r.event("listening", map[string]any{"port": s.Port()}, fmt.Sprintf("listening on port %d", s.Port()))

@@ -203,3 +203,23 @@ func TestGetReportsADroppedWebSeed(t *testing.T) {
 		}
 	}
 }
+
+// From a magnet link the HTTP address answers at once, 503 with
+// Retry-After while no peer has sent the metadata, and Ctrl-C then exits
+// 130 as get does.
+func TestStreamMagnetAnswersWhileFetchingMetadata(t *testing.T) {
+	magnet := "magnet:?xt=urn:btih:" + strings.Repeat("ab", 20) + "&dn=film"
+	b := startShoalUntil(t, regexp.MustCompile(`^film: (http://127\.0\.0\.1:\d+)/ answers 503`), "stream", magnet,
+		"--http", "127.0.0.1:0", "--dir", t.TempDir(), "--port", "0", "--state-dir", t.TempDir(), "--no-dht", "--no-trackers")
+	resp, err := http.Get(b.port + "/0/film")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("while fetching metadata: %s, Retry-After %q", resp.Status, resp.Header.Get("Retry-After"))
+	}
+	if code := b.stop(); code != 130 {
+		t.Fatalf("Ctrl-C before the metadata exited %d, want 130", code)
+	}
+}

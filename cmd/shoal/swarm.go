@@ -259,6 +259,29 @@ func watch(ctx context.Context, r *reporter, torrents []*swarm.Torrent, wake <-c
 	}
 }
 
+// resolveTarget turns get's or stream's argument into the torrent to add,
+// saying every warning: a .torrent as loaded (m), or a magnet link (mag)
+// whose metadata is fetched from peers, its x.pe and those found joining
+// peers. Ctrl-C while fetching is exit status 130 with a line saying so.
+func (f *swarmFlags) resolveTarget(ctx context.Context, e env, r *reporter, s *swarm.Session, arg string, mag *meta.Magnet, m *meta.Torrent, peers []netip.AddrPort) (*meta.Torrent, []netip.AddrPort, error) {
+	if mag == nil {
+		warnTorrent(e, r, m)
+		warnNoPeerSource(e, r, m.Name, m.InfoHash.HexString(), f.torrentSources(m, peers))
+		return m, peers, nil
+	}
+	peers = append(peers, magnetPeers(ctx, e, r, mag)...)
+	warnNoPeerSource(e, r, magnetName(mag), mag.InfoHash.HexString(), f.magnetSources(mag, peers))
+	m, found, err := resolveMagnet(ctx, e, r, s, arg, f.stateDir, peers, s.DHTLookup())
+	if errors.Is(err, context.Canceled) {
+		// Ctrl-C: not an error, and nothing to save yet.
+		return nil, nil, exitCodeError{code: 130, msg: magnetName(mag) + ": stopped before any peer sent the metadata"}
+	} else if err != nil {
+		return nil, nil, err
+	}
+	warnTorrent(e, r, m)
+	return m, append(peers, found...), nil
+}
+
 // resolveMagnet turns a magnet link into a torrent: from the .torrent saved
 // in the state directory by an earlier run, or by fetching the metadata
 // from peers (extra: --peer and the link's x.pe, resolved) and saving it
