@@ -111,6 +111,25 @@ func TestGetFromSeed(t *testing.T) {
 	}
 }
 
+// --bind listens on one address only: the seeder bound to 127.0.0.1 is
+// not reached through 127.0.0.2 (loopback too), and a get bound there
+// downloads from it.
+func TestBindListensOnOneAddress(t *testing.T) {
+	src, tor := seedFixture(t, 200<<10, "16KiB")
+	seeder := startShoal(t, "seed", tor, "--dir", src, "--port", "0", "--bind", "127.0.0.1", "--state-dir", t.TempDir(), "--no-dht")
+	if c, err := net.DialTimeout("tcp", "127.0.0.2:"+seeder.port, 5*time.Second); err == nil {
+		c.Close()
+		t.Fatal("a seeder bound to 127.0.0.1 accepted a connection on 127.0.0.2")
+	}
+	code, stdout, stderr := shoal(t, "get", tor, "--dir", t.TempDir(), "--peer", "127.0.0.1:"+seeder.port, "--bind", "127.0.0.1",
+		"--no-seed", "--port", "0", "--state-dir", t.TempDir(), "--no-dht")
+	if code != 0 || !strings.Contains(stdout, "download complete") {
+		t.Fatalf("get: %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, _, stderr = shoal(t, "get", tor, "--bind", "my-laptop", "--dir", t.TempDir())
+	oneLineError(t, code, exitUsage, stderr)
+}
+
 // TestGetSummaryCountsAFastDownload: a download over in a few
 // milliseconds is counted as downloaded in the summary, not as "already
 // on disk" (the summary polled for the end of the check every 50 ms and

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,6 +26,7 @@ type swarmFlags struct {
 	dir       string
 	stateDir  string
 	port      int
+	bind      string // the address to listen on; "" for every one
 	peers     []string
 	maxPeers  int
 	perIP     int
@@ -57,6 +60,7 @@ func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl.StringVarP(&f.dir, "dir", "d", ".", "save path holding the torrent's file or top folder")
 	fl.StringVar(&f.stateDir, "state-dir", defaultStateDir(), "where resume state is kept; one get or seed at a time may use it")
 	fl.IntVarP(&f.port, "port", "p", 6881, "port to listen on, TCP and uTP (UDP) alike (0 picks a free one)")
+	fl.StringVar(&f.bind, "bind", "", "IP address to listen on, for peers and the DHT (default: every address; 127.0.0.1 keeps shoal on this host)")
 	fl.StringArrayVar(&f.peers, "peer", nil, "HOST:PORT of a peer to connect to (an IP address or a host name); may repeat")
 	fl.IntVar(&f.maxPeers, "max-peers", 80, "connections per torrent")
 	fl.IntVar(&f.perIP, "max-peers-per-ip", 4, "connections per torrent from one IP address (peers on one host or behind one NAT share it)")
@@ -101,6 +105,11 @@ func (f *swarmFlags) validate() error {
 	if f.port < 0 || f.port > 65535 {
 		return usageError{fmt.Errorf("--port %d: want a port number from 0 to 65535 (0 picks a free one)", f.port)}
 	}
+	if f.bind != "" {
+		if _, err := netip.ParseAddr(f.bind); err != nil {
+			return usageError{fmt.Errorf("--bind %q: want an IP address of this host, e.g. 192.168.1.20 or ::1", f.bind)}
+		}
+	}
 	if err := f.validatePortForwarding(); err != nil {
 		return err
 	}
@@ -120,7 +129,7 @@ func (f *swarmFlags) validate() error {
 
 func (f *swarmFlags) session(e env) (*swarm.Session, error) {
 	cfg := swarm.DefaultSessionConfig()
-	cfg.ListenAddr = fmt.Sprintf(":%d", f.port)
+	cfg.ListenAddr = net.JoinHostPort(f.bind, strconv.Itoa(f.port))
 	cfg.DownloadLimit, cfg.UploadLimit = f.downLimit.n, f.upLimit.n
 	cfg.Encryption = swarm.Encryption(f.encryption)
 	cfg.DisableUTP = f.noUTP
@@ -139,7 +148,7 @@ func (f *swarmFlags) session(e env) (*swarm.Session, error) {
 	if !f.noDHT {
 		cfg.DHT = &swarm.DHTConfig{Bootstrap: f.dhtBoot, NodesFile: filepath.Join(f.stateDir, "dht.nodes")}
 		if f.dhtPort.n >= 0 {
-			cfg.DHT.Addr = fmt.Sprintf(":%d", f.dhtPort.n)
+			cfg.DHT.Addr = net.JoinHostPort(f.bind, strconv.Itoa(f.dhtPort.n))
 		}
 		if err := os.MkdirAll(f.stateDir, 0o755); err != nil {
 			return nil, err
