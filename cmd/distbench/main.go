@@ -53,7 +53,7 @@ func main() {
 	flag.StringVar(&up, "up", "4MiB", "upload cap U of every process, per second")
 	flag.StringVar(&ks, "k", "8,16,32", "numbers of leechers, comma-separated")
 	flag.IntVar(&c.runs, "runs", 1, "runs of each client at each K")
-	flag.StringVar(&impls, "impls", "shoal,shoal-super,libtorrent,anacrolix", "clients to run, comma-separated (shoal-super: shoal seeding with --super-seed; shoal-nospread: with --no-spread)")
+	flag.StringVar(&impls, "impls", "shoal,shoal-nospread,shoal-super,libtorrent,anacrolix", "clients to run, comma-separated (shoal-super: shoal seeding with --super-seed; shoal-nospread: with --no-spread)")
 	flag.StringVar(&c.shoal, "shoal", "bin/shoal", "shoal binary")
 	flag.StringVar(&seedArgs, "shoal-seed-args", "", "extra arguments for shoal's seeder, space-separated (e.g. --super-seed)")
 	flag.StringVar(&c.anacrolix, "anacrolix", "bin/anacrolix-peer", "anacrolix bench peer")
