@@ -108,3 +108,15 @@ func (l *lockedLog) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// While its data is checked a torrent shows all of it left: a zero Left
+// made the UI show a full size done beside 0%.
+func TestCheckingSnapshotHasEverythingLeft(t *testing.T) {
+	f := newFixture(t, 32<<10, piecetest.FileSpec{Path: "c.bin", Size: 100_000})
+	tor := &Torrent{m: f.m}
+	tor.left.Store(f.m.Layout.DataTotal)
+	tor.publishChecking()
+	if s := tor.Snapshot(); s.State != StateChecking || s.Left != s.Size || s.Size != 100_000 {
+		t.Fatalf("checking snapshot: state %s, left %d of %d", s.State, s.Left, s.Size)
+	}
+}

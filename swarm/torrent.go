@@ -349,7 +349,9 @@ func (t *Torrent) v2Only() [][piece.HashSizeV2]byte {
 	return t.m.V2.PieceHashes
 }
 
+// publishChecking shows the torrent as checking its data: nothing known
+// verified yet, so all of it left (a zero Left would read as complete).
 func (t *Torrent) publishChecking() {
 	t.snap.Store(&Snapshot{Name: t.m.Name, InfoHash: t.m.InfoHash.HexString(), State: StateChecking,
-		Size: t.m.Layout.DataTotal, NumPieces: t.m.Layout.NumPieces, PieceLength: t.m.Layout.PieceLength})
+		Size: t.m.Layout.DataTotal, Left: t.left.Load(), NumPieces: t.m.Layout.NumPieces, PieceLength: t.m.Layout.PieceLength})
 }
