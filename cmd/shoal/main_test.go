@@ -230,6 +230,27 @@ func hermetic(args []string) []string {
 	return out
 }
 
+// A file longer on disk than the torrent says verifies (its hashes are
+// right) but is pointed out: the extra bytes are none of the torrent's.
+func TestVerifyNotesALongerFile(t *testing.T) {
+	dir, album := content(t)
+	out := filepath.Join(t.TempDir(), "album.torrent")
+	if code, _, stderr := shoal(t, "create", album, "-o", out); code != 0 {
+		t.Fatal(stderr)
+	}
+	code, stdout, _ := shoal(t, "verify", out, "--dir", dir)
+	if code != 0 || strings.Contains(stdout, "longer on disk") {
+		t.Fatalf("intact data: %d\n%s", code, stdout)
+	}
+	f, _ := os.OpenFile(filepath.Join(album, "b", "c.txt"), os.O_APPEND|os.O_WRONLY, 0)
+	f.Write([]byte("0123456789"))
+	f.Close()
+	code, stdout, _ = shoal(t, "verify", out, "--dir", dir)
+	if code != 0 || !strings.Contains(stdout, "b/c.txt  (10 B longer on disk than in the torrent)") {
+		t.Fatalf("a longer file: %d\n%s", code, stdout)
+	}
+}
+
 // Empty and cut-short files are said in words, not as a bencode
 // decoder's position; so is an empty file given to create.
 func TestEmptyAndTruncatedFilesInWords(t *testing.T) {

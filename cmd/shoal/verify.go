@@ -67,7 +67,8 @@ halves of the torrent agree on it.`,
 			if err != nil {
 				return err
 			}
-			return reportVerify(e, t, dir, v, took)
+			stats, _ := st.Stats() // only for a note on sizes: without it, none
+			return reportVerify(e, t, dir, v, stats, took)
 		},
 	}
 	cmd.Flags().StringVarP(&dir, "dir", "d", ".", "save path holding the torrent's file or top folder")
@@ -75,7 +76,10 @@ halves of the torrent agree on it.`,
 	return cmd
 }
 
-func reportVerify(e env, t *meta.Torrent, dir string, v *piece.Verification, took time.Duration) error {
+// reportVerify prints the verdict; stats, when known, are the files on
+// disk, to say where one is longer than the torrent (the extra bytes are
+// none of its data, and every hash may still be right).
+func reportVerify(e env, t *meta.Torrent, dir string, v *piece.Verification, stats []piece.FileStat, took time.Duration) error {
 	l := t.Layout
 	w := e.stdout
 	name := termsafe.String(t.Name) // from the torrent: may hold escapes
@@ -95,7 +99,11 @@ func reportVerify(e env, t *meta.Torrent, dir string, v *piece.Verification, too
 	}
 	for _, i := range l.ShownFiles() {
 		f := l.Files[i]
-		fmt.Fprintf(w, "  %6.1f%%  %10s  %s\n", 100*l.FileProgress(i, v.Have), humanize.IBytes(uint64(f.Length)), termsafe.String(strings.Join(f.Path, "/")))
+		note := ""
+		if i < len(stats) && stats[i].Exists && stats[i].Size > f.Length {
+			note = fmt.Sprintf("  (%s longer on disk than in the torrent)", humanize.IBytes(uint64(stats[i].Size-f.Length)))
+		}
+		fmt.Fprintf(w, "  %6.1f%%  %10s  %s%s\n", 100*l.FileProgress(i, v.Have), humanize.IBytes(uint64(f.Length)), termsafe.String(strings.Join(f.Path, "/")), note)
 	}
 	if v.Have.Full() {
 		fmt.Fprintln(w, "complete")
