@@ -282,8 +282,12 @@ func (d downloadResult) rate() int64 {
 
 // lines are the summary for people.
 func (d downloadResult) lines() []string {
+	// Precision that fits the time: "20ms", "2.3s", "41s"; never "0s".
 	took := d.took.Round(time.Second)
-	if d.took < 10*time.Second {
+	switch {
+	case d.took < time.Second:
+		took = max(d.took.Round(time.Millisecond), time.Millisecond)
+	case d.took < 10*time.Second:
 		took = d.took.Round(100 * time.Millisecond)
 	}
 	got := humanize.IBytes(uint64(d.size))

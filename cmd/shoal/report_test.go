@@ -152,6 +152,13 @@ func TestDownloadResultSummary(t *testing.T) {
 			t.Errorf("summary lacks %q:\n%s", want, got)
 		}
 	}
+	// A fast one is not "in 0s".
+	for took, want := range map[time.Duration]string{20 * time.Millisecond: " in 20ms,", 300 * time.Microsecond: " in 1ms,", 41 * time.Second: " in 41s,"} {
+		d.took = took
+		if got := strings.Join(d.lines(), "\n"); !strings.Contains(got, want) {
+			t.Errorf("took %v: summary lacks %q:\n%s", took, want, got)
+		}
+	}
 }
 
 // TestBellOnlyOnATerminal: --no-tui on a terminal rings at completion
