@@ -10,6 +10,11 @@ import (
 
 // rechoke applies the choker's decision.
 func (l *loop) rechoke(now time.Time) {
+	slots := l.t.cfg.UploadSlots
+	if l.ensureSpread() && l.spread.Unsent() > 0 {
+		slots = max(slots, spreadSlots)
+	}
+	l.choker.SetSlots(slots)
 	peers := make([]choke.Peer, 0, len(l.conns))
 	for _, c := range l.conns {
 		peers = append(peers, l.chokePeer(c))

@@ -113,3 +113,33 @@ func TestARefusedPieceIsAskedElsewhereFirst(t *testing.T) {
 		t.Fatalf("after refuseFor asked for piece %d at %d, want %d at %d", m.Index, m.Begin, first.Index, first.Begin)
 	}
 }
+
+// While it is the one source of some pieces a seeder unchokes up to
+// spreadSlots interested peers, not 4, so every leecher soon holds
+// pieces to trade; --no-spread keeps the configured slots.
+func TestInitialSeederUnchokesMorePeers(t *testing.T) {
+	for _, noSpread := range []bool{false, true} {
+		h := newHarness(t, harnessOpts{seed: true, cfg: func(c *TorrentConfig) { c.NoSpread = noSpread }})
+		var peers []*pipePeer
+		for range 6 {
+			p := h.connect(peerOpts{})
+			p.send(wire.AppendSimple(nil, wire.Interested))
+			peers = append(peers, p)
+		}
+		unchoked := 0
+		for _, p := range peers {
+			for _, m := range p.drain() {
+				if m.ID == wire.Unchoke {
+					unchoked++
+				}
+			}
+		}
+		want := 6
+		if noSpread {
+			want = DefaultTorrentConfig("").UploadSlots
+		}
+		if unchoked != want {
+			t.Errorf("no-spread %v: %d of 6 interested peers unchoked, want %d", noSpread, unchoked, want)
+		}
+	}
+}

@@ -107,6 +107,15 @@ type Result struct {
 	HasOptimistic bool
 }
 
+// SetSlots changes how many peers are unchoked at once (optimistic
+// included) from the next call on: an initial seeder spreads its pieces
+// over more peers than a downloader trades with. Below 1 it is ignored.
+func (c *Choker) SetSlots(n int) {
+	if n >= 1 {
+		c.cfg.Slots = n
+	}
+}
+
 // Due reports whether a full rechoke is due at now. Between rechokes the
 // caller still calls Rechoke on events (a peer left, lost interest), which
 // fills free slots at once without rotating anyone.

@@ -199,3 +199,20 @@ func TestSeedingServesEveryPeerInTurn(t *testing.T) {
 		}
 	}
 }
+
+// SetSlots takes effect at the next rechoke; below 1 it is ignored.
+func TestSetSlots(t *testing.T) {
+	c, err := New(DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peers []Peer
+	for i := range 10 {
+		peers = append(peers, &fakePeer{id: uint64(i + 1), interested: true, connected: t0})
+	}
+	c.SetSlots(8)
+	c.SetSlots(0)
+	if got := len(c.Rechoke(peers, true, t0).Unchoked); got != 8 {
+		t.Fatalf("%d unchoked with 8 slots", got)
+	}
+}
