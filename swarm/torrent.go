@@ -63,9 +63,10 @@ type TorrentConfig struct {
 	// NoSpread turns off the initial seeder's policy (swarm/spread), on
 	// by default: while a complete torrent is the one source of some
 	// piece, a request for a piece on its way to another peer, or held
-	// by one, is rejected once, so the seeder sends each piece about
-	// once. SpreadPolicy tunes it; a zero value takes
-	// spread.DefaultConfig.
+	// by one, is rejected once, and up to spreadSlots peers are
+	// unchoked, so the seeder sends each piece about once and every
+	// leecher soon has some to trade. SpreadPolicy tunes it; a zero
+	// value takes spread.DefaultConfig.
 	NoSpread     bool
 	SpreadPolicy spread.Config
 

@@ -71,7 +71,7 @@ func (f *swarmFlags) register(cmd *cobra.Command) {
 	fl.BoolVar(&f.jsonOut, "json", false, "print one JSON event per line instead of progress")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log peer and tracker activity to stderr")
 	fl.BoolVar(&f.noTracker, "no-trackers", false, "do not announce to the torrent's trackers")
-	fl.BoolVar(&f.noSpread, "no-spread", false, "as the one source of some pieces, serve every request instead of turning down (once) a piece already on its way to, or held by, another peer")
+	fl.BoolVar(&f.noSpread, "no-spread", false, "as the one source of some pieces, serve every request with the usual upload slots, instead of turning down (once) a piece already on its way to, or held by, another peer and unchoking up to 16")
 	fl.BoolVar(&f.noTUI, "no-tui", false, "print progress lines instead of opening the terminal UI")
 	fl.BoolVar(&f.noBell, "no-bell", false, "do not ring the terminal bell when a download completes")
 	fl.BoolVar(&f.noDHT, "no-dht", false, "do not use the DHT (private torrents never do)")
