@@ -11,7 +11,7 @@ import (
 // rechoke applies the choker's decision.
 func (l *loop) rechoke(now time.Time) {
 	slots := l.t.cfg.UploadSlots
-	if l.ensureSpread() && l.spread.Unsent() > 0 {
+	if len(l.conns) > 0 && l.ensureSpread() && l.spread.Unsent() > 0 { // a peerless seed pays nothing
 		slots = max(slots, spreadSlots)
 	}
 	l.choker.SetSlots(slots)
