@@ -13,6 +13,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/shoal-torrent/shoal/internal/atomicfile"
 	"github.com/shoal-torrent/shoal/internal/termsafe"
@@ -130,6 +131,15 @@ An existing output file is kept unless --force is given.`,
 	f.BoolVarP(&force, "force", "f", false, "replace an existing output file")
 	f.BoolVar(&v2, "v2", false, "make a v2-only torrent (BEP 52); older clients cannot read it")
 	f.BoolVar(&hyb, "hybrid", false, "make a hybrid v1+v2 torrent that every client can join")
+	// The names other tools give it (libtorrent's piece length,
+	// transmission-create's --piecesize) mean --piece-size here too.
+	f.SetNormalizeFunc(func(_ *pflag.FlagSet, name string) pflag.NormalizedName {
+		switch name {
+		case "piece-length", "piecesize", "piece-len":
+			name = "piece-size"
+		}
+		return pflag.NormalizedName(name)
+	})
 	return cmd
 }
 

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/dustin/go-humanize"
+
+	"github.com/shoal-torrent/shoal/piece/piecetest"
 )
 
 // A hybrid made by create shows both infohashes and a magnet link with
@@ -92,4 +94,17 @@ func TestCreateV2AndHybridExclude(t *testing.T) {
 	_, album := content(t)
 	code, _, stderr := shoal(t, "create", album, "--v2", "--hybrid", "-o", filepath.Join(t.TempDir(), "x.torrent"))
 	oneLineError(t, code, exitUsage, stderr)
+}
+
+// --piece-length (libtorrent's word) and --piecesize (transmission-create's)
+// are --piece-size, not "unknown flag".
+func TestCreatePieceSizeAliases(t *testing.T) {
+	src := t.TempDir()
+	piecetest.WriteFiles(t, src, []piecetest.FileSpec{{Path: "d.bin", Size: 100_000}})
+	for _, flag := range []string{"--piece-length", "--piecesize"} {
+		out := filepath.Join(t.TempDir(), "d.torrent")
+		if code, stdout, stderr := shoal(t, "create", filepath.Join(src, "d.bin"), flag, "32KiB", "-o", out); code != 0 || !strings.Contains(stdout, "4 pieces of 32 KiB") {
+			t.Fatalf("%s: %d %s %s", flag, code, stdout, stderr)
+		}
+	}
 }
