@@ -222,22 +222,7 @@ func TestSharedBadPieceEndsInTheLiarsBan(t *testing.T) {
 	// each downloads whole pieces alone, and the liar's next bad piece
 	// bans it.
 	h := newHarness(t, harnessOpts{})
-	content := h.content()
-	liar := h.connect(peerOpts{ip: "127.0.4.1"})
-	liar.serveWith(func(m *wire.Message) []byte {
-		if m.ID != wire.Request {
-			return nil
-		}
-		if int(m.Begin) > 0 && !isParole(h, liar) {
-			return wire.AppendRequest(nil, wire.Reject, m.Index, m.Begin, m.Length)
-		}
-		return garbage(m.Index, m.Begin, int(m.Length))
-	})
-	liar.send(wireHaveAllUnchoke())
-	liar.drain()
-	honest := h.connect(peerOpts{ip: "127.0.4.2"})
-	honest.serve(content)
-	honest.send(wireHaveAllUnchoke())
+	honest := liarThenHonest(h, "127.0.4.1", "127.0.4.2")
 	waitComplete(t, h.tor, 5*time.Second)
 	s := h.snapshot()
 	// The liar is banned once it sends a whole piece of its own; the
@@ -260,8 +245,23 @@ func TestSharedBadPieceEndsInTheLiarsBan(t *testing.T) {
 // ban dropped both and the download never finished.
 func TestALiarSharingAnIPBansOnlyItself(t *testing.T) {
 	h := newHarness(t, harnessOpts{})
-	content := h.content()
-	liar := h.connect(peerOpts{ip: "127.0.4.1"})
+	honest := liarThenHonest(h, "127.0.4.1", "127.0.4.1")
+	waitComplete(t, h.tor, 5*time.Second)
+	h.do(func(lp *loop) {
+		if lp.blame.Banned(honest.addr) || lp.blame.BannedIP(honest.addr.Addr()) {
+			t.Error("the honest peer on the liar's IP was banned")
+		}
+		h.sameData(lp.t.cfg.Dir)
+	})
+}
+
+// liarThenHonest connects a liar and then an honest seeder. The liar is
+// asked first and sends garbage, rejecting the second block of every
+// piece until it is on parole, so the honest peer finishes those: each
+// piece fails with two senders and both go on parole, where the liar's
+// next bad piece is its own.
+func liarThenHonest(h *harness, liarIP, honestIP string) (honest *pipePeer) {
+	liar := h.connect(peerOpts{ip: liarIP})
 	liar.serveWith(func(m *wire.Message) []byte {
 		if m.ID != wire.Request {
 			return nil
@@ -273,16 +273,10 @@ func TestALiarSharingAnIPBansOnlyItself(t *testing.T) {
 	})
 	liar.send(wireHaveAllUnchoke())
 	liar.drain()
-	honest := h.connect(peerOpts{ip: "127.0.4.1"})
-	honest.serve(content)
+	honest = h.connect(peerOpts{ip: honestIP})
+	honest.serve(h.content())
 	honest.send(wireHaveAllUnchoke())
-	waitComplete(t, h.tor, 5*time.Second)
-	h.do(func(lp *loop) {
-		if lp.blame.Banned(honest.addr) || lp.blame.BannedIP(honest.addr.Addr()) {
-			t.Error("the honest peer on the liar's IP was banned")
-		}
-		h.sameData(lp.t.cfg.Dir)
-	})
+	return honest
 }
 
 // isParole reports whether the loop has p on parole (from p's own
