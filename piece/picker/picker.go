@@ -96,11 +96,6 @@ type peerState struct {
 	refused *piece.Bitfield
 }
 
-// offers reports whether the peer has piece i and has not refused it.
-func (ps *peerState) offers(i int) bool {
-	return ps.has.Has(i) && (ps.refused == nil || !ps.refused.Has(i))
-}
-
 // alone reports whether the peer only takes pieces no one else shares.
 func (ps *peerState) alone() bool { return ps.parole || ps.whole }
 
@@ -367,29 +362,6 @@ func (p *Picker) PeerBitfield(id PeerID, bf *piece.Bitfield) {
 	}
 	for i := bf.NextSet(0); i >= 0; i = bf.NextSet(i + 1) {
 		p.PeerHave(id, i)
-	}
-}
-
-// Refuse stops asking the peer for piece i: it rejected a request for
-// it while unchoking us, so it means to send that piece elsewhere (an
-// initial seeder spreading its pieces), and the request is better spent
-// on one it will send. The caller lifts it with Unrefuse after a while;
-// the piece still counts as the peer's for availability and interest.
-func (p *Picker) Refuse(id PeerID, i int) {
-	ps := p.peers[id]
-	if ps == nil || i < 0 || i >= p.layout.NumPieces {
-		return
-	}
-	if ps.refused == nil {
-		ps.refused = piece.NewBitfield(p.layout.NumPieces)
-	}
-	ps.refused.Set(i)
-}
-
-// Unrefuse lets the peer be asked for piece i again.
-func (p *Picker) Unrefuse(id PeerID, i int) {
-	if ps := p.peers[id]; ps != nil && ps.refused != nil && i >= 0 && i < p.layout.NumPieces {
-		ps.refused.Clear(i)
 	}
 }
 
