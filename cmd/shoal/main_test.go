@@ -258,6 +258,10 @@ func TestEmptyAndTruncatedFilesInWords(t *testing.T) {
 	empty, cut, zero := filepath.Join(tmp, "empty.torrent"), filepath.Join(tmp, "cut.torrent"), filepath.Join(tmp, "zero.bin")
 	os.WriteFile(empty, nil, 0o644)
 	os.WriteFile(cut, []byte("d4:info"), 0o644)
+	long := filepath.Join(tmp, "long.torrent")
+	os.WriteFile(long, []byte("d4:infod4:name300:abc"), 0o644) // a string running past the end
+	ended := filepath.Join(tmp, "ended.torrent")
+	os.WriteFile(ended, []byte("d4:infoi12"), 0o644) // an integer without its end
 	os.WriteFile(zero, nil, 0o644)
 	for _, c := range []struct {
 		args []string
@@ -265,6 +269,8 @@ func TestEmptyAndTruncatedFilesInWords(t *testing.T) {
 	}{
 		{[]string{"info", empty}, "shoal: " + empty + " is empty, not a .torrent file (a download that failed?)"},
 		{[]string{"info", cut}, "shoal: " + cut + " is cut short: its data ends in the middle (a download that did not finish?)"},
+		{[]string{"info", long}, "shoal: " + long + " is cut short: its data ends in the middle (a download that did not finish?)"},
+		{[]string{"info", ended}, "shoal: " + ended + " is cut short: its data ends in the middle (a download that did not finish?)"},
 		{[]string{"create", zero, "--v2", "-o", filepath.Join(tmp, "z.torrent")}, "shoal: " + zero + " is empty: no data to share"},
 	} {
 		code, _, stderr := shoal(t, c.args...)

@@ -130,7 +130,7 @@ func torrentError(arg string, err error) error {
 		return fmt.Errorf("%s: no such file", arg)
 	case strings.HasSuffix(err.Error(), meta.ErrBadBencode.Error()+": truncated at byte 0"):
 		return fmt.Errorf("%s is empty, not a .torrent file (a download that failed?)", arg)
-	case strings.Contains(err.Error(), meta.ErrBadBencode.Error()+": truncated at byte "):
+	case cutShort(err):
 		return fmt.Errorf("%s is cut short: its data ends in the middle (a download that did not finish?)", arg)
 	case strings.Contains(err.Error(), meta.ErrBadBencode.Error()+": unexpected byte") && strings.HasSuffix(err.Error(), " at 0"):
 		// ParseWith keeps only the text of the bencode error.
@@ -141,4 +141,21 @@ func torrentError(arg string, err error) error {
 		return fmt.Errorf("%s: %s", arg, fileWords(err))
 	}
 	return fmt.Errorf("%s: %w", arg, err)
+}
+
+// cutShort reports a bencode error that means the data ends before what
+// it began is complete: a value left open, an integer without its end,
+// a string whose length runs past the end. ParseWith keeps only the
+// error's text, so its words are matched.
+func cutShort(err error) bool {
+	msg := err.Error()
+	if !strings.Contains(msg, meta.ErrBadBencode.Error()+": ") {
+		return false
+	}
+	for _, w := range []string{": truncated at byte ", ": truncated integer at byte ", " claims more bytes than remain"} {
+		if strings.Contains(msg, w) {
+			return true
+		}
+	}
+	return false
 }
