@@ -110,17 +110,13 @@ func TestAnacrolixEncryptedSeedsShoalDownloads(t *testing.T) {
 
 func TestShoalSeedsAnacrolixEncryptedDownloads(t *testing.T) {
 	f := newFixture(t, 128<<10, interopFiles...)
-	s, _ := startSeeder(t, f, withEncryption(EncryptionRequired))
+	s, seeder := startSeeder(t, f, withEncryption(EncryptionRequired))
 	dl := t.TempDir()
 	cl := anacrolixClient(t, dl, false, rc4Only)
 	at := anacrolixTorrent(t, cl, f)
 	at.AddPeers([]torrent.PeerInfo{{Addr: torrent.StringAddr(s.Addr().String()), Trusted: true}})
 	at.DownloadAll()
-	select {
-	case <-at.Complete().On():
-	case <-time.After(30 * time.Second):
-		t.Fatalf("anacrolix has %d of %d bytes after 30 s", at.BytesCompleted(), at.Length())
-	}
+	waitAnacrolix(t, at, seeder, 30*time.Second)
 	cl.Close()
 	sameContent(t, f, dl)
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +32,13 @@ func anacrolixClient(t testing.TB, dataDir string, seed bool, mod ...func(*torre
 	cfg.DisablePEX = true
 	cfg.DisableIPv6 = true
 	cfg.Seed = seed
+	// v1.59.1's connection writer can miss a wake-up: it takes its
+	// condition's channel only after filling the buffer, so a broadcast
+	// in between (an unchoke, a have, a block read for upload) is lost
+	// until the keep-alive timer wakes it, a minute later. Under load
+	// that showed as a transfer stuck at 0 bytes, or half-way from a
+	// super-seeder. A short keep-alive bounds each such stall.
+	cfg.KeepAliveTimeout = time.Second
 	cfg.Logger = cfg.Logger.WithFilterLevel(alog.Disabled)
 	cfg.Slogger = slog.New(slog.DiscardHandler)
 	for _, f := range mod {
@@ -41,6 +49,13 @@ func anacrolixClient(t testing.TB, dataDir string, seed bool, mod ...func(*torre
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cl.Close() })
+	t.Cleanup(func() { // runs first: the client still knows its peers
+		if t.Failed() {
+			var b strings.Builder
+			cl.WriteStatus(&b)
+			t.Logf("anacrolix's status at the failure:\n%s", b.String())
+		}
+	})
 	return cl
 }
 
@@ -52,6 +67,19 @@ func anacrolixAddr(t testing.TB, cl *torrent.Client) netip.AddrPort {
 	}
 	t.Fatal("anacrolix client has no TCP listener")
 	return netip.AddrPort{}
+}
+
+// waitAnacrolix waits for anacrolix to finish downloading from shoal. On
+// a timeout it reports the seeder's peers (anacrolixClient logs its own
+// side), since a stall seen once in many runs must be diagnosed from one
+// failure's output.
+func waitAnacrolix(t testing.TB, at *torrent.Torrent, seeder *Torrent, within time.Duration) {
+	t.Helper()
+	select {
+	case <-at.Complete().On():
+	case <-time.After(within):
+		t.Fatalf("anacrolix has %d of %d bytes after %v; the seeder's view: %s", at.BytesCompleted(), at.Length(), within, peerReport(seeder.Snapshot()))
+	}
 }
 
 func anacrolixTorrent(t testing.TB, cl *torrent.Client, f *fixture) *torrent.Torrent {
@@ -99,18 +127,14 @@ func TestAnacrolixSeedsShoalDownloads(t *testing.T) {
 
 func TestShoalSeedsAnacrolixDownloads(t *testing.T) {
 	f := newFixture(t, 128<<10, interopFiles...)
-	s, _ := startSeeder(t, f)
+	s, seeder := startSeeder(t, f)
 
 	dl := t.TempDir()
 	cl := anacrolixClient(t, dl, false)
 	at := anacrolixTorrent(t, cl, f)
 	at.AddPeers([]torrent.PeerInfo{{Addr: torrent.StringAddr(s.Addr().String()), Trusted: true}})
 	at.DownloadAll()
-	select {
-	case <-at.Complete().On():
-	case <-time.After(60 * time.Second):
-		t.Fatalf("anacrolix has %d of %d bytes after 60 s", at.BytesCompleted(), at.Length())
-	}
+	waitAnacrolix(t, at, seeder, 60*time.Second)
 	cl.Close() // flush its files before comparing
 	sameContent(t, f, dl)
 }

@@ -112,11 +112,7 @@ func TestAnacrolixDownloadsFromASuperSeeder(t *testing.T) {
 	at := anacrolixTorrent(t, cl, f)
 	at.AddPeers([]torrent.PeerInfo{{Addr: torrent.StringAddr(s.Addr().String()), Trusted: true}})
 	at.DownloadAll()
-	select {
-	case <-at.Complete().On():
-	case <-time.After(60 * time.Second):
-		t.Fatalf("anacrolix has %d of %d bytes after 60 s", at.BytesCompleted(), at.Length())
-	}
+	waitAnacrolix(t, at, seeder, 60*time.Second)
 	cl.Close()
 	sameContent(t, f, dl)
 	if snap := seeder.Snapshot(); snap.Violations != 0 {

@@ -3,10 +3,12 @@ package swarm
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,8 +103,18 @@ func waitComplete(t testing.TB, tor *Torrent, within time.Duration) {
 		t.Fatalf("torrent stopped: %v", tor.Err())
 	case <-time.After(within):
 		s := tor.Snapshot()
-		t.Fatalf("not complete after %v: %d/%d pieces, %d peers", within, s.Have, s.NumPieces, len(s.Peers))
+		t.Fatalf("not complete after %v: %d/%d pieces; %s", within, s.Have, s.NumPieces, peerReport(s))
 	}
+}
+
+// peerReport describes a torrent's peers for a test's failure message.
+func peerReport(s *Snapshot) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "state %v, uploaded %d, downloaded %d, violations %d, %d peers", s.State, s.Uploaded, s.Downloaded, s.Violations, len(s.Peers))
+	for _, p := range s.Peers {
+		fmt.Fprintf(&b, "\n  %+v", p)
+	}
+	return b.String()
 }
 
 // sameContent compares the leecher's files with the seeder's, byte for

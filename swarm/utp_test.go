@@ -52,18 +52,14 @@ func anacrolixSeeding(t *testing.T, f *fixture, mod ...func(*torrent.ClientConfi
 }
 
 // anacrolixFetches has anacrolix's uTP-only client download f from addr.
-func anacrolixFetches(t *testing.T, f *fixture, addr netip.AddrPort, mod ...func(*torrent.ClientConfig)) {
+func anacrolixFetches(t *testing.T, f *fixture, addr netip.AddrPort, seeder *Torrent, mod ...func(*torrent.ClientConfig)) {
 	t.Helper()
 	dl := t.TempDir()
 	cl := anacrolixClient(t, dl, false, append([]func(*torrent.ClientConfig){utpOnly}, mod...)...)
 	at := anacrolixTorrent(t, cl, f)
 	at.AddPeers([]torrent.PeerInfo{{Addr: torrent.StringAddr(addr.String()), Trusted: true}})
 	at.DownloadAll()
-	select {
-	case <-at.Complete().On():
-	case <-time.After(30 * time.Second):
-		t.Fatalf("anacrolix has %d of %d bytes after 30 s", at.BytesCompleted(), at.Length())
-	}
+	waitAnacrolix(t, at, seeder, 30*time.Second)
 	cl.Close() // flush its files before comparing
 	sameContent(t, f, dl)
 }
@@ -93,8 +89,8 @@ func TestUTPWithAnacrolix(t *testing.T) {
 			}
 		})
 		t.Run(tc.name+"/shoal seeds", func(t *testing.T) {
-			s, _ := startSeeder(t, f, withEncryption(tc.enc))
-			anacrolixFetches(t, f, s.Addr(), tc.mod...)
+			s, seeder := startSeeder(t, f, withEncryption(tc.enc))
+			anacrolixFetches(t, f, s.Addr(), seeder, tc.mod...)
 		})
 	}
 }

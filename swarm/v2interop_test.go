@@ -48,6 +48,7 @@ func anacrolixV2OnlyClient(t testing.TB, dataDir string, seed bool) *torrent.Cli
 	cfg.NoDHT, cfg.DisableTrackers, cfg.NoDefaultPortForwarding = true, true, true
 	cfg.DisableUTP, cfg.DisablePEX, cfg.DisableIPv6 = true, true, true
 	cfg.Seed = seed
+	cfg.KeepAliveTimeout = time.Second // bounds its writer's missed wake-ups (anacrolixClient)
 	cfg.Logger = cfg.Logger.WithFilterLevel(alog.Disabled)
 	cfg.Slogger = slog.New(slog.DiscardHandler)
 	cl, err := torrent.NewClient(cfg)
@@ -98,7 +99,7 @@ func TestAnacrolixV2Interop(t *testing.T) {
 		})
 		t.Run("shoal seeds "+v.String(), func(t *testing.T) {
 			f := newFixtureV(t, v, 64<<10, v2Files...)
-			s, _ := startSeeder(t, f, withoutUTP)
+			s, seeder := startSeeder(t, f, withoutUTP)
 			dl := t.TempDir()
 			cl := newClient(t, dl, false)
 			at := anacrolixTorrentV2(t, cl, f)
@@ -111,11 +112,7 @@ func TestAnacrolixV2Interop(t *testing.T) {
 			}
 			at.AddPeers([]torrent.PeerInfo{{Addr: torrent.StringAddr(s.Addr().String()), Trusted: true}})
 			at.DownloadAll()
-			select {
-			case <-at.Complete().On():
-			case <-time.After(60 * time.Second):
-				t.Fatalf("anacrolix has %d of %d bytes after 60 s", at.BytesCompleted(), at.Length())
-			}
+			waitAnacrolix(t, at, seeder, 60*time.Second)
 			if v != meta.VersionV2 {
 				cl.Close() // flush its files before comparing
 			}
