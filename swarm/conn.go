@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/shoal-torrent/shoal/piece"
@@ -328,6 +329,14 @@ func (c *conn) writeLoop(ctx context.Context, st piece.Storage, l *piece.Layout,
 	if fr == nil || c.encrypted || c.utp || !haveSendfile {
 		tc = nil
 	}
+	var dst syscall.RawConn
+	if tc != nil {
+		var err error
+		if dst, err = tc.SyscallConn(); err != nil {
+			tc = nil
+		}
+	}
+	var fc uploadFile
 	for {
 		select {
 		case <-c.out.wake:
@@ -342,6 +351,7 @@ func (c *conn) writeLoop(ctx context.Context, st piece.Storage, l *piece.Layout,
 		if closed {
 			return
 		}
+		fc = uploadFile{} // sizes are read afresh for each batch
 		c.nc.SetWriteDeadline(time.Now().Add(2 * time.Minute))
 		if len(ctrl) > 0 {
 			if _, err := c.nc.Write(ctrl); err != nil {
@@ -351,7 +361,7 @@ func (c *conn) writeLoop(ctx context.Context, st piece.Storage, l *piece.Layout,
 		}
 		for _, u := range ups {
 			if tc != nil && !pastEnd(l, u) {
-				switch sent, err := c.sendFile(ctx, tc, fr, l, u, hdr, limit); {
+				switch sent, err := c.sendFile(ctx, dst, fr, l, u, hdr, &fc, limit); {
 				case sent && err != nil:
 					fail(err)
 					return
@@ -407,7 +417,7 @@ type fileRanger interface {
 // sendfile(2). sent says whether anything went out: with an error then,
 // the connection is broken; without, the storage failed (or the range
 // spans files: neither sent nor an error) and the caller reads instead.
-func (c *conn) sendFile(ctx context.Context, tc *net.TCPConn, fr fileRanger, l *piece.Layout, u upload, hdr []byte,
+func (c *conn) sendFile(ctx context.Context, dst syscall.RawConn, fr fileRanger, l *piece.Layout, u upload, hdr []byte, fc *uploadFile,
 	limit func(ctx context.Context, n int) error) (sent bool, err error) {
 	off := l.PieceOffset(int(u.index)) + int64(u.begin)
 	n := int(u.length)
@@ -420,7 +430,7 @@ func (c *conn) sendFile(ctx context.Context, tc *net.TCPConn, fr fileRanger, l *
 			}
 		}
 		var err error
-		wrote, err = sendFileRange(tc, wire.AppendPieceHeader(hdr[:0], u.index, u.begin, n), f, fileOff, n)
+		wrote, err = sendFileRange(dst, wire.AppendPieceHeader(hdr[:0], u.index, u.begin, n), f, fileOff, n, fc)
 		return err
 	})
 	if !handled && err == nil {
@@ -433,6 +443,33 @@ func (c *conn) sendFile(ctx context.Context, tc *net.TCPConn, fr fileRanger, l *
 		}
 	}
 	return wrote, err
+}
+
+// uploadFile is the file one upload batch last sent from, with its size
+// and raw conn: consecutive blocks of a file then cost one fstat(2) per
+// batch, not one each (the per-block fstat was an eighth of a seeder's
+// CPU). A file truncated within a batch ends in sendfile's short count
+// instead, which drops the connection.
+type uploadFile struct {
+	f    *os.File
+	raw  syscall.RawConn
+	size int64
+}
+
+// get returns f's raw conn and size, read once per batch.
+func (fc *uploadFile) get(f *os.File) (syscall.RawConn, int64, error) {
+	if fc.f != f {
+		fi, err := f.Stat()
+		if err != nil {
+			return nil, 0, err
+		}
+		raw, err := f.SyscallConn()
+		if err != nil {
+			return nil, 0, err
+		}
+		*fc = uploadFile{f: f, raw: raw, size: fi.Size()}
+	}
+	return fc.raw, fc.size, nil
 }
 
 // isClosedErr reports errors that only mean the connection ended.

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,29 +15,23 @@ import (
 // haveSendfile says whether uploads can use sendFileRange.
 const haveSendfile = true
 
-// sendFileRange writes hdr and then n bytes of f at off to tc without
-// copying them through user space: the header goes with MSG_MORE so the
-// kernel puts it in the same segment as the data, then sendfile(2) with
-// an explicit offset, which leaves f's position alone (the descriptor is
-// shared with other connections and the hash workers). The write
-// deadline set on tc applies. A file shorter than the range is refused
-// before anything is sent: wrote is false then, and the error is the
-// storage's, not the connection's.
-func sendFileRange(tc *net.TCPConn, hdr []byte, f *os.File, off int64, n int) (wrote bool, _ error) {
-	fi, err := f.Stat()
+// sendFileRange writes hdr and then n bytes of f at off to the socket
+// dst (a TCP connection's raw conn) without copying them through user
+// space: the header goes with MSG_MORE so the kernel puts it in the same
+// segment as the data, then sendfile(2) with an explicit offset, which
+// leaves f's position alone (the descriptor is shared with other
+// connections and the hash workers). The write deadline set on the
+// connection applies. A file shorter than the range is refused before
+// anything is sent: wrote is false then, and the error is the storage's,
+// not the connection's. fc remembers f's size and raw conn across one
+// upload batch.
+func sendFileRange(dst syscall.RawConn, hdr []byte, f *os.File, off int64, n int, fc *uploadFile) (wrote bool, _ error) {
+	src, size, err := fc.get(f)
 	if err != nil {
 		return false, fmt.Errorf("upload: %w", err)
 	}
-	if fi.Size() < off+int64(n) {
+	if size < off+int64(n) {
 		return false, fmt.Errorf("%s is shorter than the torrent says: %w", f.Name(), io.ErrUnexpectedEOF)
-	}
-	src, err := f.SyscallConn()
-	if err != nil {
-		return false, err
-	}
-	dst, err := tc.SyscallConn()
-	if err != nil {
-		return false, err
 	}
 	var werr error
 	cerr := src.Control(func(sfd uintptr) {

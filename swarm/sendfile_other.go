@@ -4,14 +4,14 @@ package swarm
 
 import (
 	"errors"
-	"net"
 	"os"
+	"syscall"
 )
 
 // haveSendfile says whether uploads can use sendFileRange.
 const haveSendfile = false
 
 // sendFileRange is Linux's; elsewhere uploads are read and written.
-func sendFileRange(*net.TCPConn, []byte, *os.File, int64, int) (bool, error) {
+func sendFileRange(syscall.RawConn, []byte, *os.File, int64, int, *uploadFile) (bool, error) {
 	return false, errors.ErrUnsupported
 }

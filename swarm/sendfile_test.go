@@ -1,10 +1,13 @@
 package swarm
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/shoal-torrent/shoal/piece/piecetest"
+	"github.com/shoal-torrent/shoal/swarm/wire"
 )
 
 // TestPlainTCPUploadsUseSendfile: between two shoal peers that do not
@@ -42,4 +45,52 @@ func TestPlainTCPUploadsUseSendfile(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSendfileSeesATruncationBetweenBatches: over plain TCP uploads go by
+// sendfile, which reads a file's size once per batch of uploads. A file
+// truncated after one batch was served must still have the next request
+// for the lost range refused (not sent short, which would cost the
+// connection), and the torrent show the error.
+func TestSendfileSeesATruncationBetweenBatches(t *testing.T) {
+	if !haveSendfile {
+		t.Skip("no sendfile here")
+	}
+	f := newFixture(t, 64<<10, piecetest.FileSpec{Path: "t.bin", Size: 1 << 20})
+	s, seed := startSeeder(t, f, withEncryption(EncryptionTolerated), withoutUTP)
+	c, r := dialPlain(t, s.Addr().String(), f)
+	l := f.m.Layout
+	next := func(want wire.ID) *wire.Message {
+		t.Helper()
+		for {
+			var m wire.Message
+			if err := r.Read(&m, func(n int) []byte { return make([]byte, n) }); err != nil {
+				t.Fatalf("waiting for message %d: %v", want, err)
+			}
+			if m.ID == want || m.ID == wire.Piece || m.ID == wire.Reject {
+				if m.ID != want {
+					t.Fatalf("got message %d, want %d", m.ID, want)
+				}
+				return &m
+			}
+		}
+	}
+	_, n := l.BlockSpan(0, 0)
+	c.Write(wire.AppendRequest(nil, wire.Request, 0, 0, uint32(n)))
+	next(wire.Piece)
+	if seed.uploadedFromFile.Load() == 0 {
+		t.Fatal("the first block did not go by sendfile")
+	}
+	if err := os.Truncate(filepath.Join(f.dir, "t.bin"), l.PieceOffset(2)); err != nil {
+		t.Fatal(err)
+	}
+	last := l.NumPieces - 1
+	_, n = l.BlockSpan(last, 0)
+	c.Write(wire.AppendRequest(nil, wire.Request, uint32(last), 0, uint32(n)))
+	next(wire.Reject)
+	// Still connected: the seeder answers a request for data it still
+	// has.
+	c.Write(wire.AppendRequest(nil, wire.Request, 1, 0, uint32(n)))
+	next(wire.Piece)
+	waitFor(t, seed, 10*time.Second, "the error state", func(st *Snapshot) bool { return st.State == StateError })
 }
