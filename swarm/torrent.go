@@ -50,14 +50,15 @@ type TorrentConfig struct {
 	DisableTrackers bool
 	// WebSeeds says how the torrent's url-list servers are used.
 	WebSeeds WebSeedConfig
-	// Picker and Choke tune the two policies; zero values take defaults.
+	// Picker and Choke tune the two policies (DefaultTorrentConfig sets
+	// their defaults). The choker's slots are UploadSlots, or more while
+	// spreading: each rechoke sets them, whatever Choke.Slots says.
 	Picker picker.Config
 	Choke  choke.Config
 	// SuperSeed seeds a torrent that starts complete the BEP 16 way:
 	// no bitfield, pieces revealed one at a time to each peer, the next
 	// only once the last has reached another peer, so the seeder sends
-	// each piece about once. SuperSeedPolicy tunes it; a zero value
-	// takes superseed.DefaultConfig.
+	// each piece about once. SuperSeedPolicy tunes it.
 	SuperSeed       bool
 	SuperSeedPolicy superseed.Config
 	// NoSpread turns off the initial seeder's policy (swarm/spread), on
@@ -65,8 +66,7 @@ type TorrentConfig struct {
 	// piece, a request for a piece on its way to another peer, or held
 	// by one, is rejected once, and up to spreadSlots peers are
 	// unchoked, so the seeder sends each piece about once and every
-	// leecher soon has some to trade. SpreadPolicy tunes it; a zero
-	// value takes spread.DefaultConfig.
+	// leecher soon has some to trade. SpreadPolicy tunes it.
 	NoSpread     bool
 	SpreadPolicy spread.Config
 
@@ -80,7 +80,8 @@ type TorrentConfig struct {
 // several clients behind one NAT from the same swarm).
 func DefaultTorrentConfig(dir string) TorrentConfig {
 	return TorrentConfig{Dir: dir, ResumeEvery: DefaultResumeEvery, MaxPeers: 80, MaxPeersPerIP: 4, UploadSlots: 4, Evict: evict.DefaultConfig(),
-		Picker: picker.DefaultConfig(), Choke: choke.DefaultConfig(), WebSeeds: DefaultWebSeedConfig()}
+		Picker: picker.DefaultConfig(), Choke: choke.DefaultConfig(), WebSeeds: DefaultWebSeedConfig(),
+		SuperSeedPolicy: superseed.DefaultConfig(), SpreadPolicy: spread.DefaultConfig()}
 }
 
 // Validate reports settings the engine cannot run with.
@@ -109,21 +110,8 @@ func (c *TorrentConfig) Validate() error {
 	if err := c.WebSeeds.Validate(); err != nil {
 		return err
 	}
-	if c.Picker == (picker.Config{}) {
-		c.Picker = picker.DefaultConfig()
-	}
-	if c.Choke.Slots == 0 {
-		c.Choke = choke.DefaultConfig()
-	}
-	c.Choke.Slots = c.UploadSlots
-	if c.SuperSeedPolicy == (superseed.Config{}) {
-		c.SuperSeedPolicy = superseed.DefaultConfig()
-	}
 	if err := c.SuperSeedPolicy.Validate(); err != nil {
 		return err
-	}
-	if c.SpreadPolicy == (spread.Config{}) {
-		c.SpreadPolicy = spread.DefaultConfig()
 	}
 	if err := c.SpreadPolicy.Validate(); err != nil {
 		return err
