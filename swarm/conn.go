@@ -323,18 +323,12 @@ func (c *conn) writeLoop(ctx context.Context, st piece.Storage, l *piece.Layout,
 	fail := func(error) { c.nc.Close() }
 	// Plain TCP from files: the kernel sends file ranges itself. RC4
 	// must see every byte, and uTP is a user-space stream, so neither
-	// can (their conns are not *net.TCPConn).
-	tc, _ := c.nc.(*net.TCPConn)
-	fr, _ := st.(fileRanger)
-	if fr == nil || c.encrypted || c.utp || !haveSendfile {
-		tc = nil
-	}
+	// can (their conns are not *net.TCPConn). dst is the socket's raw
+	// conn for sendfile, nil where uploads go through a buffer.
 	var dst syscall.RawConn
-	if tc != nil {
-		var err error
-		if dst, err = tc.SyscallConn(); err != nil {
-			tc = nil
-		}
+	fr, _ := st.(fileRanger)
+	if tc, ok := c.nc.(*net.TCPConn); ok && fr != nil && !c.encrypted && !c.utp && haveSendfile {
+		dst, _ = tc.SyscallConn() // nil if it cannot be had: buffered then
 	}
 	var fc uploadFile
 	for {
@@ -360,7 +354,7 @@ func (c *conn) writeLoop(ctx context.Context, st piece.Storage, l *piece.Layout,
 			}
 		}
 		for _, u := range ups {
-			if tc != nil && !pastEnd(l, u) {
+			if dst != nil && !pastEnd(l, u) {
 				switch sent, err := c.sendFile(ctx, dst, fr, l, u, hdr, &fc, limit); {
 				case sent && err != nil:
 					fail(err)
